@@ -1,0 +1,63 @@
+# Two commands do all set-up on a fresh machine (Python 3.11+, Node/npm):
+#   make run    serve the demo on http://127.0.0.1:5000
+#   make test   lint, type-check, and the tests on SQLite and PostgreSQL
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+STAMPS := .make
+VENDOR := portal/static/vendor
+GOVUK := node_modules/govuk-frontend/dist/govuk
+
+.PHONY: run test lint typecheck test-sqlite test-postgres assets install clean
+
+run: install assets
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install assets lint typecheck test-sqlite test-postgres
+
+install: $(STAMPS)/venv
+
+$(STAMPS)/venv: pyproject.toml
+	@mkdir -p $(STAMPS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres,prod]'
+	@touch $@
+
+assets: $(VENDOR)/portal.css $(VENDOR)/govuk/govuk-frontend.min.js
+
+$(STAMPS)/node: package.json package-lock.json
+	@mkdir -p $(STAMPS)
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(VENDOR)/portal.css: assets/portal.scss $(STAMPS)/node
+	@mkdir -p $(VENDOR)
+	npx --no-install sass --no-source-map --style=compressed --quiet-deps --load-path=node_modules assets/portal.scss $@
+
+# GOV.UK Frontend's JavaScript and images; not its fonts (GDS Transport is for GOV.UK only).
+$(VENDOR)/govuk/govuk-frontend.min.js: $(STAMPS)/node
+	@mkdir -p $(VENDOR)/govuk/assets
+	cp $(GOVUK)/govuk-frontend.min.js $(VENDOR)/govuk/
+	cp -r $(GOVUK)/assets/images $(VENDOR)/govuk/assets/
+	@touch $@
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+test-sqlite: install assets
+	$(BIN)/pytest
+
+test-postgres: install assets
+	scripts/with-postgres.sh $(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) $(STAMPS)

@@ -1,0 +1,77 @@
+"""The Due Diligence Portal."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+
+from .config import load_config
+from .extensions import csrf, db, limiter, login_manager
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, error pages, CLI."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    load_config(app, test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(ROOT / "templates")),
+            PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from . import cli, errors, permissions, templating
+    from .services import questionnaires
+    from .views import api, auth, school, supplier
+
+    permissions.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+    for module in (auth, school, supplier, api):
+        app.register_blueprint(module.bp)
+    cli.init_app(app)
+    questionnaires.init_app(app)
+
+    app.after_request(_finish_request)
+    return app
+
+
+def _finish_request(response: Response) -> Response:
+    """Commit once per request, then send the email it queued; then security headers."""
+    from .services.mail import deliver_queued
+
+    session = g.get("_db_session")
+    if session is not None:
+        if response.status_code < 400:
+            session.commit()
+            deliver_queued(session)
+        else:
+            session.rollback()
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    # Token links sit in URLs; never send them on to another site.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

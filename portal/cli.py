@@ -1,0 +1,142 @@
+"""Flask commands: ``flask --app app <command>``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from . import ROOT
+from .extensions import db
+from .models import Organisation, OrgKind, Role
+from .questionnaire import DefinitionError, load_directory
+from .services import accounts
+from .services.errors import ServiceError
+
+db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
+questionnaires_cli = AppGroup("questionnaires", help="Questionnaire definition files.")
+
+
+def alembic_config() -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", current_app.config["DATABASE_URL"].replace("%", "%%"))
+    return config
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Bring the database to the newest schema (or REVISION)."""
+    command.upgrade(alembic_config(), revision)
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Autogenerate a migration from the models."""
+    command.revision(alembic_config(), message=message, autogenerate=True)
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the database's revision."""
+    command.current(alembic_config())
+
+
+@questionnaires_cli.command("list")
+def questionnaires_list() -> None:
+    """Key, version, title, question count and SHA-256 prefix of each definition file."""
+    from .services.questionnaires import all_definitions
+
+    for q in all_definitions():
+        click.echo(
+            f"{q.key}\t{q.version}\t{q.title}\t{q.question_count} questions\t{q.sha256[:12]}"
+        )
+
+
+@questionnaires_cli.command("check")
+def questionnaires_check() -> None:
+    """Validate every definition file; exit 1 with one line per problem."""
+    from .services.questionnaires import published_conflicts
+
+    folder = ROOT / "questionnaires"
+    try:
+        definitions = load_directory(folder)
+    except DefinitionError as exc:
+        for line in exc.problems:
+            click.echo(line)
+        sys.exit(1)
+    problems = published_conflicts(db.session, definitions)
+    for line in problems:
+        click.echo(line)
+    if problems:
+        sys.exit(1)
+    click.echo(f"{len(definitions)} questionnaire(s) OK")
+
+
+@click.command("create-org")
+@click.option("--name", required=True)
+@click.option("--kind", type=click.Choice([k.value for k in OrgKind]), required=True)
+@click.option("--trust-id", type=int, help="Id of the trust a school belongs to.")
+@click.option("--urn", help="DfE unique reference number.")
+def create_org(name: str, kind: str, trust_id: int | None, urn: str | None) -> None:
+    """Create an organisation and print its id."""
+    trust = db.session.get(Organisation, trust_id) if trust_id else None
+    if trust_id and trust is None:
+        raise click.UsageError(f"No organisation with id {trust_id}")
+    try:
+        organisation = accounts.create_organisation(db.session, name, kind, trust=trust, urn=urn)
+    except ServiceError as exc:
+        raise click.UsageError(exc.message) from exc
+    db.session.commit()
+    click.echo(f"Created {organisation.kind} {organisation.name!r} with id {organisation.id}")
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--org-id", type=int, required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.password_option(help="Prompted for when not given.")
+def create_user(email: str, name: str, org_id: int, role: str, password: str) -> None:
+    """Create a user with a password and a role in an organisation."""
+    organisation = db.session.get(Organisation, org_id)
+    if organisation is None:
+        raise click.UsageError(f"No organisation with id {org_id}")
+    try:
+        user = accounts.create_user(
+            db.session,
+            email=email,
+            name=name,
+            organisation=organisation,
+            role=role,
+            password=password,
+        )
+    except ServiceError as exc:
+        raise click.UsageError(exc.message) from exc
+    db.session.commit()
+    click.echo(f"Created {user.email} as {role} of {organisation.name}")
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load demo organisations, users and requests (idempotent; never in production)."""
+    from .demo import seed_demo
+
+    if current_app.config["PORTAL_ENV"] == "production":
+        raise click.ClickException("seed-demo refuses to run when PORTAL_ENV=production")
+    summary = seed_demo(db.session)
+    db.session.commit()
+    click.echo(summary)
+
+
+def init_app(app: Flask) -> None:
+    for group in (db_cli, questionnaires_cli):
+        app.cli.add_command(group)
+    for cmd in (create_org, create_user, seed_demo_command):
+        app.cli.add_command(cmd)

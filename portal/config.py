@@ -1,0 +1,110 @@
+"""Configuration: defaults, then ``instance/config.py``, then the environment.
+
+Only names listed in :data:`ENVIRONMENT` are read from the environment, so a
+stray variable on a server cannot change behaviour unnoticed.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+class ConfigurationError(RuntimeError):
+    """The app must not start with this configuration."""
+
+
+LOCAL_BASE_URL = "http://127.0.0.1:5000"
+
+DEFAULTS: dict[str, Any] = {
+    "PORTAL_ENV": "development",
+    "PORTAL_SMTP_URL": "",
+    "PORTAL_MAIL_FROM": "Due Diligence Portal <no-reply@portal.invalid>",
+    "DATABASE_URL": "",
+    # Supplier links live 30 days unless the request says otherwise.
+    "LINK_LIFETIME_DAYS": 30,
+    "INVITATION_LIFETIME_HOURS": 72,
+    "RESET_LIFETIME_HOURS": 1,
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_FAILURE_WINDOW_MINUTES": 15,
+    "LOGIN_LOCK_MINUTES": 15,
+    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "TOKEN_RATE_LIMIT": "30 per minute",
+    "LOGIN_RATE_LIMIT": "20 per minute",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+    "UPLOAD_FOLDER": "",
+}
+
+# Environment variables we read, and how to turn the text into a value.
+ENVIRONMENT: dict[str, type] = {
+    "DATABASE_URL": str,
+    "SECRET_KEY": str,
+    "PORTAL_BASE_URL": str,
+    "PORTAL_SMTP_URL": str,
+    "PORTAL_ENV": str,
+    "RATELIMIT_STORAGE_URI": str,
+    "UPLOAD_FOLDER": str,
+}
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill ``app.config`` in order of precedence and check it is safe to run."""
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        for name, kind in ENVIRONMENT.items():
+            if name in os.environ:
+                app.config[name] = kind(os.environ[name])
+    else:
+        app.config.from_mapping(test_config)
+
+    instance = Path(app.instance_path)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'portal.sqlite3'}"
+    if not app.config["UPLOAD_FOLDER"]:
+        app.config["UPLOAD_FOLDER"] = str(instance / "uploads")
+
+    if app.config["PORTAL_ENV"] == "production":
+        _check_production(app)
+    else:
+        app.config.setdefault("PORTAL_BASE_URL", LOCAL_BASE_URL)
+        if not app.config.get("SECRET_KEY"):
+            app.config["SECRET_KEY"] = _local_secret_key(instance)
+    app.config["PORTAL_BASE_URL"] = app.config["PORTAL_BASE_URL"].rstrip("/")
+
+
+def _check_production(app: Flask) -> None:
+    missing = [name for name in ("SECRET_KEY", "PORTAL_BASE_URL") if not app.config.get(name)]
+    if missing:
+        raise ConfigurationError(
+            "PORTAL_ENV=production needs " + " and ".join(missing) + " set explicitly."
+        )
+    if len(app.config["SECRET_KEY"]) < 32:
+        raise ConfigurationError("SECRET_KEY must be at least 32 characters in production.")
+    app.config.update(
+        SESSION_COOKIE_SECURE=True,
+        REMEMBER_COOKIE_SECURE=True,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        PREFERRED_URL_SCHEME="https",
+    )
+
+
+def _local_secret_key(instance: Path) -> str:
+    """Generate a key once for this installation, readable only by its owner."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

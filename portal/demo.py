@@ -1,0 +1,194 @@
+"""Demo data for trying the portal locally (``flask --app app seed-demo``).
+
+Idempotent: running it again adds nothing and prints the same logins and link.
+The demo supplier link's token is derived from the installation's secret key,
+so it can be printed on every run while only its hash is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+
+from flask import current_app, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import Organisation, OrgKind, Request, RequestStatus, Role, User, utcnow
+from .services import accounts, requests, responses
+from .services.passwords import hash_password
+from .services.tokens import hash_token
+
+DEMO_PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 (demo data, refused in production)
+
+ORGANISATIONS = [
+    ("Oakfield Primary School", OrgKind.SCHOOL, None, "100001"),
+    ("Riverside Learning Trust", OrgKind.TRUST, None, None),
+    ("Riverside Academy", OrgKind.SCHOOL, "Riverside Learning Trust", "100002"),
+    ("Meadow Lane Primary", OrgKind.SCHOOL, "Riverside Learning Trust", "100003"),
+    ("Northgate Data Protection", OrgKind.CURATOR, None, None),
+]
+
+USERS = [
+    ("admin@oakfield.example", "Amira Khan", "Oakfield Primary School", Role.ADMIN),
+    ("reviewer@oakfield.example", "Ben Walker", "Oakfield Primary School", Role.REVIEWER),
+    ("viewer@oakfield.example", "Chloe Evans", "Oakfield Primary School", Role.VIEWER),
+    ("it@riverside.example", "Dev Patel", "Riverside Learning Trust", Role.ADMIN),
+    ("head@riverside-academy.example", "Erin Hughes", "Riverside Academy", Role.REVIEWER),
+    ("office@meadowlane.example", "Fola Adeyemi", "Meadow Lane Primary", Role.ADMIN),
+    ("curator@northgate.example", "Grace Lee", "Northgate Data Protection", Role.CURATOR),
+]
+
+# (reference, organisation, supplier, contact, questionnaire, state, answered sections)
+REQUESTS = [
+    (
+        "DD-DEMO01",
+        "Oakfield Primary School",
+        "Acme IT Services Ltd",
+        "Sam Carter",
+        "sam@acme-it.example",
+        RequestStatus.SENT,
+    ),
+    (
+        "DD-DEMO02",
+        "Oakfield Primary School",
+        "Brightboard Learning",
+        "Priya Shah",
+        "priya@brightboard.example",
+        RequestStatus.IN_PROGRESS,
+    ),
+    (
+        "DD-DEMO03",
+        "Oakfield Primary School",
+        "Northern Schools IT",
+        "Tom Reid",
+        "tom@nsit.example",
+        RequestStatus.SUBMITTED,
+    ),
+    (
+        "DD-DEMO04",
+        "Riverside Academy",
+        "Acme IT Services Ltd",
+        "Sam Carter",
+        "sam@acme-it.example",
+        RequestStatus.SENT,
+    ),
+]
+
+DEMO_ANSWERS = {
+    "legal_name": "Demo Supplier Ltd",
+    "support_model": "external",
+    "service_contact_email": "support@supplier.example",
+    "knows_dfe_standards": "yes",
+    "p1_response_minutes": 30,
+    "tickets_visible": "yes",
+    "review_frequency": "annually",
+    "cyber_essentials": "yes",
+    "admin_mfa": "yes",
+    "filtering_duties": ["configure", "monitor"],
+    "staff_vetting": "yes",
+    "art28_terms": "yes",
+    "breach_notice_hours": 24,
+    "exit_plan": "We hand over all data, passwords and documentation within 30 days.",
+}
+
+
+def demo_token(reference: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"demo-link:{reference}".encode(), hashlib.sha256).hexdigest()
+
+
+def seed_demo(session: Session) -> str:
+    """Create what is missing and return the text to print (logins and a link)."""
+    with current_app.test_request_context(base_url=current_app.config["PORTAL_BASE_URL"]):
+        orgs = _organisations(session)
+        users = _users(session, orgs)
+        for spec in REQUESTS:
+            _request(session, orgs, users, *spec)
+        link = url_for("supplier.open_link", token=demo_token("DD-DEMO01"), _external=True)
+        base = current_app.config["PORTAL_BASE_URL"]
+    lines = [
+        f"Demo portal at {base}/",
+        "",
+        f"Sign in with any of these (password: {DEMO_PASSWORD}):",
+    ]
+    lines += [f"  {email:34} {role:9} {org}" for email, _, org, role in USERS]
+    lines += ["", "A supplier link for request DD-DEMO01 (no account needed):", f"  {link}"]
+    return "\n".join(lines)
+
+
+def _organisations(session: Session) -> dict[str, Organisation]:
+    found: dict[str, Organisation] = {}
+    for name, kind, trust_name, urn in ORGANISATIONS:
+        org = session.scalar(select(Organisation).where(Organisation.name == name))
+        if org is None:
+            trust = found.get(trust_name) if trust_name else None
+            org = accounts.create_organisation(session, name, kind, trust=trust, urn=urn)
+        found[name] = org
+    return found
+
+
+def _users(session: Session, orgs: dict[str, Organisation]) -> dict[str, User]:
+    password_hash = None
+    found: dict[str, User] = {}
+    for email, name, org_name, role in USERS:
+        user = session.scalar(select(User).where(User.email == email))
+        if user is None:
+            password_hash = password_hash or hash_password(DEMO_PASSWORD)
+            user = accounts.create_user(
+                session,
+                email=email,
+                name=name,
+                organisation=orgs[org_name],
+                role=role,
+                password_hash=password_hash,
+            )
+        found[org_name] = found.get(org_name, user)
+    return found
+
+
+def _request(
+    session: Session,
+    orgs: dict[str, Organisation],
+    users: dict[str, User],
+    reference: str,
+    org_name: str,
+    supplier: str,
+    contact: str,
+    email: str,
+    state: RequestStatus,
+) -> None:
+    if session.scalar(select(Request.id).where(Request.reference == reference)) is not None:
+        return
+    organisation = orgs[org_name]
+    author = users[org_name]
+    issued = requests.create_request(
+        session,
+        organisation,
+        author,
+        requests.NewRequest(
+            supplier_name=supplier,
+            contact_name=contact,
+            contact_email=email,
+            questionnaire_key="it_support",
+            due_date=(utcnow() + timedelta(days=21)).date(),
+            message="Please complete this before our contract renewal.",
+        ),
+    )
+    row = issued.request
+    row.reference = reference
+    row.token_hash = hash_token(demo_token(reference))
+    if state in (RequestStatus.IN_PROGRESS, RequestStatus.SUBMITTED):
+        questionnaire = responses.questionnaire_of(row)
+        sections = (
+            questionnaire.sections
+            if state == RequestStatus.SUBMITTED
+            else questionnaire.sections[:2]
+        )
+        for section in sections:
+            values = {q.id: DEMO_ANSWERS[q.id] for q in section.answerable if q.id in DEMO_ANSWERS}
+            responses.save_section(session, row, section, values)
+    if state == RequestStatus.SUBMITTED:
+        responses.submit_response(session, row, contact)
+    session.flush()

@@ -1,0 +1,40 @@
+"""SQLAlchemy models: tables only, no behaviour beyond what the ORM needs."""
+
+from .accounts import (
+    LoginFailure,
+    Membership,
+    Organisation,
+    OrgKind,
+    Role,
+    TokenPurpose,
+    User,
+    UserToken,
+)
+from .audit import AuditEvent
+from .base import Base, utcnow
+from .outbox import OutgoingEmail
+from .questionnaires import QuestionnaireVersion
+from .requests import Answer, Clarification, Evidence, Request, RequestStatus
+from .suppliers import Supplier
+
+__all__ = [
+    "Answer",
+    "AuditEvent",
+    "Base",
+    "Clarification",
+    "Evidence",
+    "LoginFailure",
+    "Membership",
+    "OrgKind",
+    "Organisation",
+    "OutgoingEmail",
+    "QuestionnaireVersion",
+    "Request",
+    "RequestStatus",
+    "Role",
+    "Supplier",
+    "TokenPurpose",
+    "User",
+    "UserToken",
+    "utcnow",
+]

@@ -1,0 +1,133 @@
+"""Organisations, people, their roles, and the single-use links sent to them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, created_at, enum_check, intpk, str_email, str_name
+
+
+class OrgKind(enum.StrEnum):
+    SCHOOL = "school"
+    COLLEGE = "college"
+    TRUST = "trust"
+    CURATOR = "curator"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    REVIEWER = "reviewer"
+    VIEWER = "viewer"
+    CURATOR = "curator"
+
+
+class TokenPurpose(enum.StrEnum):
+    INVITATION = "invitation"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 (a purpose, not a secret)
+
+
+class Organisation(Base):
+    __tablename__ = "organisation"
+    __table_args__ = (enum_check("kind", OrgKind),)
+
+    id: Mapped[intpk]
+    name: Mapped[str_name]
+    kind: Mapped[str] = mapped_column(String(20))
+    urn: Mapped[str | None] = mapped_column(String(20), comment="DfE unique reference number")
+    trust_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="SET NULL"),
+        comment="the academy trust a school belongs to",
+    )
+    created_at: Mapped[created_at]
+
+    trust: Mapped[Organisation | None] = relationship(remote_side="Organisation.id")
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.id} {self.name!r}>"
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[intpk]
+    email: Mapped[str_email] = mapped_column(unique=True, comment="stored lower-case")
+    name: Mapped[str_name]
+    password_hash: Mapped[str | None] = mapped_column(
+        String(255), comment="empty until an invitation is accepted"
+    )
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[created_at]
+    last_login_at: Mapped[datetime | None]
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="Membership.id"
+    )
+
+    # Flask-Login protocol.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class Membership(Base):
+    __tablename__ = "membership"
+    __table_args__ = (
+        UniqueConstraint("user_id", "organisation_id", name="uq_membership_user_org"),
+        enum_check("role", Role),
+    )
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[created_at]
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    organisation: Mapped[Organisation] = relationship()
+
+
+class UserToken(Base):
+    """A single-use link for setting a password (invitation or reset)."""
+
+    __tablename__ = "user_token"
+    __table_args__ = (enum_check("purpose", TokenPurpose),)
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, comment="SHA-256 hex")
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[created_at]
+
+    user: Mapped[User] = relationship()
+
+
+class LoginFailure(Base):
+    """A failed sign-in, keyed by a hash of the email typed, registered or not.
+
+    Counting by what was typed means an unknown address locks exactly like a
+    known one, so the lock message reveals nothing.
+    """
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_email_at", "email_hash", "failed_at"),)
+
+    id: Mapped[intpk]
+    email_hash: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime]

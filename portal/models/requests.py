@@ -1,0 +1,116 @@
+"""A due-diligence request and what the supplier gives back."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .accounts import Organisation, User
+from .base import Base, created_at, enum_check, intpk, str_email, str_name
+from .questionnaires import QuestionnaireVersion
+from .suppliers import Supplier
+
+
+class RequestStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SENT = "sent"
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    CLARIFICATION = "clarification"
+    RESUBMITTED = "resubmitted"
+    ACCEPTED = "accepted"
+    ACCEPTED_WITH_CONDITIONS = "accepted_with_conditions"
+    REJECTED = "rejected"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class Request(Base):
+    __tablename__ = "request"
+    __table_args__ = (enum_check("status", RequestStatus),)
+
+    id: Mapped[intpk]
+    reference: Mapped[str] = mapped_column(String(20), unique=True, comment="shown to people")
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("supplier.id"), index=True)
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_version.id"))
+    contact_name: Mapped[str_name]
+    contact_email: Mapped[str_email]
+    message: Mapped[str] = mapped_column(Text, default="")
+    due_date: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(30), default=RequestStatus.DRAFT)
+    token_hash: Mapped[str | None] = mapped_column(
+        String(64), unique=True, comment="SHA-256 of the supplier link token; never the token"
+    )
+    token_expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[created_at]
+    lock_version: Mapped[int] = mapped_column(default=1, comment="optimistic locking")
+
+    organisation: Mapped[Organisation] = relationship()
+    supplier: Mapped[Supplier] = relationship()
+    questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="Answer.id"
+    )
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class Answer(Base):
+    __tablename__ = "answer"
+    __table_args__ = (
+        UniqueConstraint("request_id", "question_id", name="uq_answer_request_question"),
+    )
+
+    id: Mapped[intpk]
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Any] = mapped_column(JSON)
+    comment: Mapped[str | None] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[created_at]
+
+    request: Mapped[Request] = relationship(back_populates="answers")
+
+
+class Evidence(Base):
+    __tablename__ = "evidence"
+
+    id: Mapped[intpk]
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("request.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255), comment="as the supplier named it")
+    storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    content_type: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[created_at]
+
+
+class Clarification(Base):
+    __tablename__ = "clarification"
+
+    id: Mapped[intpk]
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("request.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[str | None] = mapped_column(String(64))
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    text: Mapped[str] = mapped_column(Text)
+    response: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created_at]
+    resolved_at: Mapped[datetime | None]

@@ -1,0 +1,185 @@
+"""Who may see and do what. The only place access is decided.
+
+School and curator staff act within one organisation at a time (their current
+membership). Every lookup of an organisation's row goes through
+:func:`get_for_org`, which answers 404 for a row of any other organisation, so
+a guessed id never confirms that something exists.
+
+Suppliers have no account: opening their link puts a grant for that one
+request in their session (:func:`grant_supplier_access`), and
+:func:`supplier_request` checks it on every page.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from flask import Flask, abort, g, redirect, request, session, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .extensions import db, login_manager
+from .models import Base, Membership, Organisation, Request, Role, User, utcnow
+
+P = ParamSpec("P")
+R = TypeVar("R")
+ModelT = TypeVar("ModelT", bound=Base)
+
+SUPPLIER_SESSION_KEY = "supplier_grants"
+# A supplier grant lasts a working day; the link itself can be opened again.
+SUPPLIER_GRANT_SECONDS = 8 * 60 * 60
+
+
+class Action(enum.StrEnum):
+    VIEW_REQUESTS = "view_requests"
+    SEND_REQUESTS = "send_requests"
+    MANAGE_USERS = "manage_users"
+
+
+ROLE_ACTIONS: dict[str, frozenset[Action]] = {
+    Role.ADMIN: frozenset(Action),
+    Role.REVIEWER: frozenset({Action.VIEW_REQUESTS, Action.SEND_REQUESTS}),
+    Role.VIEWER: frozenset({Action.VIEW_REQUESTS}),
+    # Curators gather generic assessments by sending requests themselves.
+    Role.CURATOR: frozenset({Action.VIEW_REQUESTS, Action.SEND_REQUESTS}),
+}
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to continue"
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(_load_user)
+
+    @app.context_processor
+    def inject_membership() -> dict[str, Any]:
+        return {"membership": current_membership(), "can": can}
+
+
+def _load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.is_active else None
+
+
+def current_membership() -> Membership | None:
+    """The membership the signed-in user is acting under, or None."""
+    if "membership" in g:
+        return g.membership
+    membership: Membership | None = None
+    if current_user.is_authenticated:
+        memberships = current_user.memberships
+        chosen = session.get("organisation_id")
+        membership = next((m for m in memberships if m.organisation_id == chosen), None)
+        if membership is None and memberships:
+            membership = memberships[0]
+    g.membership = membership
+    return membership
+
+
+def current_organisation() -> Organisation:
+    membership = current_membership()
+    if membership is None:
+        abort(403)
+    return membership.organisation
+
+
+def can(action: Action | str) -> bool:
+    membership = current_membership()
+    return membership is not None and Action(action) in ROLE_ACTIONS.get(
+        membership.role, frozenset()
+    )
+
+
+def requires(action: Action) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Sign-in required (anonymous users go to the sign-in page), then the action."""
+
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
+        @wraps(view)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            if not can(action):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return login_required(guarded)
+
+    return decorate
+
+
+def switch_organisation(organisation_id: int) -> bool:
+    if any(m.organisation_id == organisation_id for m in current_user.memberships):
+        session["organisation_id"] = organisation_id
+        g.pop("membership", None)
+        return True
+    return False
+
+
+def get_for_org(model: type[ModelT], row_id: int, organisation: Organisation) -> ModelT:
+    """The row with this id if it belongs to ``organisation``; otherwise 404."""
+    columns: Any = model  # any model with id and organisation_id columns
+    row = db.session.scalar(
+        select(model).where(columns.id == row_id, columns.organisation_id == organisation.id)
+    )
+    if row is None:
+        abort(404)
+    return row
+
+
+def org_members(organisation: Organisation) -> list[Membership]:
+    return list(
+        db.session.scalars(
+            select(Membership)
+            .where(Membership.organisation_id == organisation.id)
+            .join(Membership.user)
+            .order_by(User.name)
+        )
+    )
+
+
+# --- Suppliers -------------------------------------------------------------
+
+
+def _grant_fingerprint(request_row: Request) -> str:
+    # Ties the grant to the token in force: reissuing or revoking the link ends it.
+    return hashlib.sha256(f"grant:{request_row.token_hash}".encode()).hexdigest()[:32]
+
+
+def grant_supplier_access(request_row: Request) -> None:
+    grants = dict(session.get(SUPPLIER_SESSION_KEY, {}))
+    now = int(utcnow().timestamp())
+    grants = {ref: grant for ref, grant in grants.items() if grant.get("until", 0) > now}
+    grants[request_row.reference] = {
+        "fp": _grant_fingerprint(request_row),
+        "until": now + SUPPLIER_GRANT_SECONDS,
+    }
+    session[SUPPLIER_SESSION_KEY] = grants
+
+
+def supplier_request(reference: str) -> Request:
+    """The request this supplier session may work on, or 404."""
+    from .services.requests import link_is_live
+
+    grant = session.get(SUPPLIER_SESSION_KEY, {}).get(reference)
+    if not grant or grant.get("until", 0) <= utcnow().timestamp():
+        abort(404)
+    row = db.session.scalar(select(Request).where(Request.reference == reference))
+    if row is None or grant.get("fp") != _grant_fingerprint(row) or not link_is_live(row):
+        abort(404)
+    return row
+
+
+def supplier_view(view: Callable[..., R]) -> Callable[..., R]:
+    """Resolve ``reference`` to the request once and pass it to the view."""
+
+    @wraps(view)
+    def guarded(reference: str, **kwargs: Any) -> R:
+        return view(supplier_request(reference), **kwargs)
+
+    return guarded
+
+
+def redirect_to_login() -> Any:
+    return redirect(url_for("auth.login", next=request.full_path))

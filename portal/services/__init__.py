@@ -1,0 +1,1 @@
+"""Use cases. Each takes a session and explicit arguments, flushes, never commits."""

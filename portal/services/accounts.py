@@ -1,0 +1,283 @@
+"""Sign-in with throttling, invitations, password resets, organisations and users."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from flask import current_app, url_for
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ..models import (
+    LoginFailure,
+    Membership,
+    Organisation,
+    OrgKind,
+    Role,
+    TokenPurpose,
+    User,
+    UserToken,
+    utcnow,
+)
+from .audit import record_event
+from .errors import ServiceError
+from .mail import queue_email
+from .passwords import check_password_rules, hash_password, verify_password
+from .tokens import hash_token, new_token
+
+
+class LoginError(ServiceError):
+    pass
+
+
+class AccountLockedError(LoginError):
+    pass
+
+
+class LinkError(ServiceError):
+    """An invitation or reset link that cannot be used; the message says why.
+
+    ``gone`` is True for a link that existed but is used or expired (HTTP 410).
+    """
+
+    def __init__(self, message: str, *, gone: bool = False) -> None:
+        super().__init__(message)
+        self.gone = gone
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _email_key(email: str) -> str:
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
+
+
+def authenticate(session: Session, email: str, password: str, now: datetime | None = None) -> User:
+    """Return the user for these credentials or raise.
+
+    Failures are counted per email typed, whether or not it is registered, so
+    neither the error nor the lock tells an attacker which emails exist.
+    """
+    now = now or utcnow()
+    config = current_app.config
+    window_start = now - timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
+    key = _email_key(email)
+    recent = list(
+        session.scalars(
+            select(LoginFailure.failed_at)
+            .where(LoginFailure.email_hash == key, LoginFailure.failed_at >= window_start)
+            .order_by(LoginFailure.failed_at.desc())
+            .limit(config["LOGIN_MAX_FAILURES"])
+        )
+    )
+    if len(recent) >= config["LOGIN_MAX_FAILURES"]:
+        unlock_at = recent[0] + timedelta(minutes=config["LOGIN_LOCK_MINUTES"])
+        if now < unlock_at:
+            minutes = max(1, round((unlock_at - now).total_seconds() / 60))
+            raise AccountLockedError(
+                "Too many failed attempts to sign in with this email address. "
+                f"Try again in {minutes} minute{'s' if minutes != 1 else ''}, or reset your password."
+            )
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    valid = verify_password(user.password_hash if user else None, password)
+    if user is None or not valid or not user.is_active:
+        session.add(LoginFailure(email_hash=key, failed_at=now))
+        session.flush()
+        raise LoginError("Enter a correct email address and password")
+    session.execute(delete(LoginFailure).where(LoginFailure.email_hash == key))
+    user.last_login_at = now
+    session.flush()
+    return user
+
+
+def create_organisation(
+    session: Session,
+    name: str,
+    kind: str,
+    *,
+    trust: Organisation | None = None,
+    urn: str | None = None,
+) -> Organisation:
+    if kind not in set(OrgKind):
+        raise ServiceError(f"Kind must be one of {', '.join(OrgKind)}", "kind")
+    if trust is not None and trust.kind != OrgKind.TRUST:
+        raise ServiceError(f"{trust.name} is not a trust", "trust")
+    organisation = Organisation(name=name.strip(), kind=kind, trust=trust, urn=urn)
+    session.add(organisation)
+    session.flush()
+    return organisation
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    organisation: Organisation,
+    role: str,
+    password: str | None = None,
+    password_hash: str | None = None,
+) -> User:
+    """Create a user with a membership, or add the membership to an existing user."""
+    if role not in set(Role):
+        raise ServiceError(f"Role must be one of {', '.join(Role)}", "role")
+    if (role == Role.CURATOR) != (organisation.kind == OrgKind.CURATOR) and role != Role.ADMIN:
+        raise ServiceError("The curator role is only for curator organisations", "role")
+    email = normalise_email(email)
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        if password is not None:
+            check_password_rules(password, email=email, name=name)
+            password_hash = hash_password(password)
+        user = User(email=email, name=name.strip(), password_hash=password_hash)
+        session.add(user)
+        session.flush()
+    elif any(m.organisation_id == organisation.id for m in user.memberships):
+        raise ServiceError(f"{email} is already a member of {organisation.name}", "email")
+    user.memberships.append(Membership(organisation_id=organisation.id, role=role))
+    session.flush()
+    return user
+
+
+def invite_user(
+    session: Session,
+    *,
+    inviter: User,
+    organisation: Organisation,
+    email: str,
+    name: str,
+    role: str,
+) -> User:
+    """Create (or extend) an account and email a single-use set-password link."""
+    user = create_user(session, email=email, name=name, organisation=organisation, role=role)
+    if user.password_hash is None:
+        link = _issue_user_link(
+            session, user, TokenPurpose.INVITATION, current_app.config["INVITATION_LIFETIME_HOURS"]
+        )
+        template = "invitation"
+    else:
+        link = url_for("auth.login", _external=True)
+        template = "added_to_organisation"
+    queue_email(
+        session,
+        to=user.email,
+        subject=f"{inviter.name} has invited you to {organisation.name} on the Due Diligence Portal",
+        template=template,
+        organisation=organisation,
+        user=user,
+        inviter=inviter,
+        link=link,
+        hours=current_app.config["INVITATION_LIFETIME_HOURS"],
+    )
+    record_event(
+        session,
+        "user_invited",
+        organisation=organisation,
+        actor=inviter,
+        email=user.email,
+        role=role,
+    )
+    return user
+
+
+def request_password_reset(session: Session, email: str) -> None:
+    """Email a reset link if the address is registered; say nothing either way."""
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None or not user.is_active:
+        return
+    hours = current_app.config["RESET_LIFETIME_HOURS"]
+    link = _issue_user_link(session, user, TokenPurpose.PASSWORD_RESET, hours)
+    queue_email(
+        session,
+        to=user.email,
+        subject="Reset your Due Diligence Portal password",
+        template="password_reset",
+        user=user,
+        link=link,
+        hours=hours,
+    )
+
+
+def _issue_user_link(session: Session, user: User, purpose: str, hours: int) -> str:
+    # A new link replaces any unused one of the same purpose.
+    now = utcnow()
+    for old in session.scalars(
+        select(UserToken).where(
+            UserToken.user_id == user.id, UserToken.purpose == purpose, UserToken.used_at.is_(None)
+        )
+    ):
+        old.used_at = now
+    token, digest = new_token()
+    session.add(
+        UserToken(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=digest,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
+    session.flush()
+    endpoint = (
+        "auth.accept_invitation" if purpose == TokenPurpose.INVITATION else "auth.reset_password"
+    )
+    return url_for(endpoint, token=token, _external=True)
+
+
+def find_user_link(
+    session: Session, token: str, purpose: str, now: datetime | None = None
+) -> UserToken:
+    """The live link for this token, or LinkError saying what to do next."""
+    now = now or utcnow()
+    link = session.scalar(
+        select(UserToken).where(
+            UserToken.token_hash == hash_token(token), UserToken.purpose == purpose
+        )
+    )
+    invitation = purpose == TokenPurpose.INVITATION
+    if link is None:
+        raise LinkError(
+            "This link is not valid. Check you copied the whole link from the email."
+            if invitation
+            else "This reset link is not valid. Check you copied the whole link, or ask for a new one."
+        )
+    if link.used_at is not None:
+        raise LinkError(
+            "This invitation has already been used. Sign in with the password you set, "
+            "or reset your password."
+            if invitation
+            else "This reset link has already been used or replaced by a newer one. Ask for a new one.",
+            gone=True,
+        )
+    if link.expires_at <= now:
+        raise LinkError(
+            "This invitation has expired. Ask an administrator of your organisation to invite you again."
+            if invitation
+            else "This reset link has expired: reset links last one hour. Ask for a new one.",
+            gone=True,
+        )
+    return link
+
+
+def set_password_from_link(session: Session, token: str, purpose: str, password: str) -> User:
+    """Use an invitation or reset link once to set a password."""
+    link = find_user_link(session, token, purpose)
+    user = link.user
+    check_password_rules(password, email=user.email, name=user.name)
+    user.password_hash = hash_password(password)
+    link.used_at = utcnow()
+    session.execute(delete(LoginFailure).where(LoginFailure.email_hash == _email_key(user.email)))
+    for membership in user.memberships:
+        record_event(
+            session,
+            "invitation_accepted" if purpose == TokenPurpose.INVITATION else "password_reset",
+            organisation=membership.organisation,
+            actor=user,
+        )
+    session.flush()
+    return user
+
+
+def count_users(session: Session) -> int:
+    return session.scalar(select(func.count(User.id))) or 0

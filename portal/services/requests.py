@@ -1,0 +1,186 @@
+"""The school's side of a request: create it, issue its link, follow its status."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import current_app, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import Organisation, Request, RequestStatus, Supplier, User, utcnow
+from .audit import record_event
+from .errors import ServiceError
+from .mail import queue_email
+from .questionnaires import find_current, publish_version
+from .tokens import hash_token, new_token
+
+# No 0/O, 1/I/L: references are read out over the phone.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+# Statuses in which the supplier may still open the link and change answers.
+OPEN_STATUSES = frozenset(
+    {RequestStatus.SENT, RequestStatus.IN_PROGRESS, RequestStatus.CLARIFICATION}
+)
+
+STATUS_LABELS = {
+    RequestStatus.DRAFT: "Draft",
+    RequestStatus.SENT: "Sent",
+    RequestStatus.IN_PROGRESS: "In progress",
+    RequestStatus.SUBMITTED: "Submitted",
+    RequestStatus.CLARIFICATION: "Clarification requested",
+    RequestStatus.RESUBMITTED: "Resubmitted",
+    RequestStatus.ACCEPTED: "Accepted",
+    RequestStatus.ACCEPTED_WITH_CONDITIONS: "Accepted with conditions",
+    RequestStatus.REJECTED: "Rejected",
+    RequestStatus.REVOKED: "Link revoked",
+    RequestStatus.EXPIRED: "Link expired",
+}
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    supplier_name: str
+    contact_name: str
+    contact_email: str
+    questionnaire_key: str
+    due_date: date | None
+    message: str
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    request: Request
+    url: str
+
+
+def new_reference(session: Session) -> str:
+    while True:
+        reference = "DD-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+        if session.scalar(select(Request.id).where(Request.reference == reference)) is None:
+            return reference
+
+
+def find_or_create_supplier(session: Session, name: str) -> Supplier:
+    """Suppliers are shared across schools: reuse one with the same name."""
+    clean = " ".join(name.split())
+    supplier = session.scalar(
+        select(Supplier).where(func.lower(Supplier.name) == clean.lower()).order_by(Supplier.id)
+    )
+    if supplier is None:
+        supplier = Supplier(name=clean)
+        session.add(supplier)
+        session.flush()
+    return supplier
+
+
+def create_request(
+    session: Session, organisation: Organisation, author: User, details: NewRequest
+) -> IssuedLink:
+    """Create a request, issue its link and queue the invitation email."""
+    if details.due_date is not None and details.due_date < utcnow().date():
+        raise ServiceError("The due date must be today or in the future", "due_date")
+    questionnaire = find_current(details.questionnaire_key)
+    version = publish_version(session, questionnaire)
+    request = Request(
+        reference=new_reference(session),
+        organisation_id=organisation.id,
+        supplier=find_or_create_supplier(session, details.supplier_name),
+        questionnaire_version=version,
+        contact_name=details.contact_name.strip(),
+        contact_email=details.contact_email.strip(),
+        message=details.message.strip(),
+        due_date=details.due_date,
+        status=RequestStatus.DRAFT,
+        created_by=author,
+    )
+    session.add(request)
+    session.flush()
+    record_event(
+        session,
+        "request_created",
+        organisation=organisation,
+        actor=author,
+        request=request,
+        questionnaire=f"{version.key} v{version.version}",
+    )
+    link = issue_link(session, request, author)
+    queue_email(
+        session,
+        to=request.contact_email,
+        subject=f"{organisation.name} asks you to complete: {version.title}",
+        template="supplier_invitation",
+        organisation=organisation,
+        request=request,
+        row=request,
+        link=link.url,
+        school=organisation,
+        sender=author,
+    )
+    return link
+
+
+def issue_link(session: Session, request: Request, actor: User) -> IssuedLink:
+    """Give the request a fresh token; any earlier link stops working."""
+    token, digest = new_token()
+    request.token_hash = digest
+    request.token_expires_at = utcnow() + timedelta(days=current_app.config["LINK_LIFETIME_DAYS"])
+    request.revoked_at = None
+    change_status(
+        session, request, RequestStatus.SENT, actor=actor, only_from={RequestStatus.DRAFT}
+    )
+    session.flush()
+    return IssuedLink(request, url_for("supplier.open_link", token=token, _external=True))
+
+
+def change_status(
+    session: Session,
+    request: Request,
+    status: RequestStatus,
+    *,
+    actor: User | None = None,
+    actor_label: str | None = None,
+    only_from: set[RequestStatus] | None = None,
+) -> bool:
+    """Move a request to ``status`` and audit it; False if it was not in ``only_from``."""
+    if request.status == status or (only_from is not None and request.status not in only_from):
+        return False
+    previous = request.status
+    request.status = status
+    record_event(
+        session,
+        "status_changed",
+        organisation=request.organisation,
+        actor=actor,
+        actor_label=actor_label,
+        request=request,
+        **{"from": previous, "to": str(status)},
+    )
+    return True
+
+
+def find_request_by_token(session: Session, token: str) -> Request | None:
+    return session.scalar(select(Request).where(Request.token_hash == hash_token(token)))
+
+
+def link_is_live(request: Request, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return (
+        request.token_hash is not None
+        and request.revoked_at is None
+        and request.token_expires_at is not None
+        and request.token_expires_at > now
+        and request.status in OPEN_STATUSES | {RequestStatus.SUBMITTED, RequestStatus.RESUBMITTED}
+    )
+
+
+def list_requests(session: Session, organisation: Organisation) -> list[Request]:
+    return list(
+        session.scalars(
+            select(Request)
+            .where(Request.organisation_id == organisation.id)
+            .order_by(Request.created_at.desc(), Request.id.desc())
+        )
+    )

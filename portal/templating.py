@@ -1,0 +1,71 @@
+"""Jinja filters and globals shared by every template."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+from .services.requests import STATUS_LABELS
+
+UK = ZoneInfo("Europe/London")
+PRODUCT_NAME = "Due Diligence Portal"
+
+
+def format_date(value: date | datetime | str | None) -> str:
+    """31 March 2027: the GOV.UK style, unambiguous to UK readers."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = value.astimezone(UK).date()
+    return f"{value.day} {value:%B %Y}"
+
+
+def format_datetime(value: datetime | None) -> str:
+    """31 March 2027 at 2:05pm, in UK time."""
+    if value is None:
+        return ""
+    local = value.astimezone(UK)
+    hour = local.hour % 12 or 12
+    return f"{format_date(local.date())} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+
+
+STATUS_TAG_COLOURS = {
+    "draft": "grey",
+    "sent": "blue",
+    "in_progress": "light-blue",
+    "submitted": "green",
+    "resubmitted": "green",
+    "clarification": "yellow",
+    "accepted": "green",
+    "accepted_with_conditions": "turquoise",
+    "rejected": "red",
+    "revoked": "grey",
+    "expired": "grey",
+}
+
+
+def form_error_list(form: Any, with_labels: bool = False) -> list[tuple[str, str]]:
+    """(field id, message) pairs for the error summary, in the form's order."""
+    pairs = []
+    for field in form:
+        for message in field.errors[:1]:
+            text = f"{field.label.text}: {message}" if with_labels else message
+            pairs.append((field.id, text))
+    return pairs
+
+
+def init_app(app: Flask) -> None:
+    # Globals, not a context processor: imported macros see globals only.
+    app.jinja_env.globals.update(
+        form_error_list=form_error_list,
+        product_name=PRODUCT_NAME,
+        status_labels=STATUS_LABELS,
+        status_colours=STATUS_TAG_COLOURS,
+    )
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["datetime"] = format_datetime

@@ -1,0 +1,1 @@
+"""Blueprints, one per audience: auth, school, supplier, api."""

@@ -1,0 +1,97 @@
+"""Forms for the portal's own pages (questionnaire forms come from the engine)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
+
+from ..questionnaire.forms import DateAnswerField
+
+EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.com"
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email address", validators=[InputRequired("Enter your email address")])
+    password = PasswordField("Password", validators=[InputRequired("Enter your password")])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        "Email address",
+        validators=[InputRequired("Enter your email address"), Email(EMAIL_FORMAT)],
+    )
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "Choose a password",
+        description="At least 12 characters. Three or four unrelated words work well.",
+        validators=[InputRequired("Enter a password")],
+    )
+    confirm = PasswordField(
+        "Type the password again", validators=[InputRequired("Type the password again")]
+    )
+
+    def validate_confirm(self, field: PasswordField) -> None:
+        if field.data != self.password.data:
+            raise ValidationError("The passwords do not match")
+
+
+class InviteUserForm(FlaskForm):
+    name = StringField(
+        "Full name",
+        validators=[
+            InputRequired("Enter their full name"),
+            Length(max=200, message="Name must be 200 characters or fewer"),
+        ],
+    )
+    email = EmailField(
+        "Email address",
+        validators=[InputRequired("Enter their email address"), Email(EMAIL_FORMAT)],
+    )
+    role = SelectField(
+        "Role",
+        choices=[
+            ("viewer", "Viewer: can see requests and answers"),
+            ("reviewer", "Reviewer: can also send requests and review answers"),
+            ("admin", "Administrator: can also invite and manage users"),
+        ],
+        validators=[InputRequired("Choose a role")],
+    )
+
+
+class NewRequestForm(FlaskForm):
+    questionnaire = SelectField(
+        "Questionnaire", validators=[InputRequired("Choose a questionnaire")]
+    )
+    supplier_name = StringField(
+        "Supplier name",
+        description="The company or service you are checking, for example Acme IT Services Ltd.",
+        validators=[
+            InputRequired("Enter the supplier's name"),
+            Length(max=200, message="Supplier name must be 200 characters or fewer"),
+        ],
+    )
+    contact_name = StringField(
+        "Contact's full name",
+        validators=[
+            InputRequired("Enter the name of the person who will answer"),
+            Length(max=200, message="Name must be 200 characters or fewer"),
+        ],
+    )
+    contact_email = EmailField(
+        "Contact's email address",
+        description="We will email the questionnaire link to this address.",
+        validators=[InputRequired("Enter the contact's email address"), Email(EMAIL_FORMAT)],
+    )
+    due_date = DateAnswerField(
+        "Due date",
+        description="Optional. The date you need the answers by.",
+        validators=[Optional()],
+    )
+    message = TextAreaField(
+        "Message to the supplier",
+        description="Optional. Shown on the email and the first page of the questionnaire.",
+        validators=[Length(max=2000, message="Message must be 2,000 characters or fewer")],
+    )

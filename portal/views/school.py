@@ -1,0 +1,119 @@
+"""School (and curator) staff: requests, their answers and history, and users."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..models import Request
+from ..permissions import (
+    Action,
+    current_organisation,
+    get_for_org,
+    org_members,
+    requires,
+    switch_organisation,
+)
+from ..services import accounts, audit, mail, questionnaires, requests, responses
+from ..services.errors import ServiceError
+from .forms import InviteUserForm, NewRequestForm
+
+bp = Blueprint("school", __name__)
+
+
+@bp.get("/")
+@requires(Action.VIEW_REQUESTS)
+def dashboard() -> ResponseReturnValue:
+    organisation = current_organisation()
+    return render_template(
+        "school/requests_list.html",
+        organisation=organisation,
+        rows=requests.list_requests(db.session, organisation),
+    )
+
+
+@bp.route("/requests/new", methods=["GET", "POST"])
+@requires(Action.SEND_REQUESTS)
+def new_request() -> ResponseReturnValue:
+    form = NewRequestForm()
+    form.questionnaire.choices = [
+        (q.key, f"{q.title} ({q.question_count} questions)")
+        for q in questionnaires.current_definitions()
+    ]
+    if form.validate_on_submit():
+        details = requests.NewRequest(
+            supplier_name=form.supplier_name.data or "",
+            contact_name=form.contact_name.data or "",
+            contact_email=form.contact_email.data or "",
+            questionnaire_key=form.questionnaire.data or "",
+            due_date=form.due_date.data,
+            message=form.message.data or "",
+        )
+        try:
+            issued = requests.create_request(
+                db.session, current_organisation(), current_user, details
+            )
+        except ServiceError as exc:
+            form[exc.field or "supplier_name"].errors = [exc.message]
+        else:
+            flash(
+                f"Request {issued.request.reference} sent to {issued.request.contact_email}",
+                "success",
+            )
+            return redirect(url_for("school.view_request", request_id=issued.request.id))
+    return render_template("school/request_new.html", form=form)
+
+
+@bp.get("/requests/<int:request_id>")
+@requires(Action.VIEW_REQUESTS)
+def view_request(request_id: int) -> ResponseReturnValue:
+    row = get_for_org(Request, request_id, current_organisation())
+    issued = session.pop("issued_link", None)
+    return render_template(
+        "school/request_view.html",
+        row=row,
+        issued_url=issued["url"] if issued and issued.get("request_id") == row.id else None,
+        questionnaire=responses.questionnaire_of(row),
+        answers=responses.answer_values(row),
+        history=audit.request_history(db.session, row),
+        outbox=mail.emails_for_request(db.session, row),
+    )
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@requires(Action.MANAGE_USERS)
+def manage_users() -> ResponseReturnValue:
+    organisation = current_organisation()
+    form = InviteUserForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.invite_user(
+                db.session,
+                inviter=current_user,
+                organisation=organisation,
+                email=form.email.data or "",
+                name=form.name.data or "",
+                role=form.role.data or "",
+            )
+        except ServiceError as exc:
+            form[exc.field or "email"].errors = [exc.message]
+        else:
+            flash(f"Invitation sent to {user.email}", "success")
+            return redirect(url_for("school.manage_users"))
+    return render_template(
+        "school/users_manage.html",
+        form=form,
+        organisation=organisation,
+        members=org_members(organisation),
+    )
+
+
+@bp.post("/organisation")
+@login_required
+def choose_organisation() -> ResponseReturnValue:
+    organisation_id = request.form.get("organisation_id", type=int)
+    if organisation_id is None or not switch_organisation(organisation_id):
+        abort(404)
+    return redirect(url_for("school.dashboard"))

@@ -1,0 +1,128 @@
+"""Suppliers, through their tokenised link: no account, one request per grant."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from ..extensions import db, limiter
+from ..models import Request
+from ..permissions import grant_supplier_access, supplier_view
+from ..questionnaire.forms import answers_to_form_data, build_section_form, form_to_answers
+from ..services import requests, responses
+from ..services.errors import ServiceError
+
+bp = Blueprint("supplier", __name__, url_prefix="/respond")
+
+
+@bp.get("/link/<token>")
+@limiter.limit(lambda: str(current_app.config["TOKEN_RATE_LIMIT"]))
+def open_link(token: str) -> ResponseReturnValue:
+    """Trade the token for a session grant, then leave the token out of every URL.
+
+    A GET changes nothing else: mail scanners open links before people do.
+    """
+    row = requests.find_request_by_token(db.session, token)
+    if row is None:
+        return render_template("supplier/link_unknown.html"), 404
+    if not requests.link_is_live(row):
+        return render_template("supplier/link_unusable.html", school=row.organisation), 404
+    grant_supplier_access(row)
+    return redirect(url_for("supplier.start", reference=row.reference))
+
+
+@bp.get("/<reference>/")
+@supplier_view
+def start(row: Request) -> ResponseReturnValue:
+    return render_template(
+        "supplier/start.html", row=row, questionnaire=responses.questionnaire_of(row)
+    )
+
+
+@bp.get("/<reference>/tasks")
+@supplier_view
+def task_list(row: Request) -> ResponseReturnValue:
+    if row.status not in requests.OPEN_STATUSES:
+        return redirect(url_for("supplier.confirmation", reference=row.reference))
+    return render_template(
+        "supplier/task_list.html",
+        row=row,
+        questionnaire=responses.questionnaire_of(row),
+        progress=responses.progress(row),
+    )
+
+
+@bp.route("/<reference>/sections/<section_id>", methods=["GET", "POST"])
+@supplier_view
+def answer_section(row: Request, section_id: str) -> ResponseReturnValue:
+    questionnaire = responses.questionnaire_of(row)
+    try:
+        section = questionnaire.section(section_id)
+    except KeyError:
+        return render_template("errors/404.html"), 404
+    if row.status not in requests.OPEN_STATUSES:
+        return redirect(url_for("supplier.confirmation", reference=row.reference))
+    form_class = build_section_form(section)
+    if request.method == "POST":
+        form = form_class(request.form)
+        if form.validate():
+            responses.save_section(db.session, row, section, form_to_answers(section, form))
+            return redirect(_next_step(row, section_id))
+    else:
+        form = form_class(data=answers_to_form_data(section, responses.answer_values(row)))
+    return render_template(
+        "supplier/section_form.html",
+        row=row,
+        questionnaire=questionnaire,
+        section=section,
+        form=form,
+    )
+
+
+def _next_step(row: Request, section_id: str) -> str:
+    sections = [s.id for s in responses.questionnaire_of(row).sections]
+    index = sections.index(section_id)
+    if request.form.get("action") == "later" or index + 1 >= len(sections):
+        return url_for("supplier.task_list", reference=row.reference)
+    return url_for(
+        "supplier.answer_section", reference=row.reference, section_id=sections[index + 1]
+    )
+
+
+@bp.route("/<reference>/check", methods=["GET", "POST"])
+@supplier_view
+def check_answers(row: Request) -> ResponseReturnValue:
+    if row.status not in requests.OPEN_STATUSES:
+        return redirect(url_for("supplier.confirmation", reference=row.reference))
+    error = None
+    declared_by = ""
+    if request.method == "POST":
+        declared_by = request.form.get("declared_by", "")
+        try:
+            responses.submit_response(db.session, row, declared_by)
+        except ServiceError as exc:
+            error = exc.message
+        else:
+            return redirect(url_for("supplier.confirmation", reference=row.reference))
+    return render_template(
+        "supplier/check_answers.html",
+        row=row,
+        questionnaire=responses.questionnaire_of(row),
+        answers=responses.answer_values(row),
+        missing=responses.missing_required(row),
+        error=error,
+        declared_by=declared_by,
+    )
+
+
+@bp.get("/<reference>/confirmation")
+@supplier_view
+def confirmation(row: Request) -> ResponseReturnValue:
+    if row.status in requests.OPEN_STATUSES:
+        return redirect(url_for("supplier.task_list", reference=row.reference))
+    return render_template(
+        "supplier/confirmation.html",
+        row=row,
+        questionnaire=responses.questionnaire_of(row),
+        answers=responses.answer_values(row),
+    )
