@@ -26,8 +26,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     load_config(app, test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for name, level in (
+        ("portal", logging.INFO),
+        ("alembic", logging.WARNING),
+        ("alembic.runtime.migration", logging.INFO),
+    ):
+        logging.getLogger(name).setLevel(level)
 
     app.jinja_loader = ChoiceLoader(
         [

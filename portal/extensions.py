@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -24,31 +24,32 @@ class Database:
     SQLAlchemy 2 classes that Alembic and scripts can use without an app.
     """
 
-    def __init__(self) -> None:
-        self._engines: dict[int, Engine] = {}
-        self._factories: dict[int, sessionmaker[Session]] = {}
-
     def init_app(self, app: Flask) -> None:
         engine = make_engine(app.config["DATABASE_URL"])
-        self._engines[id(app)] = engine
-        self._factories[id(app)] = sessionmaker(bind=engine, expire_on_commit=False)
         app.extensions["portal_db"] = self
+        app.extensions["portal_db_engine"] = engine
+        app.extensions["portal_db_sessions"] = sessionmaker(bind=engine, expire_on_commit=False)
+        # Per request as well as per app context: under test clients several
+        # requests can share one app context, and must not share a session.
+        app.teardown_request(self._remove_session)
         app.teardown_appcontext(self._remove_session)
+
 
     @property
     def engine(self) -> Engine:
-        from flask import current_app
+        return self.engine_for(current_app)
 
-        return self._engines[id(current_app._get_current_object())]  # type: ignore[attr-defined]
+    @staticmethod
+    def engine_for(app: Flask) -> Engine:
+        engine: Engine = app.extensions["portal_db_engine"]
+        return engine
 
     @property
     def session(self) -> Session:
         """The session of the current app context, opened on first use."""
         session: Session | None = g.get("_db_session")
         if session is None:
-            from flask import current_app
-
-            factory = self._factories[id(current_app._get_current_object())]  # type: ignore[attr-defined]
+            factory: sessionmaker[Session] = current_app.extensions["portal_db_sessions"]
             session = factory()
             if _in_write_request():
                 # SQLite: BEGIN IMMEDIATE, so a read-then-write transaction never

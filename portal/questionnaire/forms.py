@@ -20,6 +20,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; stubs lag
 from wtforms.validators import (
     URL,
     Email,
@@ -125,7 +126,7 @@ def build_field(question: Question) -> Field:
         else Optional()
     )
     common: dict[str, Any] = {"label": question.label, "description": question.help}
-    choices = [(c.value, c.label) for c in question.choices]
+    choices = [SelectChoice(c.value, c.label) for c in question.choices]
     match question.type:
         case "yes_no" | "yes_no_na" | "single_choice":
             return RadioField(

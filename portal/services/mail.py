@@ -56,7 +56,12 @@ def deliver_queued(session: Session) -> None:
     smtp_url = current_app.config["PORTAL_SMTP_URL"]
     for email in session.scalars(select(OutgoingEmail).where(OutgoingEmail.id.in_(ids))):
         try:
-            if smtp_url:
+            if smtp_url.startswith("memory:"):
+                # Kept in memory for tests and local tools, like Django's locmem backend.
+                current_app.extensions.setdefault("portal_mail_memory", []).append(
+                    {"to": email.to_address, "subject": email.subject, "body": email.body}
+                )
+            elif smtp_url:
                 _send_smtp(smtp_url, email)
             else:
                 # No mail server: the outbox table and the console are the delivery.

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
-from ..questionnaire.forms import DateAnswerField
+from ..questionnaire.forms import DateAnswerField, SelectChoice
 
 EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.com"
 
@@ -53,9 +53,9 @@ class InviteUserForm(FlaskForm):
     role = SelectField(
         "Role",
         choices=[
-            ("viewer", "Viewer: can see requests and answers"),
-            ("reviewer", "Reviewer: can also send requests and review answers"),
-            ("admin", "Administrator: can also invite and manage users"),
+            SelectChoice("viewer", "Viewer: can see requests and answers"),
+            SelectChoice("reviewer", "Reviewer: can also send requests and review answers"),
+            SelectChoice("admin", "Administrator: can also invite and manage users"),
         ],
         validators=[InputRequired("Choose a role")],
     )

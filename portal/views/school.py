@@ -16,6 +16,7 @@ from ..permissions import (
     requires,
     switch_organisation,
 )
+from ..questionnaire.forms import SelectChoice
 from ..services import accounts, audit, mail, questionnaires, requests, responses
 from ..services.errors import ServiceError
 from .forms import InviteUserForm, NewRequestForm
@@ -39,7 +40,7 @@ def dashboard() -> ResponseReturnValue:
 def new_request() -> ResponseReturnValue:
     form = NewRequestForm()
     form.questionnaire.choices = [
-        (q.key, f"{q.title} ({q.question_count} questions)")
+        SelectChoice(q.key, f"{q.title} ({q.question_count} questions)")
         for q in questionnaires.current_definitions()
     ]
     if form.validate_on_submit():
@@ -62,6 +63,8 @@ def new_request() -> ResponseReturnValue:
                 f"Request {issued.request.reference} sent to {issued.request.contact_email}",
                 "success",
             )
+            # Shown once on the next page so the sender can copy it; we keep only its hash.
+            session["issued_link"] = {"request_id": issued.request.id, "url": issued.url}
             return redirect(url_for("school.view_request", request_id=issued.request.id))
     return render_template("school/request_new.html", form=form)
 

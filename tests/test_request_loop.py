@@ -1,0 +1,267 @@
+"""The main loop end to end: a reviewer sends a request, a supplier answers and
+submits through the link, the reviewer sees the answers and the history."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.extensions import db
+from portal.models import Answer, AuditEvent, OutgoingEmail, Request, utcnow
+from portal.services.requests import issue_link
+
+from .factories import Factory, link_path, login
+
+T = TypeVar("T")
+
+ABOUT = {
+    "legal_name": "Acme IT Services Ltd",
+    "company_number": "01234567",
+    "support_model": "external",
+    "service_contact_email": "help@acme.example",
+}
+
+
+def latest(dbs: Session, model: type[T], **where: object) -> T | None:
+    """The row as now committed (a new transaction sees other sessions' commits)."""
+    dbs.rollback()
+    return dbs.scalar(select(model).filter_by(**where))
+
+
+def test_reviewer_sends_request_and_supplier_answers_and_submits(
+    client: FlaskClient, make: Factory, sent_mail: list[dict[str, str]], dbs: Session
+) -> None:
+    reviewer = make.user(role="reviewer")
+    login(client, reviewer)
+
+    page = client.get("/requests/new")
+    assert page.status_code == 200
+    assert "IT support provider due diligence" in page.get_data(as_text=True)
+
+    response = client.post(
+        "/requests/new",
+        data={
+            "questionnaire": "it_support",
+            "supplier_name": "Acme IT Services Ltd",
+            "contact_name": "Sam Carter",
+            "contact_email": "sam@acme.example",
+            "due_date": "2099-03-31",
+            "message": "Before we renew in April, please.",
+        },
+    )
+    assert response.status_code == 302
+    row = latest(dbs, Request, contact_email="sam@acme.example")
+    assert isinstance(row, Request)
+    assert row.status == "sent"
+    assert row.token_hash and len(row.token_hash) == 64
+    assert response.location.endswith(f"/requests/{row.id}")
+
+    # The invitation is in the outbox and was delivered with the link.
+    assert sent_mail[-1]["to"] == "sam@acme.example"
+    link = link_path(sent_mail[-1]["body"])
+    assert row.token_hash not in sent_mail[-1]["body"]
+    stored = latest(dbs, OutgoingEmail, request_id=row.id)
+    assert isinstance(stored, OutgoingEmail) and stored.sent_at is not None
+    assert "/respond/link/" in stored.body and link not in stored.body  # token gone once sent
+
+    page = client.get(response.location).get_data(as_text=True)
+    assert f"Request {row.reference} sent to sam@acme.example" in page
+    assert link in page  # shown once to copy
+    assert link not in client.get(response.location).get_data(as_text=True)
+    assert "Oakfield" not in page
+    assert "31 March 2099" in page
+
+    # The supplier, in another browser, without an account.
+    supplier = client.application.test_client()
+    opened = supplier.get(link)
+    assert opened.status_code == 302
+    assert link.rsplit("/", 1)[1] not in opened.location
+    start = supplier.get(opened.location).get_data(as_text=True)
+    assert "IT support provider due diligence" in start
+    assert "Before we renew in April, please." in start
+    assert "31 March 2099" in start
+    assert latest(dbs, Request, id=row.id).status == "sent"  # opening changes nothing
+
+    base = f"/respond/{row.reference}"
+    tasks = supplier.get(f"{base}/tasks").get_data(as_text=True)
+    assert "You have completed 0 of 4 sections" in tasks
+
+    # Bad input: a clear message per question, and what was typed stays.
+    bad = supplier.post(
+        f"{base}/sections/about", data={**ABOUT, "service_contact_email": "help-at-acme"}
+    )
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 200
+    assert "Email address for service matters: Enter an email address in the correct format" in text
+    assert 'value="Acme IT Services Ltd"' in text
+    assert 'value="help-at-acme"' in text
+    assert latest(dbs, Answer, request_id=row.id) is None
+
+    saved = supplier.post(f"{base}/sections/about", data=ABOUT)
+    assert saved.status_code == 302
+    assert saved.location.endswith(f"{base}/sections/standards")
+    assert latest(dbs, Request, id=row.id).status == "in_progress"
+    answer = latest(dbs, Answer, request_id=row.id, question_id="support_model")
+    assert isinstance(answer, Answer) and answer.value == "external"
+
+    check = supplier.get(f"{base}/check").get_data(as_text=True)
+    assert "You need to answer 11 more questions before you can submit" in check
+    refused = supplier.post(f"{base}/check", data={"declared_by": "Sam Carter"})
+    assert refused.status_code == 200
+    assert latest(dbs, Request, id=row.id).status == "in_progress"
+
+    supplier.post(
+        f"{base}/sections/standards",
+        data={
+            "knows_dfe_standards": "yes",
+            "p1_response_minutes": "30",
+            "tickets_visible": "yes",
+            "review_frequency": "annually",
+        },
+    )
+    supplier.post(
+        f"{base}/sections/security",
+        data={
+            "cyber_essentials": "yes",
+            "cyber_essentials_expiry": "31/03/2099",
+            "admin_mfa": "yes",
+            "filtering_duties": ["configure", "monitor"],
+            "staff_vetting": "yes",
+        },
+    )
+    supplier.post(
+        f"{base}/sections/data_and_exit",
+        data={
+            "art28_terms": "yes",
+            "breach_notice_hours": "24",
+            "exit_plan": "Full handover in 30 days.",
+        },
+    )
+    check = supplier.get(f"{base}/check").get_data(as_text=True)
+    assert "Declaration" in check and "more question" not in check
+
+    no_name = supplier.post(f"{base}/check", data={"declared_by": "  "})
+    assert "Enter your full name to confirm the declaration" in no_name.get_data(as_text=True)
+
+    submitted = supplier.post(f"{base}/check", data={"declared_by": "Sam Carter"})
+    assert submitted.status_code == 302
+    confirmation = supplier.get(submitted.location).get_data(as_text=True)
+    assert "Answers submitted" in confirmation and row.reference in confirmation
+    row = latest(dbs, Request, id=row.id)
+    assert row.status == "submitted" and row.submitted_at is not None
+
+    # Submitted answers can no longer be changed through the link.
+    late = supplier.post(f"{base}/sections/about", data={**ABOUT, "legal_name": "Changed"})
+    assert late.status_code == 302 and late.location.endswith("/confirmation")
+    assert (
+        latest(dbs, Answer, request_id=row.id, question_id="legal_name").value
+        == "Acme IT Services Ltd"
+    )
+
+    # The reviewer sees the answers and the history.
+    view = client.get(f"/requests/{row.id}").get_data(as_text=True)
+    assert "Submitted" in view
+    assert "Monitor alerts and pass them to the designated safeguarding lead" in view
+    assert "30 minutes" in view
+    assert "31 March 2099" in view
+    assert "Full handover in 30 days." in view
+    for step in ("Request created", "Sent", "In progress", "Declaration signed"):
+        assert step in view
+    actions = [
+        (e.action, e.detail.get("to"))
+        for e in dbs.scalars(
+            select(AuditEvent).where(AuditEvent.request_id == row.id).order_by(AuditEvent.id)
+        )
+    ]
+    assert actions == [
+        ("request_created", None),
+        ("status_changed", "sent"),
+        ("status_changed", "in_progress"),
+        ("status_changed", "submitted"),
+        ("declaration_signed", None),
+    ]
+
+
+def test_viewer_cannot_send_requests(client: FlaskClient, make: Factory) -> None:
+    login(client, make.user(role="viewer"))
+    assert client.get("/").status_code == 200
+    assert client.get("/requests/new").status_code == 403
+    assert client.post("/requests/new", data={}).status_code == 403
+
+
+def test_new_request_form_errors_keep_what_was_typed(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    login(client, make.user(role="reviewer"))
+    response = client.post(
+        "/requests/new",
+        data={
+            "questionnaire": "it_support",
+            "supplier_name": "Acme",
+            "contact_name": "",
+            "contact_email": "not-an-email",
+            "due_date": "2001-01-01",
+            "message": "Keep me",
+        },
+    )
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Enter the name of the person who will answer" in text
+    assert "Enter an email address in the correct format, like name@example.com" in text
+    assert 'value="Acme"' in text and "Keep me" in text and 'value="not-an-email"' in text
+    assert latest(dbs, Request) is None
+
+
+def test_due_date_in_the_past_is_refused(client: FlaskClient, make: Factory) -> None:
+    login(client, make.user(role="reviewer"))
+    response = client.post(
+        "/requests/new",
+        data={
+            "questionnaire": "it_support",
+            "supplier_name": "Acme",
+            "contact_name": "Sam",
+            "contact_email": "sam@acme.example",
+            "due_date": "2001-01-01",
+        },
+    )
+    assert "The due date must be today or in the future" in response.get_data(as_text=True)
+    assert 'value="2001-01-01"' in response.get_data(as_text=True)
+
+
+def test_supplier_link_is_404_when_unknown_and_names_school_when_revoked(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+
+    school = make.org("Oakfield Primary School")
+    row, link = make.request(make.user(school))
+    assert client.get("/respond/link/not-a-real-token").status_code == 404
+
+    stored = dbs.get(Request, row.id)
+    stored.revoked_at = utcnow()
+    dbs.commit()
+    response = client.get(link)
+    assert response.status_code == 404
+    text = response.get_data(as_text=True)
+    assert "Ask Oakfield Primary School for a new one" in text
+    assert "Acme" not in text
+
+
+def test_reissued_link_ends_the_old_supplier_session(client: FlaskClient, make: Factory) -> None:
+    author = make.user()
+    row, link = make.request(author)
+    assert client.get(link).status_code == 302
+    assert client.get(f"/respond/{row.reference}/tasks").status_code == 200
+    with client.application.test_request_context():
+        issue_link(db.session, db.session.get(Request, row.id), db.session.merge(author))
+        db.session.commit()
+    assert client.get(f"/respond/{row.reference}/tasks").status_code == 404
+    assert client.get(link).status_code == 404
+
+
+def test_supplier_pages_need_the_link(client: FlaskClient, make: Factory) -> None:
+    row, _ = make.request(make.user())
+    assert client.get(f"/respond/{row.reference}/").status_code == 404
+    assert client.get(f"/respond/{row.reference}/tasks").status_code == 404
