@@ -34,7 +34,6 @@ class Database:
         app.teardown_request(self._remove_session)
         app.teardown_appcontext(self._remove_session)
 
-
     @property
     def engine(self) -> Engine:
         return self.engine_for(current_app)

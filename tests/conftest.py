@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
+
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -71,6 +73,13 @@ def _push_request_context() -> None:
     """Replace pytest-flask's fixture of this name: it keeps a request context
     open for the whole test, so every client request would share one ``g`` (the
     signed-in user, the database session) as no real request does."""
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """Replace pytest-flask's client, which keeps the last request's context
+    open (``with app.test_client()``), for the same reason as above."""
+    return app.test_client()
 
 
 @pytest.fixture

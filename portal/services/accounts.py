@@ -215,6 +215,7 @@ def _issue_user_link(session: Session, user: User, purpose: str, hours: int) -> 
             user_id=user.id,
             purpose=purpose,
             token_hash=digest,
+            created_at=now,
             expires_at=now + timedelta(hours=hours),
         )
     )

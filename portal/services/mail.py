@@ -33,8 +33,15 @@ def queue_email(
     request: Request | None = None,
     **context: Any,
 ) -> OutgoingEmail:
-    """Render ``templates/email/<template>.txt`` into the outbox for delivery after commit."""
-    body = render_template(f"email/{template}.txt", **context)
+    """Render ``templates/email/<template>.txt`` into the outbox for delivery after commit.
+
+    The template sees ``organisation``, ``row`` (the request) and ``context``.
+    """
+
+    body = render_template(
+        f"email/{template}.txt", organisation=organisation, row=request, **context
+    )
+
     email = OutgoingEmail(
         organisation_id=organisation.id if organisation else None,
         request_id=request.id if request else None,

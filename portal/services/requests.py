@@ -114,7 +114,6 @@ def create_request(
         template="supplier_invitation",
         organisation=organisation,
         request=request,
-        row=request,
         link=link.url,
         school=organisation,
         sender=author,
