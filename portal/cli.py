@@ -8,7 +8,7 @@ import click
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from . import ROOT
 from .extensions import db
@@ -80,6 +80,7 @@ def questionnaires_check() -> None:
 
 
 @click.command("create-org")
+@with_appcontext
 @click.option("--name", required=True)
 @click.option("--kind", type=click.Choice([k.value for k in OrgKind]), required=True)
 @click.option("--trust-id", type=int, help="Id of the trust a school belongs to.")
@@ -98,6 +99,7 @@ def create_org(name: str, kind: str, trust_id: int | None, urn: str | None) -> N
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--org-id", type=int, required=True)
@@ -124,14 +126,17 @@ def create_user(email: str, name: str, org_id: int, role: str, password: str) ->
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Load demo organisations, users and requests (idempotent; never in production)."""
     from .demo import seed_demo
 
     if current_app.config["PORTAL_ENV"] == "production":
         raise click.ClickException("seed-demo refuses to run when PORTAL_ENV=production")
-    summary = seed_demo(db.session)
-    db.session.commit()
+    # A request context so emails and the printed link carry the public base URL.
+    with current_app.test_request_context(base_url=current_app.config["PORTAL_BASE_URL"]):
+        summary = seed_demo(db.session)
+        db.session.commit()
     click.echo(summary)
 
 

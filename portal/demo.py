@@ -100,14 +100,17 @@ def demo_token(reference: str) -> str:
 
 
 def seed_demo(session: Session) -> str:
-    """Create what is missing and return the text to print (logins and a link)."""
-    with current_app.test_request_context(base_url=current_app.config["PORTAL_BASE_URL"]):
-        orgs = _organisations(session)
-        users = _users(session, orgs)
-        for spec in REQUESTS:
-            _request(session, orgs, users, *spec)
-        link = url_for("supplier.open_link", token=demo_token("DD-DEMO01"), _external=True)
-        base = current_app.config["PORTAL_BASE_URL"]
+    """Create what is missing and return the text to print (logins and a link).
+
+    Needs a request context (for links in emails), as the CLI command gives it.
+    """
+    orgs = _organisations(session)
+    users = _users(session, orgs)
+    for spec in REQUESTS:
+        _request(session, orgs, users, *spec)
+    link = url_for("supplier.open_link", token=demo_token("DD-DEMO01"), _external=True)
+    base = current_app.config["PORTAL_BASE_URL"]
+
     lines = [
         f"Demo portal at {base}/",
         "",

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -47,22 +46,30 @@ def empty_tables(engine: Engine) -> None:
                 conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 (our own table names)
 
 
+def app_config(database_url: str, tmp_path: Path, **overrides: object) -> dict[str, object]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-of-a-decent-length-0123456789",
+        "DATABASE_URL": database_url,
+        "PORTAL_BASE_URL": "http://portal.test",
+        "PORTAL_SMTP_URL": "memory://",
+        "SERVER_NAME": "portal.test",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        **overrides,
+    }
+
+
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret-key-of-a-decent-length-0123456789",
-            "DATABASE_URL": database_url,
-            "PORTAL_BASE_URL": "http://portal.test",
-            "PORTAL_SMTP_URL": "memory://",
-            "SERVER_NAME": "portal.test",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-        }
-    )
+def app(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The app; ``@pytest.mark.config(NAME=value)`` overrides its configuration."""
+    overrides: dict[str, object] = {}
+    for marker in request.node.iter_markers("config"):
+        overrides.update(marker.kwargs)
+    app = create_app(app_config(database_url, tmp_path, **overrides))
     yield app
+
     engine = app.extensions["portal_db"].engine_for(app)
     empty_tables(engine)
     engine.dispose()

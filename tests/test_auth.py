@@ -28,7 +28,9 @@ def sign_in(client: FlaskClient, email: str, password: str) -> str:
 def test_sign_in_and_out(client: FlaskClient, make: Factory) -> None:
     user = make.user(role="admin")
     assert client.get("/").status_code == 302
-    response = client.post("/login?next=/users", data={"email": user.email.upper(), "password": PASSWORD})
+    response = client.post(
+        "/login?next=/users", data={"email": user.email.upper(), "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert response.location == "/users"
     assert "Invite a user" in client.get("/users").get_data(as_text=True)
@@ -117,7 +119,9 @@ def test_admin_invites_a_user_who_sets_a_password_once(
     admin = make.user(role="admin")
     login(client, admin)
     invite(client, admin, "New.Person@School.example")
-    assert "Invitation sent to new.person@school.example" in client.get("/users").get_data(as_text=True)
+    assert "Invitation sent to new.person@school.example" in client.get("/users").get_data(
+        as_text=True
+    )
     assert sent_mail[-1]["to"] == "new.person@school.example"
     assert "works once, for 72 hours" in sent_mail[-1]["body"]
     link = link_from(sent_mail, "/invitation/")
@@ -143,9 +147,12 @@ def test_admin_invites_a_user_who_sets_a_password_once(
     assert again.status_code == 410
     assert "This invitation has already been used" in again.get_data(as_text=True)
     fresh_client = client.application.test_client()
-    assert fresh_client.post(
-        "/login", data={"email": "new.person@school.example", "password": NEW_PASSWORD}
-    ).status_code == 302
+    assert (
+        fresh_client.post(
+            "/login", data={"email": "new.person@school.example", "password": NEW_PASSWORD}
+        ).status_code
+        == 302
+    )
 
 
 def test_expired_invitation_tells_the_user_who_to_ask(
@@ -160,8 +167,9 @@ def test_expired_invitation_tells_the_user_who_to_ask(
     dbs.commit()
     response = client.application.test_client().get(link)
     assert response.status_code == 410
-    assert "This invitation has expired. Ask an administrator of your organisation" in response.get_data(
-        as_text=True
+    assert (
+        "This invitation has expired. Ask an administrator of your organisation"
+        in response.get_data(as_text=True)
     )
     assert client.application.test_client().get("/invitation/made-up").status_code == 404
 
@@ -203,7 +211,10 @@ def test_password_reset_works_once_within_an_hour(
     assert [m["to"] for m in sent_mail] == [user.email]
     link = link_from(sent_mail, "/reset-password/")
 
-    assert client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
+    assert (
+        client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code
+        == 302
+    )
     used = client.application.test_client().get(link)
     assert used.status_code == 410
     assert "already been used" in used.get_data(as_text=True)

@@ -104,14 +104,30 @@ def required_message(question: Question) -> str:
 
 
 def number_message(question: Question) -> str:
-    unit = f" {question.unit}" if question.unit else ""
+    """'Enter a number of days between 0 and 365', or as near as the bounds allow."""
+    what = f"a number of {question.unit}" if question.unit else "a whole number"
     if question.min is not None and question.max is not None:
-        return f"Enter a number{unit} between {question.min} and {question.max}"
+        return f"Enter {what} between {question.min} and {question.max}"
     if question.min is not None:
-        return f"Enter a number{unit} of {question.min} or more"
+        return f"Enter {what} that is {question.min} or more"
     if question.max is not None:
-        return f"Enter a number{unit} of {question.max} or less"
+        return f"Enter {what} that is {question.max} or less"
     return "Enter a whole number, like 12"
+
+
+class IntegerAnswerField(IntegerField):
+    """A whole number; a typed value that is not one gets the question's own message."""
+
+    def __init__(self, *args: Any, invalid_message: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.invalid_message = invalid_message
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            # "1,000" is how people write a thousand.
+            super().process_formdata([str(v).replace(",", "").strip() for v in valuelist])
+        except ValueError as exc:
+            raise ValueError(self.invalid_message) from exc
 
 
 def build_field(question: Question) -> Field:
@@ -143,7 +159,8 @@ def build_field(question: Question) -> Field:
                 **common,
             )
         case "integer":
-            return IntegerField(
+            return IntegerAnswerField(
+                invalid_message=number_message(question),
                 validators=[
                     presence,
                     NumberRange(question.min, question.max, number_message(question)),

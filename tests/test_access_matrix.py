@@ -1,0 +1,139 @@
+"""Every route in app.url_map: sign-in, tenancy and CSRF, so a new route is
+covered the day it is added (or this test says what it needs to know)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.routing import Rule
+
+from .factories import Factory, login
+
+# Routes anyone may open: sign-in pages, token pages (which check the token
+# themselves) and the health check.
+PUBLIC = {
+    "auth.login",
+    "auth.forgot_password",
+    "auth.accept_invitation",
+    "auth.reset_password",
+    "supplier.open_link",
+    "api.health",
+    "static",
+}
+STAFF_BLUEPRINTS = ("school.", "curator.")
+
+
+def rules(app: Flask) -> list[Rule]:
+    return sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
+
+
+def fill(rule: Rule, values: dict[str, object]) -> str:
+    path = rule.rule
+    for name in rule.arguments:
+        if name not in values:
+            pytest.fail(f"{rule.endpoint}: add a value for <{name}> to the access matrix")
+        path = re.sub(rf"<(?:[a-z]+:)?{name}>", str(values[name]), path)
+    return path
+
+
+def methods(rule: Rule) -> list[str]:
+    return sorted(m for m in rule.methods or () if m not in {"HEAD", "OPTIONS"})
+
+
+def test_every_staff_route_sends_anonymous_users_to_sign_in(
+    app: Flask, client: FlaskClient
+) -> None:
+    checked = 0
+    for rule in rules(app):
+        if (
+            rule.endpoint in PUBLIC
+            or rule.endpoint.startswith("supplier.")
+            or rule.endpoint == "auth.logout"
+        ):
+            continue
+        assert rule.endpoint.startswith(STAFF_BLUEPRINTS), (
+            f"{rule.endpoint}: classify it in this test"
+        )
+        path = fill(rule, {"request_id": 1})
+        for method in methods(rule):
+            response = client.open(path, method=method)
+            assert response.status_code == 302, f"{method} {path}"
+            assert response.location.startswith("/login"), f"{method} {path}"
+            checked += 1
+    assert checked >= 5
+
+
+def test_every_id_route_is_404_for_another_organisation(
+    app: Flask, client: FlaskClient, make: Factory
+) -> None:
+    owner = make.user(make.org("Oakfield Primary School"), role="admin")
+    row, _ = make.request(owner)
+    ids = {"request_id": row.id}
+    intruder = make.user(make.org("Elm Tree Academy"), role="admin")
+    login(client, intruder)
+    checked = 0
+    for rule in rules(app):
+        if not rule.endpoint.startswith(STAFF_BLUEPRINTS) or not rule.arguments:
+            continue
+        path = fill(rule, ids)
+        for method in methods(rule):
+            response = client.open(path, method=method, data={})
+            assert response.status_code == 404, f"{method} {path} answered {response.status_code}"
+            assert "Oakfield" not in response.get_data(as_text=True)
+            assert "Acme" not in response.get_data(as_text=True)
+            checked += 1
+    assert checked >= 1
+    # The owning organisation does see it: the 404s above are about tenancy.
+    own = app.test_client()
+    login(own, owner)
+    assert own.get(f"/requests/{row.id}").status_code == 200
+
+
+def test_every_supplier_page_is_404_without_a_grant_for_that_request(
+    app: Flask, client: FlaskClient, make: Factory
+) -> None:
+    author = make.user()
+    mine, my_link = make.request(author)
+    theirs, _ = make.request(author, supplier_name="Other Supplier Ltd")
+    assert client.get(my_link).status_code == 302  # a grant for `mine` only
+    checked = 0
+    for rule in rules(app):
+        if not rule.endpoint.startswith("supplier.") or rule.endpoint in PUBLIC:
+            continue
+        own = client.get(fill(rule, {"reference": mine.reference, "section_id": "about"}))
+        assert own.status_code in (200, 302), rule.endpoint
+        for method in methods(rule):
+            path = fill(rule, {"reference": theirs.reference, "section_id": "about"})
+            response = client.open(path, method=method, data={})
+            assert response.status_code == 404, f"{method} {path}"
+            assert "Other Supplier" not in response.get_data(as_text=True)
+            checked += 1
+    assert checked >= 5
+
+
+def test_every_post_route_refuses_a_missing_csrf_token(app: Flask, make: Factory) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    user = make.user(role="admin")
+    row, link = make.request(user)
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+    assert client.get("/").status_code == 200  # signed in
+    assert client.get(link).status_code == 302  # and holding a supplier grant
+    checked = 0
+    for rule in rules(app):
+        if "POST" not in methods(rule):
+            continue
+        path = fill(
+            rule,
+            {"request_id": row.id, "reference": row.reference, "section_id": "about", "token": "t"},
+        )
+        response = client.post(path, data={"anything": "x"})
+        assert response.status_code == 400, f"POST {path} answered {response.status_code}"
+        assert "security check failed" in response.get_data(as_text=True)
+        checked += 1
+    assert checked >= 8

@@ -1,0 +1,149 @@
+"""The flask commands."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal.models import Organisation, Request, User
+
+
+def counts(dbs: Session) -> tuple[int, int, int]:
+    dbs.rollback()
+    return (
+        dbs.scalar(select(func.count(Organisation.id))) or 0,
+        dbs.scalar(select(func.count(User.id))) or 0,
+        dbs.scalar(select(func.count(Request.id))) or 0,
+    )
+
+
+def org_id(dbs: Session, name: str) -> int:
+    dbs.rollback()  # a new transaction sees what the command committed
+    found = dbs.scalar(select(Organisation.id).where(Organisation.name == name))
+    assert found is not None, f"{name} was not created"
+    return found
+
+
+def test_seed_demo_is_idempotent_and_prints_a_working_link(app: Flask, dbs: Session) -> None:
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "admin@oakfield.example" in first.output
+    assert "curator@northgate.example" in first.output
+    after_first = counts(dbs)
+    assert after_first == (5, 7, 4)
+    statuses = sorted(dbs.scalars(select(Request.status)))
+    assert statuses == ["in_progress", "sent", "sent", "submitted"]
+    trust = dbs.scalar(select(Organisation).where(Organisation.kind == "trust"))
+    assert trust is not None
+    assert (
+        len(dbs.scalars(select(Organisation).where(Organisation.trust_id == trust.id)).all()) == 2
+    )
+
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0
+    assert counts(dbs) == after_first
+    link = next(line.strip() for line in second.output.splitlines() if "/respond/link/" in line)
+    assert link == next(
+        line.strip() for line in first.output.splitlines() if "/respond/link/" in line
+    )
+
+    client = app.test_client()
+    opened = client.get(link.split("portal.test", 1)[1])
+    assert opened.status_code == 302
+    assert "Acme IT Services Ltd" in client.get(opened.location).get_data(as_text=True)
+    demo_login = client.post(
+        "/login",
+        data={"email": "admin@oakfield.example", "password": "correct-horse-battery-staple-42"},
+    )
+    assert demo_login.status_code == 302
+
+
+def test_seed_demo_refuses_in_production(app: Flask, dbs: Session) -> None:
+    app.config["PORTAL_ENV"] = "production"
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code != 0
+    assert "refuses to run when PORTAL_ENV=production" in result.output
+    assert counts(dbs) == (0, 0, 0)
+
+
+def test_create_org_and_user(app: Flask, dbs: Session) -> None:
+    runner = app.test_cli_runner()
+    trust = runner.invoke(args=["create-org", "--name", "Hill Trust", "--kind", "trust"])
+    assert trust.exit_code == 0, trust.output
+    trust_id = org_id(dbs, "Hill Trust")
+    school = runner.invoke(
+        args=[
+            "create-org",
+            "--name",
+            "Hill School",
+            "--kind",
+            "school",
+            "--trust-id",
+            str(trust_id),
+        ]
+    )
+    assert school.exit_code == 0, school.output
+    school_id = org_id(dbs, "Hill School")
+
+    weak = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "a@hill.example",
+            "--name",
+            "A",
+            "--org-id",
+            str(school_id),
+            "--role",
+            "admin",
+            "--password",
+            "password",
+        ]
+    )
+    assert weak.exit_code != 0
+    assert "Password must be 12 characters or more" in weak.output
+
+    made = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "A@Hill.example",
+            "--name",
+            "Ada",
+            "--org-id",
+            str(school_id),
+            "--role",
+            "admin",
+            "--password",
+            "orchid-lantern-pebble-frost-8",
+        ]
+    )
+    assert made.exit_code == 0, made.output
+    assert "Created a@hill.example as admin of Hill School" in made.output
+    missing = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "b@hill.example",
+            "--name",
+            "B",
+            "--org-id",
+            "999",
+            "--role",
+            "admin",
+            "--password",
+            "orchid-lantern-pebble-frost-8",
+        ]
+    )
+    assert "No organisation with id 999" in missing.output
+
+
+def test_questionnaires_list_and_check(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["questionnaires", "list"])
+    assert listed.exit_code == 0
+    assert "it_support\t1\tIT support provider due diligence\t16 questions\t" in listed.output
+    checked = runner.invoke(args=["questionnaires", "check"])
+    assert checked.exit_code == 0, checked.output
