@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from flask import Flask, abort, g, redirect, request, session, url_for
+from flask import Flask, abort, g, session
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -80,7 +80,14 @@ def current_membership() -> Membership | None:
     return membership
 
 
+def current_actor() -> User:
+    """The signed-in user as a plain model object (not Flask-Login's proxy)."""
+    user: User = current_user._get_current_object()
+    return user
+
+
 def current_organisation() -> Organisation:
+
     membership = current_membership()
     if membership is None:
         abort(403)
@@ -179,7 +186,3 @@ def supplier_view(view: Callable[..., R]) -> Callable[..., R]:
         return view(supplier_request(reference), **kwargs)
 
     return guarded
-
-
-def redirect_to_login() -> Any:
-    return redirect(url_for("auth.login", next=request.full_path))

@@ -8,9 +8,17 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app, url_for
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from ..models import Organisation, Request, RequestStatus, Supplier, User, utcnow
+from ..models import (
+    Organisation,
+    QuestionnaireVersion,
+    Request,
+    RequestStatus,
+    Supplier,
+    User,
+    utcnow,
+)
 from .audit import record_event
 from .errors import ServiceError
 from .mail import queue_email
@@ -176,10 +184,18 @@ def link_is_live(request: Request, now: datetime | None = None) -> bool:
 
 
 def list_requests(session: Session, organisation: Organisation) -> list[Request]:
+    """The organisation's requests, newest first, with what the list shows loaded."""
     return list(
         session.scalars(
             select(Request)
             .where(Request.organisation_id == organisation.id)
+            .options(
+                joinedload(Request.supplier),
+                # The list needs the title, not the whole definition snapshot.
+                joinedload(Request.questionnaire_version).load_only(
+                    QuestionnaireVersion.title, QuestionnaireVersion.version
+                ),
+            )
             .order_by(Request.created_at.desc(), Request.id.desc())
         )
     )

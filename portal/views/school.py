@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from ..extensions import db
 from ..models import Request
 from ..permissions import (
     Action,
+    current_actor,
     current_organisation,
     get_for_org,
     org_members,
@@ -54,7 +55,7 @@ def new_request() -> ResponseReturnValue:
         )
         try:
             issued = requests.create_request(
-                db.session, current_organisation(), current_user, details
+                db.session, current_organisation(), current_actor(), details
             )
         except ServiceError as exc:
             form[exc.field or "supplier_name"].errors = [exc.message]
@@ -94,7 +95,7 @@ def manage_users() -> ResponseReturnValue:
         try:
             user = accounts.invite_user(
                 db.session,
-                inviter=current_user,
+                inviter=current_actor(),
                 organisation=organisation,
                 email=form.email.data or "",
                 name=form.name.data or "",

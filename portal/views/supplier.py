@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..extensions import db, limiter
@@ -59,7 +59,7 @@ def answer_section(row: Request, section_id: str) -> ResponseReturnValue:
     try:
         section = questionnaire.section(section_id)
     except KeyError:
-        return render_template("errors/404.html"), 404
+        abort(404)
     if row.status not in requests.OPEN_STATUSES:
         return redirect(url_for("supplier.confirmation", reference=row.reference))
     form_class = build_section_form(section)
