@@ -265,3 +265,28 @@ def test_supplier_pages_need_the_link(client: FlaskClient, make: Factory) -> Non
     row, _ = make.request(make.user())
     assert client.get(f"/respond/{row.reference}/").status_code == 404
     assert client.get(f"/respond/{row.reference}/tasks").status_code == 404
+
+
+def test_save_and_come_back_later_keeps_a_partial_section(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    row, link = make.request(make.user())
+    client.get(link)
+    base = f"/respond/{row.reference}"
+    # Blank required answers are fine for later, but what is typed must be valid.
+    bad = client.post(
+        f"{base}/sections/about",
+        data={"legal_name": "Acme", "service_contact_email": "nope", "action": "later"},
+    )
+    assert bad.status_code == 200
+    assert "Enter an email address in the correct format" in bad.get_data(as_text=True)
+    assert "Select one option" not in bad.get_data(as_text=True)
+    later = client.post(f"{base}/sections/about", data={"legal_name": "Acme", "action": "later"})
+    assert later.status_code == 302
+    assert later.location.endswith(f"{base}/tasks")
+    saved = latest(dbs, Answer, request_id=row.id, question_id="legal_name")
+    assert saved is not None
+    assert saved.value == "Acme"
+    assert "In progress" in client.get(f"{base}/tasks").get_data(as_text=True)
+    page = client.get(f"{base}/sections/about").get_data(as_text=True)
+    assert 'value="Acme"' in page

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from wtforms import (
@@ -130,15 +131,19 @@ class IntegerAnswerField(IntegerField):
             raise ValueError(self.invalid_message) from exc
 
 
-def build_field(question: Question) -> Field:
-    """One WTForms field for one question; ``label`` and ``description`` come from it."""
+def build_field(question: Question, enforce_required: bool = True) -> Field:
+    """One WTForms field for one question; ``label`` and ``description`` come from it.
+
+    Without ``enforce_required`` (a draft: "save and come back later") a blank
+    answer is accepted, but what is typed must still be valid.
+    """
     presence: Any = (
         (
             RequiredChoice
             if question.type.endswith(("choice", "yes_no", "yes_no_na"))
             else InputRequired
         )(message=required_message(question))
-        if question.required
+        if question.required and enforce_required
         else Optional()
     )
     common: dict[str, Any] = {"label": question.label, "description": question.help}
@@ -198,9 +203,13 @@ def _too_long(limit: int) -> str:
     return f"Shorten your answer to {limit:,} characters or fewer"
 
 
-def build_section_form(section: Section) -> type[Form]:
-    """A Form subclass with one field per answerable question, named by question id."""
-    attrs: dict[str, Any] = {q.id: build_field(q) for q in section.answerable}
+@lru_cache(maxsize=256)
+def build_section_form(section: Section, enforce_required: bool = True) -> type[Form]:
+    """A Form subclass with one field per answerable question, named by question id.
+
+    Cached: a section (a frozen dataclass) always builds the same class.
+    """
+    attrs: dict[str, Any] = {q.id: build_field(q, enforce_required) for q in section.answerable}
     return type(f"SectionForm_{section.id}", (Form,), attrs)
 
 

@@ -62,14 +62,18 @@ def answer_section(row: Request, section_id: str) -> ResponseReturnValue:
         abort(404)
     if row.status not in requests.OPEN_STATUSES:
         return redirect(url_for("supplier.confirmation", reference=row.reference))
-    form_class = build_section_form(section)
     if request.method == "POST":
-        form = form_class(request.form)
+        # "Save and come back later" keeps a partial section; only "continue" insists.
+        draft = request.form.get("action") == "later"
+        form = build_section_form(section, enforce_required=not draft)(request.form)
         if form.validate():
             responses.save_section(db.session, row, section, form_to_answers(section, form))
             return redirect(_next_step(row, section_id))
     else:
-        form = form_class(data=answers_to_form_data(section, responses.answer_values(row)))
+        form = build_section_form(section)(
+            data=answers_to_form_data(section, responses.answer_values(row))
+        )
+
     return render_template(
         "supplier/section_form.html",
         row=row,
