@@ -10,14 +10,15 @@ STAMPS := .make
 VENDOR := portal/static/vendor
 GOVUK := node_modules/govuk-frontend/dist/govuk
 
-.PHONY: run test lint typecheck test-sqlite test-postgres assets install clean
+.PHONY: run test lint typecheck test-sqlite test-postgres assets install browser clean
+
 
 run: install assets
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install assets lint typecheck test-sqlite test-postgres
+test: install assets browser lint typecheck test-sqlite test-postgres
 
 install: $(STAMPS)/venv
 
@@ -45,6 +46,14 @@ $(VENDOR)/govuk/govuk-frontend.min.js: $(STAMPS)/node
 	cp $(GOVUK)/govuk-frontend.min.js $(VENDOR)/govuk/
 	cp -r $(GOVUK)/assets/images $(VENDOR)/govuk/assets/
 	@touch $@
+
+# Browser tests drive Debian's Chromium (Playwright cannot download browsers
+# here). Installed when missing and we may; otherwise the tests say why they skip.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "!!! chromium missing and not root: install it (apt-get install chromium) or browser tests skip"; fi; }
 
 lint: install
 	$(BIN)/ruff check .

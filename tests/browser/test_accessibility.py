@@ -1,0 +1,80 @@
+"""Every page of the main loop, in Chromium, checked with axe-core: the whole
+journey is clicked through as a person would, with JavaScript on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
+
+from ..factories import PASSWORD, Factory
+
+pytestmark = pytest.mark.browser
+axe = Axe()
+
+
+def check(page: Page, seen: dict[str, list[str]]) -> None:
+    result = axe.run(page)
+    seen[page.url] = [f"{v['id']}: {v['help']}" for v in result.response["violations"]]
+
+
+def test_main_loop_pages_have_no_axe_violations(browser: Any, server: str, make: Factory) -> None:
+    reviewer = make.user(make.org("Oakfield Primary School"), role="admin")
+    seen: dict[str, list[str]] = {}
+    staff = browser.new_page()
+    staff.goto(f"{server}/login")
+    check(staff, seen)
+    staff.fill("#email", reviewer.email)
+    staff.fill("#password", "wrong password, deliberately")
+    staff.click("button:has-text('Sign in')")
+    assert "Enter a correct email address and password" in staff.inner_text(".govuk-error-summary")
+    check(staff, seen)
+    staff.fill("#password", PASSWORD)
+    staff.click("button:has-text('Sign in')")
+    assert staff.inner_text("h1") == "Requests"
+    check(staff, seen)
+
+    staff.click("text=Send a new request")
+    staff.click("button:has-text('Send request')")
+    assert "Enter the supplier's name" in staff.inner_text(".govuk-error-summary")
+    check(staff, seen)
+    staff.fill("#supplier_name", "Acme IT Services Ltd")
+    staff.fill("#contact_name", "Sam Carter")
+    staff.fill("#contact_email", "sam@acme.example")
+    staff.click("button:has-text('Send request')")
+    assert "Request DD-" in staff.inner_text(".govuk-notification-banner")
+    link = staff.inner_text("#supplier-link")
+    check(staff, seen)
+    staff.goto(f"{server}/users")
+    check(staff, seen)
+
+    supplier = browser.new_context().new_page()
+    supplier.goto(link.replace("http://localhost", server))
+    assert "IT support provider due diligence" in supplier.inner_text("h1")
+    check(supplier, seen)
+    supplier.click("text=Start now")
+    check(supplier, seen)
+    supplier.click("text=About your organisation")
+    supplier.click("button:has-text('Save and continue')")
+    assert "There is a problem" in supplier.inner_text(".govuk-error-summary")
+    check(supplier, seen)
+    supplier.fill("#legal_name", "Acme IT Services Ltd")
+    supplier.check("#support_model")
+    supplier.fill("#service_contact_email", "help@acme.example")
+    supplier.click("button:has-text('Save and continue')")
+    assert supplier.inner_text("h1") == "DfE standards and service levels"
+    check(supplier, seen)
+    supplier.click("text=Back to all sections")
+    supplier.click("text=Check your answers and submit")
+    check(supplier, seen)
+
+    supplier.goto(f"{server}/no-such-page")
+    check(supplier, seen)
+    supplier.goto(f"{server}/forgot-password")
+    check(supplier, seen)
+
+    assert len(seen) >= 12
+    failures = {url: v for url, v in seen.items() if v}
+    assert failures == {}, failures
