@@ -62,9 +62,9 @@ def questionnaires_list() -> None:
 @questionnaires_cli.command("check")
 def questionnaires_check() -> None:
     """Validate every definition file; exit 1 with one line per problem."""
-    from .services.questionnaires import published_conflicts
+    from .services.questionnaires import definition_folder, published_conflicts
 
-    folder = ROOT / "questionnaires"
+    folder = definition_folder()
     try:
         definitions = load_directory(folder)
     except DefinitionError as exc:

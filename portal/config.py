@@ -32,7 +32,8 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_FAILURE_WINDOW_MINUTES": 15,
     "LOGIN_LOCK_MINUTES": 15,
-    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    # Room for a section's evidence files (a question allows up to max_files x max_size_mb).
+    "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "TOKEN_RATE_LIMIT": "30 per minute",

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 from datetime import timedelta
 
 from flask import current_app, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
 
 from .models import Organisation, OrgKind, Request, RequestStatus, Role, User, utcnow
-from .services import accounts, requests, responses
+from .questionnaire import Questionnaire, logic
+from .questionnaire.examples import example_answers
+from .services import accounts, evidence, requests, responses
 from .services.passwords import hash_password
 from .services.tokens import hash_token
 
@@ -75,23 +79,6 @@ REQUESTS = [
         RequestStatus.SENT,
     ),
 ]
-
-DEMO_ANSWERS = {
-    "legal_name": "Demo Supplier Ltd",
-    "support_model": "external",
-    "service_contact_email": "support@supplier.example",
-    "knows_dfe_standards": "yes",
-    "p1_response_minutes": 30,
-    "tickets_visible": "yes",
-    "review_frequency": "annually",
-    "cyber_essentials": "yes",
-    "admin_mfa": "yes",
-    "filtering_duties": ["configure", "monitor"],
-    "staff_vetting": "yes",
-    "art28_terms": "yes",
-    "breach_notice_hours": 24,
-    "exit_plan": "We hand over all data, passwords and documentation within 30 days.",
-}
 
 
 def demo_token(reference: str) -> str:
@@ -184,14 +171,34 @@ def _request(
     row.token_hash = hash_token(demo_token(reference))
     if state in (RequestStatus.IN_PROGRESS, RequestStatus.SUBMITTED):
         questionnaire = responses.questionnaire_of(row)
+        answers = example_answers(questionnaire)
         sections = (
             questionnaire.sections
             if state == RequestStatus.SUBMITTED
             else questionnaire.sections[:2]
         )
-        for section in sections:
-            values = {q.id: DEMO_ANSWERS[q.id] for q in section.answerable if q.id in DEMO_ANSWERS}
-            responses.save_section(session, row, section, values)
+        chosen = {q.id for section in sections for q in section.answerable}
+        responses.save_answers(session, row, {k: v for k, v in answers.items() if k in chosen})
+        if state == RequestStatus.SUBMITTED:
+            _attach_demo_files(session, row, questionnaire)
     if state == RequestStatus.SUBMITTED:
         responses.submit_response(session, row, contact)
     session.flush()
+
+
+# The smallest well-formed PDF: the demo needs a file to show, not a document.
+DEMO_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def _attach_demo_files(session: Session, row: Request, questionnaire: Questionnaire) -> None:
+    shown = logic.visibility(questionnaire, responses.answer_values(row))
+    for question in questionnaire.questions():
+        if question.type == "file" and shown.get(question.id) and "pdf" in question.accept:
+            upload = FileStorage(io.BytesIO(DEMO_PDF), filename=f"{question.id}.pdf")
+            ids = evidence.store_uploads(session, row, question, [upload], [])
+            responses.save_answers(session, row, {question.id: ids})

@@ -49,6 +49,15 @@ STATUS_TAG_COLOURS = {
 }
 
 
+def format_number(value: float | int | None, money: bool = False) -> str:
+    """1,234.5, or 1,234.50 for money; whole numbers without a decimal point."""
+    if value is None:
+        return ""
+    if money:
+        return f"{value:,.2f}".removesuffix(".00")
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
+
+
 def form_error_list(form: Any, with_labels: bool = False) -> list[tuple[str, str]]:
     """(field id, message) pairs for the error summary, in the form's order."""
     pairs = []
@@ -68,4 +77,5 @@ def init_app(app: Flask) -> None:
         status_colours=STATUS_TAG_COLOURS,
     )
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["datetime"] = format_datetime

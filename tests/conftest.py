@@ -22,6 +22,10 @@ from portal.models import Base
 
 from .factories import Factory
 
+ROOT = Path(__file__).resolve().parent.parent
+TEST_QUESTIONNAIRES = ROOT / "tests" / "data" / "questionnaires"
+SHIPPED_QUESTIONNAIRES = ROOT / "questionnaires"
+
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -57,6 +61,9 @@ def app_config(database_url: str, tmp_path: Path, **overrides: object) -> dict[s
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        # Small, stable definitions for the tests of the web flow; the shipped
+        # questionnaires have tests of their own (test_shipped_questionnaires.py).
+        "QUESTIONNAIRE_FOLDER": str(TEST_QUESTIONNAIRES),
         **overrides,
     }
 

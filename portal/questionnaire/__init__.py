@@ -4,6 +4,7 @@ Definitions are data (TOML files in ``questionnaires/``); this package loads
 them into frozen dataclasses, builds forms from them and validates answers.
 """
 
+from . import logic
 from .definition import (
     DefinitionError,
     Question,
@@ -15,6 +16,7 @@ from .definition import (
 )
 
 __all__ = [
+    "logic",
     "DefinitionError",
     "Question",
     "Questionnaire",

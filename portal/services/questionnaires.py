@@ -28,6 +28,12 @@ def init_app(app: Flask) -> None:
     # DefinitionError propagates: the app must not start with a broken definition.
     definitions = load_directory(folder)
     app.extensions["portal_questionnaires"] = {(q.key, q.version): q for q in definitions}
+    app.extensions["portal_questionnaire_folder"] = folder
+
+
+def definition_folder() -> Path:
+    folder: Path = current_app.extensions["portal_questionnaire_folder"]
+    return folder
 
 
 def all_definitions() -> list[Questionnaire]:

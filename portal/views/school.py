@@ -79,8 +79,7 @@ def view_request(request_id: int) -> ResponseReturnValue:
         "school/request_view.html",
         row=row,
         issued_url=issued["url"] if issued and issued.get("request_id") == row.id else None,
-        questionnaire=responses.questionnaire_of(row),
-        answers=responses.answer_values(row),
+        sheet=responses.answer_sheet(db.session, row),
         history=audit.request_history(db.session, row),
         outbox=mail.emails_for_request(db.session, row),
     )

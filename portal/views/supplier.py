@@ -8,8 +8,9 @@ from flask.typing import ResponseReturnValue
 from ..extensions import db, limiter
 from ..models import Request
 from ..permissions import grant_supplier_access, supplier_view
-from ..questionnaire.forms import answers_to_form_data, build_section_form, form_to_answers
-from ..services import requests, responses
+from ..questionnaire import logic
+from ..questionnaire.forms import build_section_form, form_data
+from ..services import evidence, requests, responses
 from ..services.errors import ServiceError
 
 bp = Blueprint("supplier", __name__, url_prefix="/respond")
@@ -62,32 +63,48 @@ def answer_section(row: Request, section_id: str) -> ResponseReturnValue:
         abort(404)
     if row.status not in requests.OPEN_STATUSES:
         return redirect(url_for("supplier.confirmation", reference=row.reference))
+    form_class = build_section_form(questionnaire, section)
+    revealed: tuple[str, ...] = ()
     if request.method == "POST":
-        # "Save and come back later" keeps a partial section; only "continue" insists.
-        draft = request.form.get("action") == "later"
-        form = build_section_form(section, enforce_required=not draft)(request.form)
-        if form.validate():
-            responses.save_section(db.session, row, section, form_to_answers(section, form))
-            return redirect(_next_step(row, section_id))
-    else:
-        form = build_section_form(section)(
-            data=answers_to_form_data(section, responses.answer_values(row))
+        form = form_class(request.form)
+        action = request.form.get("action", "continue")
+        outcome = responses.save_section(
+            db.session,
+            row,
+            form,
+            {q.id: request.files.getlist(q.id) for q in section.answerable if q.type == "file"},
+            draft=action != "continue",
+            shown=set(request.form.getlist("shown")),
         )
-
+        if outcome.saved and action == "later":
+            return redirect(url_for("supplier.task_list", reference=row.reference))
+        if outcome.saved and action == "add_row":
+            return redirect(request.path)
+        if outcome.complete:
+            return redirect(_next_step(row, section_id))
+        revealed = outcome.revealed
+    else:
+        form = form_class(
+            data=form_data(section, responses.answer_values(row), responses.answer_comments(row))
+        )
+    form.add_blank_rows()
     return render_template(
         "supplier/section_form.html",
         row=row,
         questionnaire=questionnaire,
         section=section,
         form=form,
+        shown=logic.visibility(questionnaire, {**responses.answer_values(row), **form.answers()}),
+        revealed=revealed,
+        files=evidence.files_for(db.session, row),
     )
 
 
 def _next_step(row: Request, section_id: str) -> str:
     sections = [s.id for s in responses.questionnaire_of(row).sections]
     index = sections.index(section_id)
-    if request.form.get("action") == "later" or index + 1 >= len(sections):
-        return url_for("supplier.task_list", reference=row.reference)
+    if index + 1 >= len(sections):
+        return url_for("supplier.check_answers", reference=row.reference)
     return url_for(
         "supplier.answer_section", reference=row.reference, section_id=sections[index + 1]
     )
@@ -111,9 +128,8 @@ def check_answers(row: Request) -> ResponseReturnValue:
     return render_template(
         "supplier/check_answers.html",
         row=row,
-        questionnaire=responses.questionnaire_of(row),
-        answers=responses.answer_values(row),
-        missing=responses.missing_required(row),
+        sheet=responses.answer_sheet(db.session, row),
+        missing=responses.missing_answers(row),
         error=error,
         declared_by=declared_by,
     )
@@ -125,8 +141,5 @@ def confirmation(row: Request) -> ResponseReturnValue:
     if row.status in requests.OPEN_STATUSES:
         return redirect(url_for("supplier.task_list", reference=row.reference))
     return render_template(
-        "supplier/confirmation.html",
-        row=row,
-        questionnaire=responses.questionnaire_of(row),
-        answers=responses.answer_values(row),
+        "supplier/confirmation.html", row=row, sheet=responses.answer_sheet(db.session, row)
     )
