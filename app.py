@@ -1,5 +1,25 @@
 """Entry point for `flask --app app ...` and `gunicorn app:app`."""
 
+import sys
+
 from portal import create_app
 
-app = create_app()
+# The app refuses to start when a published questionnaire's file has changed,
+# except for the commands that report the problem or prepare the database.
+REPORTING_COMMANDS = {"questionnaires", "db"}
+
+
+def _flask_command(argv: list[str]) -> str | None:
+    """The command of a `flask [--app X] [options] COMMAND ...` call, if this is one."""
+    if not argv or not argv[0].endswith("flask"):
+        return None
+    args = iter(argv[1:])
+    for arg in args:
+        if arg in ("--app", "-A", "--env-file", "-e"):
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+app = create_app(check_published=_flask_command(sys.argv) not in REPORTING_COMMANDS)

@@ -15,8 +15,12 @@ from .extensions import csrf, db, limiter, login_manager
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: configuration, extensions, blueprints, error pages, CLI."""
+def create_app(test_config: dict[str, Any] | None = None, *, check_published: bool = True) -> Flask:
+    """Build the app: configuration, extensions, blueprints, error pages, CLI.
+
+    ``check_published=False`` lets the app load although a published
+    questionnaire's file has changed: only for the commands that report it.
+    """
     app = Flask(
         __name__,
         instance_path=str(ROOT / "instance"),
@@ -59,7 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for module in (auth, school, supplier, api):
         app.register_blueprint(module.bp)
     cli.init_app(app)
-    questionnaires.init_app(app)
+    questionnaires.init_app(app, check_published=check_published)
 
     app.after_request(_finish_request)
     return app

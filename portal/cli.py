@@ -13,7 +13,8 @@ from flask.cli import AppGroup, with_appcontext
 from . import ROOT
 from .extensions import db
 from .models import Organisation, OrgKind, Role
-from .questionnaire import DefinitionError, load_directory
+from .questionnaire import DefinitionError
+from .questionnaire.definition import load_files
 from .services import accounts
 from .services.errors import ServiceError
 
@@ -64,19 +65,18 @@ def questionnaires_check() -> None:
     """Validate every definition file; exit 1 with one line per problem."""
     from .services.questionnaires import definition_folder, published_conflicts
 
-    folder = definition_folder()
     try:
-        definitions = load_directory(folder)
+        files = load_files(definition_folder())
     except DefinitionError as exc:
         for line in exc.problems:
             click.echo(line)
         sys.exit(1)
-    problems = published_conflicts(db.session, definitions)
+    problems = published_conflicts(db.session, files)
     for line in problems:
         click.echo(line)
     if problems:
         sys.exit(1)
-    click.echo(f"{len(definitions)} questionnaire(s) OK")
+    click.echo(f"{len(files)} questionnaire(s) OK")
 
 
 @click.command("create-org")

@@ -4,7 +4,7 @@ Definitions are data (TOML files in ``questionnaires/``); this package loads
 them into frozen dataclasses, builds forms from them and validates answers.
 """
 
-from . import logic
+from . import compare, logic
 from .definition import (
     DefinitionError,
     Question,
@@ -16,6 +16,7 @@ from .definition import (
 )
 
 __all__ = [
+    "compare",
     "logic",
     "DefinitionError",
     "Question",

@@ -49,7 +49,7 @@ def candidates(question: Question, today: date) -> Iterator[Any]:
         case "file":
             return
         case _:
-            yield f"Example answer to: {question.label[:60]}"
+            yield f"Example answer to: {question.label[:60].strip()}"
 
 
 def example_answers(questionnaire: Questionnaire, today: date | None = None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import wtforms_json
 from wtforms import (
     Field,
     FieldList,
@@ -31,6 +32,9 @@ from wtforms.validators import URL, Email, Length, NumberRange, Optional
 
 from . import logic
 from .definition import Question, Questionnaire, Section
+
+# Adds Form.from_json: the JSON side of the one validation path.
+wtforms_json.init()
 
 MAX_TEXT = 500
 MAX_LONG_TEXT = 10_000

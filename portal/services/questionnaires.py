@@ -10,12 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from .. import ROOT
 from ..models import QuestionnaireVersion
-from ..questionnaire import Questionnaire, load_directory, questionnaire_from_snapshot
+from ..questionnaire import Questionnaire, questionnaire_from_snapshot
+from ..questionnaire.definition import LoadedFile, load_files
 from .errors import ServiceError
 
 
@@ -23,12 +24,35 @@ class VersionConflictError(ServiceError):
     """A published (key, version) whose content has changed."""
 
 
-def init_app(app: Flask) -> None:
+class PublishedVersionChanged(RuntimeError):
+    """Refuses start-up: a published questionnaire's file changed without a new version."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(
+            "Questionnaire files changed after they were published:\n  " + "\n  ".join(problems)
+        )
+        self.problems = problems
+
+
+def init_app(app: Flask, check_published: bool = True) -> None:
+    """Load the definition files; refuse to start if one is broken or if a
+    published version's content has changed (unless told not to check, as the
+    commands that report or repair such problems are)."""
     folder = Path(app.config.get("QUESTIONNAIRE_FOLDER") or ROOT / "questionnaires")
     # DefinitionError propagates: the app must not start with a broken definition.
-    definitions = load_directory(folder)
-    app.extensions["portal_questionnaires"] = {(q.key, q.version): q for q in definitions}
+    files = load_files(folder)
+    app.extensions["portal_questionnaires"] = {
+        (f.questionnaire.key, f.questionnaire.version): f.questionnaire for f in files
+    }
+    app.extensions["portal_questionnaire_files"] = files
     app.extensions["portal_questionnaire_folder"] = folder
+    if check_published:
+        from ..extensions import db
+
+        with app.app_context():
+            problems = published_conflicts(db.session, files)
+        if problems:
+            raise PublishedVersionChanged(problems)
 
 
 def definition_folder() -> Path:
@@ -92,19 +116,23 @@ def publish_version(session: Session, questionnaire: Questionnaire) -> Questionn
 _parsed: dict[str, Questionnaire] = {}
 
 
-def published_conflicts(session: Session, definitions: list[Questionnaire]) -> list[str]:
+def published_conflicts(session: Session, files: list[LoadedFile]) -> list[str]:
     """One line per file whose published (key, version) now has different content."""
-    from sqlalchemy import inspect
-
     if not inspect(session.connection()).has_table(QuestionnaireVersion.__tablename__):
-        return []
+        return []  # a database not yet migrated has published nothing
     stored = {
-        (row.key, row.version): row.sha256 for row in session.scalars(select(QuestionnaireVersion))
+        (row.key, row.version): row.sha256
+        for row in session.execute(
+            select(
+                QuestionnaireVersion.key, QuestionnaireVersion.version, QuestionnaireVersion.sha256
+            )
+        )
     }
     return [
-        f"{q.key} version {q.version}: content changed after publication; give it a new version number"
-        for q in definitions
-        if stored.get((q.key, q.version), q.sha256) != q.sha256
+        f"{f.path.name}: {q.key} version {q.version} has changed since it was published; "
+        "give it a new version number"
+        for f in files
+        if stored.get(((q := f.questionnaire).key, q.version), q.sha256) != q.sha256
     ]
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from ..models import Answer, Request, RequestStatus, utcnow
-from ..questionnaire import Question, Questionnaire, Section, logic
+from ..questionnaire import Question, Questionnaire, Section, compare, logic
 from ..questionnaire.forms import SectionForm
 from . import evidence
 from .audit import SUPPLIER_ACTOR, record_event
@@ -251,6 +251,7 @@ class AnswerSheet:
     comments: dict[str, str | None]
     shown: dict[str, bool]
     files: dict[int, Any]
+    triage: compare.TriageResult | None
 
 
 def answer_sheet(session: Session, request: Request) -> AnswerSheet:
@@ -262,4 +263,5 @@ def answer_sheet(session: Session, request: Request) -> AnswerSheet:
         comments=answer_comments(request),
         shown=logic.visibility(questionnaire, answers),
         files=evidence.files_for(session, request),
+        triage=compare.triage(questionnaire, answers),
     )

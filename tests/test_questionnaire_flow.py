@@ -1,0 +1,346 @@
+"""The supplier pages with the questionnaire's logic: questions that appear,
+hidden answers dropped, constraints, tables, files and comments."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import Answer, Evidence, Request
+
+from .factories import Factory
+
+MAIN_OK = {
+    "certificate": "basic",
+    "expiry": "2099-01-31",
+    "response_minutes": "30",
+    "resolution_minutes": "240",
+    "cover": "£1,000,000",
+}
+ALL_SHOWN = [
+    "certificate",
+    "expiry",
+    "response_minutes",
+    "resolution_minutes",
+    "cover",
+    "uptime",
+    "why_not",
+]
+
+
+@pytest.fixture
+def supplier(client: FlaskClient, make: Factory) -> tuple[FlaskClient, Request]:
+    row, link = make.request(make.user(), questionnaire="features")
+    assert client.get(link).status_code == 302
+    return client, row
+
+
+def answers(dbs: Session, row: Request) -> dict[str, Any]:
+    dbs.rollback()
+    return {
+        a.question_id: a.value
+        for a in dbs.scalars(select(Answer).where(Answer.request_id == row.id))
+    }
+
+
+def post(
+    client: FlaskClient, row: Request, section: str, data: dict[str, Any], **kwargs: Any
+) -> Any:
+    return client.post(f"/respond/{row.reference}/sections/{section}", data=data, **kwargs)
+
+
+def test_a_follow_up_question_appears_without_an_error(
+    supplier: tuple[FlaskClient, Request], dbs: Session
+) -> None:
+    client, row = supplier
+    page = client.get(f"/respond/{row.reference}/sections/main").get_data(as_text=True)
+    assert "When does it expire?" not in page  # hidden until a certificate is chosen
+    assert "Read this before the next question." in page
+
+    shown = [q for q in ALL_SHOWN if q != "expiry"]
+    data = {**MAIN_OK, "shown": shown}
+    del data["expiry"]
+    response = post(client, row, "main", data)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert (
+        "Your answers are saved. Because of them we have a further question for you below." in text
+    )
+    assert "When does it expire?" in text
+    assert "There is a problem" not in text
+    assert answers(dbs, row)["certificate"] == "basic"
+
+    done = post(client, row, "main", {**MAIN_OK, "shown": ALL_SHOWN})
+    assert done.status_code == 302
+    assert done.location.endswith(f"/respond/{row.reference}/sections/more")
+    assert answers(dbs, row)["expiry"] == "2099-01-31"
+    assert answers(dbs, row)["cover"] == 1000000
+
+
+def test_hidden_answers_are_dropped_and_required_if_applies(
+    supplier: tuple[FlaskClient, Request], dbs: Session
+) -> None:
+    client, row = supplier
+    post(client, row, "main", {**MAIN_OK, "shown": ALL_SHOWN})
+    assert "expiry" in answers(dbs, row)
+
+    response = post(client, row, "main", {**MAIN_OK, "certificate": "none", "shown": ALL_SHOWN})
+    text = response.get_data(as_text=True)
+    assert "Why do you hold no certificate?: Enter an answer" in text  # required_if now holds
+    saved = answers(dbs, row)
+    assert saved["certificate"] == "none"
+    assert "expiry" not in saved  # hidden by show_if: neither required nor kept
+
+    ok = post(
+        client,
+        row,
+        "main",
+        {**MAIN_OK, "certificate": "none", "why_not": "Applying now.", "shown": ALL_SHOWN},
+    )
+    assert ok.status_code == 302
+
+
+def test_constraint_and_format_errors_keep_what_was_typed(
+    supplier: tuple[FlaskClient, Request], dbs: Session
+) -> None:
+    client, row = supplier
+    response = post(
+        client,
+        row,
+        "main",
+        {
+            **MAIN_OK,
+            "resolution_minutes": "10",
+            "cover": "1000.555",
+            "uptime": "101",
+            "shown": ALL_SHOWN,
+        },
+    )
+    text = response.get_data(as_text=True)
+    assert (
+        "Resolution target: The resolution target cannot be shorter than the response target"
+        in text
+    )
+    assert (
+        "Cyber insurance cover: Enter an amount in pounds and pence, like 1000000 or 2500.50"
+        in text
+    )
+    assert "Availability: Enter a percentage between 0 and 100" in text
+    assert 'value="1000.555"' in text
+    assert 'value="101"' in text
+    assert answers(dbs, row) == {}  # a section with a wrong answer is not saved
+
+
+def test_comment_is_stored_with_its_answer(
+    supplier: tuple[FlaskClient, Request], dbs: Session
+) -> None:
+    client, row = supplier
+    post(
+        client,
+        row,
+        "main",
+        {**MAIN_OK, "certificate-comment": "Renewal booked for May.", "shown": ALL_SHOWN},
+    )
+    dbs.rollback()
+    answer = dbs.scalar(
+        select(Answer).where(Answer.request_id == row.id, Answer.question_id == "certificate")
+    )
+    assert answer is not None
+    assert answer.comment == "Renewal booked for May."
+    page = client.get(f"/respond/{row.reference}/sections/main").get_data(as_text=True)
+    assert "Renewal booked for May." in page
+
+
+def test_table_rows_are_checked_added_and_dropped_when_hidden(
+    supplier: tuple[FlaskClient, Request], dbs: Session
+) -> None:
+    client, row = supplier
+    revealed = post(
+        client,
+        row,
+        "more",
+        {"uses_subprocessors": "yes", "shown": ["uses_subprocessors", "policy"]},
+    )
+    assert "Sub-processors" in revealed.get_data(as_text=True)
+
+    shown = ["uses_subprocessors", "subprocessors", "policy"]
+    bad = post(
+        client,
+        row,
+        "more",
+        {
+            "uses_subprocessors": "yes",
+            "subprocessors-0-name": "Hosting Ltd",
+            "subprocessors-0-country": "UK",
+            "subprocessors-1-name": "Mail Co",
+            "subprocessors-1-since": "31/02/2020",
+            "shown": shown,
+        },
+    )
+    text = bad.get_data(as_text=True)
+    assert "Row 2, since: Enter a real date, for example 31/03/2027" in text
+    assert 'value="Mail Co"' in text
+
+    added = post(
+        client,
+        row,
+        "more",
+        {
+            "uses_subprocessors": "yes",
+            "subprocessors-0-name": "Hosting Ltd",
+            "subprocessors-0-country": "UK",
+            "action": "add_row",
+            "shown": shown,
+        },
+    )
+    assert added.status_code == 302
+    page = client.get(added.location).get_data(as_text=True)
+    assert 'name="subprocessors-1-name"' in page  # a blank row to add another
+    assert answers(dbs, row)["subprocessors"] == [
+        {"name": "Hosting Ltd", "country": "UK", "since": None}
+    ]
+
+    missing_cell = post(
+        client,
+        row,
+        "more",
+        {"uses_subprocessors": "yes", "subprocessors-0-name": "Hosting Ltd", "shown": shown},
+    )
+    assert "Row 1: enter an answer for country" in missing_cell.get_data(as_text=True)
+
+    post(client, row, "more", {"uses_subprocessors": "no", "shown": shown, "action": "later"})
+    assert "subprocessors" not in answers(dbs, row)
+
+
+def upload(name: str, size: int = 100) -> tuple[io.BytesIO, str]:
+    return io.BytesIO(b"%PDF" + b"x" * (size - 4)), name
+
+
+def test_files_upload_with_checks_and_can_be_removed(
+    supplier: tuple[FlaskClient, Request], dbs: Session
+) -> None:
+    client, row = supplier
+    shown = ["uses_subprocessors", "policy"]
+    wrong = post(
+        client,
+        row,
+        "more",
+        {"uses_subprocessors": "no", "policy": upload("virus.exe"), "shown": shown},
+        content_type="multipart/form-data",
+    )
+    assert "Upload your security policy: virus.exe must be a PDF or DOCX file" in wrong.get_data(
+        as_text=True
+    )
+    big = post(
+        client,
+        row,
+        "more",
+        {"uses_subprocessors": "no", "policy": upload("big.pdf", 1024 * 1024 + 1), "shown": shown},
+        content_type="multipart/form-data",
+    )
+    assert "big.pdf must be smaller than 1 MB" in big.get_data(as_text=True)
+    dbs.rollback()
+    assert dbs.scalar(select(Evidence)) is None
+
+    ok = post(
+        client,
+        row,
+        "more",
+        {"uses_subprocessors": "no", "policy": upload("Policy v2.pdf"), "shown": shown},
+        content_type="multipart/form-data",
+    )
+    assert ok.status_code == 302
+    dbs.rollback()
+    evidence = dbs.scalar(select(Evidence))
+    assert evidence is not None
+    assert evidence.filename == "Policy_v2.pdf"
+    assert evidence.size == 100
+    assert answers(dbs, row)["policy"] == [evidence.id]
+    page = client.get(f"/respond/{row.reference}/sections/more").get_data(as_text=True)
+    assert "Keep Policy_v2.pdf" in page
+
+    too_many = post(
+        client,
+        row,
+        "more",
+        {
+            "uses_subprocessors": "no",
+            "policy": [str(evidence.id), upload("a.pdf"), upload("b.pdf")],
+            "shown": shown,
+        },
+        content_type="multipart/form-data",
+    )
+    assert "You can upload up to 2 files here" in too_many.get_data(as_text=True)
+
+    removed = post(
+        client, row, "more", {"uses_subprocessors": "no", "shown": shown, "action": "later"}
+    )
+    assert removed.status_code == 302
+    assert "policy" not in answers(dbs, row)
+
+
+def test_someone_elses_file_cannot_be_claimed(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    author = make.user()
+    theirs, their_link = make.request(author, questionnaire="features")
+    client.get(their_link)
+    post(
+        client,
+        theirs,
+        "more",
+        {"uses_subprocessors": "no", "policy": upload("theirs.pdf"), "shown": ["policy"]},
+        content_type="multipart/form-data",
+    )
+    dbs.rollback()
+    their_file = dbs.scalar(select(Evidence))
+    assert their_file is not None
+    mine, my_link = make.request(author, questionnaire="features", supplier_name="Other Ltd")
+    client.get(my_link)
+    post(
+        client,
+        mine,
+        "more",
+        {"uses_subprocessors": "no", "policy": str(their_file.id), "shown": ["policy"]},
+    )
+    assert "policy" not in answers(dbs, mine)
+
+
+def test_whole_features_questionnaire_submits(
+    supplier: tuple[FlaskClient, Request], dbs: Session
+) -> None:
+    client, row = supplier
+    assert (
+        post(client, row, "main", {**MAIN_OK, "uptime": "99.9", "shown": ALL_SHOWN}).status_code
+        == 302
+    )
+    more = post(
+        client,
+        row,
+        "more",
+        {
+            "uses_subprocessors": "yes",
+            "subprocessors-0-name": "Hosting Ltd",
+            "subprocessors-0-country": "UK",
+            "policy": upload("policy.pdf"),
+            "shown": ["uses_subprocessors", "subprocessors", "policy"],
+        },
+        content_type="multipart/form-data",
+    )
+    assert more.status_code == 302
+    assert more.location.endswith("/check")
+    check = client.get(more.location).get_data(as_text=True)
+    assert "£1,000,000" in check
+    assert "99.9%" in check
+    assert "Hosting Ltd" in check
+    assert "policy.pdf" in check
+    assert "31 January 2099" in check
+    submitted = client.post(f"/respond/{row.reference}/check", data={"declared_by": "Sam Carter"})
+    assert submitted.status_code == 302
+    dbs.rollback()
+    assert dbs.get(Request, row.id).status == "submitted"
