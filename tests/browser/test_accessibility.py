@@ -40,6 +40,7 @@ def test_main_loop_pages_have_no_axe_violations(browser: Any, server: str, make:
     staff.click("button:has-text('Send request')")
     assert "Enter the supplier's name" in staff.inner_text(".govuk-error-summary")
     check(staff, seen)
+    staff.select_option("#questionnaire", "it_support")
     staff.fill("#supplier_name", "Acme IT Services Ltd")
     staff.fill("#contact_name", "Sam Carter")
     staff.fill("#contact_email", "sam@acme.example")
@@ -68,6 +69,25 @@ def test_main_loop_pages_have_no_axe_violations(browser: Any, server: str, make:
     check(supplier, seen)
     supplier.click("text=Back to all sections")
     supplier.click("text=Check your answers and submit")
+    check(supplier, seen)
+
+    # Tables, files, comments and follow-up questions, with their errors.
+    features, features_link = make.request(reviewer, questionnaire="features")
+    supplier.goto(
+        features_link.replace("http://portal.test", server)
+        if features_link.startswith("http")
+        else server + features_link
+    )
+    supplier.goto(f"{server}/respond/{features.reference}/sections/main")
+    supplier.check("#certificate-2")
+    supplier.fill("#resolution_minutes", "5")
+    supplier.click("button:has-text('Save and continue')")
+    assert "There is a problem" in supplier.inner_text(".govuk-error-summary")
+    check(supplier, seen)
+    supplier.goto(f"{server}/respond/{features.reference}/sections/more")
+    supplier.check("#uses_subprocessors")
+    supplier.click("button:has-text('Save and continue')")
+    assert "Sub-processors" in supplier.inner_text("main")
     check(supplier, seen)
 
     supplier.goto(f"{server}/no-such-page")
