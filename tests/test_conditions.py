@@ -416,7 +416,7 @@ def test_an_over_long_expression_is_refused() -> None:
     ],
 )
 def test_an_over_deeply_nested_expression_is_refused(source: str) -> None:
-    with pytest.raises(ExpressionError, match="nested too deeply"):
+    with pytest.raises(ExpressionError, match="nested too deeply|more than 200 parts"):
         parse(source)
 
 
@@ -432,25 +432,16 @@ def test_moderate_nesting_is_fine() -> None:
 FLAT_CHAIN = "1" + "+1" * 999
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: check_types raises RecursionError on a long flat chain like 1+1+1+...",
-)
-def test_check_types_of_a_long_flat_chain_gives_a_kind_or_an_expression_error() -> None:
-    node = parse(FLAT_CHAIN)
-    try:
-        result = check_types(node, KINDS, CHOICES)
-    except ExpressionError:
-        return
-    assert result == "number"
+def test_a_long_flat_chain_is_refused_with_a_message_not_a_crash() -> None:
+    with pytest.raises(ExpressionError, match="more than 200 parts"):
+        parse(FLAT_CHAIN)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: evaluate raises RecursionError on a long flat chain like 1+1+1+...",
-)
-def test_evaluate_of_a_long_flat_chain_does_not_overflow_the_stack() -> None:
-    assert evaluate(parse(FLAT_CHAIN + " == 1000"), {}, TODAY) is True
+def test_a_chain_within_the_limit_type_checks_and_evaluates() -> None:
+    chain = "1" + "+1" * 98  # 197 tokens with the comparison below
+    node = parse(chain + " == 99")
+    assert check_types(node, KINDS, CHOICES) == "bool"
+    assert evaluate(node, {}, TODAY) is True
 
 
 # --- Type errors ----------------------------------------------------------
@@ -572,12 +563,14 @@ def test_parse_returns_a_node_or_raises_expression_error(source: str) -> None:
     try:
         node = parse(source)
     except ExpressionError as exc:
-        assert exc.position is None or 1 <= exc.position <= len(source) + 1
+        position = exc.position
+    else:
+        assert isinstance(node, NODE_TYPES)
         return
-    assert isinstance(node, NODE_TYPES)
+    assert position is None or 1 <= position <= len(source) + 1
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(source=any_text)
 def test_check_types_returns_a_kind_or_raises_expression_error(source: str) -> None:
     try:
@@ -682,7 +675,7 @@ partial_answers = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(source=bool_exprs(3), answers=partial_answers)
 def test_valid_conditions_evaluate_to_true_false_or_unknown(
     source: str, answers: dict[str, Any]
@@ -692,7 +685,7 @@ def test_valid_conditions_evaluate_to_true_false_or_unknown(
     assert is_three_valued(evaluate(node, answers, TODAY))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(source=number_exprs(3), answers=partial_answers)
 def test_valid_number_expressions_evaluate_to_a_number_or_unknown(
     source: str, answers: dict[str, Any]
@@ -703,7 +696,7 @@ def test_valid_number_expressions_evaluate_to_a_number_or_unknown(
     assert result is UNKNOWN or isinstance(result, int | float)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(source=bool_exprs(3, with_answered=False), answers=full_answers, data=st.data())
 def test_answering_more_questions_never_contradicts_a_known_result(
     source: str, answers: dict[str, Any], data: st.DataObject
@@ -748,7 +741,7 @@ names_to_try = st.one_of(dangerous_names, identifiers)
 NO_QUOTES_OR_DIGITS = st.characters(exclude_characters="'\"", exclude_categories=["Nd", "Cs"])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     source=st.builds(
         "{}.{}".format,
@@ -761,7 +754,7 @@ def test_a_dot_outside_a_number_or_string_never_parses(source: str) -> None:
         parse(source)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     target=st.one_of(
         names_to_try,
@@ -775,14 +768,14 @@ def test_attribute_access_never_parses(target: str, attribute: str, suffix: str)
         parse(f"{target}.{attribute}{suffix}")
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(target=names_to_try, index=st.sampled_from(["0", "'x'", "'__class__'", "1:2"]))
 def test_item_access_never_parses(target: str, index: str) -> None:
     with pytest.raises(ExpressionError):
         parse(f"{target}[{index}]")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(name=names_to_try, args=st.sampled_from(["", "1", "'os'", "t", "t, 'x'"]))
 def test_only_the_five_functions_can_be_called(name: str, args: str) -> None:
     if name in {"selected", "count", "answered", "today", "date"}:
@@ -791,7 +784,7 @@ def test_only_the_five_functions_can_be_called(name: str, args: str) -> None:
         parse(f"{name}({args})")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(name=names_to_try)
 def test_a_name_is_only_ever_a_question_id(name: str) -> None:
     if name in KINDS:
@@ -820,10 +813,6 @@ def test_dangerous_names_are_unknown_ids(name: str) -> None:
 # --- Engine bugs ----------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: date arithmetic past the calendar's range raises OverflowError",
-)
 @pytest.mark.parametrize(
     ("source", "answers"),
     [
@@ -838,11 +827,6 @@ def test_date_arithmetic_out_of_range_does_not_raise(source: str, answers: dict[
     assert is_three_valued(evaluate(node, answers, TODAY))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: count()/selected() treat a blank (None or '') answer as an answer, "
-    "unlike a question id, which treats it as unknown",
-)
 @pytest.mark.parametrize("blank", [None, ""])
 @pytest.mark.parametrize("source", ["count(m)", "selected(m, 'x')"])
 def test_count_and_selected_of_a_blank_answer_are_unknown(source: str, blank: Any) -> None:

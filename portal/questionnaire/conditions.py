@@ -63,6 +63,9 @@ TOKEN = re.compile(
 KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false"})
 FUNCTIONS = frozenset({"selected", "count", "answered", "today", "date"})
 MAX_LENGTH = 2000
+# The walkers recurse once per operator: a cap on tokens keeps even a flat
+# chain like 1+1+1+... far from Python's recursion limit.
+MAX_TOKENS = 200
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,10 @@ def tokenise(source: str) -> list[Token]:
                 kind = "keyword"
             tokens.append(Token(kind, text, index + 1))
         index = match.end()
+        if len(tokens) > MAX_TOKENS:
+            raise ExpressionError(
+                f"expression has more than {MAX_TOKENS} parts: split the condition", index + 1
+            )
     tokens.append(Token("end", "", len(source) + 1))
     return tokens
 
@@ -498,7 +505,7 @@ def evaluate(node: Node, answers: Mapping[str, Any], today: date | None = None) 
         raw = answers.get(target.id, UNKNOWN) if isinstance(target, Name) else UNKNOWN
         if function == "answered":
             return raw is not UNKNOWN and raw not in (None, "", [])
-        if raw is UNKNOWN:
+        if raw is UNKNOWN or raw is None or raw == "" or raw == []:
             return UNKNOWN
         if function == "count":
             return len(raw) if isinstance(raw, list) else 1
@@ -513,10 +520,14 @@ def evaluate(node: Node, answers: Mapping[str, Any], today: date | None = None) 
                 return UNKNOWN
             found = left in right
             return found if op == "in" else not found
-        if op == "+":
-            return left + timedelta(days=right) if isinstance(left, date) else left + right
-        if op == "-":
-            return left - timedelta(days=right) if isinstance(left, date) else left - right
+        if op in ("+", "-"):
+            try:
+                if isinstance(left, date):
+                    days = timedelta(days=right)
+                    return left + days if op == "+" else left - days
+                return left + right if op == "+" else left - right
+            except (OverflowError, TypeError):
+                return UNKNOWN  # past the calendar's range, or an answer of the wrong shape
         try:
             return COMPARE[op](left, right)
         except TypeError:

@@ -316,6 +316,13 @@ class _Builder:
 
     def build(self) -> Questionnaire:
         data = self.data
+        try:
+            canonical_json(data)
+        except (TypeError, ValueError) as exc:
+            # TOML has date and time values; a snapshot is JSON, so dates are text.
+            raise DefinitionError(
+                [f"header: {exc}; write dates in quotes, like value = '2027-03-31'"]
+            ) from exc
         for name in ("key", "version", "title", "audience", "sections"):
             if name not in data:
                 self.fail("header", f"'{name}' is missing")
@@ -327,7 +334,7 @@ class _Builder:
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             self.fail("header", f"version {version!r} must be a whole number from 1")
         audience = data["audience"]
-        if audience not in AUDIENCES:
+        if not isinstance(audience, str) or audience not in AUDIENCES:
             self.fail(
                 "header", f"audience {audience!r} must be one of {', '.join(sorted(AUDIENCES))}"
             )
@@ -438,6 +445,9 @@ class _Builder:
                 return None
             self.seen_ids.add(qid)
         qtype = raw.get("type")
+        if not isinstance(qtype, str):
+            self.fail(where, f'type must be a name, like "text", not {qtype!r}')
+            return None
         allowed_types = COLUMN_TYPES if column_of else frozenset(QUESTION_TYPES)
         if qtype not in allowed_types:
             self.fail(
@@ -582,7 +592,7 @@ class _Builder:
         if unknown:
             self.fail(where, f"unknown keys: {', '.join(sorted(unknown))}")
         operator = raw.get("operator")
-        if operator not in OPERATORS:
+        if not isinstance(operator, str) or operator not in OPERATORS:
             self.fail(where, f"operator {operator!r} must be one of {', '.join(OPERATORS)}")
             return None
         types = OPERATORS[operator]
