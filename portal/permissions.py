@@ -30,8 +30,8 @@ R = TypeVar("R")
 ModelT = TypeVar("ModelT", bound=Base)
 
 SUPPLIER_SESSION_KEY = "supplier_grants"
-# A supplier grant lasts a working day; the link itself can be opened again.
-SUPPLIER_GRANT_SECONDS = 8 * 60 * 60
+# A supplier session ends after two hours without a page; the link opens a new one.
+SUPPLIER_IDLE_SECONDS = 2 * 60 * 60
 
 
 class Action(enum.StrEnum):
@@ -160,7 +160,7 @@ def grant_supplier_access(request_row: Request) -> None:
     grants = {ref: grant for ref, grant in grants.items() if grant.get("until", 0) > now}
     grants[request_row.reference] = {
         "fp": _grant_fingerprint(request_row),
-        "until": now + SUPPLIER_GRANT_SECONDS,
+        "until": now + SUPPLIER_IDLE_SECONDS,
     }
     session[SUPPLIER_SESSION_KEY] = grants
 
@@ -175,6 +175,12 @@ def supplier_request(reference: str) -> Request:
     row = db.session.scalar(select(Request).where(Request.reference == reference))
     if row is None or grant.get("fp") != _grant_fingerprint(row) or not link_is_live(row):
         abort(404)
+    # Sliding expiry: every page keeps an active supplier's session alive.
+    now = int(utcnow().timestamp())
+    if grant["until"] - now < SUPPLIER_IDLE_SECONDS - 60:
+        grants = dict(session[SUPPLIER_SESSION_KEY])
+        grants[reference] = {**grant, "until": now + SUPPLIER_IDLE_SECONDS}
+        session[SUPPLIER_SESSION_KEY] = grants
     return row
 
 

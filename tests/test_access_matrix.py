@@ -98,7 +98,7 @@ def test_every_supplier_page_is_404_without_a_grant_for_that_request(
     author = make.user()
     mine, my_link = make.request(author)
     theirs, _ = make.request(author, supplier_name="Other Supplier Ltd")
-    assert client.get(my_link).status_code == 302  # a grant for `mine` only
+    assert client.get(my_link).status_code == 303  # a grant for `mine` only
     checked = 0
     for rule in rules(app):
         if not rule.endpoint.startswith("supplier.") or rule.endpoint in PUBLIC:
@@ -123,7 +123,7 @@ def test_every_post_route_refuses_a_missing_csrf_token(app: Flask, make: Factory
         session["_user_id"] = str(user.id)
         session["_fresh"] = True
     assert client.get("/").status_code == 200  # signed in
-    assert client.get(link).status_code == 302  # and holding a supplier grant
+    assert client.get(link).status_code == 303  # and holding a supplier grant
     checked = 0
     for rule in rules(app):
         if "POST" not in methods(rule):

@@ -51,7 +51,7 @@ def test_seed_demo_is_idempotent_and_prints_a_working_link(app: Flask, dbs: Sess
 
     client = app.test_client()
     opened = client.get(link.split("portal.test", 1)[1])
-    assert opened.status_code == 302
+    assert opened.status_code == 303
     assert "Acme IT Services Ltd" in client.get(opened.location).get_data(as_text=True)
     demo_login = client.post(
         "/login",

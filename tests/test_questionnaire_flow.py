@@ -36,7 +36,7 @@ ALL_SHOWN = [
 @pytest.fixture
 def supplier(client: FlaskClient, make: Factory) -> tuple[FlaskClient, Request]:
     row, link = make.request(make.user(), questionnaire="features")
-    assert client.get(link).status_code == 302
+    assert client.get(link).status_code == 303
     return client, row
 
 

@@ -3,6 +3,7 @@ submits through the link, the reviewer sees the answers and the history."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TypeVar
 
 from flask.testing import FlaskClient
@@ -77,7 +78,7 @@ def test_reviewer_sends_request_and_supplier_answers_and_submits(
     # The supplier, in another browser, without an account.
     supplier = client.application.test_client()
     opened = supplier.get(link)
-    assert opened.status_code == 302
+    assert opened.status_code == 303
     assert link.rsplit("/", 1)[1] not in opened.location
     start = supplier.get(opened.location).get_data(as_text=True)
     assert "IT support provider due diligence" in start
@@ -231,28 +232,65 @@ def test_due_date_in_the_past_is_refused(client: FlaskClient, make: Factory) -> 
     assert 'value="2001-01-01"' in response.get_data(as_text=True)
 
 
-def test_supplier_link_is_404_when_unknown_and_names_school_when_revoked(
+def test_unknown_revoked_and_expired_links_all_answer_404_with_one_page(
     client: FlaskClient, make: Factory, dbs: Session
 ) -> None:
-
     school = make.org("Oakfield Primary School")
     row, link = make.request(make.user(school))
-    assert client.get("/respond/link/not-a-real-token").status_code == 404
+    unknown = client.get("/respond/link/not-a-real-token")
+    assert unknown.status_code == 404
+    assert "This link does not work" in unknown.get_data(as_text=True)
+    assert "Oakfield" not in unknown.get_data(as_text=True)
 
     stored = dbs.get(Request, row.id)
+    stored.token_expires_at = utcnow() - timedelta(minutes=1)
+    dbs.commit()
+    expired = client.get(link)
+    assert expired.status_code == 404
+    text = expired.get_data(as_text=True)
+    assert "Ask Oakfield Primary School for a new link" in text
+    assert "Acme" not in text  # no answers, no supplier details
+
+    stored.token_expires_at = utcnow() + timedelta(days=1)
     stored.revoked_at = utcnow()
     dbs.commit()
-    response = client.get(link)
-    assert response.status_code == 404
-    text = response.get_data(as_text=True)
-    assert "Ask Oakfield Primary School for a new one" in text
-    assert "Acme" not in text
+    revoked = client.get(link)
+    assert revoked.status_code == 404
+    assert "This link does not work" in revoked.get_data(as_text=True)
+    assert "Oakfield" not in revoked.get_data(as_text=True)
+
+
+def test_link_redirects_with_303_and_supplier_pages_are_private(
+    client: FlaskClient, make: Factory
+) -> None:
+    row, link = make.request(make.user())
+    opened = client.get(link)
+    assert opened.status_code == 303
+    assert opened.location == f"/respond/{row.reference}/"
+    page = client.get(opened.location)
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "noindex" in page.headers["X-Robots-Tag"]
+
+
+def test_supplier_session_ends_after_two_hours_idle(client: FlaskClient, make: Factory) -> None:
+    row, link = make.request(make.user())
+    client.get(link)
+    base = f"/respond/{row.reference}/tasks"
+    assert client.get(base).status_code == 200
+    with client.session_transaction() as session:
+        grant = session["supplier_grants"][row.reference]
+        grant["until"] = int(utcnow().timestamp()) - 1
+        session["supplier_grants"] = {row.reference: grant}
+    assert client.get(base).status_code == 404
+    assert client.get(link).status_code == 303  # the link opens a new session
+    assert client.get(base).status_code == 200
 
 
 def test_reissued_link_ends_the_old_supplier_session(client: FlaskClient, make: Factory) -> None:
     author = make.user()
     row, link = make.request(author)
-    assert client.get(link).status_code == 302
+    assert client.get(link).status_code == 303
     assert client.get(f"/respond/{row.reference}/tasks").status_code == 200
     with client.application.test_request_context():
         issue_link(db.session, db.session.get(Request, row.id), db.session.merge(author))

@@ -172,6 +172,15 @@ def find_request_by_token(session: Session, token: str) -> Request | None:
     return session.scalar(select(Request).where(Request.token_hash == hash_token(token)))
 
 
+def link_expired(request: Request, now: datetime | None = None) -> bool:
+    """The link ran out of time (not revoked, not replaced)."""
+    return (
+        request.revoked_at is None
+        and request.token_expires_at is not None
+        and request.token_expires_at <= (now or utcnow())
+    )
+
+
 def link_is_live(request: Request, now: datetime | None = None) -> bool:
     now = now or utcnow()
     return (

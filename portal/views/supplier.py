@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from ..extensions import db, limiter
@@ -16,6 +25,16 @@ from ..services.errors import ServiceError
 bp = Blueprint("supplier", __name__, url_prefix="/respond")
 
 
+@bp.after_request
+def private_headers(response: Response) -> Response:
+    """Supplier pages hold another organisation's answers: never cached,
+    indexed or announced to another site."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
 @bp.get("/link/<token>")
 @limiter.limit(lambda: str(current_app.config["TOKEN_RATE_LIMIT"]))
 def open_link(token: str) -> ResponseReturnValue:
@@ -24,12 +43,16 @@ def open_link(token: str) -> ResponseReturnValue:
     A GET changes nothing else: mail scanners open links before people do.
     """
     row = requests.find_request_by_token(db.session, token)
-    if row is None:
-        return render_template("supplier/link_unknown.html"), 404
-    if not requests.link_is_live(row):
-        return render_template("supplier/link_unusable.html", school=row.organisation), 404
+    if row is None or not requests.link_is_live(row):
+        # One page for unknown, revoked and expired links; only a known link
+        # that simply ran out of time names the school to ask.
+        expired = row is not None and requests.link_expired(row)
+        return render_template(
+            "supplier/link_unusable.html", school=row.organisation if expired else None
+        ), 404
     grant_supplier_access(row)
-    return redirect(url_for("supplier.start", reference=row.reference))
+    # 303 to a URL without the token, so it stays out of history and Referer.
+    return redirect(url_for("supplier.start", reference=row.reference), 303)
 
 
 @bp.get("/<reference>/")
