@@ -46,10 +46,8 @@ def open_link(token: str) -> ResponseReturnValue:
     if row is None or not requests.link_is_live(row):
         # One page for unknown, revoked and expired links; only a known link
         # that simply ran out of time names the school to ask.
-        expired = row is not None and requests.link_expired(row)
-        return render_template(
-            "supplier/link_unusable.html", school=row.organisation if expired else None
-        ), 404
+        school = row.organisation if row is not None and requests.link_expired(row) else None
+        return render_template("supplier/link_unusable.html", school=school), 404
     grant_supplier_access(row)
     # 303 to a URL without the token, so it stays out of history and Referer.
     return redirect(url_for("supplier.start", reference=row.reference), 303)
