@@ -142,6 +142,63 @@ def issue_link(session: Session, request: Request, actor: User) -> IssuedLink:
     return IssuedLink(request, url_for("supplier.open_link", token=token, _external=True))
 
 
+def _reopened_status(request: Request) -> RequestStatus:
+    # A revoked link that is issued again returns the request to where it was.
+    return RequestStatus.IN_PROGRESS if request.answers else RequestStatus.SENT
+
+
+def revoke_link(session: Session, request: Request, actor: User) -> None:
+    """Stop the supplier's link working at once (a new one can be issued later)."""
+    if request.status not in OPEN_STATUSES:
+        raise ServiceError("Only a link of a request waiting for answers can be revoked")
+    request.revoked_at = utcnow()
+    change_status(session, request, RequestStatus.REVOKED, actor=actor)
+    session.flush()
+
+
+def extend_link(session: Session, request: Request, actor: User, days: int) -> None:
+    """Give the current link more time, counted from today or its expiry, whichever is later."""
+    if not 1 <= days <= 90:
+        raise ServiceError("Enter a number of days between 1 and 90", "days")
+    if request.status not in OPEN_STATUSES:
+        raise ServiceError("Only a link of a request waiting for answers can be extended")
+    start = max(utcnow(), request.token_expires_at or utcnow())
+    request.token_expires_at = start + timedelta(days=days)
+    record_event(
+        session,
+        "link_extended",
+        organisation=request.organisation,
+        actor=actor,
+        request=request,
+        until=request.token_expires_at.date().isoformat(),
+    )
+    session.flush()
+
+
+def reissue_link(session: Session, request: Request, actor: User) -> IssuedLink:
+    """A new link replaces the old one, which stops working; the contact gets it by email."""
+    if request.status not in OPEN_STATUSES | {RequestStatus.REVOKED}:
+        raise ServiceError("Only a request waiting for answers can have a new link")
+    issued = issue_link(session, request, actor)
+    if request.status == RequestStatus.REVOKED:
+        change_status(session, request, _reopened_status(request), actor=actor)
+    record_event(
+        session, "link_reissued", organisation=request.organisation, actor=actor, request=request
+    )
+    queue_email(
+        session,
+        to=request.contact_email,
+        subject=f"A new link from {request.organisation.name}: {request.questionnaire_version.title}",
+        template="supplier_new_link",
+        organisation=request.organisation,
+        request=request,
+        link=issued.url,
+        school=request.organisation,
+        sender=actor,
+    )
+    return issued
+
+
 def change_status(
     session: Session,
     request: Request,

@@ -20,6 +20,7 @@ from ..permissions import (
 from ..questionnaire.forms import SelectChoice
 from ..services import accounts, audit, mail, questionnaires, requests, responses
 from ..services.errors import ServiceError
+from ..templating import format_date
 from .forms import InviteUserForm, NewRequestForm
 
 bp = Blueprint("school", __name__)
@@ -81,8 +82,40 @@ def view_request(request_id: int) -> ResponseReturnValue:
         issued_url=issued["url"] if issued and issued.get("request_id") == row.id else None,
         sheet=responses.answer_sheet(db.session, row),
         history=audit.request_history(db.session, row),
+        link_live=requests.link_is_live(row),
         outbox=mail.emails_for_request(db.session, row),
     )
+
+
+@bp.post("/requests/<int:request_id>/link")
+@requires(Action.SEND_REQUESTS)
+def manage_link(request_id: int) -> ResponseReturnValue:
+    """Revoke, extend or reissue the supplier's link."""
+    row = get_for_org(Request, request_id, current_organisation())
+    action = request.form.get("action")
+    try:
+        if action == "revoke":
+            requests.revoke_link(db.session, row, current_actor())
+            flash(
+                "The supplier's link no longer works. Send a new link to let them continue.",
+                "success",
+            )
+        elif action == "extend":
+            days = request.form.get("days", type=int) or 0
+            requests.extend_link(db.session, row, current_actor(), days)
+            flash(f"The link now works until {format_date(row.token_expires_at)}", "success")
+        elif action == "reissue":
+            issued = requests.reissue_link(db.session, row, current_actor())
+            flash(
+                f"A new link has been emailed to {row.contact_email}; the old one no longer works",
+                "success",
+            )
+            session["issued_link"] = {"request_id": row.id, "url": issued.url}
+        else:
+            abort(400)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("school.view_request", request_id=row.id))
 
 
 @bp.route("/users", methods=["GET", "POST"])
