@@ -54,7 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
     login_manager.init_app(app)
 
     from . import cli, errors, permissions, templating
-    from .services import questionnaires
+    from .services import questionnaires, storage
     from .views import api, auth, school, supplier
 
     permissions.init_app(app)
@@ -64,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
         app.register_blueprint(module.bp)
     cli.init_app(app)
     questionnaires.init_app(app, check_published=check_published)
+    storage.init_app(app)
 
     app.after_request(_finish_request)
     return app

@@ -42,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
     "UPLOAD_FOLDER": "",
+    # All the evidence one request may hold.
+    "EVIDENCE_REQUEST_LIMIT_MB": 100,
 }
 
 # Environment variables we read, and how to turn the text into a value.

@@ -3,12 +3,15 @@ covered the day it is added (or this test says what it needs to know)."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.routing import Rule
+
+from portal.models import Request
 
 from .factories import Factory, login
 
@@ -39,6 +42,24 @@ def fill(rule: Rule, values: dict[str, object]) -> str:
     return path
 
 
+def upload_evidence(app: Flask, row: Request, link: str) -> int:
+    """A file uploaded to the request by its supplier; its evidence id."""
+    supplier = app.test_client()
+    supplier.get(link)
+    response = supplier.post(
+        f"/respond/{row.reference}/sections/more",
+        data={
+            "policy": (io.BytesIO(b"%PDF-1.7 test"), "p.pdf"),
+            "shown": "policy",
+            "action": "later",
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    page = supplier.get(f"/respond/{row.reference}/sections/more").get_data(as_text=True)
+    return int(re.search(r'name="policy" type="checkbox" value="(\d+)"', page).group(1))
+
+
 def methods(rule: Rule) -> list[str]:
     return sorted(m for m in rule.methods or () if m not in {"HEAD", "OPTIONS"})
 
@@ -57,7 +78,7 @@ def test_every_staff_route_sends_anonymous_users_to_sign_in(
         assert rule.endpoint.startswith(STAFF_BLUEPRINTS), (
             f"{rule.endpoint}: classify it in this test"
         )
-        path = fill(rule, {"request_id": 1})
+        path = fill(rule, {"request_id": 1, "evidence_id": 1})
         for method in methods(rule):
             response = client.open(path, method=method)
             assert response.status_code == 302, f"{method} {path}"
@@ -70,8 +91,8 @@ def test_every_id_route_is_404_for_another_organisation(
     app: Flask, client: FlaskClient, make: Factory
 ) -> None:
     owner = make.user(make.org("Oakfield Primary School"), role="admin")
-    row, _ = make.request(owner)
-    ids = {"request_id": row.id}
+    row, link = make.request(owner, questionnaire="features")
+    ids = {"request_id": row.id, "evidence_id": upload_evidence(app, row, link)}
     intruder = make.user(make.org("Elm Tree Academy"), role="admin")
     login(client, intruder)
     checked = 0
@@ -96,17 +117,26 @@ def test_every_supplier_page_is_404_without_a_grant_for_that_request(
     app: Flask, client: FlaskClient, make: Factory
 ) -> None:
     author = make.user()
-    mine, my_link = make.request(author)
-    theirs, _ = make.request(author, supplier_name="Other Supplier Ltd")
+    mine, my_link = make.request(author, questionnaire="features")
+    theirs, their_link = make.request(
+        author, questionnaire="features", supplier_name="Other Supplier Ltd"
+    )
+    their_file = upload_evidence(app, theirs, their_link)
+    my_file = upload_evidence(app, mine, my_link)
     assert client.get(my_link).status_code == 303  # a grant for `mine` only
     checked = 0
     for rule in rules(app):
         if not rule.endpoint.startswith("supplier.") or rule.endpoint in PUBLIC:
             continue
-        own = client.get(fill(rule, {"reference": mine.reference, "section_id": "about"}))
+        own = client.get(
+            fill(rule, {"reference": mine.reference, "section_id": "main", "evidence_id": my_file})
+        )
         assert own.status_code in (200, 302), rule.endpoint
         for method in methods(rule):
-            path = fill(rule, {"reference": theirs.reference, "section_id": "about"})
+            path = fill(
+                rule,
+                {"reference": theirs.reference, "section_id": "main", "evidence_id": their_file},
+            )
             response = client.open(path, method=method, data={})
             assert response.status_code == 404, f"{method} {path}"
             assert "Other Supplier" not in response.get_data(as_text=True)
@@ -130,7 +160,13 @@ def test_every_post_route_refuses_a_missing_csrf_token(app: Flask, make: Factory
             continue
         path = fill(
             rule,
-            {"request_id": row.id, "reference": row.reference, "section_id": "about", "token": "t"},
+            {
+                "request_id": row.id,
+                "reference": row.reference,
+                "section_id": "about",
+                "token": "t",
+                "evidence_id": 1,
+            },
         )
         response = client.post(path, data={"anything": "x"})
         assert response.status_code == 400, f"POST {path} answered {response.status_code}"

@@ -4,6 +4,7 @@ hidden answers dropped, constraints, tables, files and comments."""
 from __future__ import annotations
 
 import io
+import zipfile
 from typing import Any
 
 import pytest
@@ -217,8 +218,16 @@ def test_table_rows_are_checked_added_and_dropped_when_hidden(
     assert "subprocessors" not in answers(dbs, row)
 
 
-def upload(name: str, size: int = 100) -> tuple[io.BytesIO, str]:
-    return io.BytesIO(b"%PDF" + b"x" * (size - 4)), name
+def upload(name: str, size: int = 100, content: bytes = b"%PDF-1.7\n") -> tuple[io.BytesIO, str]:
+    return io.BytesIO(content + b"x" * (size - len(content))), name
+
+
+def docx_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+    return buffer.getvalue()
 
 
 def test_files_upload_with_checks_and_can_be_removed(
@@ -344,3 +353,137 @@ def test_whole_features_questionnaire_submits(
     assert submitted.status_code == 302
     dbs.rollback()
     assert dbs.get(Request, row.id).status == "submitted"
+
+
+def test_file_content_must_match_its_name(
+    supplier: tuple[FlaskClient, Request], dbs: Session
+) -> None:
+    client, row = supplier
+    shown = ["uses_subprocessors", "policy"]
+    fake = post(
+        client,
+        row,
+        "more",
+        {
+            "uses_subprocessors": "no",
+            "policy": upload("policy.pdf", content=b"MZ\x90\x00"),
+            "shown": shown,
+        },
+        content_type="multipart/form-data",
+    )
+    assert (
+        "policy.pdf is not a real PDF file: save it again as PDF or DOCX and upload that"
+        in fake.get_data(as_text=True)
+    )
+    fake_docx = post(
+        client,
+        row,
+        "more",
+        {
+            "uses_subprocessors": "no",
+            "policy": upload("policy.docx", content=b"PK\x03\x04junk"),
+            "shown": shown,
+        },
+        content_type="multipart/form-data",
+    )
+    assert "policy.docx is not a real DOCX file" in fake_docx.get_data(as_text=True)
+    dbs.rollback()
+    assert dbs.scalar(select(Evidence)) is None
+    real_docx = docx_bytes()
+    ok = post(
+        client,
+        row,
+        "more",
+        {
+            "uses_subprocessors": "no",
+            "policy": (io.BytesIO(real_docx), "policy.docx"),
+            "shown": shown,
+        },
+        content_type="multipart/form-data",
+    )
+    assert ok.status_code == 302
+    dbs.rollback()
+    stored = dbs.scalar(select(Evidence))
+    assert stored is not None
+    assert stored.content_type.endswith("wordprocessingml.document")
+
+
+@pytest.mark.config(EVIDENCE_REQUEST_LIMIT_MB=1)
+def test_a_request_holds_a_limited_total_of_files(supplier: tuple[FlaskClient, Request]) -> None:
+    client, row = supplier
+    shown = ["uses_subprocessors", "policy"]
+    first = post(
+        client,
+        row,
+        "more",
+        {
+            "uses_subprocessors": "no",
+            "policy": upload("a.pdf", 700 * 1024),
+            "shown": shown,
+            "action": "later",
+        },
+        content_type="multipart/form-data",
+    )
+    assert first.status_code == 302
+    page = client.get(f"/respond/{row.reference}/sections/more").get_data(as_text=True)
+    kept = page.split('name="policy" type="checkbox" value="', 1)[1].split('"', 1)[0]
+    second = post(
+        client,
+        row,
+        "more",
+        {"uses_subprocessors": "no", "policy": [kept, upload("b.pdf", 700 * 1024)], "shown": shown},
+        content_type="multipart/form-data",
+    )
+    text = second.get_data(as_text=True)
+    assert "b.pdf would take this request&#39;s files over 1 MB: remove a file first" in text
+
+
+def test_files_download_as_attachments_for_supplier_and_school(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    from .factories import login
+
+    school = make.org()
+    reviewer = make.user(school)
+    row, link = make.request(reviewer, questionnaire="features")
+    client.get(link)
+    post(
+        client,
+        row,
+        "more",
+        {
+            "uses_subprocessors": "no",
+            "policy": upload("Our policy.pdf"),
+            "shown": ["policy"],
+            "action": "later",
+        },
+        content_type="multipart/form-data",
+    )
+    dbs.rollback()
+    evidence = dbs.scalar(select(Evidence))
+    assert evidence is not None
+    mine = client.get(f"/respond/{row.reference}/files/{evidence.id}")
+    assert mine.status_code == 200
+    assert mine.headers["Content-Disposition"].startswith("attachment")
+    assert "Our_policy.pdf" in mine.headers["Content-Disposition"]
+    assert mine.headers["X-Content-Type-Options"] == "nosniff"
+    assert mine.data.startswith(b"%PDF-")
+
+    staff = client.application.test_client()
+    login(staff, reviewer)
+    theirs = staff.get(f"/requests/{row.id}/files/{evidence.id}")
+    assert theirs.status_code == 200
+    assert theirs.data == mine.data
+    assert "Our_policy.pdf" in staff.get(f"/requests/{row.id}").get_data(as_text=True)
+
+    other_row, _ = make.request(reviewer, questionnaire="features", supplier_name="Other Ltd")
+    assert staff.get(f"/requests/{other_row.id}/files/{evidence.id}").status_code == 404
+    outsider = client.application.test_client()
+    login(outsider, make.user(make.org()))
+    assert outsider.get(f"/requests/{row.id}/files/{evidence.id}").status_code == 404
+    assert (
+        client.application.test_client()
+        .get(f"/respond/{row.reference}/files/{evidence.id}")
+        .status_code
+        == 404
+    )

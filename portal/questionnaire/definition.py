@@ -57,6 +57,8 @@ COLUMN_TYPES = frozenset(QUESTION_TYPES) - {"file", "table", "note"}
 COLUMN_KEYS = frozenset({"id", "label", "help", "type", "required"})
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 DEFAULT_ACCEPT = ("pdf", "docx", "xlsx", "png", "jpg")
+# The file types whose content the portal can check (services/filetypes.py).
+FILE_TYPES = frozenset({"pdf", "png", "jpg", "jpeg", "docx", "xlsx", "pptx", "csv", "txt"})
 
 # The kind of value each type gives an expression (see conditions.check_types).
 EXPRESSION_KINDS = {
@@ -562,6 +564,12 @@ class _Builder:
         ):
             self.fail(where, "accept must be a list of file extensions, like ['pdf', 'docx']")
             return DEFAULT_ACCEPT
+        unknown = sorted({a.lower() for a in accept} - FILE_TYPES)
+        if unknown:
+            self.fail(
+                where,
+                f"accept: {', '.join(unknown)} cannot be checked; use {', '.join(sorted(FILE_TYPES))}",
+            )
         return tuple(a.lower() for a in accept)
 
     def _columns(

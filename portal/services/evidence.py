@@ -7,23 +7,20 @@ list, never by what the browser claims.
 
 from __future__ import annotations
 
-import hashlib
-import mimetypes
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
-from sqlalchemy import select
+from flask import Response, current_app, send_file
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from ..models import Evidence, Request
 from ..questionnaire import Question
+from . import filetypes
 from .errors import ServiceError
-
-CHUNK = 1024 * 1024
+from .storage import TooLarge, storage
 
 
 class UploadError(ServiceError):
@@ -35,10 +32,6 @@ class StoredFile:
     id: int
     filename: str
     size: int
-
-
-def _folder() -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"])
 
 
 def describe_types(question: Question) -> str:
@@ -53,52 +46,80 @@ def store_uploads(
     files: list[FileStorage],
     kept: list[int],
 ) -> list[int]:
-    """Check and store new files for a file question; return the question's evidence ids."""
+    """Check and store new files for a file question; return the question's evidence ids.
+
+    A file is refused for its extension, its content (the first bytes must match
+    the type its name claims), its size, or the request's total; nothing of a
+    refused file is kept.
+    """
     files = [f for f in files if f and f.filename]
     if len(kept) + len(files) > question.max_files:
         raise UploadError(
             f"You can upload up to {question.max_files} file{'s' if question.max_files != 1 else ''} "
             "here: remove one before adding another"
         )
-    limit = question.max_size_mb * 1024 * 1024
+    store = storage()
+    room = request_allowance(session, request)
     stored: list[int] = []
     for upload in files:
         name = secure_filename(upload.filename or "") or "upload"
         extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
         if extension not in question.accept:
             raise UploadError(f"{upload.filename} must be a {describe_types(question)} file")
-        key = secrets.token_hex(16)
-        path = _folder() / key[:2] / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        size = 0
-        with path.open("wb") as out:
-            while chunk := upload.stream.read(CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    out.close()
-                    path.unlink()
-                    raise UploadError(
-                        f"{upload.filename} must be smaller than {question.max_size_mb} MB"
-                    )
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
-            path.unlink()
+        limit = min(question.max_size_mb * 1024 * 1024, room)
+        try:
+            blob = store.put(upload.stream, limit)
+        except TooLarge as exc:
+            if limit == room:
+                raise UploadError(
+                    f"{upload.filename} would take this request's files over "
+                    f"{current_app.config['EVIDENCE_REQUEST_LIMIT_MB']} MB: remove a file first"
+                ) from exc
+            raise UploadError(
+                f"{upload.filename} must be smaller than {question.max_size_mb} MB"
+            ) from exc
+        if blob.size == 0:
+            store.delete(blob.key)
             raise UploadError(f"{upload.filename} is empty")
+        if not filetypes.content_matches(extension, blob.path):
+            store.delete(blob.key)
+            raise UploadError(
+                f"{upload.filename} is not a real {extension.upper()} file: save it again as "
+                f"{describe_types(question)} and upload that"
+            )
+        room -= blob.size
         evidence = Evidence(
             request_id=request.id,
             question_id=question.id,
             filename=name,
-            storage_key=key,
-            sha256=digest.hexdigest(),
-            size=size,
-            content_type=mimetypes.types_map.get(f".{extension}", "application/octet-stream"),
+            storage_key=blob.key,
+            sha256=blob.sha256,
+            size=blob.size,
+            content_type=filetypes.CONTENT_TYPES.get(extension, "application/octet-stream"),
         )
         session.add(evidence)
         session.flush()
         stored.append(evidence.id)
     return [*kept, *stored]
+
+
+def request_allowance(session: Session, request: Request) -> int:
+    """Bytes this request may still store."""
+    used = session.scalar(
+        select(func.coalesce(func.sum(Evidence.size), 0)).where(Evidence.request_id == request.id)
+    )
+    return max(0, current_app.config["EVIDENCE_REQUEST_LIMIT_MB"] * 1024 * 1024 - int(used or 0))
+
+
+def file_path(evidence: Evidence) -> Path:
+    return storage().path(evidence.storage_key)
+
+
+def find_file(session: Session, request: Request, evidence_id: int) -> Evidence | None:
+    """One of this request's files (None for another request's: a 404)."""
+    return session.scalar(
+        select(Evidence).where(Evidence.id == evidence_id, Evidence.request_id == request.id)
+    )
 
 
 def files_for(session: Session, request: Request) -> dict[int, Evidence]:
@@ -114,3 +135,17 @@ def valid_kept_ids(
     """Only ids that are this request's files for this question (a form can be forged)."""
     owned = files_for(session, request)
     return [i for i in ids if i in owned and owned[i].question_id == question.id]
+
+
+def send(evidence: Evidence) -> Response:
+    """The file as a download: an uploaded HTML or SVG must never render in our origin."""
+    response = send_file(
+        file_path(evidence),
+        mimetype=evidence.content_type,
+        as_attachment=True,
+        download_name=evidence.filename,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -18,7 +18,7 @@ from ..permissions import (
     switch_organisation,
 )
 from ..questionnaire.forms import SelectChoice
-from ..services import accounts, audit, mail, questionnaires, requests, responses
+from ..services import accounts, audit, evidence, mail, questionnaires, requests, responses
 from ..services.errors import ServiceError
 from ..templating import format_date
 from .forms import InviteUserForm, NewRequestForm
@@ -85,6 +85,16 @@ def view_request(request_id: int) -> ResponseReturnValue:
         link_live=requests.link_is_live(row),
         outbox=mail.emails_for_request(db.session, row),
     )
+
+
+@bp.get("/requests/<int:request_id>/files/<int:evidence_id>")
+@requires(Action.VIEW_REQUESTS)
+def download_file(request_id: int, evidence_id: int) -> ResponseReturnValue:
+    row = get_for_org(Request, request_id, current_organisation())
+    found = evidence.find_file(db.session, row, evidence_id)
+    if found is None:
+        abort(404)
+    return evidence.send(found)
 
 
 @bp.post("/requests/<int:request_id>/link")

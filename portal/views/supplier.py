@@ -164,3 +164,13 @@ def confirmation(row: Request) -> ResponseReturnValue:
     return render_template(
         "supplier/confirmation.html", row=row, sheet=responses.answer_sheet(db.session, row)
     )
+
+
+@bp.get("/<reference>/files/<int:evidence_id>")
+@supplier_view
+def download_file(row: Request, evidence_id: int) -> ResponseReturnValue:
+    """One of this request's evidence files, as an attachment (never shown inline)."""
+    found = evidence.find_file(db.session, row, evidence_id)
+    if found is None:
+        abort(404)
+    return evidence.send(found)

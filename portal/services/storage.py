@@ -1,0 +1,82 @@
+"""Where uploaded files live: a small interface, a local folder by default.
+
+Several app servers need a shared store; anything with these four methods
+(an object store, a network folder) can replace LocalStorage in
+``app.extensions["portal_storage"]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Protocol
+
+from flask import Flask, current_app
+
+CHUNK = 1024 * 1024
+
+
+class TooLarge(Exception):
+    """The stream was longer than the limit; nothing was kept."""
+
+
+@dataclass(frozen=True)
+class Blob:
+    key: str
+    sha256: str
+    size: int
+    path: Path  # a local path to inspect the content (for a remote store, a temporary copy)
+
+
+class Storage(Protocol):
+    def put(self, stream: IO[bytes], limit: int) -> Blob: ...
+
+    def path(self, key: str) -> Path: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class LocalStorage:
+    """Files under one folder, named by a random key, two levels deep."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, key: str) -> Path:
+        if not key.isalnum():
+            raise ValueError("bad storage key")
+        return self.root / key[:2] / key
+
+    def put(self, stream: IO[bytes], limit: int) -> Blob:
+        key = secrets.token_hex(16)
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        partial = path.with_suffix(".part")
+        with partial.open("wb") as out:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    out.close()
+                    partial.unlink()
+                    raise TooLarge
+                digest.update(chunk)
+                out.write(chunk)
+        os.replace(partial, path)
+        return Blob(key=key, sha256=digest.hexdigest(), size=size, path=path)
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions.setdefault("portal_storage", LocalStorage(Path(app.config["UPLOAD_FOLDER"])))
+
+
+def storage() -> Storage:
+    found: Storage = current_app.extensions["portal_storage"]
+    return found
