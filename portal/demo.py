@@ -182,7 +182,9 @@ def _request(
         if state == RequestStatus.SUBMITTED:
             _attach_demo_files(session, row, questionnaire)
     if state == RequestStatus.SUBMITTED:
-        responses.submit_response(session, row, contact)
+        responses.submit_response(
+            session, row, responses.Declaration(contact, "Account manager", directory_consent=True)
+        )
     session.flush()
 
 

@@ -18,6 +18,7 @@ from portal.services.passwords import hash_password
 PASSWORD = "plum-orbit-canvas-ladder-91"
 _HASH = hash_password(PASSWORD)  # scrypt is slow on purpose: hash once per run
 _counter = itertools.count(1)
+DECLARATION = {"declared_name": "Sam Carter", "declared_role": "Director", "accurate": "y"}
 LINK = re.compile(r"https?://[^\s\"<]+/respond/link/[A-Za-z0-9_\-]+")
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import Answer, Evidence, Request
 
-from .factories import Factory
+from .factories import DECLARATION, Factory
 
 MAIN_OK = {
     "certificate": "basic",
@@ -349,7 +349,7 @@ def test_whole_features_questionnaire_submits(
     assert "Hosting Ltd" in check
     assert "policy.pdf" in check
     assert "31 January 2099" in check
-    submitted = client.post(f"/respond/{row.reference}/check", data={"declared_by": "Sam Carter"})
+    submitted = client.post(f"/respond/{row.reference}/check", data=DECLARATION)
     assert submitted.status_code == 302
     dbs.rollback()
     assert dbs.get(Request, row.id).status == "submitted"

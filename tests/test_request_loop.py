@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.models import Answer, AuditEvent, OutgoingEmail, Request, utcnow
 from portal.services.requests import issue_link
 
-from .factories import Factory, link_path, login
+from .factories import DECLARATION, Factory, link_path, login
 
 T = TypeVar("T")
 
@@ -110,7 +110,7 @@ def test_reviewer_sends_request_and_supplier_answers_and_submits(
 
     check = supplier.get(f"{base}/check").get_data(as_text=True)
     assert "You need to answer 11 more questions before you can submit" in check
-    refused = supplier.post(f"{base}/check", data={"declared_by": "Sam Carter"})
+    refused = supplier.post(f"{base}/check", data=DECLARATION)
     assert refused.status_code == 200
     assert latest(dbs, Request, id=row.id).status == "in_progress"
 
@@ -144,11 +144,25 @@ def test_reviewer_sends_request_and_supplier_answers_and_submits(
     check = supplier.get(f"{base}/check").get_data(as_text=True)
     assert "Declaration" in check and "more question" not in check
 
-    no_name = supplier.post(f"{base}/check", data={"declared_by": "  "})
-    assert "Enter your full name to confirm the declaration" in no_name.get_data(as_text=True)
+    no_name = supplier.post(
+        f"{base}/check", data={"declared_name": "", "declared_role": "Director"}
+    )
+    text = no_name.get_data(as_text=True)
+    assert "Enter your full name" in text
+    assert "Confirm that the answers are accurate to submit them" in text
+    assert 'value="Director"' in text
 
-    submitted = supplier.post(f"{base}/check", data={"declared_by": "Sam Carter"})
+    submitted = supplier.post(f"{base}/check", data={**DECLARATION, "directory_consent": "y"})
     assert submitted.status_code == 302
+    again = supplier.post(f"{base}/check", data=DECLARATION)  # a double click
+    assert again.status_code == 302
+    assert again.location.endswith("/confirmation")
+    receipt, notice = sent_mail[-2:]
+    assert receipt["to"] == "sam@acme.example"
+    assert f"Reference: {row.reference}" in receipt["body"]
+    assert notice["to"] == reviewer.email
+    assert "Acme IT Services Ltd has submitted their answers" in notice["subject"]
+    assert "curated due-diligence directory" in notice["body"]
     confirmation = supplier.get(submitted.location).get_data(as_text=True)
     assert "Answers submitted" in confirmation and row.reference in confirmation
     row = latest(dbs, Request, id=row.id)
@@ -184,6 +198,8 @@ def test_reviewer_sends_request_and_supplier_answers_and_submits(
         ("status_changed", "submitted"),
         ("declaration_signed", None),
     ]
+    assert "by Sam Carter, Director" in view
+    assert "agrees these answers may be shared in the curated directory" in view
 
 
 def test_viewer_cannot_send_requests(client: FlaskClient, make: Factory) -> None:

@@ -21,7 +21,7 @@ from portal.questionnaire.examples import example_answers
 from portal.questionnaire.forms import build_section_form
 
 from .conftest import SHIPPED_QUESTIONNAIRES
-from .factories import Factory
+from .factories import DECLARATION, Factory
 
 SHIPPED = {q.key: q for q in load_directory(SHIPPED_QUESTIONNAIRES)}
 EXPECTED = {
@@ -193,7 +193,7 @@ def test_supplier_can_open_every_section_and_submit(
         assert response.status_code == 302, response.get_data(as_text=True)[:3000]
     check = client.get(f"{base}/check").get_data(as_text=True)
     assert "Declaration" in check, check[:3000]
-    submitted = client.post(f"{base}/check", data={"declared_by": "Sam Carter"})
+    submitted = client.post(f"{base}/check", data=DECLARATION)
     assert submitted.status_code == 302
     dbs.rollback()
     assert dbs.get(Request, row.id).status == "submitted"

@@ -14,7 +14,7 @@ from portal import create_app
 from portal.services.questionnaires import PublishedVersionChanged
 
 from .conftest import TEST_QUESTIONNAIRES, app_config
-from .factories import Factory, login
+from .factories import DECLARATION, Factory, login
 
 
 @pytest.fixture
@@ -149,7 +149,4 @@ def test_a_new_file_works_without_a_code_change(
         data={"hygiene_rating": "5", "shown": "hygiene_rating"},
     )
     assert ok.status_code == 302
-    assert (
-        supplier.post(f"/respond/{row.reference}/check", data={"declared_by": "Chef"}).status_code
-        == 302
-    )
+    assert supplier.post(f"/respond/{row.reference}/check", data=DECLARATION).status_code == 302

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .accounts import Organisation, User
@@ -49,6 +49,15 @@ class Request(Base):
     token_expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
+    declared_name: Mapped[str | None] = mapped_column(
+        String(200), comment="who signed the declaration"
+    )
+    declared_role: Mapped[str | None] = mapped_column(String(200))
+    directory_consent: Mapped[bool] = mapped_column(
+        default=False,
+        server_default=false(),
+        comment="answers may be shared in the curated directory",
+    )
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask import url_for
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
@@ -15,6 +16,7 @@ from ..questionnaire.forms import SectionForm
 from . import evidence
 from .audit import SUPPLIER_ACTOR, record_event
 from .errors import ServiceError
+from .mail import queue_email
 from .questionnaires import definition_for
 from .requests import OPEN_STATUSES, change_status
 
@@ -147,30 +149,61 @@ def save_answers(
     return changed
 
 
-def submit_response(session: Session, request: Request, declared_by: str) -> None:
-    """Submit the answers; refuse while a visible question needs an answer."""
+@dataclass(frozen=True)
+class Declaration:
+    name: str
+    role: str
+    directory_consent: bool
+
+
+def submit_response(session: Session, request: Request, declaration: Declaration) -> None:
+    """Submit the answers with the declaration; refuse while a visible question
+    needs an answer. Emails a receipt to the supplier and a notice to the school."""
     ensure_editable(request)
     missing = missing_answers(request)
     if missing:
         raise IncompleteError(missing)
-    if not declared_by.strip():
-        raise ServiceError("Enter your full name to confirm the declaration", "declared_by")
     resubmission = request.status == RequestStatus.CLARIFICATION
     request.submitted_at = utcnow()
+    request.declared_name = declaration.name.strip()
+    request.declared_role = declaration.role.strip()
+    request.directory_consent = declaration.directory_consent
+    who = f"{declaration.name.strip()}, {declaration.role.strip()}"
     change_status(
         session,
         request,
         RequestStatus.RESUBMITTED if resubmission else RequestStatus.SUBMITTED,
-        actor_label=f"{SUPPLIER_ACTOR} ({declared_by.strip()})",
+        actor_label=f"{SUPPLIER_ACTOR} ({who})",
     )
     record_event(
         session,
         "declaration_signed",
         organisation=request.organisation,
-        actor_label=f"{SUPPLIER_ACTOR} ({declared_by.strip()})",
+        actor_label=f"{SUPPLIER_ACTOR} ({who})",
         request=request,
         answers=len(request.answers),
+        directory_consent=declaration.directory_consent,
     )
+    queue_email(
+        session,
+        to=request.contact_email,
+        subject=f"Received: your answers for {request.organisation.name} ({request.reference})",
+        template="submission_receipt",
+        organisation=request.organisation,
+        request=request,
+    )
+    if request.created_by is not None:
+        queue_email(
+            session,
+            to=request.created_by.email,
+            subject=f"{request.supplier.name} has {'resubmitted' if resubmission else 'submitted'} "
+            f"their answers ({request.reference})",
+            template="submission_notice",
+            organisation=request.organisation,
+            request=request,
+            resubmission=resubmission,
+            link=url_for("school.view_request", request_id=request.id, _external=True),
+        )
     session.flush()
 
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
 from ..questionnaire.forms import DateAnswerField, SelectChoice
@@ -94,4 +101,31 @@ class NewRequestForm(FlaskForm):
         "Message to the supplier",
         description="Optional. Shown on the email and the first page of the questionnaire.",
         validators=[Length(max=2000, message="Message must be 2,000 characters or fewer")],
+    )
+
+
+class DeclarationForm(FlaskForm):
+    declared_name = StringField(
+        "Your full name",
+        validators=[
+            InputRequired("Enter your full name"),
+            Length(max=200, message="Name must be 200 characters or fewer"),
+        ],
+    )
+    declared_role = StringField(
+        "Your role",
+        description="For example, Managing Director or Data Protection Officer.",
+        validators=[
+            InputRequired("Enter your role"),
+            Length(max=200, message="Role must be 200 characters or fewer"),
+        ],
+    )
+    accurate = BooleanField(
+        "I confirm these answers are accurate and complete to the best of my knowledge, "
+        "and that I may give them for my organisation",
+        validators=[InputRequired("Confirm that the answers are accurate to submit them")],
+    )
+    directory_consent = BooleanField(
+        "The curated due-diligence directory may publish these answers, so that other schools "
+        "can reuse them (optional)"
     )

@@ -21,6 +21,7 @@ from ..questionnaire import logic
 from ..questionnaire.forms import build_section_form, form_data
 from ..services import evidence, requests, responses
 from ..services.errors import ServiceError
+from .forms import DeclarationForm
 
 bp = Blueprint("supplier", __name__, url_prefix="/respond")
 
@@ -135,15 +136,19 @@ def _next_step(row: Request, section_id: str) -> str:
 @supplier_view
 def check_answers(row: Request) -> ResponseReturnValue:
     if row.status not in requests.OPEN_STATUSES:
+        # Also a second click of "Accept and submit": one submission, then the copy.
         return redirect(url_for("supplier.confirmation", reference=row.reference))
-    error = None
-    declared_by = ""
-    if request.method == "POST":
-        declared_by = request.form.get("declared_by", "")
+    form = DeclarationForm()
+    if form.validate_on_submit():
+        declaration = responses.Declaration(
+            name=form.declared_name.data or "",
+            role=form.declared_role.data or "",
+            directory_consent=bool(form.directory_consent.data),
+        )
         try:
-            responses.submit_response(db.session, row, declared_by)
+            responses.submit_response(db.session, row, declaration)
         except ServiceError as exc:
-            error = exc.message
+            form.declared_name.errors = [exc.message]
         else:
             return redirect(url_for("supplier.confirmation", reference=row.reference))
     return render_template(
@@ -151,8 +156,7 @@ def check_answers(row: Request) -> ResponseReturnValue:
         row=row,
         sheet=responses.answer_sheet(db.session, row),
         missing=responses.missing_answers(row),
-        error=error,
-        declared_by=declared_by,
+        form=form,
     )
 
 
