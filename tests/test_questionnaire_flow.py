@@ -487,3 +487,25 @@ def test_files_download_as_attachments_for_supplier_and_school(
         .status_code
         == 404
     )
+
+
+def test_task_list_shows_sections_that_wait_on_earlier_answers(
+    client: FlaskClient, make: Factory
+) -> None:
+    row, link = make.request(make.user(), questionnaire="gated")
+    client.get(link)
+    tasks = f"/respond/{row.reference}/tasks"
+    page = client.get(tasks).get_data(as_text=True)
+    assert "Cannot start yet" in page
+    assert "Answer the earlier sections first" in page
+    assert "0 of 1 questions answered" in page
+
+    post(client, row, "first", {"uses_cloud": "no", "shown": "uses_cloud"})
+    page = client.get(tasks).get_data(as_text=True)
+    assert "Not needed" in page
+    assert "You have completed 1 of 1 sections: 1 of 1 questions answered" in page
+
+    post(client, row, "first", {"uses_cloud": "yes", "shown": "uses_cloud"})
+    page = client.get(tasks).get_data(as_text=True)
+    assert "Not yet started" in page
+    assert "1 of 3 questions answered" in page

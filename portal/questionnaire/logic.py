@@ -49,26 +49,43 @@ def visibility(
     questionnaire: Questionnaire, answers: Mapping[str, Any], today: date | None = None
 ) -> dict[str, bool]:
     """Question id -> shown? An unknown show_if hides."""
-    questions = {q.id: q for q in questionnaire.questions()}
-    shown: dict[str, bool] = {}
+    return {qid: state is True for qid, state in _show_states(questionnaire, answers, today).items()}
 
-    def is_shown(qid: str) -> bool:
-        if qid in shown:
-            return shown[qid]
+
+def undecided(
+    questionnaire: Questionnaire, answers: Mapping[str, Any], today: date | None = None
+) -> set[str]:
+    """Questions hidden only because what decides them is not answered yet."""
+    return {
+        qid for qid, state in _show_states(questionnaire, answers, today).items() if state is UNKNOWN
+    }
+
+
+def _show_states(
+    questionnaire: Questionnaire, answers: Mapping[str, Any], today: date | None
+) -> dict[str, Any]:
+    """Question id -> True (shown), False (hidden) or UNKNOWN (hidden for now)."""
+    questions = {q.id: q for q in questionnaire.questions()}
+    states: dict[str, Any] = {}
+
+    def state_of(qid: str) -> Any:
+        if qid in states:
+            return states[qid]
         question = questions[qid]
         if question.show_if_node is None:
-            shown[qid] = True
+            states[qid] = True
             return True
         scope = {}
         for ident in _reads(question):
-            if ident in questions and is_shown(ident) and ident in answers:
+            if ident in questions and state_of(ident) is True and ident in answers:
                 scope[ident] = expression_value(questions[ident], answers[ident])
-        shown[qid] = holds(evaluate(question.show_if_node, scope, today), unknown=False)
-        return shown[qid]
+        result = evaluate(question.show_if_node, scope, today)
+        states[qid] = result if result is UNKNOWN else result is True
+        return states[qid]
 
     for qid in questions:
-        is_shown(qid)
-    return shown
+        state_of(qid)
+    return states
 
 
 def _reads(question: Question) -> Iterable[str]:

@@ -41,11 +41,15 @@ class IncompleteError(ServiceError):
 @dataclass(frozen=True)
 class SectionProgress:
     section: Section
+    asked: int  # visible answerable questions
     answered: int
     problems: int
+    waiting: bool  # its questions depend on answers not given yet
 
     @property
     def status(self) -> str:
+        if self.asked == 0:
+            return "Cannot start yet" if self.waiting else "Not needed"
         if self.answered == 0 and self.problems:
             return "Not yet started"
         return "In progress" if self.problems else "Completed"
@@ -64,18 +68,25 @@ def answer_comments(request: Request) -> dict[str, str | None]:
 
 
 def progress(request: Request) -> list[SectionProgress]:
+    """Each section's status, as the task list shows it."""
     questionnaire = questionnaire_of(request)
     values = answer_values(request)
     problems = logic.problems(questionnaire, values)
     shown = logic.visibility(questionnaire, values)
-    return [
-        SectionProgress(
-            section=section,
-            answered=sum(1 for q in section.answerable if q.id in values and shown.get(q.id)),
-            problems=sum(1 for q in section.answerable if q.id in problems),
+    waiting = logic.undecided(questionnaire, values)
+    result = []
+    for section in questionnaire.sections:
+        asked = [q for q in section.answerable if shown.get(q.id)]
+        result.append(
+            SectionProgress(
+                section=section,
+                asked=len(asked),
+                answered=sum(1 for q in asked if q.id in values),
+                problems=sum(1 for q in asked if q.id in problems),
+                waiting=any(q.id in waiting for q in section.answerable),
+            )
         )
-        for section in questionnaire.sections
-    ]
+    return result
 
 
 def missing_answers(request: Request) -> list[Missing]:
