@@ -79,6 +79,7 @@ def _finish_request(response: Response) -> Response:
         if response.status_code < 400:
             session.commit()
             deliver_queued(session)
+            session.commit()
         else:
             session.rollback()
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

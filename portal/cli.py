@@ -134,14 +134,56 @@ def seed_demo_command() -> None:
     if current_app.config["PORTAL_ENV"] == "production":
         raise click.ClickException("seed-demo refuses to run when PORTAL_ENV=production")
     # A request context so emails and the printed link carry the public base URL.
+    from .services.mail import deliver_queued
+
     with current_app.test_request_context(base_url=current_app.config["PORTAL_BASE_URL"]):
         summary = seed_demo(db.session)
         db.session.commit()
+        deliver_queued(db.session)
+        db.session.commit()
     click.echo(summary)
+
+
+@click.command("send-emails")
+@with_appcontext
+def send_emails_command() -> None:
+    """Send every email still waiting in the outbox (after a mail server failure)."""
+    from .services.mail import send_pending
+
+    sent, failed = send_pending(db.session)
+    db.session.commit()
+    click.echo(f"{sent} sent, {failed} still waiting")
+    if failed:
+        sys.exit(1)
+
+
+@click.command("send-reminders")
+@with_appcontext
+def send_reminders_command() -> None:
+    """Remind contacts of open requests due soon or overdue (never twice a day)."""
+    from .services.mail import deliver_queued
+    from .services.reminders import send_reminders
+
+    with current_app.test_request_context(base_url=current_app.config["PORTAL_BASE_URL"]):
+        sent = send_reminders(db.session)
+        db.session.commit()
+        deliver_queued(db.session)
+        db.session.commit()
+    for reminder in sent:
+        click.echo(
+            f"{reminder.request.reference}: {reminder.kind.replace('_', ' ')} ({reminder.request.contact_email})"
+        )
+    click.echo(f"{len(sent)} reminder(s) sent")
 
 
 def init_app(app: Flask) -> None:
     for group in (db_cli, questionnaires_cli):
         app.cli.add_command(group)
-    for cmd in (create_org, create_user, seed_demo_command):
+    for cmd in (
+        create_org,
+        create_user,
+        seed_demo_command,
+        send_emails_command,
+        send_reminders_command,
+    ):
         app.cli.add_command(cmd)

@@ -42,6 +42,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
     "UPLOAD_FOLDER": "",
+    # Remind suppliers this many days before the due date, then every N days once overdue.
+    "REMINDER_DAYS_BEFORE": (7, 2),
+    "REMINDER_OVERDUE_EVERY_DAYS": 7,
     # All the evidence one request may hold.
     "EVIDENCE_REQUEST_LIMIT_MB": 100,
 }

@@ -25,6 +25,8 @@ class OutgoingEmail(Base):
     to_address: Mapped[str_email]
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[created_at]
     sent_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)  # the last failure, kept for retry

@@ -49,7 +49,9 @@ def visibility(
     questionnaire: Questionnaire, answers: Mapping[str, Any], today: date | None = None
 ) -> dict[str, bool]:
     """Question id -> shown? An unknown show_if hides."""
-    return {qid: state is True for qid, state in _show_states(questionnaire, answers, today).items()}
+    return {
+        qid: state is True for qid, state in _show_states(questionnaire, answers, today).items()
+    }
 
 
 def undecided(
@@ -57,7 +59,9 @@ def undecided(
 ) -> set[str]:
     """Questions hidden only because what decides them is not answered yet."""
     return {
-        qid for qid, state in _show_states(questionnaire, answers, today).items() if state is UNKNOWN
+        qid
+        for qid, state in _show_states(questionnaire, answers, today).items()
+        if state is UNKNOWN
     }
 
 
