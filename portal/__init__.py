@@ -70,13 +70,20 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
     return app
 
 
+def keep_changes() -> None:
+    """Commit this request's changes even though it answers with a 4xx status."""
+    g.keep_changes = True
+
+
 def _finish_request(response: Response) -> Response:
     """Commit once per request, then send the email it queued; then security headers."""
     from .services.mail import deliver_queued
 
     session = g.get("_db_session")
     if session is not None:
-        if response.status_code < 400:
+        # A view may keep its changes on a 4xx answer that reports a partial
+        # success (a 409 conflict beside answers that did save): keep_changes().
+        if response.status_code < 400 or (response.status_code < 500 and g.get("keep_changes")):
             session.commit()
             deliver_queued(session)
             session.commit()

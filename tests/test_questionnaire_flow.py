@@ -134,7 +134,12 @@ def test_constraint_and_format_errors_keep_what_was_typed(
     assert "Availability: Enter a percentage between 0 and 100" in text
     assert 'value="1000.555"' in text
     assert 'value="101"' in text
-    assert answers(dbs, row) == {}  # a section with a wrong answer is not saved
+    # What is valid is saved; what is not stays on screen with its message.
+    assert answers(dbs, row) == {
+        "certificate": "basic",
+        "expiry": "2099-01-31",
+        "response_minutes": 30,
+    }
 
 
 def test_comment_is_stored_with_its_answer(

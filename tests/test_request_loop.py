@@ -99,7 +99,9 @@ def test_reviewer_sends_request_and_supplier_answers_and_submits(
     assert "Email address for service matters: Enter an email address in the correct format" in text
     assert 'value="Acme IT Services Ltd"' in text
     assert 'value="help-at-acme"' in text
-    assert latest(dbs, Answer, request_id=row.id) is None
+    # The valid answers are kept; the wrong one is not saved.
+    assert latest(dbs, Answer, request_id=row.id, question_id="legal_name") is not None
+    assert latest(dbs, Answer, request_id=row.id, question_id="service_contact_email") is None
 
     saved = supplier.post(f"{base}/sections/about", data=ABOUT)
     assert saved.status_code == 302

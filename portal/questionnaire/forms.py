@@ -387,3 +387,9 @@ def form_data(
         if q.comment and comments and comments.get(q.id):
             data[comment_name(q)] = comments[q.id]
     return data
+
+
+def from_json(form_class: type[SectionForm], data: Mapping[str, Any]) -> SectionForm:
+    """A section form filled from JSON: the same class, the same checks as HTML."""
+    form: SectionForm = form_class.from_json(dict(data))  # type: ignore[attr-defined]  # added by wtforms_json.init()
+    return form

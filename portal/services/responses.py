@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import url_for
@@ -12,7 +13,8 @@ from werkzeug.datastructures import FileStorage
 
 from ..models import Answer, Request, RequestStatus, utcnow
 from ..questionnaire import Question, Questionnaire, Section, compare, logic
-from ..questionnaire.forms import SectionForm
+from ..questionnaire.display import display_value
+from ..questionnaire.forms import SectionForm, build_section_form, form_data, from_json
 from . import evidence
 from .audit import SUPPLIER_ACTOR, record_event
 from .errors import ServiceError
@@ -220,12 +222,75 @@ def submit_response(session: Session, request: Request, declaration: Declaration
 
 @dataclass(frozen=True)
 class SectionOutcome:
-    """What happened to a posted section: saved or not, complete or not, and
-    questions that appeared because of the answers just given."""
+    """What happened to a posted section: fully saved or not, complete or not,
+    questions that appeared because of the answers just given, and answers that
+    changed elsewhere since the page was loaded (not overwritten)."""
 
     saved: bool
     complete: bool
     revealed: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()
+
+
+def answer_revisions(request: Request) -> dict[str, int]:
+    return {answer.question_id: answer.revision for answer in request.answers}
+
+
+def _conflicts(
+    request: Request, form: SectionForm, ids: set[str], revisions: Mapping[str, int]
+) -> list[str]:
+    """Answers someone else changed since this page loaded, where ours differs.
+
+    A question without a revision posted is not checked (an old page, or a
+    client that does not send them)."""
+    stored = {a.question_id: a for a in request.answers}
+    values = form.answers()
+    found = []
+    for qid in sorted(ids):
+        if qid not in revisions:
+            continue
+        current = stored.get(qid)
+        current_revision = current.revision if current else 0
+        current_value = current.value if current else None
+        if current_revision != revisions[qid] and values.get(qid) != current_value:
+            question = form.questionnaire.question(qid)
+            form[qid].errors = [
+                "Someone changed this answer in another tab or browser after you opened this "
+                f"page. It now says: {display_value(question, current_value)}. To keep yours "
+                "instead, save again."
+            ]
+            found.append(qid)
+    return found
+
+
+def save_valid_answers(
+    session: Session,
+    request: Request,
+    form: SectionForm,
+    ids: set[str],
+    revisions: Mapping[str, int],
+    *,
+    today: date | None = None,
+) -> tuple[set[str], list[str]]:
+    """Save the answers among ``ids`` that are valid and not in conflict.
+
+    Returns (questions with an error, questions in conflict): those keep their
+    stored value, and their typed value stays on screen with the message.
+    """
+    own_ids = {q.id for q in form.section.answerable}
+    others = {k: v for k, v in answer_values(request).items() if k not in own_ids}
+    form.validate_section(others, enforce_required=False, today=today)
+    conflicts = _conflicts(request, form, ids, revisions)
+    bad = {qid for qid in ids if form[qid].errors}
+    visible = form.visible_answers(others, today)
+    comments = form.comments()
+    save_answers(
+        session,
+        request,
+        {qid: value for qid, value in visible.items() if qid in ids and qid not in bad},
+        {qid: text for qid, text in comments.items() if qid in ids and qid not in bad},
+    )
+    return bad, conflicts
 
 
 def save_section(
@@ -236,16 +301,18 @@ def save_section(
     *,
     draft: bool,
     shown: set[str],
+    revisions: Mapping[str, int],
 ) -> SectionOutcome:
-    """Validate and store one section as posted, keeping whatever is valid.
+    """Store one section as posted, keeping whatever is valid.
 
-    Files are stored first, so a supplier never has to choose them again. A
-    section with a wrongly typed answer is not saved (the page shows what was
-    typed). Otherwise it is saved, and a missing answer is reported only if the
-    question was on the page: one that has just appeared gets a notice instead.
+    Files are stored first, so a supplier never has to choose them again.
+    Every valid answer is saved; a wrongly typed one stays on screen with its
+    message. A missing answer is reported only if the question was on the page:
+    one that has just appeared gets a notice instead.
     """
     ensure_editable(request)
     section = form.section
+    upload_errors: dict[str, list[str]] = {}
     for question in section.answerable:
         if question.type != "file":
             continue
@@ -257,23 +324,14 @@ def save_section(
             )
         except evidence.UploadError as exc:
             field.data = kept
-            field.errors = [exc.message]
-    own_ids = {q.id for q in section.answerable}
-    others = {k: v for k, v in answer_values(request).items() if k not in own_ids}
-    upload_errors = {q.id: form[q.id].errors for q in section.answerable if form[q.id].errors}
-    valid = form.validate_section(others, enforce_required=False)
+            upload_errors[question.id] = [exc.message]
+    bad, conflicts = save_valid_answers(
+        session, request, form, {q.id for q in section.answerable}, revisions
+    )
     for qid, errors in upload_errors.items():
         form[qid].errors = errors
-    if not valid or upload_errors:
-        if any(q.type == "file" for q in section.answerable):
-            # Keep the files that did upload, even though the section is not saved.
-            save_answers(
-                session,
-                request,
-                {q.id: form[q.id].data or None for q in section.answerable if q.type == "file"},
-            )
-        return SectionOutcome(saved=False, complete=False)
-    save_answers(session, request, form.visible_answers(others), form.comments())
+    if bad or upload_errors:
+        return SectionOutcome(saved=False, complete=False, conflicts=tuple(conflicts))
     if draft:
         return SectionOutcome(saved=True, complete=False)
     problems = logic.problems(
@@ -284,6 +342,61 @@ def save_section(
             form[qid].errors = [message]
     revealed = tuple(qid for qid in problems if qid not in shown)
     return SectionOutcome(saved=True, complete=not problems, revealed=revealed)
+
+
+@dataclass(frozen=True)
+class AutosaveResult:
+    saved: tuple[str, ...]
+    errors: dict[str, str]
+    conflicts: dict[str, str]
+    revisions: dict[str, int]
+    shown: dict[str, bool]
+
+
+def autosave(
+    session: Session,
+    request: Request,
+    section: Section,
+    answers: Mapping[str, Any],
+    comments: Mapping[str, Any],
+    revisions: Mapping[str, Any],
+) -> AutosaveResult:
+    """Save answers sent one or a few at a time (JSON), through the section's form.
+
+    Only the questions sent are touched; each is saved if valid and not in
+    conflict, whatever happens to the others. Saving the same value again
+    changes nothing (no new revision).
+    """
+    ensure_editable(request)
+    questionnaire = questionnaire_of(request)
+    own = {q.id: q for q in section.answerable if q.type != "file"}
+    ids = {qid for qid in [*answers, *comments] if qid in own}
+    stored = answer_values(request)
+    data = {
+        **form_data(section, stored, answer_comments(request)),
+        **{k: answers[k] for k in answers if k in own},
+    }
+    for qid in comments:
+        if qid in own and own[qid].comment:
+            data[f"{qid}-comment"] = comments[qid]
+    form = from_json(build_section_form(questionnaire, section), data)
+    clean_revisions = {
+        k: int(v) for k, v in revisions.items() if isinstance(v, int) and not isinstance(v, bool)
+    }
+    bad, conflicts = save_valid_answers(session, request, form, ids, clean_revisions)
+    session.flush()
+    now = answer_values(request)
+    return AutosaveResult(
+        saved=tuple(sorted(ids - bad)),
+        errors={qid: form[qid].errors[0] for qid in sorted(bad) if qid not in conflicts},
+        conflicts={qid: form[qid].errors[0] for qid in conflicts},
+        revisions=answer_revisions(request),
+        shown={
+            q.id: v
+            for q in section.questions
+            if (v := logic.visibility(questionnaire, now).get(q.id)) is not None
+        },
+    )
 
 
 @dataclass(frozen=True)

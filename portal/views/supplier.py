@@ -7,6 +7,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -14,6 +15,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from .. import keep_changes
 from ..extensions import db, limiter
 from ..models import Request
 from ..permissions import grant_supplier_access, supplier_view
@@ -87,6 +89,7 @@ def answer_section(row: Request, section_id: str) -> ResponseReturnValue:
         return redirect(url_for("supplier.confirmation", reference=row.reference))
     form_class = build_section_form(questionnaire, section)
     revealed: tuple[str, ...] = ()
+    status = 200
     if request.method == "POST":
         form = form_class(request.form)
         action = request.form.get("action", "continue")
@@ -97,7 +100,11 @@ def answer_section(row: Request, section_id: str) -> ResponseReturnValue:
             {q.id: request.files.getlist(q.id) for q in section.answerable if q.type == "file"},
             draft=action != "continue",
             shown=set(request.form.getlist("shown")),
+            revisions=_posted_revisions(),
         )
+        if outcome.conflicts:
+            keep_changes()  # the answers without a conflict did save
+            status = 409
         if outcome.saved and action == "later":
             return redirect(url_for("supplier.task_list", reference=row.reference))
         if outcome.saved and action == "add_row":
@@ -112,6 +119,7 @@ def answer_section(row: Request, section_id: str) -> ResponseReturnValue:
     form.add_blank_rows()
     return render_template(
         "supplier/section_form.html",
+        revisions=responses.answer_revisions(row),
         row=row,
         questionnaire=questionnaire,
         section=section,
@@ -119,7 +127,49 @@ def answer_section(row: Request, section_id: str) -> ResponseReturnValue:
         shown=logic.visibility(questionnaire, {**responses.answer_values(row), **form.answers()}),
         revealed=revealed,
         files=evidence.files_for(db.session, row),
+    ), status
+
+
+@bp.post("/<reference>/sections/<section_id>/autosave")
+@supplier_view
+def autosave(row: Request, section_id: str) -> ResponseReturnValue:
+    """JSON: {"answers": {id: value}, "comments": {id: text}, "revisions": {id: n}}."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict) or not isinstance(payload.get("answers", {}), dict):
+        return jsonify(error="Send a JSON object with an answers object"), 400
+    try:
+        section = responses.questionnaire_of(row).section(section_id)
+    except KeyError:
+        abort(404)
+    if row.status not in requests.OPEN_STATUSES:
+        return jsonify(error="These answers have been submitted and can no longer be changed"), 409
+    result = responses.autosave(
+        db.session,
+        row,
+        section,
+        payload.get("answers", {}),
+        payload.get("comments", {}) if isinstance(payload.get("comments"), dict) else {},
+        payload.get("revisions", {}) if isinstance(payload.get("revisions"), dict) else {},
     )
+    status = 409 if result.conflicts else 422 if result.errors else 200
+    if status != 200:
+        keep_changes()  # what did save stays saved
+    return jsonify(
+        saved=list(result.saved),
+        errors=result.errors,
+        conflicts=result.conflicts,
+        revisions=result.revisions,
+        shown=result.shown,
+    ), status
+
+
+def _posted_revisions() -> dict[str, int]:
+    """The revision of each answer when the page was loaded (hidden fields rev-<id>)."""
+    return {
+        key[4:]: int(value)
+        for key, value in request.form.items()
+        if key.startswith("rev-") and value.isdigit()
+    }
 
 
 def _next_step(row: Request, section_id: str) -> str:

@@ -1,0 +1,151 @@
+"""Saving answers as the supplier types (JSON), and two tabs that disagree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import Answer, Request
+
+from .factories import Factory
+
+
+@pytest.fixture
+def supplier(client: FlaskClient, make: Factory) -> tuple[FlaskClient, Request]:
+    row, link = make.request(make.user(), questionnaire="features")
+    assert client.get(link).status_code == 303
+    return client, row
+
+
+def stored(dbs: Session, row: Request) -> dict[str, tuple[Any, int]]:
+    dbs.rollback()
+    return {
+        a.question_id: (a.value, a.revision)
+        for a in dbs.scalars(select(Answer).where(Answer.request_id == row.id))
+    }
+
+
+def autosave(client: FlaskClient, row: Request, section: str = "main", **payload: Any) -> Any:
+    return client.post(f"/respond/{row.reference}/sections/{section}/autosave", json=payload)
+
+
+def test_each_answer_saves_alone_and_invalid_ones_do_not_block_others(
+    supplier: tuple[FlaskClient, Request], dbs: Session
+) -> None:
+    client, row = supplier
+    ok = autosave(client, row, answers={"certificate": "plus"})
+    assert ok.status_code == 200
+    assert ok.json["saved"] == ["certificate"]
+    assert ok.json["revisions"] == {"certificate": 1}
+    assert ok.json["shown"]["expiry"] is True  # the follow-up appears at once
+
+    mixed = autosave(client, row, answers={"cover": "£2,000,000", "response_minutes": "a lot"})
+    assert mixed.status_code == 422
+    assert mixed.json["saved"] == ["cover"]
+    assert mixed.json["errors"] == {
+        "response_minutes": "Enter a number of minutes between 0 and 1440"
+    }
+    assert stored(dbs, row) == {"certificate": ("plus", 1), "cover": (2_000_000, 1)}
+
+    again = autosave(client, row, answers={"cover": "2000000"})  # the same value
+    assert again.status_code == 200
+    assert stored(dbs, row)["cover"] == (2_000_000, 1)  # idempotent: no new revision
+
+    comment = autosave(client, row, comments={"certificate": "Renewed yearly"})
+    assert comment.status_code == 200
+    dbs.rollback()
+    answer = dbs.scalar(select(Answer).where(Answer.question_id == "certificate"))
+    assert answer is not None
+    assert answer.comment == "Renewed yearly"
+
+
+def test_autosave_applies_the_same_logic_as_the_form(
+    supplier: tuple[FlaskClient, Request], dbs: Session
+) -> None:
+    client, row = supplier
+    autosave(client, row, answers={"response_minutes": 60})
+    refused = autosave(client, row, answers={"resolution_minutes": 30})
+    assert refused.status_code == 422
+    assert refused.json["errors"] == {
+        "resolution_minutes": "The resolution target cannot be shorter than the response target"
+    }
+    autosave(client, row, answers={"certificate": "basic", "expiry": "2099-02-01"})
+    hidden = autosave(client, row, answers={"certificate": "none"})
+    assert hidden.json["shown"]["expiry"] is False
+    assert "expiry" not in stored(dbs, row)  # dropped once hidden
+
+
+def test_a_stale_revision_is_a_409_and_nothing_is_overwritten(
+    supplier: tuple[FlaskClient, Request], dbs: Session
+) -> None:
+    client, row = supplier
+    first = autosave(
+        client, row, answers={"response_minutes": 30}, revisions={"response_minutes": 0}
+    )
+    assert first.status_code == 200
+    # Another tab, opened before that save, still thinks there is no answer.
+    stale = autosave(
+        client,
+        row,
+        answers={"response_minutes": 45, "cover": "100"},
+        revisions={"response_minutes": 0, "cover": 0},
+    )
+    assert stale.status_code == 409
+    assert "It now says: 30 minutes" in stale.json["conflicts"]["response_minutes"]
+    assert stale.json["saved"] == ["cover"]
+    assert stored(dbs, row)["response_minutes"] == (30, 1)
+    assert stored(dbs, row)["cover"] == (100, 1)
+    # Knowing the current revision, the supplier can overwrite on purpose.
+    deliberate = autosave(
+        client, row, answers={"response_minutes": 45}, revisions={"response_minutes": 1}
+    )
+    assert deliberate.status_code == 200
+    assert stored(dbs, row)["response_minutes"] == (45, 2)
+
+
+def test_a_stale_page_post_is_a_409_showing_both_values(
+    supplier: tuple[FlaskClient, Request], dbs: Session
+) -> None:
+    client, row = supplier
+    page = client.get(f"/respond/{row.reference}/sections/main").get_data(as_text=True)
+    assert 'name="rev-response_minutes" value="0"' in page
+    autosave(client, row, answers={"response_minutes": 30})  # the other tab
+    response = client.post(
+        f"/respond/{row.reference}/sections/main",
+        data={
+            "certificate": "none",
+            "why_not": "Applying",
+            "response_minutes": "45",
+            "resolution_minutes": "60",
+            "cover": "100",
+            "rev-response_minutes": "0",
+            "rev-cover": "0",
+            "shown": ["certificate", "response_minutes", "resolution_minutes", "cover", "why_not"],
+        },
+    )
+    assert response.status_code == 409
+    text = response.get_data(as_text=True)
+    assert "It now says: 30 minutes" in text
+    assert 'value="45"' in text  # ours stays on screen
+    assert 'name="rev-response_minutes" value="1"' in text  # saving again overwrites on purpose
+    assert stored(dbs, row)["response_minutes"] == (30, 1)
+    assert stored(dbs, row)["cover"] == (100, 1)  # the rest did save
+
+
+def test_autosave_needs_the_link_and_an_open_request(
+    app: Flask, supplier: tuple[FlaskClient, Request], dbs: Session
+) -> None:
+    client, row = supplier
+    stranger = app.test_client()
+    assert autosave(stranger, row, answers={"cover": "1"}).status_code == 404
+    assert autosave(client, row, answers="not an object").status_code == 400  # type: ignore[arg-type]
+    stored_row = dbs.get(Request, row.id)
+    assert stored_row is not None
+    stored_row.status = "submitted"
+    dbs.commit()
+    assert autosave(client, row, answers={"cover": "1"}).status_code in (404, 409)
