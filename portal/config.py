@@ -36,7 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
-    "TOKEN_RATE_LIMIT": "30 per minute",
+    "TOKEN_RATE_LIMIT": "60 per minute",
     "LOGIN_RATE_LIMIT": "20 per minute",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

@@ -16,9 +16,9 @@ import enum
 import hashlib
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
-from flask import Flask, abort, g, session
+from flask import Flask, abort, g, make_response, render_template, request, session
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -171,10 +171,10 @@ def supplier_request(reference: str) -> Request:
 
     grant = session.get(SUPPLIER_SESSION_KEY, {}).get(reference)
     if not grant or grant.get("until", 0) <= utcnow().timestamp():
-        abort(404)
+        _refuse_supplier()
     row = db.session.scalar(select(Request).where(Request.reference == reference))
     if row is None or grant.get("fp") != _grant_fingerprint(row) or not link_is_live(row):
-        abort(404)
+        _refuse_supplier()
     # Sliding expiry: every page keeps an active supplier's session alive.
     now = int(utcnow().timestamp())
     if grant["until"] - now < SUPPLIER_IDLE_SECONDS - 60:
@@ -182,6 +182,26 @@ def supplier_request(reference: str) -> Request:
         grants[reference] = {**grant, "until": now + SUPPLIER_IDLE_SECONDS}
         session[SUPPLIER_SESSION_KEY] = grants
     return row
+
+
+def _refuse_supplier() -> NoReturn:
+    """404, and if the supplier was posting answers, show them what they typed:
+    a session that ended must not throw their work away."""
+    typed = posted_answers()
+    if typed and not request.is_json:
+        abort(make_response(render_template("supplier/session_ended.html", typed=typed), 404))
+    abort(404)
+
+
+def posted_answers() -> list[tuple[str, str]]:
+    """What a supplier typed in a posted form, without the form's own fields."""
+    return [
+        (name, value)
+        for name, value in request.form.items(multi=True)
+        if value.strip()
+        and name not in ("csrf_token", "shown", "action")
+        and not name.startswith("rev-")
+    ]
 
 
 def supplier_view(view: Callable[..., R]) -> Callable[..., R]:

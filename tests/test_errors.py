@@ -62,9 +62,11 @@ def test_413_page_when_a_body_is_too_large(app: Flask, client: FlaskClient) -> N
 
 @pytest.mark.config(RATELIMIT_ENABLED=True)
 def test_429_when_a_token_link_is_hammered(client: FlaskClient) -> None:
-    statuses = [client.get("/respond/link/guessing-a-token").status_code for _ in range(31)]
-    assert statuses[:30] == [404] * 30
-    assert statuses[30] == 429
+    statuses = [client.get("/respond/link/guessing-a-token").status_code for _ in range(61)]
+    assert statuses[:60] == [404] * 60
+    assert statuses[60] == 429
+    refused = client.get("/respond/link/yet-another-guess")
+    assert int(refused.headers["Retry-After"]) > 0
     assert "Too many attempts" in client.get("/respond/link/another-guess").get_data(as_text=True)
 
 

@@ -8,6 +8,7 @@ import zipfile
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -518,3 +519,35 @@ def test_task_list_shows_sections_that_wait_on_earlier_answers(
     page = client.get(tasks).get_data(as_text=True)
     assert "Not yet started" in page
     assert "1 of 3 questions answered" in page
+
+
+def test_a_stale_security_token_keeps_everything_typed(
+    app: Flask, supplier: tuple[FlaskClient, Request], dbs: Session
+) -> None:
+    client, row = supplier
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = post(client, row, "main", {**MAIN_OK, "csrf_token": "stale", "shown": ALL_SHOWN})
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "Your answers have not been saved yet" in text
+    assert 'value="2099-01-31"' in text
+    assert 'value="£1,000,000"' in text
+    assert 'name="csrf_token" value="' in text  # a fresh token to save with
+    assert answers(dbs, row) == {}
+
+
+def test_an_ended_session_shows_what_was_typed(
+    supplier: tuple[FlaskClient, Request], dbs: Session
+) -> None:
+    client, row = supplier
+    with client.session_transaction() as session:
+        session["supplier_grants"] = {}
+    response = post(
+        client, row, "main", {**MAIN_OK, "why_not": "A long explanation", "shown": ALL_SHOWN}
+    )
+    assert response.status_code == 404
+    text = response.get_data(as_text=True)
+    assert "Your session has ended" in text
+    assert "A long explanation" in text
+    assert "2099-01-31" in text
+    assert answers(dbs, row) == {}

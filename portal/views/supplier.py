@@ -14,11 +14,12 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
 
 from .. import keep_changes
 from ..extensions import db, limiter
 from ..models import Request
-from ..permissions import grant_supplier_access, supplier_view
+from ..permissions import grant_supplier_access, supplier_request, supplier_view
 from ..questionnaire import logic
 from ..questionnaire.forms import build_section_form, form_data
 from ..services import evidence, requests, responses
@@ -26,6 +27,35 @@ from ..services.errors import ServiceError
 from .forms import DeclarationForm
 
 bp = Blueprint("supplier", __name__, url_prefix="/respond")
+
+
+@bp.errorhandler(CSRFError)
+def stale_form(error: CSRFError) -> ResponseReturnValue:
+    """A page left open until its security token went stale: show the section
+    again with everything typed, and ask to save again (nothing was saved)."""
+    args = request.view_args or {}
+    if request.endpoint != "supplier.answer_section" or request.is_json:
+        return render_template("errors/400.html", error=error), 400
+    row = supplier_request(str(args.get("reference")))
+    questionnaire = responses.questionnaire_of(row)
+    try:
+        section = questionnaire.section(str(args.get("section_id")))
+    except KeyError:
+        abort(404)
+    form = build_section_form(questionnaire, section)(request.form)
+    form.add_blank_rows()
+    return render_template(
+        "supplier/section_form.html",
+        revisions=responses.answer_revisions(row),
+        row=row,
+        questionnaire=questionnaire,
+        section=section,
+        form=form,
+        shown=logic.visibility(questionnaire, {**responses.answer_values(row), **form.answers()}),
+        revealed=(),
+        stale=True,
+        files=evidence.files_for(db.session, row),
+    ), 400
 
 
 @bp.after_request
