@@ -551,3 +551,60 @@ def test_an_ended_session_shows_what_was_typed(
     assert "A long explanation" in text
     assert "2099-01-31" in text
     assert answers(dbs, row) == {}
+
+
+def test_supplier_downloads_a_copy_of_the_submitted_answers(
+    supplier: tuple[FlaskClient, Request], dbs: Session
+) -> None:
+    from openpyxl import load_workbook
+
+    client, row = supplier
+    copy_url = f"/respond/{row.reference}/copy.xlsx"
+    assert client.get(copy_url).status_code == 302  # not before submitting
+    post(
+        client,
+        row,
+        "main",
+        {**MAIN_OK, "certificate-comment": '=HYPERLINK("http://evil.example")', "shown": ALL_SHOWN},
+    )
+    post(
+        client,
+        row,
+        "more",
+        {
+            "uses_subprocessors": "no",
+            "policy": upload("policy.pdf"),
+            "shown": ["uses_subprocessors", "policy"],
+        },
+        content_type="multipart/form-data",
+    )
+    client.post(f"/respond/{row.reference}/check", data=DECLARATION)
+    confirmation = client.get(f"/respond/{row.reference}/confirmation").get_data(as_text=True)
+    assert "Download a copy of your answers (Excel)" in confirmation
+    response = client.get(copy_url)
+    assert response.status_code == 200
+    assert f"{row.reference} answers.xlsx" in response.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    cells = {
+        (r, c): sheet.cell(r, c).value for r in range(1, sheet.max_row + 1) for c in range(1, 5)
+    }
+    rows = {
+        cells[(r, 1)]: [cells[(r, c)] for c in range(2, 5)] for r in range(1, sheet.max_row + 1)
+    }
+    assert rows["Reference"][0] == row.reference
+    assert rows["Declaration by"][0] == "Sam Carter, Director"
+    assert rows["certificate"] == [
+        "Which certificate do you hold?",
+        "Basic",
+        '=HYPERLINK("http://evil.example")',
+    ]
+    assert (
+        sheet.cell(
+            next(r for r in range(1, sheet.max_row + 1) if cells[(r, 1)] == "certificate"), 4
+        ).data_type
+        == "s"
+    )  # text, never a formula
+    assert rows["cover"][1] == "£1,000,000"
+    assert rows["expiry"][1] == "31 January 2099"
+    assert rows["policy"][1] == "policy.pdf"
+    assert "subprocessors" not in rows  # hidden questions are left out

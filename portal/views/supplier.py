@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from flask import (
     Blueprint,
     Response,
@@ -11,6 +13,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -258,3 +261,18 @@ def download_file(row: Request, evidence_id: int) -> ResponseReturnValue:
     if found is None:
         abort(404)
     return evidence.send(found)
+
+
+@bp.get("/<reference>/copy.xlsx")
+@supplier_view
+def download_copy(row: Request) -> ResponseReturnValue:
+    """The supplier's own copy of what they submitted, as a workbook."""
+    if row.status in requests.OPEN_STATUSES:
+        return redirect(url_for("supplier.task_list", reference=row.reference))
+    return send_file(
+        io.BytesIO(responses.answer_copy(db.session, row)),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"{row.reference} answers.xlsx",
+        max_age=0,
+    )

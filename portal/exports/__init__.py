@@ -1,0 +1,1 @@
+"""Excel workbooks: pure functions from data to bytes (xlsxwriter)."""
