@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from .questionnaire.forms import formdata_pairs
 from .services.requests import STATUS_LABELS
 
 UK = ZoneInfo("Europe/London")
@@ -72,6 +73,7 @@ def init_app(app: Flask) -> None:
     # Globals, not a context processor: imported macros see globals only.
     app.jinja_env.globals.update(
         form_error_list=form_error_list,
+        formdata_pairs=formdata_pairs,
         product_name=PRODUCT_NAME,
         status_labels=STATUS_LABELS,
         status_colours=STATUS_TAG_COLOURS,

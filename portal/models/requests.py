@@ -119,7 +119,10 @@ class Clarification(Base):
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
+    round: Mapped[int] = mapped_column(default=1, server_default="1", comment="1 for the first ask")
     text: Mapped[str] = mapped_column(Text)
     response: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[created_at]
     resolved_at: Mapped[datetime | None]
+
+    author: Mapped[User | None] = relationship()

@@ -393,3 +393,18 @@ def from_json(form_class: type[SectionForm], data: Mapping[str, Any]) -> Section
     """A section form filled from JSON: the same class, the same checks as HTML."""
     form: SectionForm = form_class.from_json(dict(data))  # type: ignore[attr-defined]  # added by wtforms_json.init()
     return form
+
+
+def formdata_pairs(question: Question, value: Any) -> list[tuple[str, str]]:
+    """A stored answer as the (name, value) pairs an HTML form would post."""
+    if value is None:
+        return []
+    if question.type == "table":
+        return [
+            (f"{question.id}-{index}-{cid}", "" if cell is None else str(cell))
+            for index, row in enumerate(value)
+            for cid, cell in row.items()
+        ]
+    if isinstance(value, list):
+        return [(question.id, str(item)) for item in value]
+    return [(question.id, str(value))]

@@ -16,7 +16,7 @@ from ..models import Answer, Request, RequestStatus, utcnow
 from ..questionnaire import Question, Questionnaire, Section, compare, logic
 from ..questionnaire.display import display_value
 from ..questionnaire.forms import SectionForm, build_section_form, form_data, from_json
-from . import evidence
+from . import clarifications, evidence
 from .audit import SUPPLIER_ACTOR, record_event
 from .errors import ServiceError
 from .mail import queue_email
@@ -178,6 +178,8 @@ def submit_response(session: Session, request: Request, declaration: Declaration
     if missing:
         raise IncompleteError(missing)
     resubmission = request.status == RequestStatus.CLARIFICATION
+    if resubmission:
+        clarifications.resolve_round(session, request)
     request.submitted_at = utcnow()
     request.declared_name = declaration.name.strip()
     request.declared_role = declaration.role.strip()
@@ -264,6 +266,15 @@ def _conflicts(
     return found
 
 
+def editable_ids(session: Session, request: Request) -> set[str] | None:
+    """In a clarification round, the questions the supplier may change; else None (all)."""
+    items = clarifications.open_items(session, request)
+    if not items:
+        return None
+    flagged = {item.question_id for item in items if item.question_id}
+    return clarifications.editable_questions(questionnaire_of(request), flagged)
+
+
 def save_valid_answers(
     session: Session,
     request: Request,
@@ -276,8 +287,12 @@ def save_valid_answers(
     """Save the answers among ``ids`` that are valid and not in conflict.
 
     Returns (questions with an error, questions in conflict): those keep their
-    stored value, and their typed value stays on screen with the message.
+    stored value, and their typed value stays on screen with the message. In a
+    clarification round only the questions in it can change.
     """
+    editable = editable_ids(session, request)
+    if editable is not None:
+        ids = ids & editable
     own_ids = {q.id for q in form.section.answerable}
     others = {k: v for k, v in answer_values(request).items() if k not in own_ids}
     form.validate_section(others, enforce_required=False, today=today)
@@ -372,6 +387,9 @@ def autosave(
     questionnaire = questionnaire_of(request)
     own = {q.id: q for q in section.answerable if q.type != "file"}
     ids = {qid for qid in [*answers, *comments] if qid in own}
+    editable = editable_ids(session, request)
+    if editable is not None:
+        ids &= editable  # a clarification round opens only its questions
     stored = answer_values(request)
     data = {
         **form_data(section, stored, answer_comments(request)),

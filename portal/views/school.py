@@ -18,7 +18,16 @@ from ..permissions import (
     switch_organisation,
 )
 from ..questionnaire.forms import SelectChoice
-from ..services import accounts, audit, evidence, mail, questionnaires, requests, responses
+from ..services import (
+    accounts,
+    audit,
+    clarifications,
+    evidence,
+    mail,
+    questionnaires,
+    requests,
+    responses,
+)
 from ..services.errors import ServiceError
 from ..templating import format_date
 from .forms import InviteUserForm, NewRequestForm
@@ -82,6 +91,7 @@ def view_request(request_id: int) -> ResponseReturnValue:
         issued_url=issued["url"] if issued and issued.get("request_id") == row.id else None,
         sheet=responses.answer_sheet(db.session, row),
         history=audit.request_history(db.session, row),
+        rounds=clarifications.rounds(db.session, row),
         link_live=requests.link_is_live(row),
         outbox=mail.emails_for_request(db.session, row),
     )
@@ -95,6 +105,33 @@ def download_file(request_id: int, evidence_id: int) -> ResponseReturnValue:
     if found is None:
         abort(404)
     return evidence.send(found)
+
+
+@bp.route("/requests/<int:request_id>/clarify", methods=["GET", "POST"])
+@requires(Action.SEND_REQUESTS)
+def ask_clarification(request_id: int) -> ResponseReturnValue:
+    """Write a note against the answers the supplier should clarify."""
+    row = get_for_org(Request, request_id, current_organisation())
+    notes = {key[5:]: value for key, value in request.form.items() if key.startswith("note-")}
+    error = None
+    if request.method == "POST":
+        try:
+            clarifications.ask_clarification(db.session, row, current_actor(), notes)
+        except ServiceError as exc:
+            error = exc.message
+        else:
+            flash(
+                f"Your questions have been emailed to {row.contact_email} with a new link",
+                "success",
+            )
+            return redirect(url_for("school.view_request", request_id=row.id))
+    return render_template(
+        "school/clarification_new.html",
+        row=row,
+        sheet=responses.answer_sheet(db.session, row),
+        notes=notes,
+        error=error,
+    )
 
 
 @bp.post("/requests/<int:request_id>/link")

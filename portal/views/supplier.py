@@ -25,7 +25,7 @@ from ..models import Request
 from ..permissions import grant_supplier_access, supplier_request, supplier_view
 from ..questionnaire import logic
 from ..questionnaire.forms import build_section_form, form_data
-from ..services import evidence, requests, responses
+from ..services import clarifications, evidence, requests, responses
 from ..services.errors import ServiceError
 from .forms import DeclarationForm
 
@@ -50,6 +50,8 @@ def stale_form(error: CSRFError) -> ResponseReturnValue:
     return render_template(
         "supplier/section_form.html",
         revisions=responses.answer_revisions(row),
+        editable=responses.editable_ids(db.session, row),
+        stored=responses.answer_values(row),
         row=row,
         questionnaire=questionnaire,
         section=section,
@@ -93,7 +95,10 @@ def open_link(token: str) -> ResponseReturnValue:
 @supplier_view
 def start(row: Request) -> ResponseReturnValue:
     return render_template(
-        "supplier/start.html", row=row, questionnaire=responses.questionnaire_of(row)
+        "supplier/start.html",
+        row=row,
+        questionnaire=responses.questionnaire_of(row),
+        clarifying=clarifications.open_items(db.session, row),
     )
 
 
@@ -107,6 +112,7 @@ def task_list(row: Request) -> ResponseReturnValue:
         row=row,
         questionnaire=responses.questionnaire_of(row),
         progress=responses.progress(row),
+        clarifying=clarifications.open_items(db.session, row),
     )
 
 
@@ -153,6 +159,8 @@ def answer_section(row: Request, section_id: str) -> ResponseReturnValue:
     return render_template(
         "supplier/section_form.html",
         revisions=responses.answer_revisions(row),
+        editable=responses.editable_ids(db.session, row),
+        stored=responses.answer_values(row),
         row=row,
         questionnaire=questionnaire,
         section=section,
