@@ -87,6 +87,11 @@ class Answer(Base):
     value: Mapped[Any] = mapped_column(JSON)
     comment: Mapped[str | None] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(default=1)
+    prefilled: Mapped[bool] = mapped_column(
+        default=False,
+        server_default=false(),
+        comment="copied from an earlier submission and not yet confirmed",
+    )
     updated_at: Mapped[created_at]
 
     request: Mapped[Request] = relationship(back_populates="answers")

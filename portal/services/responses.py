@@ -74,7 +74,7 @@ def progress(request: Request) -> list[SectionProgress]:
     """Each section's status, as the task list shows it."""
     questionnaire = questionnaire_of(request)
     values = answer_values(request)
-    problems = logic.problems(questionnaire, values)
+    problems = {**dict.fromkeys(unconfirmed(request)), **logic.problems(questionnaire, values)}
     shown = logic.visibility(questionnaire, values)
     waiting = logic.undecided(questionnaire, values)
     result = []
@@ -92,10 +92,22 @@ def progress(request: Request) -> list[SectionProgress]:
     return result
 
 
+PREFILLED = "Check this answer from your earlier questionnaire, then save its section"
+
+
+def unconfirmed(request: Request) -> set[str]:
+    """Answers copied from an earlier submission that the supplier has not saved yet."""
+    return {answer.question_id for answer in request.answers if answer.prefilled}
+
+
 def missing_answers(request: Request) -> list[Missing]:
-    """Every visible question that still needs an answer (or a better one), in order."""
+    """Every visible question that still needs an answer (or a better one, or a
+    check of a copied one), in order."""
     questionnaire = questionnaire_of(request)
-    problems = logic.problems(questionnaire, answer_values(request))
+    problems = {
+        **{qid: PREFILLED for qid in unconfirmed(request)},
+        **logic.problems(questionnaire, answer_values(request)),
+    }
     return [
         Missing(section, question, problems[question.id])
         for section in questionnaire.sections
@@ -306,6 +318,9 @@ def save_valid_answers(
         {qid: value for qid, value in visible.items() if qid in ids and qid not in bad},
         {qid: text for qid, text in comments.items() if qid in ids and qid not in bad},
     )
+    for answer in request.answers:
+        if answer.prefilled and answer.question_id in ids - bad:
+            answer.prefilled = False  # saved by the supplier: confirmed
     return bad, conflicts
 
 

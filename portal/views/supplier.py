@@ -9,6 +9,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -25,7 +26,7 @@ from ..models import Request
 from ..permissions import grant_supplier_access, supplier_request, supplier_view
 from ..questionnaire import logic
 from ..questionnaire.forms import build_section_form, form_data
-from ..services import clarifications, evidence, requests, responses
+from ..services import clarifications, evidence, requests, responses, reuse
 from ..services.errors import ServiceError
 from .forms import DeclarationForm
 
@@ -99,7 +100,28 @@ def start(row: Request) -> ResponseReturnValue:
         row=row,
         questionnaire=responses.questionnaire_of(row),
         clarifying=clarifications.open_items(db.session, row),
+        earlier=reuse.earlier_submission(db.session, row),
     )
+
+
+@bp.post("/<reference>/reuse")
+@supplier_view
+def reuse_answers(row: Request) -> ResponseReturnValue:
+    """Start from the answers this supplier last submitted for this questionnaire."""
+    earlier = reuse.earlier_submission(db.session, row)
+    if earlier is None:
+        return redirect(url_for("supplier.task_list", reference=row.reference))
+    try:
+        copied = reuse.prefill_from(db.session, row, earlier)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(
+            f"{copied} answers copied from your earlier questionnaire. Check each section and save "
+            "it to confirm them.",
+            "success",
+        )
+    return redirect(url_for("supplier.task_list", reference=row.reference))
 
 
 @bp.get("/<reference>/tasks")
@@ -161,6 +183,7 @@ def answer_section(row: Request, section_id: str) -> ResponseReturnValue:
         revisions=responses.answer_revisions(row),
         editable=responses.editable_ids(db.session, row),
         stored=responses.answer_values(row),
+        prefilled=responses.unconfirmed(row),
         row=row,
         questionnaire=questionnaire,
         section=section,

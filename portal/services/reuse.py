@@ -1,0 +1,77 @@
+"""Answer once, reuse: a supplier may start from the answers it last submitted
+for the same questionnaire, and confirms them section by section."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import Answer, QuestionnaireVersion, Request, RequestStatus
+from ..questionnaire import logic
+from .audit import SUPPLIER_ACTOR, record_event
+from .errors import ServiceError
+
+SUBMITTED = [
+    RequestStatus.SUBMITTED,
+    RequestStatus.RESUBMITTED,
+    RequestStatus.ACCEPTED,
+    RequestStatus.ACCEPTED_WITH_CONDITIONS,
+]
+
+
+def email_domain(address: str) -> str:
+    return address.rsplit("@", 1)[-1].strip().lower()
+
+
+def earlier_submission(session: Session, request: Request) -> Request | None:
+    """The same supplier's latest submission of this questionnaire (any version).
+
+    'The same supplier' is the same supplier record or the same email domain,
+    so a colleague at the same company is recognised too.
+    """
+    if request.answers:
+        return None  # only offered before any answer is given
+    key = request.questionnaire_version.key
+    return session.scalar(
+        select(Request)
+        .join(Request.questionnaire_version)
+        .where(
+            Request.id != request.id,
+            QuestionnaireVersion.key == key,
+            Request.status.in_([str(s) for s in SUBMITTED]),
+            (Request.supplier_id == request.supplier_id)
+            | (func.lower(Request.contact_email).like(f"%@{email_domain(request.contact_email)}")),
+        )
+        .order_by(Request.submitted_at.desc())
+        .limit(1)
+    )
+
+
+def prefill_from(session: Session, request: Request, source: Request) -> int:
+    """Copy the earlier answers that fit this questionnaire; each is marked as
+    prefilled until the supplier saves its section. Files are not copied."""
+    from .responses import ensure_editable, questionnaire_of
+
+    ensure_editable(request)
+    if request.answers:
+        raise ServiceError("Answers have already been given here, so earlier ones cannot be copied")
+    questionnaire = questionnaire_of(request)
+    known = {q.id: q for q in questionnaire.questions() if q.answerable and q.type != "file"}
+    values = {a.question_id: a.value for a in source.answers if a.question_id in known}
+    kept = logic.drop_hidden(questionnaire, values)
+    comments = {a.question_id: a.comment for a in source.answers}
+    for qid, value in kept.items():
+        request.answers.append(
+            Answer(question_id=qid, value=value, comment=comments.get(qid), prefilled=True)
+        )
+    record_event(
+        session,
+        "answers_reused",
+        organisation=request.organisation,
+        actor_label=SUPPLIER_ACTOR,
+        request=request,
+        source=source.reference,
+        answers=len(kept),
+    )
+    session.flush()
+    return len(kept)
