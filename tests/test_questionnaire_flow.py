@@ -608,3 +608,55 @@ def test_supplier_downloads_a_copy_of_the_submitted_answers(
     assert rows["expiry"][1] == "31 January 2099"
     assert rows["policy"][1] == "policy.pdf"
     assert "subprocessors" not in rows  # hidden questions are left out
+
+
+def test_evidence_beside_a_question_when_the_answer_calls_for_it(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    row, link = make.request(make.user(), questionnaire="evidenced")
+    client.get(link)
+    base = f"/respond/{row.reference}"
+    page = client.get(f"{base}/sections/only").get_data(as_text=True)
+    assert 'name="has_policy-evidence"' in page
+    assert "Evidence for this answer (optional)" in page  # beside "insured"
+
+    client.post(
+        f"{base}/sections/only",
+        data={"has_policy": "yes", "insured": "no", "shown": ["has_policy", "insured"]},
+    )
+    check = client.get(f"{base}/check").get_data(as_text=True)
+    assert "attach a file as evidence for this answer" in check
+    assert client.post(f"{base}/check", data=DECLARATION).status_code == 200  # not submitted
+
+    attached = post(
+        client,
+        row,
+        "only",
+        {
+            "has_policy": "yes",
+            "insured": "no",
+            "has_policy-evidence": upload("policy.pdf"),
+            "shown": ["has_policy"],
+        },
+        content_type="multipart/form-data",
+    )
+    assert attached.status_code == 302
+    dbs.rollback()
+    stored = dbs.scalar(select(Evidence).where(Evidence.question_id == "has_policy"))
+    assert stored is not None
+    check = client.get(f"{base}/check").get_data(as_text=True)
+    assert "Evidence: " in check
+    assert "policy.pdf" in check
+
+    # Unticking the file removes it.
+    post(
+        client,
+        row,
+        "only",
+        {"has_policy": "yes", "insured": "no", "shown": ["has_policy"], "action": "later"},
+    )
+    dbs.rollback()
+    assert dbs.scalar(select(Evidence)) is None
+    # With "no", no evidence is needed.
+    post(client, row, "only", {"has_policy": "no", "insured": "no", "shown": ["has_policy"]})
+    assert client.post(f"{base}/check", data=DECLARATION).status_code == 302

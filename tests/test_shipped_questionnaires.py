@@ -178,6 +178,10 @@ def test_supplier_can_open_every_section_and_submit(
                 data.append((question.id, (io.BytesIO(b"%PDF-1.4 evidence"), f"{question.id}.pdf")))
                 data.append(("shown", question.id))
                 continue
+            if question.evidence != "none":
+                data.append(
+                    (f"{question.id}-evidence", (io.BytesIO(b"%PDF-1.4 evidence"), "e.pdf"))
+                )
             if question.id in answers:
                 data += list(
                     as_formdata(questionnaire, {question.id: answers[question.id]}).items(

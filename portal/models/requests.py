@@ -71,6 +71,7 @@ class Request(Base):
     answers: Mapped[list[Answer]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="Answer.id"
     )
+    evidence: Mapped[list[Evidence]] = relationship(order_by="Evidence.id", viewonly=True)
 
     __mapper_args__ = {"version_id_col": lock_version}
 

@@ -7,7 +7,7 @@ list, never by what the browser claims.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from flask import Response, current_app, send_file
@@ -18,6 +18,7 @@ from werkzeug.utils import secure_filename
 
 from ..models import Evidence, Request
 from ..questionnaire import Question
+from ..questionnaire.definition import DEFAULT_ACCEPT
 from . import filetypes
 from .errors import ServiceError
 from .storage import TooLarge, storage
@@ -149,3 +150,30 @@ def send(evidence: Evidence) -> Response:
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def evidence_question(question: Question) -> Question:
+    """The upload rules for the evidence beside a question that is not itself a file."""
+    return replace(question, type="file", accept=DEFAULT_ACCEPT, max_size_mb=10, max_files=5)
+
+
+def attached(session: Session, request: Request) -> dict[str, list[Evidence]]:
+    """Evidence files by question id."""
+    found: dict[str, list[Evidence]] = {}
+    for item in files_for(session, request).values():
+        found.setdefault(item.question_id, []).append(item)
+    return found
+
+
+def update_attachments(
+    session: Session, request: Request, question: Question, keep: list[int], new: list[FileStorage]
+) -> None:
+    """Evidence beside a question: keep the ticked files, add new ones, drop the rest."""
+    rules = evidence_question(question)
+    kept = valid_kept_ids(session, request, rules, keep)
+    now_attached = store_uploads(session, request, rules, new, kept)
+    for item in attached(session, request).get(question.id, []):
+        if item.id not in now_attached:
+            storage().delete(item.storage_key)
+            session.delete(item)
+    session.flush()

@@ -74,7 +74,11 @@ def progress(request: Request) -> list[SectionProgress]:
     """Each section's status, as the task list shows it."""
     questionnaire = questionnaire_of(request)
     values = answer_values(request)
-    problems = {**dict.fromkeys(unconfirmed(request)), **logic.problems(questionnaire, values)}
+    problems = {
+        **dict.fromkeys(unconfirmed(request)),
+        **missing_evidence(request),
+        **logic.problems(questionnaire, values),
+    }
     shown = logic.visibility(questionnaire, values)
     waiting = logic.undecided(questionnaire, values)
     result = []
@@ -100,12 +104,32 @@ def unconfirmed(request: Request) -> set[str]:
     return {answer.question_id for answer in request.answers if answer.prefilled}
 
 
+EVIDENCE_NEEDED = "Attach a file as evidence for this answer"
+
+
+def missing_evidence(request: Request) -> dict[str, str]:
+    """Visible, answered questions whose evidence is required but not attached."""
+    questionnaire = questionnaire_of(request)
+    values = answer_values(request)
+    scope = logic.visible_answers(questionnaire, values)
+    with_files = {item.question_id for item in request.evidence}
+    return {
+        q.id: EVIDENCE_NEEDED
+        for q in questionnaire.questions()
+        if q.type != "file"
+        and q.id in scope
+        and q.id not in with_files
+        and logic.evidence_required(q, scope)
+    }
+
+
 def missing_answers(request: Request) -> list[Missing]:
     """Every visible question that still needs an answer (or a better one, or a
     check of a copied one), in order."""
     questionnaire = questionnaire_of(request)
     problems = {
         **{qid: PREFILLED for qid in unconfirmed(request)},
+        **missing_evidence(request),
         **logic.problems(questionnaire, answer_values(request)),
     }
     return [
@@ -333,6 +357,7 @@ def save_section(
     draft: bool,
     shown: set[str],
     revisions: Mapping[str, int],
+    evidence_keep: Mapping[str, list[str]] | None = None,
 ) -> SectionOutcome:
     """Store one section as posted, keeping whatever is valid.
 
@@ -342,6 +367,7 @@ def save_section(
     one that has just appeared gets a notice instead.
     """
     ensure_editable(request)
+    evidence_keep = evidence_keep or {}
     section = form.section
     upload_errors: dict[str, list[str]] = {}
     for question in section.answerable:
@@ -355,6 +381,22 @@ def save_section(
             )
         except evidence.UploadError as exc:
             field.data = kept
+            upload_errors[question.id] = [exc.message]
+    editable = editable_ids(session, request)
+    for question in section.answerable:
+        if question.type == "file" or question.evidence == "none":
+            continue
+        if editable is not None and question.id not in editable:
+            continue
+        try:
+            evidence.update_attachments(
+                session,
+                request,
+                question,
+                [int(v) for v in evidence_keep.get(question.id, []) if str(v).isdigit()],
+                files.get(f"{question.id}-evidence", []),
+            )
+        except evidence.UploadError as exc:
             upload_errors[question.id] = [exc.message]
     bad, conflicts = save_valid_answers(
         session, request, form, {q.id for q in section.answerable}, revisions

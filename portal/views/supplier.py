@@ -158,10 +158,13 @@ def answer_section(row: Request, section_id: str) -> ResponseReturnValue:
             db.session,
             row,
             form,
-            {q.id: request.files.getlist(q.id) for q in section.answerable if q.type == "file"},
+            {name: request.files.getlist(name) for name in request.files},
             draft=action != "continue",
             shown=set(request.form.getlist("shown")),
             revisions=_posted_revisions(),
+            evidence_keep={
+                q.id: request.form.getlist(f"{q.id}-evidence-keep") for q in section.answerable
+            },
         )
         if outcome.conflicts:
             keep_changes()  # the answers without a conflict did save
