@@ -100,3 +100,21 @@ def test_a_submitted_request_link_cannot_be_revoked(
     page = manage(client, row, action="revoke")
     assert "Only a link of a request waiting for answers can be revoked" in page
     assert state(dbs, row).status == "submitted"
+
+
+def test_link_lifetime_is_set_per_request(client: FlaskClient, make: Factory, dbs: Session) -> None:
+    login(client, make.user())
+    data = {
+        "questionnaire": "it_support",
+        "supplier_name": "Acme",
+        "contact_name": "Sam",
+        "contact_email": "sam@acme.example",
+    }
+    too_long = client.post("/requests/new", data={**data, "link_days": "365"})
+    assert "Enter a number of days between 1 and 90" in too_long.get_data(as_text=True)
+    assert client.post("/requests/new", data={**data, "link_days": "7"}).status_code == 302
+    dbs.rollback()
+    row = dbs.scalar(select(Request))
+    assert row is not None
+    assert row.token_expires_at is not None
+    assert timedelta(days=6, hours=23) < row.token_expires_at - utcnow() <= timedelta(days=7)

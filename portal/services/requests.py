@@ -56,6 +56,7 @@ class NewRequest:
     questionnaire_key: str
     due_date: date | None
     message: str
+    link_days: int | None = None  # the configured default when None
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def create_request(
         request=request,
         questionnaire=f"{version.key} v{version.version}",
     )
-    link = issue_link(session, request, author)
+    link = issue_link(session, request, author, details.link_days)
     queue_email(
         session,
         to=request.contact_email,
@@ -129,11 +130,14 @@ def create_request(
     return link
 
 
-def issue_link(session: Session, request: Request, actor: User) -> IssuedLink:
+def issue_link(
+    session: Session, request: Request, actor: User, days: int | None = None
+) -> IssuedLink:
     """Give the request a fresh token; any earlier link stops working."""
     token, digest = new_token()
     request.token_hash = digest
-    request.token_expires_at = utcnow() + timedelta(days=current_app.config["LINK_LIFETIME_DAYS"])
+    lifetime = days or current_app.config["LINK_LIFETIME_DAYS"]
+    request.token_expires_at = utcnow() + timedelta(days=lifetime)
     request.revoked_at = None
     change_status(
         session, request, RequestStatus.SENT, actor=actor, only_from={RequestStatus.DRAFT}

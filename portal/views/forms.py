@@ -6,12 +6,20 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    IntegerField,
     PasswordField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from ..questionnaire.forms import DateAnswerField, SelectChoice
 
@@ -96,6 +104,12 @@ class NewRequestForm(FlaskForm):
         "Due date",
         description="Optional. The date you need the answers by.",
         validators=[Optional()],
+    )
+    link_days = IntegerField(
+        "How long the link works, in days",
+        description="Between 1 and 90. The supplier can save and come back until then; you can extend it later.",
+        default=30,
+        validators=[Optional(), NumberRange(1, 90, "Enter a number of days between 1 and 90")],
     )
     message = TextAreaField(
         "Message to the supplier",

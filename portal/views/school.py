@@ -62,6 +62,7 @@ def new_request() -> ResponseReturnValue:
             questionnaire_key=form.questionnaire.data or "",
             due_date=form.due_date.data,
             message=form.message.data or "",
+            link_days=form.link_days.data,
         )
         try:
             issued = requests.create_request(
