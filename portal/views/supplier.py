@@ -24,8 +24,8 @@ from .. import keep_changes
 from ..extensions import db, limiter
 from ..models import Request
 from ..permissions import grant_supplier_access, supplier_request, supplier_view
-from ..questionnaire import logic
-from ..questionnaire.forms import build_section_form, form_data
+from ..questionnaire import Questionnaire, Section, logic
+from ..questionnaire.forms import SectionForm, build_section_form, form_data
 from ..services import clarifications, evidence, requests, responses, reuse
 from ..services.errors import ServiceError
 from .forms import DeclarationForm
@@ -47,21 +47,7 @@ def stale_form(error: CSRFError) -> ResponseReturnValue:
     except KeyError:
         abort(404)
     form = build_section_form(questionnaire, section)(request.form)
-    form.add_blank_rows()
-    return render_template(
-        "supplier/section_form.html",
-        revisions=responses.answer_revisions(row),
-        editable=responses.editable_ids(db.session, row),
-        stored=responses.answer_values(row),
-        row=row,
-        questionnaire=questionnaire,
-        section=section,
-        form=form,
-        shown=logic.visibility(questionnaire, {**responses.answer_values(row), **form.answers()}),
-        revealed=(),
-        stale=True,
-        files=evidence.files_for(db.session, row),
-    ), 400
+    return _section_page(row, questionnaire, section, form, stale=True), 400
 
 
 @bp.after_request
@@ -180,21 +166,36 @@ def answer_section(row: Request, section_id: str) -> ResponseReturnValue:
         form = form_class(
             data=form_data(section, responses.answer_values(row), responses.answer_comments(row))
         )
+    return _section_page(row, questionnaire, section, form, revealed=revealed), status
+
+
+def _section_page(
+    row: Request,
+    questionnaire: Questionnaire,
+    section: Section,
+    form: SectionForm,
+    *,
+    revealed: tuple[str, ...] = (),
+    stale: bool = False,
+) -> str:
+    """The section page, whatever brought the supplier to it."""
     form.add_blank_rows()
+    stored = responses.answer_values(row)
     return render_template(
         "supplier/section_form.html",
-        revisions=responses.answer_revisions(row),
-        editable=responses.editable_ids(db.session, row),
-        stored=responses.answer_values(row),
-        prefilled=responses.unconfirmed(row),
         row=row,
         questionnaire=questionnaire,
         section=section,
         form=form,
-        shown=logic.visibility(questionnaire, {**responses.answer_values(row), **form.answers()}),
+        stored=stored,
+        revisions=responses.answer_revisions(row),
+        editable=responses.editable_ids(db.session, row),
+        prefilled=responses.unconfirmed(row),
+        shown=logic.visibility(questionnaire, {**stored, **form.answers()}),
         revealed=revealed,
+        stale=stale,
         files=evidence.files_for(db.session, row),
-    ), status
+    )
 
 
 @bp.post("/<reference>/sections/<section_id>/autosave")
