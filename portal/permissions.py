@@ -22,7 +22,7 @@ from flask import Flask, abort, g, make_response, render_template, request, sess
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .extensions import db, login_manager
+from .extensions import WRITE_METHODS, db, login_manager
 from .models import Base, Membership, Organisation, Request, Role, User, utcnow
 
 P = ParamSpec("P")
@@ -172,7 +172,13 @@ def supplier_request(reference: str) -> Request:
     grant = session.get(SUPPLIER_SESSION_KEY, {}).get(reference)
     if not grant or grant.get("until", 0) <= utcnow().timestamp():
         _refuse_supplier()
-    row = db.session.scalar(select(Request).where(Request.reference == reference))
+    query = select(Request).where(Request.reference == reference)
+    if request.method in WRITE_METHODS:
+        # One writer per request at a time: autosaves from several tabs and a
+        # form post would otherwise race on PostgreSQL (SQLite's BEGIN
+        # IMMEDIATE already serialises them).
+        query = query.with_for_update()
+    row = db.session.scalar(query)
     if row is None or grant.get("fp") != _grant_fingerprint(row) or not link_is_live(row):
         _refuse_supplier()
     # Sliding expiry: every page keeps an active supplier's session alive.

@@ -149,3 +149,71 @@ def test_autosave_needs_the_link_and_an_open_request(
     stored_row.status = "submitted"
     dbs.commit()
     assert autosave(client, row, answers={"cover": "1"}).status_code in (404, 409)
+
+
+def test_concurrent_autosaves_from_several_tabs_all_land(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    """A real threaded server: eight saves at once on one request, none lost or failed."""
+    import http.cookiejar
+    import json
+    import threading
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from werkzeug.serving import make_server
+
+    app.config["SERVER_NAME"] = None
+    row, link = make.request(make.user(), questionnaire="features")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(base + link).read()
+    saves = {
+        "certificate": "plus",
+        "response_minutes": "30",
+        "resolution_minutes": "240",
+        "cover": "5000",
+        "uptime": "99.5",
+        "why_not": "n/a",
+        "certificate-comment": None,
+        "expiry": "2099-03-01",
+    }
+
+    def save(item: tuple[str, Any]) -> int:
+        qid, value = item
+        payload = (
+            {"comments": {"certificate": "tab two"}} if value is None else {"answers": {qid: value}}
+        )
+        request = urllib.request.Request(
+            f"{base}/respond/{row.reference}/sections/main/autosave",
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with opener.open(request) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(pool.map(save, saves.items()))
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    assert 500 not in statuses
+    saved = stored(dbs, row)
+    for qid in (
+        "certificate",
+        "response_minutes",
+        "resolution_minutes",
+        "cover",
+        "uptime",
+        "why_not",
+    ):
+        assert qid in saved, (qid, statuses)
