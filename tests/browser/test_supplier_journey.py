@@ -118,3 +118,56 @@ def test_a_whole_questionnaire_with_the_keyboard_only(
     assert submitted is not None
     assert submitted.status == "submitted"
     assert submitted.declared_name == "Sam Carter"
+
+
+def test_other_supplier_pages_have_no_axe_violations(
+    browser: Any, server: str, make: Factory, app: Any
+) -> None:
+    """The unusable-link page, a clarification round and the confirmation."""
+    import io
+
+    from ..factories import DECLARATION, link_path, login
+
+    page = browser.new_context().new_page()
+    page.goto(f"{server}/respond/link/not-a-token")
+    expect(page.locator("h1")).to_have_text("This link does not work")
+    no_axe_violations(page)
+
+    reviewer = make.user()
+    row, link = make.request(reviewer, questionnaire="features")
+    supplier = app.test_client()
+    supplier.get(link)
+    base = f"/respond/{row.reference}"
+    supplier.post(
+        f"{base}/sections/main",
+        data={
+            "certificate": "none",
+            "why_not": "Applying",
+            "response_minutes": "30",
+            "resolution_minutes": "60",
+            "cover": "1000",
+        },
+    )
+    supplier.post(
+        f"{base}/sections/more",
+        data={"uses_subprocessors": "no", "policy": (io.BytesIO(b"%PDF-1.7 x"), "p.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert supplier.post(f"{base}/check", data=DECLARATION).status_code == 302
+    staff = app.test_client()
+    login(staff, reviewer)
+    staff.post(f"/requests/{row.id}/clarify", data={"note-cover": "Per claim or in total?"})
+    new_link = link_path(app.extensions["portal_mail_memory"][-1]["body"])
+
+    page.goto(server + new_link)
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Per claim or in total?")
+    no_axe_violations(page)
+    page.goto(f"{server}{base}/sections/main")
+    no_axe_violations(page)  # questions outside the round are read-only
+    page.goto(f"{server}{base}/check")
+    page.fill("#declared_name", "Sam Carter")
+    page.fill("#declared_role", "Director")
+    page.check("#accurate")
+    page.click("button:has-text('Accept and submit')")
+    expect(page.locator("h1")).to_have_text("Answers submitted")
+    no_axe_violations(page)
