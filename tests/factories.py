@@ -18,6 +18,15 @@ from portal.services.passwords import hash_password
 PASSWORD = "plum-orbit-canvas-ladder-91"
 _HASH = hash_password(PASSWORD)  # scrypt is slow on purpose: hash once per run
 _counter = itertools.count(1)
+# A complete, valid "main" section of tests/data/questionnaires/features.toml.
+FEATURES_MAIN = {
+    "certificate": "basic",
+    "expiry": "2099-01-31",
+    "response_minutes": "30",
+    "resolution_minutes": "240",
+    "cover": "1000000",
+    "shown": ["certificate", "expiry", "response_minutes", "resolution_minutes", "cover"],
+}
 DECLARATION = {"declared_name": "Sam Carter", "declared_role": "Director", "accurate": "y"}
 LINK = re.compile(r"https?://[^\s\"<]+/respond/link/[A-Za-z0-9_\-]+")
 

@@ -11,16 +11,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import Answer, Clarification, Request
 
-from .factories import DECLARATION, Factory, link_path, login
-
-MAIN = {
-    "certificate": "basic",
-    "expiry": "2099-01-31",
-    "response_minutes": "30",
-    "resolution_minutes": "240",
-    "cover": "1000000",
-    "shown": ["certificate", "expiry", "response_minutes", "resolution_minutes", "cover"],
-}
+from .factories import DECLARATION, FEATURES_MAIN, Factory, link_path, login
 
 
 def submitted_request(make: Factory, supplier: FlaskClient) -> tuple[Any, Request]:
@@ -28,7 +19,7 @@ def submitted_request(make: Factory, supplier: FlaskClient) -> tuple[Any, Reques
     row, link = make.request(reviewer, questionnaire="features")
     supplier.get(link)
     base = f"/respond/{row.reference}"
-    assert supplier.post(f"{base}/sections/main", data=MAIN).status_code == 302
+    assert supplier.post(f"{base}/sections/main", data=FEATURES_MAIN).status_code == 302
     more = supplier.post(
         f"{base}/sections/more",
         data={
@@ -87,7 +78,12 @@ def test_a_clarification_round_from_question_to_resubmission(
 
     changed = supplier.post(
         f"/respond/{row.reference}/sections/main",
-        data={**MAIN, "cover": "2000000", "response_minutes": "5", "resolution_minutes": "10"},
+        data={
+            **FEATURES_MAIN,
+            "cover": "2000000",
+            "response_minutes": "5",
+            "resolution_minutes": "10",
+        },
     )
     assert changed.status_code == 302
     assert value(dbs, row, "cover") == 2000000

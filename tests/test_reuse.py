@@ -10,16 +10,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import Answer
 
-from .factories import DECLARATION, Factory
-
-MAIN = {
-    "certificate": "basic",
-    "expiry": "2099-01-31",
-    "response_minutes": "30",
-    "resolution_minutes": "240",
-    "cover": "1000000",
-    "shown": ["certificate", "expiry", "response_minutes", "resolution_minutes", "cover"],
-}
+from .factories import DECLARATION, FEATURES_MAIN, Factory
 
 
 def test_a_supplier_starts_from_its_earlier_answers_and_confirms_them(
@@ -29,7 +20,7 @@ def test_a_supplier_starts_from_its_earlier_answers_and_confirms_them(
     old, old_link = make.request(first_school, questionnaire="features")
     client.get(old_link)
     base = f"/respond/{old.reference}"
-    client.post(f"{base}/sections/main", data=MAIN)
+    client.post(f"{base}/sections/main", data=FEATURES_MAIN)
     client.post(
         f"{base}/sections/more",
         data={
@@ -66,7 +57,7 @@ def test_a_supplier_starts_from_its_earlier_answers_and_confirms_them(
     page = client.get(f"/respond/{new.reference}/sections/main").get_data(as_text=True)
     assert "Copied from your earlier answers" in page
     confirm = client.post(
-        f"/respond/{new.reference}/sections/main", data={**MAIN, "cover": "1500000"}
+        f"/respond/{new.reference}/sections/main", data={**FEATURES_MAIN, "cover": "1500000"}
     )
     assert confirm.status_code == 302
     dbs.rollback()
@@ -74,7 +65,7 @@ def test_a_supplier_starts_from_its_earlier_answers_and_confirms_them(
         a.question_id: a for a in dbs.scalars(select(Answer).where(Answer.request_id == new.id))
     }
     assert answers["cover"].value == 1500000
-    assert not any(a.prefilled for qid, a in answers.items() if qid in MAIN)
+    assert not any(a.prefilled for qid, a in answers.items() if qid in FEATURES_MAIN)
 
     # Once answers exist, the offer is gone.
     assert "Start from my earlier answers" not in client.get(f"/respond/{new.reference}/").get_data(
