@@ -198,9 +198,14 @@ DEMO_PDF = (
 
 
 def _attach_demo_files(session: Session, row: Request, questionnaire: Questionnaire) -> None:
+    """A small PDF for every file question, and as evidence wherever a question asks for it."""
     shown = logic.visibility(questionnaire, responses.answer_values(row))
     for question in questionnaire.questions():
-        if question.type == "file" and shown.get(question.id) and "pdf" in question.accept:
-            upload = FileStorage(io.BytesIO(DEMO_PDF), filename=f"{question.id}.pdf")
+        if not shown.get(question.id):
+            continue
+        upload = FileStorage(io.BytesIO(DEMO_PDF), filename=f"{question.id}.pdf")
+        if question.type == "file" and "pdf" in question.accept:
             ids = evidence.store_uploads(session, row, question, [upload], [])
             responses.save_answers(session, row, {question.id: ids})
+        elif question.evidence != "none":
+            evidence.update_attachments(session, row, question, [], [upload])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import Organisation, Request, User
+
+from .conftest import SHIPPED_QUESTIONNAIRES
 
 
 def counts(dbs: Session) -> tuple[int, int, int]:
@@ -147,3 +150,12 @@ def test_questionnaires_list_and_check(app: Flask) -> None:
     assert "it_support\t1\tIT support provider due diligence\t16 questions\t" in listed.output
     checked = runner.invoke(args=["questionnaires", "check"])
     assert checked.exit_code == 0, checked.output
+
+
+@pytest.mark.config(QUESTIONNAIRE_FOLDER=str(SHIPPED_QUESTIONNAIRES))
+def test_seed_demo_works_with_the_shipped_questionnaires(app: Flask, dbs: Session) -> None:
+    """What `make run` does on a fresh machine."""
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    statuses = sorted(dbs.scalars(select(Request.status)))
+    assert statuses == ["in_progress", "sent", "sent", "submitted"]
