@@ -14,8 +14,7 @@ GOVUK := node_modules/govuk-frontend/dist/govuk
 
 
 run: install assets
-	$(FLASK) db upgrade
-	$(FLASK) seed-demo
+	$(FLASK) seed-demo  # migrates the database first
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install assets browser lint typecheck test-sqlite test-postgres

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
-from alembic import command
-from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
@@ -18,14 +17,21 @@ from .questionnaire.definition import load_files
 from .services import accounts
 from .services.errors import ServiceError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 questionnaires_cli = AppGroup("questionnaires", help="Questionnaire definition files.")
 
 
-def alembic_config() -> Config:
+def alembic_config(url: str | None = None) -> Config:
+    """Alembic's configuration for this app's database (or the URL given)."""
+    from alembic.config import Config
+
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
-    config.set_main_option("sqlalchemy.url", current_app.config["DATABASE_URL"].replace("%", "%%"))
+    database = url or current_app.config["DATABASE_URL"]
+    config.set_main_option("sqlalchemy.url", database.replace("%", "%%"))
     return config
 
 
@@ -33,19 +39,30 @@ def alembic_config() -> Config:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Bring the database to the newest schema (or REVISION)."""
-    command.upgrade(alembic_config(), revision)
+    upgrade_database(revision)
+
+
+def upgrade_database(revision: str = "head", url: str | None = None) -> None:
+    """Bring a database to ``revision`` (imports Alembic only when it is needed)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
 
 
 @db_cli.command("revision")
 @click.option("-m", "--message", required=True)
 def db_revision(message: str) -> None:
     """Autogenerate a migration from the models."""
+    from alembic import command
+
     command.revision(alembic_config(), message=message, autogenerate=True)
 
 
 @db_cli.command("current")
 def db_current() -> None:
     """Show the database's revision."""
+    from alembic import command
+
     command.current(alembic_config())
 
 
@@ -128,11 +145,13 @@ def create_user(email: str, name: str, org_id: int, role: str, password: str) ->
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command() -> None:
-    """Load demo organisations, users and requests (idempotent; never in production)."""
+    """Bring the database to the newest schema, then load demo organisations, users
+    and requests (idempotent; never in production)."""
     from .demo import seed_demo
 
     if current_app.config["PORTAL_ENV"] == "production":
         raise click.ClickException("seed-demo refuses to run when PORTAL_ENV=production")
+    upgrade_database()
     # A request context so emails and the printed link carry the public base URL.
     from .services.mail import deliver_queued
 

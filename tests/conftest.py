@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, MetaData, text
 from sqlalchemy.orm import Session
 
 from portal import create_app
+from portal.cli import upgrade_database
 from portal.extensions import db, make_engine
 from portal.models import Base
 
@@ -34,9 +35,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     )
     engine = make_engine(url)
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
+    leftover = MetaData()
+    leftover.reflect(engine)
+    leftover.drop_all(engine)
     engine.dispose()
+    # The schema the tests run on is the one the migrations build.
+    upgrade_database("head", url)
     return url
 
 

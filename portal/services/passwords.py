@@ -12,9 +12,13 @@ from .errors import ServiceError
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
-# A hash to check against when no user matches, so a sign-in for an unknown
-# email takes as long as one for a known email.
-_DUMMY_HASH = generate_password_hash("not-a-real-password-for-timing")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    # Checked when no user matches, so a sign-in for an unknown email takes as
+    # long as one for a known email. Made on first use: scrypt is slow on purpose.
+    return generate_password_hash("not-a-real-password-for-timing")
 
 
 class WeakPasswordError(ServiceError):
@@ -55,4 +59,4 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    return check_password_hash(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    return check_password_hash(password_hash or _dummy_hash(), password) and bool(password_hash)
