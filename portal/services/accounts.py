@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime, timedelta
 
 from flask import current_app, url_for
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -278,7 +278,3 @@ def set_password_from_link(session: Session, token: str, purpose: str, password:
         )
     session.flush()
     return user
-
-
-def count_users(session: Session) -> int:
-    return session.scalar(select(func.count(User.id))) or 0

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import AuditEvent, Request, utcnow
@@ -89,14 +89,3 @@ def send_reminders(session: Session, today: date | None = None) -> list[Reminder
 
 def _day(value: date | None) -> str:
     return "" if value is None else f"{value.day} {value:%B %Y}"
-
-
-def count_reminders(session: Session, request: Request) -> int:
-    return (
-        session.scalar(
-            select(func.count(AuditEvent.id)).where(
-                AuditEvent.request_id == request.id, AuditEvent.action == "reminder_sent"
-            )
-        )
-        or 0
-    )
