@@ -23,7 +23,9 @@ if (form) {
     if (boxes.length) {
       return Array.from(boxes).filter((box) => box.checked).map((box) => box.value)
     }
-    const cells = wrapper.querySelectorAll(`[name^="${id}-"]:not([name="${id}-comment"])`)
+    // Table cells are named <id>-<row>-<column>; comments and evidence are not cells.
+    const cells = Array.from(wrapper.querySelectorAll(`[name^="${id}-"]`))
+      .filter((cell) => /^-\d+-[^-]+$/.test(cell.name.slice(id.length)))
     if (cells.length) {
       const rows = {}
       cells.forEach((cell) => {

@@ -171,3 +171,23 @@ def test_other_supplier_pages_have_no_axe_violations(
     page.click("button:has-text('Accept and submit')")
     expect(page.locator("h1")).to_have_text("Answers submitted")
     no_axe_violations(page)
+
+
+def test_autosave_of_a_text_answer_beside_an_evidence_upload(
+    browser: Any, server: str, make: Factory, dbs: Session
+) -> None:
+    """The evidence inputs share the question's name prefix: they must not be
+    mistaken for table cells (that once saved a blank over the answer)."""
+    row, link = make.request(make.user(), questionnaire="evidenced")
+    page = browser.new_context().new_page()
+    open_link(page, server, link)
+    page.goto(f"{server}/respond/{row.reference}/sections/only")
+    page.fill("#policy_owner", "Head of IT")
+    page.locator("#policy_owner").blur()
+    expect(page.locator("#autosave-status")).to_have_text("Saved")
+    dbs.rollback()
+    saved = dbs.scalar(
+        select(Answer).where(Answer.request_id == row.id, Answer.question_id == "policy_owner")
+    )
+    assert saved is not None
+    assert saved.value == "Head of IT"
