@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import Answer
+from portal.models import Answer, AuditEvent
 
 from .factories import DECLARATION, FEATURES_MAIN, Factory
 
@@ -51,6 +51,10 @@ def test_a_supplier_starts_from_its_earlier_answers_and_confirms_them(
     assert answers["cover"].value == 1000000
     assert answers["cover"].prefilled is True
     assert "policy" not in answers  # files are not copied
+    reused = dbs.get(type(new), new.id)
+    assert reused.status == "in_progress"
+    events = dbs.scalars(select(AuditEvent).where(AuditEvent.request_id == new.id)).all()
+    assert old.reference not in str([e.detail for e in events])  # another school's request
 
     check = client.get(f"/respond/{new.reference}/check").get_data(as_text=True)
     assert "check this answer from your earlier questionnaire, then save its section" in check

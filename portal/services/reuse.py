@@ -10,6 +10,8 @@ from ..models import Answer, QuestionnaireVersion, Request, RequestStatus
 from ..questionnaire import logic
 from .audit import SUPPLIER_ACTOR, record_event
 from .errors import ServiceError
+from .requests import change_status
+from .responses import ensure_editable, questionnaire_of
 
 SUBMITTED = [
     RequestStatus.SUBMITTED,
@@ -50,8 +52,6 @@ def earlier_submission(session: Session, request: Request) -> Request | None:
 def prefill_from(session: Session, request: Request, source: Request) -> int:
     """Copy the earlier answers that fit this questionnaire; each is marked as
     prefilled until the supplier saves its section. Files are not copied."""
-    from .responses import ensure_editable, questionnaire_of
-
     ensure_editable(request)
     if request.answers:
         raise ServiceError("Answers have already been given here, so earlier ones cannot be copied")
@@ -70,8 +70,16 @@ def prefill_from(session: Session, request: Request, source: Request) -> int:
         organisation=request.organisation,
         actor_label=SUPPLIER_ACTOR,
         request=request,
-        source=source.reference,
+        # The source may be another school's request: record when, not which.
+        submitted=source.submitted_at.date().isoformat() if source.submitted_at else None,
         answers=len(kept),
+    )
+    change_status(
+        session,
+        request,
+        RequestStatus.IN_PROGRESS,
+        actor_label=SUPPLIER_ACTOR,
+        only_from={RequestStatus.SENT},
     )
     session.flush()
     return len(kept)
