@@ -15,6 +15,7 @@ from ..questionnaire.conditions import names
 from .audit import record_event
 from .errors import ServiceError
 from .mail import queue_email
+from .questionnaires import definition_for
 from .requests import change_status, issue_link
 
 ASKABLE = frozenset({RequestStatus.SUBMITTED, RequestStatus.RESUBMITTED})
@@ -43,9 +44,7 @@ def ask_clarification(
     """Open a new round on the questions with a note, and email the supplier a link."""
     if request.status not in ASKABLE:
         raise ServiceError("You can ask for clarification once the supplier has submitted")
-    from .responses import questionnaire_of
-
-    questionnaire = questionnaire_of(request)
+    questionnaire = definition_for(request.questionnaire_version)
     asked = {qid: note.strip() for qid, note in notes.items() if note and note.strip()}
     if not asked:
         raise ServiceError(

@@ -7,7 +7,7 @@ list, never by what the browser claims.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from flask import Response, current_app, send_file
@@ -26,13 +26,6 @@ from .storage import TooLarge, storage
 
 class UploadError(ServiceError):
     pass
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    id: int
-    filename: str
-    size: int
 
 
 def describe_types(question: Question) -> str:
