@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from .questionnaire.display import format_day
 from .questionnaire.forms import formdata_pairs
 from .services.requests import STATUS_LABELS
 
@@ -23,7 +24,7 @@ def format_date(value: date | datetime | str | None) -> str:
         value = date.fromisoformat(value)
     if isinstance(value, datetime):
         value = value.astimezone(UK).date()
-    return f"{value.day} {value:%B %Y}"
+    return format_day(value)
 
 
 def format_datetime(value: datetime | None) -> str:

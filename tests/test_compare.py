@@ -5,14 +5,29 @@ Held to questionnaires/README.md ("Requirement operators" and "Triage").
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from portal.questionnaire.compare import Outcome, check_requirement, findings, triage
+from portal.questionnaire.compare import (
+    Outcome,
+    Review,
+    check_answer,
+    check_requirement,
+    compare,
+    effective_requirements,
+    findings,
+    stricter_problem,
+    triage,
+)
 from portal.questionnaire.definition import (
+    SEVERITIES,
     Question,
     Questionnaire,
     Requirement,
@@ -93,7 +108,9 @@ CASES = [
     ("not_in", "single_choice", SINGLE, ["us"], "uk", MET),
     ("not_in", "single_choice", SINGLE, ["us"], "us", NOT_MET),
     ("includes_all", "multi_choice", MULTI, ["sso", "mfa"], ["audit", "mfa", "sso"], MET),
-    ("includes_all", "multi_choice", MULTI, ["sso", "mfa"], ["sso"], NOT_MET),
+    ("includes_all", "multi_choice", MULTI, ["sso", "mfa"], ["audit"], NOT_MET),
+    ("includes_all", "multi_choice", MULTI, ["sso", "mfa"], ["sso"], Outcome.PARTLY_MET),
+    ("includes_all", "multi_choice", MULTI, ["sso", "mfa"], ["mfa", "audit"], Outcome.PARTLY_MET),
     ("includes_any", "multi_choice", MULTI, ["sso", "mfa"], ["mfa"], MET),
     ("includes_any", "multi_choice", MULTI, ["sso", "mfa"], ["audit"], NOT_MET),
     ("min", "integer", {}, 10, 10, MET),
@@ -120,6 +137,7 @@ CASES = [
     ("within_days", "date", {}, 30, "2026-11-28", MET),
     ("within_days", "date", {}, 30, "2026-10-28", NOT_MET),
     ("present", "text", {}, None, "anything", MET),
+    ("present", "long_text", {}, None, "paragraphs", Outcome.NEEDS_REVIEW),
     ("present", "file", {}, None, [41], MET),
     ("present", "yes_no_na", {}, None, "na", MET),
 ]
@@ -134,6 +152,7 @@ def test_requirement_operators(
 
 def test_every_operator_is_covered_met_and_not_met() -> None:
     met = {case[0] for case in CASES if case[-1] is MET}
+    assert {case[0] for case in CASES if case[-1] is Outcome.PARTLY_MET} == {"includes_all"}
     not_met = {case[0] for case in CASES if case[-1] is NOT_MET}
     everything = {
         "equals",
@@ -155,7 +174,7 @@ def test_every_operator_is_covered_met_and_not_met() -> None:
 
 @pytest.mark.parametrize("answer", ["yes", "no", "na", None, ""])
 def test_info_is_never_judged(answer: Any) -> None:
-    assert outcome("yes_no_na", "info", None, answer) is Outcome.INFO
+    assert outcome("yes_no_na", "info", None, answer) is Outcome.NEEDS_REVIEW
 
 
 UNANSWERED_CASES = [
@@ -192,7 +211,14 @@ def test_not_applicable_answer(operator: str, value: Any) -> None:
 
 
 def test_outcomes_are_plain_strings() -> None:
-    assert [o.value for o in Outcome] == ["met", "not_met", "unanswered", "info", "not_applicable"]
+    assert [o.value for o in Outcome] == [
+        "met",
+        "partly_met",
+        "not_met",
+        "unanswered",
+        "needs_review",
+        "not_applicable",
+    ]
     assert Outcome.NOT_MET == "not_met"
 
 
@@ -414,3 +440,366 @@ def test_dpia_screening_risks_rise_with_the_answers(
     assert result is not None
     assert result.risk == risk
     assert result.reasons or result.uncertain
+
+
+# --- words, evidence, dates -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("qtype", "operator", "value", "extra", "words"),
+    [
+        ("single_choice", "equals", "uk", SINGLE, "United Kingdom"),
+        ("yes_no", "not_equals", "no", {}, "Anything but No"),
+        (
+            "single_choice",
+            "in",
+            ["uk", "eea"],
+            SINGLE,
+            "One of: United Kingdom, European Economic Area",
+        ),
+        ("single_choice", "not_in", ["us"], SINGLE, "None of: United States"),
+        (
+            "multi_choice",
+            "includes_all",
+            ["sso", "mfa"],
+            MULTI,
+            "All of: Single sign-on, Multi-factor authentication",
+        ),
+        ("multi_choice", "includes_any", ["sso"], MULTI, "At least one of: Single sign-on"),
+        ("integer", "max", 30, {"unit": "minutes"}, "At most 30 minutes"),
+        ("money_gbp", "min", 1000000, {}, "At least £1,000,000"),
+        ("table", "min", 1, TABLE, "At least 1 row"),
+        ("date", "date_after_today", None, {}, "A date after today"),
+        ("date", "within_days", 365, {}, "Within the last 365 days"),
+        ("file", "present", None, {}, "A file"),
+        ("text", "info", None, {}, "Read the answer"),
+    ],
+)
+def test_expected_is_in_words(
+    qtype: str, operator: str, value: Any, extra: dict[str, Any], words: str
+) -> None:
+    question, requirement = question_with(qtype, operator, value, **extra)
+    assert check_answer(question, requirement, None, TODAY).expected == words
+
+
+def test_actual_is_the_answer_in_words() -> None:
+    question, requirement = question_with("integer", "max", 30, unit="minutes")
+    check = check_answer(question, requirement, 45, TODAY)
+    assert (check.outcome, check.expected, check.actual) == (
+        NOT_MET,
+        "At most 30 minutes",
+        "45 minutes",
+    )
+
+
+def test_an_expired_certificate_says_when_it_expired() -> None:
+    question, requirement = question_with("date", "date_after_today")
+    requirement = replace(requirement, subject="Cyber Essentials")
+    check = check_answer(question, requirement, "2026-03-03", TODAY)
+    assert check.outcome is NOT_MET
+    assert check.reason == "Cyber Essentials expired on 3 March 2026"
+    today = check_answer(question, requirement, "2026-11-28", TODAY)
+    assert (today.outcome, today.reason) == (
+        NOT_MET,
+        "Cyber Essentials expires on 28 November 2026",
+    )
+    assert check_answer(question, requirement, "2026-11-29", TODAY).outcome is MET
+
+
+@pytest.mark.parametrize(
+    ("today", "answer", "expected"),
+    [
+        # 2028 is a leap year: 29 February exists and counts as a day.
+        (date(2028, 3, 1), "2028-02-29", MET),
+        (date(2028, 3, 30), "2028-02-29", MET),  # exactly 30 days
+        (date(2028, 3, 31), "2028-02-29", NOT_MET),
+        (date(2027, 3, 1), "2027-01-30", MET),  # 30 days across a short February
+        (date(2027, 3, 2), "2027-01-30", NOT_MET),
+    ],
+)
+def test_within_days_across_leap_years(today: date, answer: str, expected: Outcome) -> None:
+    question, requirement = question_with("date", "within_days", 30)
+    assert check_answer(question, requirement, answer, today).outcome is expected
+
+
+def test_within_days_too_old_says_how_old() -> None:
+    question, requirement = question_with("date", "within_days", 365)
+    requirement = replace(requirement, subject="Last penetration test")
+    check = check_answer(question, requirement, "2025-01-10", TODAY)
+    assert check.reason == "Last penetration test on 10 January 2025, more than 365 days ago"
+
+
+def test_not_applicable_is_judged_when_the_rule_accepts_it() -> None:
+    assert outcome("yes_no_na", "in", ["yes", "na"], "na") is MET
+    check = check_answer(*question_with("yes_no_na", "equals", "yes"), "na", TODAY)
+    assert check.outcome is Outcome.NOT_APPLICABLE
+    assert "not applicable" in check.reason
+
+
+EVIDENCED: list[dict[str, Any]] = [
+    {
+        "id": "policy",
+        "label": "Do you have an incident policy?",
+        "type": "yes_no",
+        "evidence": "required",
+        "requirement": {"operator": "equals", "value": "yes", "severity": "major"},
+    },
+    {
+        "id": "insured",
+        "label": "Are you insured?",
+        "type": "yes_no",
+        "evidence": "policy == 'yes'",
+        "requirement": {"operator": "equals", "value": "yes", "severity": "minor"},
+    },
+]
+
+
+def test_required_evidence_that_is_missing_is_not_met() -> None:
+    q = questionnaire(EVIDENCED)
+    answers = {"policy": "yes", "insured": "yes"}
+    without = compare(q, answers, today=TODAY)
+    assert [(f.question.id, f.outcome) for f in without.findings] == [
+        ("policy", NOT_MET),
+        ("insured", NOT_MET),
+    ]
+    assert without.findings[0].reason == "Evidence is required but no file was uploaded"
+    partly = compare(q, answers, evidence={"policy"}, today=TODAY)
+    assert [f.outcome for f in partly.findings] == [MET, NOT_MET]
+    full = compare(q, answers, evidence={"policy", "insured"}, today=TODAY)
+    assert [f.outcome for f in full.findings] == [MET, MET]
+    # A wrong answer is not met whatever the evidence; no answer is unanswered.
+    assert (
+        compare(q, {"policy": "no"}, evidence={"policy"}, today=TODAY).findings[0].outcome
+        is NOT_MET
+    )
+    assert compare(q, {}, today=TODAY).findings[0].outcome is Outcome.UNANSWERED
+
+
+# --- profiles -----------------------------------------------------------------
+
+PROFILED: list[dict[str, Any]] = [
+    {
+        "id": "response",
+        "label": "P1 response time",
+        "type": "integer",
+        "unit": "minutes",
+        "requirement": {
+            "operator": "max",
+            "value": 60,
+            "severity": "major",
+            "rationale": "Fast help.",
+        },
+    },
+    {
+        "id": "hosting",
+        "label": "Where is data held?",
+        "type": "single_choice",
+        "choices": "countries",
+        "requirement": {"operator": "in", "value": ["uk", "eea"], "severity": "critical"},
+    },
+    {
+        "id": "extras",
+        "label": "Security features",
+        "type": "multi_choice",
+        "choices": "features",
+        "requirement": {"operator": "includes_any", "value": ["mfa"], "severity": "minor"},
+    },
+]
+
+
+def rule(operator: str, value: Any = None, severity: str = "major", **extra: Any) -> Requirement:
+    return Requirement(operator, value, severity, "", (), **extra)
+
+
+def test_a_school_rule_replaces_the_baseline_and_keeps_its_rationale() -> None:
+    q = questionnaire(PROFILED)
+    school = {
+        "response": rule("max", 30, note="We need P1 help within half an hour", source="school")
+    }
+    rules = effective_requirements(q, {}, school)
+    assert rules["response"].value == 30
+    assert rules["response"].rationale == "Fast help."
+    assert rules["response"].source == "school"
+    assert rules["hosting"].source == "baseline"
+    answers = {"response": 45, "hosting": "uk", "extras": ["mfa"]}
+    assert compare(q, answers, effective_requirements(q), today=TODAY).findings[0].outcome is MET
+    assert compare(q, answers, rules, today=TODAY).findings[0].outcome is NOT_MET
+
+
+def test_the_school_layer_applies_after_the_trust_layer() -> None:
+    q = questionnaire(PROFILED)
+    trust = {
+        "hosting": rule("in", ("uk", "eea"), "critical", source="trust"),
+        "response": rule("max", 45, source="trust"),
+    }
+    school = {"hosting": rule("in", ("uk",), "critical", source="school")}
+    rules = effective_requirements(q, trust, school)
+    assert (rules["hosting"].value, rules["hosting"].source) == (("uk",), "school")
+    assert (rules["response"].value, rules["response"].source) == (45, "trust")
+
+
+def test_a_rule_that_no_longer_fits_the_question_is_ignored() -> None:
+    q = questionnaire(PROFILED)
+    # Made for a version where hosting had a 'ch' choice; this version has none.
+    stale = {"hosting": rule("in", ("ch",)), "response": rule("includes_all", ("x",))}
+    rules = effective_requirements(q, stale)
+    assert rules["hosting"] == q.question("hosting").requirement
+    assert rules["response"] == q.question("response").requirement
+
+
+def test_a_switched_off_requirement_is_not_judged_and_is_listed_with_its_note() -> None:
+    q = questionnaire(PROFILED)
+    off = {"extras": rule("includes_any", ("mfa",), "minor", off=True, note="We use our own SSO")}
+    result = compare(
+        q,
+        {"response": 10, "hosting": "uk", "extras": ["sso"]},
+        effective_requirements(q, off),
+        today=TODAY,
+    )
+    assert [f.question.id for f in result.findings] == ["response", "hosting"]
+    assert [(question.id, r.note) for question, r in result.switched_off] == [
+        ("extras", "We use our own SSO")
+    ]
+    assert (result.score, result.rating) == (100, "green")
+
+
+@pytest.mark.parametrize(
+    ("trust", "school", "loosens"),
+    [
+        (rule("max", 60), rule("max", 30), False),
+        (rule("max", 60), rule("max", 90), True),
+        (rule("min", 2), rule("min", 3), False),
+        (rule("min", 2), rule("min", 1), True),
+        (rule("within_days", 365), rule("within_days", 400), True),
+        (rule("in", ("uk", "eea")), rule("in", ("uk",)), False),
+        (rule("in", ("uk",)), rule("in", ("uk", "us")), True),
+        (rule("includes_all", ("mfa",)), rule("includes_all", ("mfa", "sso")), False),
+        (rule("includes_all", ("mfa", "sso")), rule("includes_all", ("mfa",)), True),
+        (rule("not_in", ("us",)), rule("not_in", ("us", "eea")), False),
+        (rule("equals", "yes"), rule("equals", "no"), True),
+        (rule("max", 60, "major"), rule("max", 60, "critical"), False),
+        (rule("max", 60, "major"), rule("max", 60, "minor"), True),
+        (rule("max", 60), rule("max", 60, off=True), True),
+        (rule("max", 60), rule("min", 60), True),
+        (rule("present"), rule("equals", "yes"), False),
+        (rule("max", 60, off=True), rule("max", 90), False),
+    ],
+)
+def test_a_school_may_tighten_but_not_loosen_its_trusts_rule(
+    trust: Requirement, school: Requirement, loosens: bool
+) -> None:
+    assert bool(stricter_problem(trust, school)) is loosens
+
+
+# --- rating -------------------------------------------------------------------
+
+
+def test_the_score_is_the_weighted_share_met_and_each_gap_says_what_it_cost() -> None:
+    q = questionnaire(PROFILED)
+    # major (5) not met, critical (10) met, minor (2) met: 12 of 17.
+    result = compare(q, {"response": 90, "hosting": "uk", "extras": ["mfa"]}, today=TODAY)
+    assert result.score == round(100 * 12 / 17)
+    assert result.rating == "amber"
+    assert result.rating_reasons[0] == "1 major requirement not fully met"
+    lost = {f.question.id: f.points_lost for f in result.findings}
+    assert lost == {"response": round(100 * 5 / 17, 1), "hosting": 0.0, "extras": 0.0}
+    assert result.score + sum(lost.values()) == pytest.approx(100, abs=1)
+    assert dict(result.counts) == {"not_met": 1, "met": 2}
+
+
+def test_a_critical_gap_is_red_whatever_the_score() -> None:
+    many = [
+        dict(
+            PROFILED[0],
+            id=f"r{i}",
+            requirement={"operator": "max", "value": 60, "severity": "major"},
+        )
+        for i in range(10)
+    ]
+    q = questionnaire([*many, PROFILED[1]])
+    answers: dict[str, Any] = {f"r{i}": 10 for i in range(10)} | {"hosting": "us"}
+    result = compare(q, answers, today=TODAY)
+    assert result.score is not None and result.score >= 80
+    assert result.rating == "red"
+    assert result.rating_reasons[0] == "1 critical requirement not fully met"
+
+
+def test_unanswered_never_counts_as_met() -> None:
+    q = questionnaire(PROFILED)
+    result = compare(q, {}, today=TODAY)
+    assert [f.outcome for f in result.findings] == [Outcome.UNANSWERED] * 3
+    assert (result.score, result.rating) == (0, "red")
+
+
+def test_nothing_to_judge_has_no_rating() -> None:
+    q = questionnaire(
+        [
+            {
+                "id": "about",
+                "label": "About you",
+                "type": "long_text",
+                "requirement": {"operator": "info"},
+            }
+        ]
+    )
+    result = compare(q, {"about": "We are a small firm."}, today=TODAY)
+    assert [f.outcome for f in result.findings] == [Outcome.NEEDS_REVIEW]
+    assert (result.score, result.rating, result.rating_reasons) == (None, None, ())
+
+
+def test_a_reviewer_override_replaces_the_outcome_and_shows_both() -> None:
+    q = questionnaire(PROFILED)
+    answers = {"response": 90, "hosting": "uk", "extras": ["mfa"]}
+    review = Review(Outcome.MET, "They keep an engineer on site two days a week", by="Ann")
+    result = compare(q, answers, reviews={"response": review}, today=TODAY)
+    finding = result.findings[0]
+    assert (finding.computed, finding.outcome, finding.review) == (NOT_MET, MET, review)
+    assert (result.score, result.rating) == (100, "green")
+
+
+# --- properties -----------------------------------------------------------------
+
+ANSWERS = st.fixed_dictionaries(
+    {},
+    optional={
+        "response": st.integers(min_value=0, max_value=500),
+        "hosting": st.sampled_from(["uk", "eea", "us"]),
+        "extras": st.lists(st.sampled_from(["sso", "mfa", "audit"]), unique=True, max_size=3),
+    },
+)
+RULES_STRATEGY = st.fixed_dictionaries(
+    {},
+    optional={
+        "response": st.builds(
+            lambda n, s: rule("max", n, s), st.integers(1, 500), st.sampled_from(SEVERITIES)
+        ),
+        "hosting": st.builds(
+            lambda vs: rule("in", tuple(vs), "critical"),
+            st.lists(st.sampled_from(["uk", "eea", "us"]), min_size=1, unique=True),
+        ),
+        "extras": st.builds(
+            lambda off: rule("includes_all", ("mfa", "sso"), "minor", off=off), st.booleans()
+        ),
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(answers=ANSWERS, first=RULES_STRATEGY, second=RULES_STRATEGY)
+def test_profiles_change_findings_never_answers_and_comparing_is_repeatable(
+    answers: dict[str, Any], first: dict[str, Requirement], second: dict[str, Requirement]
+) -> None:
+    q = questionnaire(PROFILED)
+    frozen = MappingProxyType(answers)  # any write would raise
+    before = repr(answers)
+    one = compare(q, frozen, effective_requirements(q, first), today=TODAY)
+    two = compare(q, frozen, effective_requirements(q, second), today=TODAY)
+    assert repr(answers) == before
+    assert compare(q, frozen, effective_requirements(q, first), today=TODAY) == one
+    assert compare(q, frozen, effective_requirements(q, second), today=TODAY) == two
+    if first == second:
+        assert one == two
+    for finding in one.findings:
+        assert 0 <= finding.points_lost <= 100
+    if one.score is not None:
+        assert 0 <= one.score <= 100

@@ -1,93 +1,119 @@
-"""Answers against requirements, and screening answers against triage rules.
+"""Answers against a school's requirements, and screening answers against triage.
 
-Pure functions: the school's own profile (issue: requirements and review) will
-pass its overrides in place of the questionnaire's baseline.
+Pure functions over a Questionnaire and plain data. The requirements are the
+questionnaire's baseline with a trust's and a school's own rules laid over it
+(:func:`effective_requirements`); comparing never changes the answers, so a
+stored response can be compared again whenever a profile changes.
+
+The score is explainable by construction: every judged requirement carries a
+weight by severity, earns all of it when met, half when partly met and none
+otherwise; the score is the share earned, 0-100, and each finding knows the
+points it cost.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
 from . import logic
 from .conditions import UNKNOWN, evaluate
-from .definition import RISKS, Question, Questionnaire, Requirement
+from .definition import (
+    RISKS,
+    SEVERITIES,
+    Question,
+    Questionnaire,
+    Requirement,
+    requirement_problems,
+)
+from .display import display_value, format_day
 
 
 class Outcome(enum.StrEnum):
     MET = "met"
+    PARTLY_MET = "partly_met"
     NOT_MET = "not_met"
     UNANSWERED = "unanswered"
-    INFO = "info"
+    NEEDS_REVIEW = "needs_review"
     NOT_APPLICABLE = "not_applicable"
+
+
+OUTCOME_LABELS = {
+    Outcome.MET: "Met",
+    Outcome.PARTLY_MET: "Partly met",
+    Outcome.NOT_MET: "Not met",
+    Outcome.UNANSWERED: "Unanswered",
+    Outcome.NEEDS_REVIEW: "Needs review",
+    Outcome.NOT_APPLICABLE: "Not applicable",
+}
+# Outcomes a reviewer may set in place of the computed one.
+REVIEW_OUTCOMES = (Outcome.MET, Outcome.PARTLY_MET, Outcome.NOT_MET, Outcome.NOT_APPLICABLE)
+
+# Points at stake per requirement. A critical gap outweighs several minor ones.
+SEVERITY_WEIGHTS = {"critical": 10, "major": 5, "minor": 2}
+# The share of a requirement's weight each outcome earns; outcomes not listed
+# (needs review, not applicable) are not scored.
+EARNED = {
+    Outcome.MET: 1.0,
+    Outcome.PARTLY_MET: 0.5,
+    Outcome.NOT_MET: 0.0,
+    Outcome.UNANSWERED: 0.0,
+}
+GREEN_FROM = 80
+AMBER_FROM = 50
+RATING_LABELS = {"green": "Green", "amber": "Amber", "red": "Red"}
+
+CHOICE_OPERATORS = frozenset({"in", "not_in", "includes_all", "includes_any"})
+
+
+@dataclass(frozen=True)
+class Check:
+    """One answer against one requirement, in words."""
+
+    outcome: Outcome
+    expected: str
+    actual: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Review:
+    """A reviewer's own judgement in place of the computed outcome."""
+
+    outcome: Outcome
+    reason: str
+    by: str = ""
+    on: date | None = None
 
 
 @dataclass(frozen=True)
 class Finding:
     question: Question
     requirement: Requirement
-    outcome: Outcome
+    computed: Outcome
+    expected: str
+    actual: str
+    reason: str = ""
+    review: Review | None = None
+    weight: int = 0
+    # Points out of 100 this finding cost the score (0 when met or not scored).
+    points_lost: float = 0.0
 
+    @property
+    def outcome(self) -> Outcome:
+        return self.review.outcome if self.review else self.computed
 
-def check_requirement(
-    question: Question, requirement: Requirement, value: Any, today: date | None = None
-) -> Outcome:
-    """Whether one answer meets one requirement."""
-    now = today or date.today()
-    if requirement.operator == "info":
-        return Outcome.INFO
-    if logic.is_blank(value):
-        return Outcome.UNANSWERED
-    if question.type == "yes_no_na" and value == "na" and requirement.operator != "present":
-        return Outcome.NOT_APPLICABLE
-    wanted = requirement.value
-    met: bool
-    match requirement.operator:
-        case "present":
-            met = True
-        case "equals":
-            met = value == wanted
-        case "not_equals":
-            met = value != wanted
-        case "in":
-            met = value in wanted
-        case "not_in":
-            met = value not in wanted
-        case "includes_all":
-            met = set(wanted) <= set(value)
-        case "includes_any":
-            met = bool(set(wanted) & set(value))
-        case "min":
-            met = _size(value) >= wanted
-        case "max":
-            met = _size(value) <= wanted
-        case "date_after_today":
-            met = date.fromisoformat(value) > now
-        case "within_days":
-            met = date.fromisoformat(value) >= now - timedelta(days=wanted)
-        case _:
-            raise ValueError(f"unknown operator {requirement.operator}")
-    return Outcome.MET if met else Outcome.NOT_MET
+    @property
+    def scored(self) -> bool:
+        return self.outcome in EARNED
 
-
-def _size(value: Any) -> float:
-    # A number is its own size; a table's, a file list's or a multi-choice's is its length.
-    return len(value) if isinstance(value, list) else float(value)
-
-
-def findings(
-    questionnaire: Questionnaire, answers: Mapping[str, Any], today: date | None = None
-) -> list[Finding]:
-    """One finding per visible question that carries a requirement, in order."""
-    shown = logic.visibility(questionnaire, answers, today)
-    return [
-        Finding(q, q.requirement, check_requirement(q, q.requirement, answers.get(q.id), today))
-        for q in questionnaire.questions()
-        if q.requirement is not None and shown.get(q.id, False)
-    ]
+    @property
+    def gap(self) -> bool:
+        return self.outcome in (Outcome.NOT_MET, Outcome.PARTLY_MET, Outcome.UNANSWERED)
 
 
 @dataclass(frozen=True)
@@ -97,6 +123,363 @@ class TriageResult:
     next_step: str
     # Reasons that hold only because an answer is still unknown.
     uncertain: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Comparison:
+    findings: tuple[Finding, ...]
+    # Requirements a profile switched off, with the note saying why.
+    switched_off: tuple[tuple[Question, Requirement], ...]
+    score: int | None
+    rating: str | None
+    rating_reasons: tuple[str, ...]
+    triage: TriageResult | None
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+    def by_severity(self) -> dict[str, Counter[str]]:
+        """Severity -> outcome -> how many (for summaries and exports)."""
+        table: dict[str, Counter[str]] = {s: Counter() for s in SEVERITIES}
+        for finding in self.findings:
+            table.setdefault(finding.requirement.severity, Counter())[finding.outcome] += 1
+        return table
+
+    def finding(self, question_id: str) -> Finding | None:
+        return next((f for f in self.findings if f.question.id == question_id), None)
+
+
+# --- requirements ---------------------------------------------------------
+
+
+def effective_requirements(
+    questionnaire: Questionnaire, *layers: Mapping[str, Requirement]
+) -> dict[str, Requirement]:
+    """Question id -> the requirement that applies: the baseline, then each
+    layer (a trust's rules, then a school's) in turn.
+
+    A rule that does not fit this version of a question (a profile kept by
+    questionnaire key outlives a version whose question changed type or lost a
+    choice) is ignored rather than guessed at: the layer below applies.
+    """
+    result: dict[str, Requirement] = {}
+    for question in questionnaire.questions():
+        rule = question.requirement
+        for layer in layers:
+            own = layer.get(question.id)
+            if own is not None and fits(question, own):
+                rule = replace(
+                    own,
+                    rationale=own.rationale or (rule.rationale if rule else ""),
+                    maps_to=own.maps_to or (rule.maps_to if rule else ()),
+                    subject=own.subject or (rule.subject if rule else ""),
+                )
+        if rule is not None:
+            result[question.id] = rule
+    return result
+
+
+def fits(question: Question, rule: Requirement) -> bool:
+    if not question.answerable:
+        return False
+    if rule.off:
+        return True
+    return not requirement_problems(question, rule.operator, rule.value, rule.severity)
+
+
+def stricter_problem(trust: Requirement, school: Requirement) -> str:
+    """Why a school's rule would loosen its trust's rule, or "" if it does not.
+
+    A school may tighten what its trust sets: a narrower list, a higher minimum,
+    a lower maximum, a higher severity; it may not switch the rule off or change
+    its kind.
+    """
+    if trust.off:
+        return ""
+    if school.off:
+        return "Your trust requires this, so your school cannot switch it off"
+    if SEVERITIES.index(school.severity) > SEVERITIES.index(trust.severity):
+        return f"Your trust rates this {trust.severity}: choose {trust.severity} or higher"
+    if school.operator != trust.operator:
+        if trust.operator in ("present", "info"):
+            return ""
+        return "Your trust sets this rule: you can make it stricter but not change its kind"
+    wanted, own = trust.value, school.value
+    loosened = False
+    match trust.operator:
+        case "min":
+            loosened = own < wanted
+        case "max" | "within_days":
+            loosened = own > wanted
+        case "in" | "includes_any":
+            loosened = not set(own) <= set(wanted)
+        case "not_in" | "includes_all":
+            loosened = not set(own) >= set(wanted)
+        case "equals" | "not_equals":
+            loosened = own != wanted
+    return "This would be less strict than your trust's rule" if loosened else ""
+
+
+# --- one answer -----------------------------------------------------------
+
+
+def expected_words(question: Question, requirement: Requirement) -> str:
+    """What the requirement asks for, in words a reviewer reads at a glance."""
+    value = requirement.value
+
+    def labels(items: Any) -> str:
+        return ", ".join(question.choice_label(str(v)) for v in items)
+
+    match requirement.operator:
+        case "equals":
+            return _one(question, value)
+        case "not_equals":
+            return f"Anything but {_one(question, value)}"
+        case "in":
+            return f"One of: {labels(value)}"
+        case "not_in":
+            return f"None of: {labels(value)}"
+        case "includes_all":
+            return f"All of: {labels(value)}"
+        case "includes_any":
+            return f"At least one of: {labels(value)}"
+        case "min":
+            return f"At least {_amount(question, value)}"
+        case "max":
+            return f"At most {_amount(question, value)}"
+        case "date_after_today":
+            return "A date after today"
+        case "within_days":
+            return f"Within the last {_plural(int(value), 'day')}"
+        case "present":
+            return "A file" if question.type == "file" else "An answer"
+        case _:
+            return "Read the answer"
+
+
+def _one(question: Question, value: Any) -> str:
+    if question.choices or question.type in ("yes_no", "yes_no_na"):
+        return question.choice_label(str(value))
+    return display_value(question, value)
+
+
+def _amount(question: Question, value: Any) -> str:
+    if question.type == "table":
+        return _plural(int(value), "row")
+    if question.type == "file":
+        return _plural(int(value), "file")
+    if question.type == "multi_choice":
+        return _plural(int(value), "choice")
+    return display_value(question, value)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def check_answer(
+    question: Question,
+    requirement: Requirement,
+    value: Any,
+    today: date | None = None,
+    evidence_missing: bool = False,
+) -> Check:
+    """Whether one answer meets one requirement, with the words to show why."""
+    now = today or date.today()
+    expected = expected_words(question, requirement)
+    actual = display_value(question, value)
+
+    def result(outcome: Outcome, reason: str = "") -> Check:
+        return Check(outcome, expected, actual, reason)
+
+    if requirement.operator == "info":
+        return result(Outcome.NEEDS_REVIEW, "For information: read the answer")
+    if logic.is_blank(value):
+        return result(Outcome.UNANSWERED, "Not answered")
+    wanted = requirement.value
+    if question.type == "yes_no_na" and value == "na":
+        allows_na = requirement.operator == "present" or (
+            "na" in (wanted if requirement.operator in CHOICE_OPERATORS else (wanted,))
+        )
+        if not allows_na:
+            return result(
+                Outcome.NOT_APPLICABLE,
+                "The supplier answered 'not applicable', so this requirement is not judged",
+            )
+    if evidence_missing:
+        return result(Outcome.NOT_MET, "Evidence is required but no file was uploaded")
+    match requirement.operator:
+        case "present":
+            if question.type == "long_text":
+                return result(Outcome.NEEDS_REVIEW, "A written answer: read it to judge it")
+            return result(Outcome.MET)
+        case "equals":
+            met = _same(value, wanted)
+        case "not_equals":
+            met = not _same(value, wanted)
+        case "in":
+            met = value in wanted
+        case "not_in":
+            met = value not in wanted
+        case "includes_all":
+            present = set(wanted) & set(value)
+            if present and present != set(wanted):
+                missing = [v for v in wanted if v not in present]
+                return result(
+                    Outcome.PARTLY_MET,
+                    "Missing: " + ", ".join(question.choice_label(str(v)) for v in missing),
+                )
+            met = present == set(wanted)
+        case "includes_any":
+            met = bool(set(wanted) & set(value))
+        case "min":
+            met = _size(value) >= wanted
+        case "max":
+            met = _size(value) <= wanted
+        case "date_after_today":
+            day = date.fromisoformat(value)
+            if day <= now:
+                what = requirement.subject or "It"
+                verb = "expires" if day == now else "expired"
+                return result(Outcome.NOT_MET, f"{what} {verb} on {format_day(day)}")
+            met = True
+        case "within_days":
+            day = date.fromisoformat(value)
+            if day < now - timedelta(days=wanted):
+                what = requirement.subject or "It was last done"
+                return result(
+                    Outcome.NOT_MET,
+                    f"{what} on {format_day(day)}, more than {_plural(int(wanted), 'day')} ago",
+                )
+            met = True
+        case _:
+            raise ValueError(f"unknown operator {requirement.operator}")
+    return result(Outcome.MET if met else Outcome.NOT_MET)
+
+
+def check_requirement(
+    question: Question, requirement: Requirement, value: Any, today: date | None = None
+) -> Outcome:
+    """Just the outcome of :func:`check_answer`."""
+    return check_answer(question, requirement, value, today).outcome
+
+
+def _same(value: Any, wanted: Any) -> bool:
+    if isinstance(value, int | float) and isinstance(wanted, int | float):
+        return float(value) == float(wanted)
+    return bool(value == wanted)
+
+
+def _size(value: Any) -> float:
+    # A number is its own size; a table's, a file list's or a multi-choice's is its length.
+    return len(value) if isinstance(value, list) else float(value)
+
+
+# --- a whole response -----------------------------------------------------
+
+
+def compare(
+    questionnaire: Questionnaire,
+    answers: Mapping[str, Any],
+    requirements: Mapping[str, Requirement] | None = None,
+    *,
+    evidence: Collection[str] = (),
+    reviews: Mapping[str, Review] | None = None,
+    today: date | None = None,
+) -> Comparison:
+    """Every visible question with a requirement, judged, rated and explained.
+
+    ``requirements`` defaults to the questionnaire's baseline; ``evidence`` is
+    the ids of questions that have at least one file; ``reviews`` are reviewer
+    overrides by question id. A hidden question was not asked, so it has no
+    finding; a switched-off requirement is listed apart with its note.
+    """
+    rules = effective_requirements(questionnaire) if requirements is None else requirements
+    reviews = reviews or {}
+    shown = logic.visibility(questionnaire, answers, today)
+    scope = logic.typed_visible(questionnaire, answers, shown)
+    checked: list[Finding] = []
+    switched_off: list[tuple[Question, Requirement]] = []
+    for question in questionnaire.questions():
+        rule = rules.get(question.id)
+        if rule is None or not shown.get(question.id, False):
+            continue
+        if rule.off:
+            switched_off.append((question, rule))
+            continue
+        missing_files = (
+            question.type != "file"
+            and logic.evidence_required(question, scope, today)
+            and question.id not in evidence
+        )
+        check = check_answer(question, rule, answers.get(question.id), today, missing_files)
+        checked.append(
+            Finding(
+                question=question,
+                requirement=rule,
+                computed=check.outcome,
+                expected=check.expected,
+                actual=check.actual,
+                reason=check.reason,
+                review=reviews.get(question.id),
+                weight=SEVERITY_WEIGHTS.get(rule.severity, 0),
+            )
+        )
+    found, score = _score(checked)
+    rating, rating_reasons = _rating(found, score)
+    return Comparison(
+        findings=tuple(found),
+        switched_off=tuple(switched_off),
+        score=score,
+        rating=rating,
+        rating_reasons=rating_reasons,
+        triage=triage(questionnaire, answers, today),
+        counts=Counter(f.outcome.value for f in found),
+    )
+
+
+def _score(checked: list[Finding]) -> tuple[list[Finding], int | None]:
+    possible = sum(f.weight for f in checked if f.scored)
+    if not possible:
+        return checked, None
+    earned = sum(f.weight * EARNED[f.outcome] for f in checked if f.scored)
+    scored = [
+        replace(f, points_lost=round(100 * f.weight * (1 - EARNED[f.outcome]) / possible, 1))
+        if f.scored
+        else f
+        for f in checked
+    ]
+    return scored, round(100 * earned / possible)
+
+
+def _rating(found: list[Finding], score: int | None) -> tuple[str | None, tuple[str, ...]]:
+    """Red, amber or green, with the reasons in words.
+
+    The score alone could hide one critical gap among many small wins, so any
+    critical requirement not fully met makes the rating red and any major one
+    amber, whatever the score.
+    """
+    if score is None:
+        return None, ()
+    gaps = Counter(f.requirement.severity for f in found if f.gap)
+    reasons: list[str] = []
+    rating = "green" if score >= GREEN_FROM else "amber" if score >= AMBER_FROM else "red"
+    if gaps["critical"]:
+        rating = "red"
+        reasons.append(f"{_plural(gaps['critical'], 'critical requirement')} not fully met")
+    if gaps["major"]:
+        if rating == "green":
+            rating = "amber"
+        reasons.append(f"{_plural(gaps['major'], 'major requirement')} not fully met")
+    if gaps["minor"]:
+        reasons.append(f"{_plural(gaps['minor'], 'minor requirement')} not fully met")
+    reasons.append(f"Score {score} out of 100 (green from {GREEN_FROM}, amber from {AMBER_FROM})")
+    return rating, tuple(reasons)
+
+
+def findings(
+    questionnaire: Questionnaire, answers: Mapping[str, Any], today: date | None = None
+) -> list[Finding]:
+    """The findings against the questionnaire's baseline, in order."""
+    return list(compare(questionnaire, answers, today=today).findings)
 
 
 def triage(
@@ -124,3 +507,21 @@ def triage(
         next_step=questionnaire.triage.next_step(risk),
         uncertain=tuple(uncertain),
     )
+
+
+__all__ = [
+    "Check",
+    "Comparison",
+    "Finding",
+    "Outcome",
+    "Review",
+    "TriageResult",
+    "check_answer",
+    "check_requirement",
+    "compare",
+    "effective_requirements",
+    "expected_words",
+    "findings",
+    "stricter_problem",
+    "triage",
+]

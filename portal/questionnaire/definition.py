@@ -107,13 +107,21 @@ class Choice:
 
 @dataclass(frozen=True)
 class Requirement:
-    """The school's default expectation of an answer (schools override it later)."""
+    """What a school expects of an answer: the questionnaire's baseline, or a
+    trust's or school's own rule in its place (see compare.effective_requirements)."""
 
     operator: str
     value: Any
     severity: str
     rationale: str
     maps_to: tuple[str, ...]
+    # What a date is the date of, for words like "Cyber Essentials expired on ...".
+    subject: str = ""
+    # A profile may switch a requirement off; ``note`` says why the rule differs.
+    off: bool = False
+    note: str = ""
+    # "baseline", "trust" or "school": whose rule this is.
+    source: str = "baseline"
 
 
 @dataclass(frozen=True)
@@ -301,6 +309,19 @@ def load_files(folder: Path) -> list[LoadedFile]:
 def questionnaire_from_snapshot(data: Mapping[str, Any]) -> Questionnaire:
     """Build a Questionnaire from parsed TOML or a stored snapshot, or raise DefinitionError."""
     return _Builder(data).build()
+
+
+def requirement_problems(question: Question, operator: str, value: Any, severity: str) -> list[str]:
+    """Why a rule (from a school's profile) cannot apply to this question; empty if it can.
+
+    The same checks a questionnaire file's requirement gets, in words for a form.
+    """
+    builder = _Builder({})
+    raw: dict[str, Any] = {"operator": operator, "severity": severity}
+    if value is not None:
+        raw["value"] = list(value) if isinstance(value, tuple) else value
+    builder._requirement(raw, question.type, question.choices, "rule")
+    return [problem.removeprefix("rule: requirement: ") for problem in builder.problems]
 
 
 class _Builder:
@@ -596,7 +617,7 @@ class _Builder:
         if not isinstance(raw, dict):
             self.fail(where, "must be a table")
             return None
-        unknown = set(raw) - {"operator", "value", "severity", "rationale", "maps_to"}
+        unknown = set(raw) - {"operator", "value", "severity", "rationale", "maps_to", "subject"}
         if unknown:
             self.fail(where, f"unknown keys: {', '.join(sorted(unknown))}")
         operator = raw.get("operator")
@@ -627,6 +648,7 @@ class _Builder:
             severity=str(severity),
             rationale=str(raw.get("rationale", "")).strip(),
             maps_to=tuple(maps_to),
+            subject=str(raw.get("subject", "")).strip(),
         )
 
     def _check_requirement_value(

@@ -18,10 +18,9 @@ def display_value(question: Question, value: Any) -> str:
             return "; ".join(question.choice_label(str(v)) for v in value)
         case "date":
             try:
-                day = date.fromisoformat(str(value))
+                return format_day(date.fromisoformat(str(value)))
             except ValueError:
                 return str(value)
-            return f"{day.day} {day:%B %Y}"
         case "money_gbp":
             return f"£{value:,.2f}".removesuffix(".00")
         case "percent":
@@ -41,3 +40,8 @@ def display_value(question: Question, value: Any) -> str:
             return f"{len(value)} file{'s' if len(value) != 1 else ''}"
         case _:
             return str(value)
+
+
+def format_day(day: date) -> str:
+    """3 March 2026: the GOV.UK style for dates."""
+    return f"{day.day} {day:%B %Y}"

@@ -32,10 +32,10 @@ def visible_answers(
     depends on it sees it as unknown. Dependencies cannot form a cycle (checked
     when the definition loads), so a memoised walk settles every question.
     """
-    return _typed_visible(questionnaire, answers, visibility(questionnaire, answers, today))
+    return typed_visible(questionnaire, answers, visibility(questionnaire, answers, today))
 
 
-def _typed_visible(
+def typed_visible(
     questionnaire: Questionnaire, answers: Mapping[str, Any], visible: Mapping[str, bool]
 ) -> dict[str, Any]:
     return {
@@ -139,7 +139,7 @@ def problems(
 ) -> dict[str, str]:
     """Question id -> what is wrong, for visible questions (all, or ``only``)."""
     shown = visibility(questionnaire, answers, today)
-    scope = _typed_visible(questionnaire, answers, shown)
+    scope = typed_visible(questionnaire, answers, shown)
     found: dict[str, str] = {}
     for question in only if only is not None else questionnaire.questions():
         if not question.answerable or not shown.get(question.id, False):
