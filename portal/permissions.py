@@ -37,15 +37,19 @@ SUPPLIER_IDLE_SECONDS = 2 * 60 * 60
 class Action(enum.StrEnum):
     VIEW_REQUESTS = "view_requests"
     SEND_REQUESTS = "send_requests"
+    # Override findings, decide, send the follow-up of a screening.
+    REVIEW_REQUESTS = "review_requests"
+    # Change the organisation's requirement profile.
+    MANAGE_REQUIREMENTS = "manage_requirements"
     MANAGE_USERS = "manage_users"
 
 
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
-    Role.REVIEWER: frozenset({Action.VIEW_REQUESTS, Action.SEND_REQUESTS}),
+    Role.REVIEWER: frozenset({Action.VIEW_REQUESTS, Action.SEND_REQUESTS, Action.REVIEW_REQUESTS}),
     Role.VIEWER: frozenset({Action.VIEW_REQUESTS}),
     # Curators gather generic assessments by sending requests themselves.
-    Role.CURATOR: frozenset({Action.VIEW_REQUESTS, Action.SEND_REQUESTS}),
+    Role.CURATOR: frozenset({Action.VIEW_REQUESTS, Action.SEND_REQUESTS, Action.REVIEW_REQUESTS}),
 }
 
 

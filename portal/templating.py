@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from .questionnaire.compare import OUTCOME_LABELS, expected_words
 from .questionnaire.display import format_day
 from .questionnaire.forms import formdata_pairs
+from .services.profiles import OPERATOR_LABELS
 from .services.requests import STATUS_LABELS
 
 UK = ZoneInfo("Europe/London")
@@ -78,6 +80,9 @@ def init_app(app: Flask) -> None:
         product_name=PRODUCT_NAME,
         status_labels=STATUS_LABELS,
         status_colours=STATUS_TAG_COLOURS,
+        outcome_labels=OUTCOME_LABELS,
+        expected_words=expected_words,
+        operator_labels=OPERATOR_LABELS,
     )
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["number"] = format_number

@@ -15,6 +15,7 @@ from .base import Base, utcnow
 from .outbox import OutgoingEmail
 from .questionnaires import QuestionnaireVersion
 from .requests import Answer, Clarification, Evidence, Request, RequestStatus
+from .review import FindingReview, RequirementRule
 from .suppliers import Supplier
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Base",
     "Clarification",
     "Evidence",
+    "FindingReview",
     "LoginFailure",
     "Membership",
     "OrgKind",
@@ -31,6 +33,7 @@ __all__ = [
     "QuestionnaireVersion",
     "Request",
     "RequestStatus",
+    "RequirementRule",
     "Role",
     "Supplier",
     "TokenPurpose",

@@ -63,11 +63,31 @@ class Request(Base):
     )
     created_at: Mapped[created_at]
     lock_version: Mapped[int] = mapped_column(default=1, comment="optimistic locking")
+    # Kept up to date from the comparison (on submit, review and profile edits)
+    # so lists and the dashboard need not compare every request.
+    rating: Mapped[str | None] = mapped_column(String(10), comment="green, amber or red")
+    score: Mapped[int | None] = mapped_column(comment="0-100, see questionnaire/compare.py")
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decision_conditions: Mapped[list[str] | None] = mapped_column(JSON)
+    next_review_date: Mapped[date | None]
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    decided_rules: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, comment="the profile's rules when decided, so the record stays as judged"
+    )
+    follows_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("request.id", ondelete="SET NULL"),
+        comment="the screening this request follows up",
+    )
 
     organisation: Mapped[Organisation] = relationship()
     supplier: Mapped[Supplier] = relationship()
     questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    follows: Mapped[Request | None] = relationship(remote_side="Request.id")
     answers: Mapped[list[Answer]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="Answer.id"
     )

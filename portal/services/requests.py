@@ -269,3 +269,17 @@ def list_requests(session: Session, organisation: Organisation) -> list[Request]
             .order_by(Request.created_at.desc(), Request.id.desc())
         )
     )
+
+
+def follow_ups(session: Session, request: Request) -> list[Request]:
+    """Requests sent to follow up this one (a screening's extended due diligence)."""
+    return list(
+        session.scalars(
+            select(Request)
+            .where(
+                Request.follows_request_id == request.id,
+                Request.organisation_id == request.organisation_id,
+            )
+            .order_by(Request.id)
+        )
+    )

@@ -16,7 +16,7 @@ from ..models import Answer, Request, RequestStatus, utcnow
 from ..questionnaire import Question, Questionnaire, Section, compare, logic
 from ..questionnaire.display import display_value
 from ..questionnaire.forms import SectionForm, build_section_form, form_data, from_json
-from . import clarifications, evidence
+from . import clarifications, evidence, ratings
 from .audit import SUPPLIER_ACTOR, record_event
 from .errors import ServiceError
 from .mail import queue_email
@@ -227,6 +227,7 @@ def submit_response(session: Session, request: Request, declaration: Declaration
         RequestStatus.RESUBMITTED if resubmission else RequestStatus.SUBMITTED,
         actor_label=f"{SUPPLIER_ACTOR} ({who})",
     )
+    ratings.refresh_rating(session, request)
     record_event(
         session,
         "declaration_signed",

@@ -6,9 +6,12 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    FileField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -142,4 +145,98 @@ class DeclarationForm(FlaskForm):
     directory_consent = BooleanField(
         "The curated due-diligence directory may publish these answers, so that other schools "
         "can reuse them (optional)"
+    )
+
+
+class RuleForm(FlaskForm):
+    """One question's rule in a requirement profile; choices are set per question."""
+
+    operator = SelectField("The answer must", validators=[InputRequired("Choose a rule")])
+    values = SelectMultipleField("Answers", choices=[], validate_choice=False)
+    value = StringField("Value", validators=[Length(max=500)])
+    severity = RadioField(
+        "Severity",
+        choices=[
+            SelectChoice("critical", "Critical: a gap makes the rating red"),
+            SelectChoice("major", "Major: a gap makes the rating at best amber"),
+            SelectChoice("minor", "Minor"),
+        ],
+        validators=[InputRequired("Choose a severity")],
+    )
+    off = BooleanField("Do not check this requirement for our school")
+    note = TextAreaField(
+        "Why our rule differs",
+        description="Shown beside the rule to reviewers, and kept in the history.",
+        validators=[
+            InputRequired("Say why your rule differs from the baseline"),
+            Length(max=2000, message="Keep the note to 2,000 characters or fewer"),
+        ],
+    )
+
+
+class ReviewFindingForm(FlaskForm):
+    outcome = RadioField(
+        "Your judgement",
+        choices=[
+            SelectChoice("met", "Met"),
+            SelectChoice("partly_met", "Partly met"),
+            SelectChoice("not_met", "Not met"),
+            SelectChoice("not_applicable", "Not applicable to us"),
+        ],
+        validators=[InputRequired("Choose what you judge the finding to be")],
+    )
+    reason = TextAreaField(
+        "Reason",
+        description="For example, the compensating control you accept. Shown beside the finding and kept in the history.",
+        validators=[
+            InputRequired(
+                "Say why you judge it differently, for example the compensating control you accept"
+            ),
+            Length(max=2000, message="Keep the reason to 2,000 characters or fewer"),
+        ],
+    )
+
+
+class DecisionForm(FlaskForm):
+    outcome = RadioField(
+        "Decision",
+        choices=[
+            SelectChoice("accepted", "Accept"),
+            SelectChoice("accepted_with_conditions", "Accept with conditions"),
+            SelectChoice("rejected", "Reject"),
+        ],
+        validators=[InputRequired("Choose accept, accept with conditions or reject")],
+    )
+    conditions = TextAreaField(
+        "Conditions",
+        description="Only for accept with conditions. One per line, for example: Sign our data processing agreement by 31/01/2027.",
+        validators=[Length(max=5000, message="Keep the conditions to 5,000 characters or fewer")],
+    )
+    reason = TextAreaField(
+        "Reason for the decision",
+        validators=[
+            InputRequired("Give the reason for your decision"),
+            Length(max=5000, message="Keep the reason to 5,000 characters or fewer"),
+        ],
+    )
+    next_review = DateAnswerField(
+        "Next review date",
+        description="When to check this supplier again. We suggest 12 months: the DfE expects IT support to be reviewed at least once a year.",
+        validators=[Optional()],
+    )
+
+
+class FollowUpForm(FlaskForm):
+    questionnaire = RadioField(
+        "Questionnaire to send", validators=[InputRequired("Choose the questionnaire to send")]
+    )
+    due_date = DateAnswerField(
+        "Due date", description="Optional. Defaults to 30 days from today.", validators=[Optional()]
+    )
+
+
+class ProfileImportForm(FlaskForm):
+    workbook = FileField(
+        "Your requirements workbook",
+        description="An .xlsx file exported from this page, with your changes.",
     )

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from ..extensions import db
-from ..models import Request
+from ..models import Request, utcnow
 from ..permissions import (
     Action,
     current_actor,
@@ -25,9 +25,12 @@ from ..services import (
     evidence,
     mail,
     questionnaires,
+    ratings,
     requests,
     responses,
+    review,
 )
+from ..services.dashboard import summarise
 from ..services.errors import ServiceError
 from ..templating import format_date
 from .forms import InviteUserForm, NewRequestForm
@@ -39,10 +42,13 @@ bp = Blueprint("school", __name__)
 @requires(Action.VIEW_REQUESTS)
 def dashboard() -> ResponseReturnValue:
     organisation = current_organisation()
+    rows = requests.list_requests(db.session, organisation)
     return render_template(
         "school/requests_list.html",
         organisation=organisation,
-        rows=requests.list_requests(db.session, organisation),
+        rows=rows,
+        summary=summarise(rows),
+        today=utcnow().date(),
     )
 
 
@@ -86,9 +92,22 @@ def new_request() -> ResponseReturnValue:
 def view_request(request_id: int) -> ResponseReturnValue:
     row = get_for_org(Request, request_id, current_organisation())
     issued = session.pop("issued_link", None)
+    answered = row.status in ratings.UNDECIDED_STATUSES | ratings.DECIDED_STATUSES
+    comparison = ratings.comparison_for(db.session, row) if answered else None
+    only = set(request.args.getlist("only"))
     return render_template(
         "school/request_view.html",
         row=row,
+        comparison=comparison,
+        shown_findings=[
+            f
+            for f in (comparison.findings if comparison else ())
+            if ("gaps" not in only or f.gap)
+            and ("critical" not in only or f.requirement.severity == "critical")
+        ],
+        only=only,
+        decisions=review.DECISIONS,
+        follow_ups=requests.follow_ups(db.session, row),
         issued_url=issued["url"] if issued and issued.get("request_id") == row.id else None,
         sheet=responses.answer_sheet(db.session, row),
         history=audit.request_history(db.session, row),
