@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import io
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app, url_for
 from sqlalchemy import select
@@ -20,8 +21,10 @@ from werkzeug.datastructures import FileStorage
 from .models import Organisation, OrgKind, Request, RequestStatus, Role, User, utcnow
 from .questionnaire import Questionnaire, logic
 from .questionnaire.examples import example_answers
-from .services import accounts, evidence, requests, responses
+from .services import accounts, evidence, profile_changes, profiles, requests, responses
 from .services.passwords import hash_password
+from .services.profiles import RuleInput
+from .services.questionnaires import current_definitions
 from .services.tokens import hash_token
 
 DEMO_PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 (demo data, refused in production)
@@ -44,8 +47,8 @@ USERS = [
     ("curator@northgate.example", "Grace Lee", "Northgate Data Protection", Role.CURATOR),
 ]
 
-# (reference, organisation, supplier, contact, questionnaire, state, answered sections)
-REQUESTS = [
+# (reference, organisation, supplier, contact, email, state[, questionnaire, answer changes])
+REQUESTS: list[tuple[Any, ...]] = [
     (
         "DD-DEMO01",
         "Oakfield Primary School",
@@ -78,6 +81,62 @@ REQUESTS = [
         "sam@acme-it.example",
         RequestStatus.SENT,
     ),
+    # A cloud supplier with gaps to review: hosting, breach notice and AI training.
+    (
+        "DD-DEMO05",
+        "Oakfield Primary School",
+        "Cloudy Classroom Ltd",
+        "Jo Moss",
+        "jo@cloudyclassroom.example",
+        RequestStatus.SUBMITTED,
+        "cloud_supplier",
+        {
+            "hosting_location": "other",
+            "breach_notice_hours": 72,
+            "ai_training": "yes",
+            "deletion_days": 45,
+        },
+    ),
+    # A second cloud supplier, to compare side by side with the first.
+    (
+        "DD-DEMO07",
+        "Oakfield Primary School",
+        "StarMaths Online",
+        "Lee Grant",
+        "lee@starmaths.example",
+        RequestStatus.SUBMITTED,
+        "cloud_supplier",
+        {"breach_notice_hours": 24},
+    ),
+    # A screening that finds a high risk and waits for its follow-up.
+    (
+        "DD-DEMO06",
+        "Oakfield Primary School",
+        "Cloudy Classroom Ltd",
+        "Jo Moss",
+        "jo@cloudyclassroom.example",
+        RequestStatus.SUBMITTED,
+        "dpia_screening",
+        {},
+    ),
+]
+
+# Oakfield's own rules, so the demo shows a profile at work: (key, question, rule).
+DEMO_RULES = [
+    (
+        "Oakfield Primary School",
+        "it_support",
+        "p1_response_minutes",
+        RuleInput(
+            "max", "30", "critical", False, "Our site team cannot cover a P1 outage for an hour."
+        ),
+    ),
+    (
+        "Riverside Learning Trust",
+        "cloud_supplier",
+        "hosting_location",
+        RuleInput("in", ["uk", "eea"], "critical", False, "Trust policy: UK or EEA hosting only."),
+    ),
 ]
 
 
@@ -93,8 +152,18 @@ def seed_demo(session: Session) -> str:
     """
     orgs = _organisations(session)
     users = _users(session, orgs)
+    # An installation may ship fewer questionnaires: demo what it has.
+    installed = {q.key: q for q in current_definitions()}
+    for org_name, key, question_id, rule in DEMO_RULES:
+        if key in installed and question_id not in profiles.own_rules(
+            session, orgs[org_name].id, key
+        ):
+            profile_changes.save_rule(
+                session, orgs[org_name], users[org_name], installed[key], question_id, rule
+            )
     for spec in REQUESTS:
-        _request(session, orgs, users, *spec)
+        if (spec[6] if len(spec) > 6 else "it_support") in installed:
+            _request(session, orgs, users, *spec)
     link = url_for("supplier.open_link", token=demo_token("DD-DEMO01"), _external=True)
     base = current_app.config["PORTAL_BASE_URL"]
 
@@ -148,6 +217,8 @@ def _request(
     contact: str,
     email: str,
     state: RequestStatus,
+    questionnaire_key: str = "it_support",
+    changes: dict[str, Any] | None = None,
 ) -> None:
     if session.scalar(select(Request.id).where(Request.reference == reference)) is not None:
         return
@@ -161,7 +232,7 @@ def _request(
             supplier_name=supplier,
             contact_name=contact,
             contact_email=email,
-            questionnaire_key="it_support",
+            questionnaire_key=questionnaire_key,
             due_date=(utcnow() + timedelta(days=21)).date(),
             message="Please complete this before our contract renewal.",
         ),
@@ -171,7 +242,7 @@ def _request(
     row.token_hash = hash_token(demo_token(reference))
     if state in (RequestStatus.IN_PROGRESS, RequestStatus.SUBMITTED):
         questionnaire = responses.questionnaire_of(row)
-        answers = example_answers(questionnaire)
+        answers = example_answers(questionnaire, fixed=changes)
         sections = (
             questionnaire.sections
             if state == RequestStatus.SUBMITTED
@@ -180,7 +251,7 @@ def _request(
         chosen = {q.id for section in sections for q in section.answerable}
         responses.save_answers(session, row, {k: v for k, v in answers.items() if k in chosen})
         if state == RequestStatus.SUBMITTED:
-            _attach_demo_files(session, row, questionnaire)
+            attach_demo_files(session, row, questionnaire)
     if state == RequestStatus.SUBMITTED:
         responses.submit_response(
             session, row, responses.Declaration(contact, "Account manager", directory_consent=True)
@@ -197,7 +268,7 @@ DEMO_PDF = (
 )
 
 
-def _attach_demo_files(session: Session, row: Request, questionnaire: Questionnaire) -> None:
+def attach_demo_files(session: Session, row: Request, questionnaire: Questionnaire) -> None:
     """A small PDF for every file question, and as evidence wherever a question asks for it."""
     shown = logic.visibility(questionnaire, responses.answer_values(row))
     for question in questionnaire.questions():

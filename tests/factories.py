@@ -10,9 +10,11 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
+from portal.demo import attach_demo_files
 from portal.extensions import db
 from portal.models import Organisation, Request, User
-from portal.services import accounts, requests
+from portal.questionnaire.examples import example_answers
+from portal.services import accounts, requests, responses
 from portal.services.passwords import hash_password
 
 PASSWORD = "plum-orbit-canvas-ladder-91"
@@ -81,6 +83,29 @@ class Factory:
             db.session.commit()
             path = issued.url.split("://", 1)[1]
             return issued.request, path[path.index("/") :]
+
+    def submitted(
+        self,
+        author: User,
+        questionnaire: str = "cloud_supplier",
+        answers: dict[str, Any] | None = None,
+        **overrides: Any,
+    ) -> tuple[Request, str]:
+        """A request whose supplier submitted complete example answers, with
+        ``answers`` in place of the examples (and a small PDF for every file)."""
+        row, path = self.request(author, questionnaire, **overrides)
+        with self.app.test_request_context():
+            row = db.session.merge(row)
+            definition = responses.questionnaire_of(row)
+            responses.save_answers(
+                db.session, row, example_answers(definition, fixed=answers or {})
+            )
+            attach_demo_files(db.session, row, definition)
+            responses.submit_response(
+                db.session, row, responses.Declaration("Sam Carter", "Director", False)
+            )
+            db.session.commit()
+            return row, path
 
 
 def login(client: FlaskClient, user: User, password: str = PASSWORD) -> None:

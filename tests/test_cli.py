@@ -158,4 +158,11 @@ def test_seed_demo_works_with_the_shipped_questionnaires(app: Flask, dbs: Sessio
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     statuses = sorted(dbs.scalars(select(Request.status)))
-    assert statuses == ["in_progress", "sent", "sent", "submitted"]
+    assert statuses == ["in_progress", "sent", "sent"] + ["submitted"] * 4
+    ratings = {
+        ref: rating for ref, rating in dbs.execute(select(Request.reference, Request.rating))
+    }
+    # Oakfield's own rule (P1 response within 30 minutes) fails the example answer of 60.
+    assert ratings["DD-DEMO03"] == "red"
+    assert (ratings["DD-DEMO05"], ratings["DD-DEMO07"]) == ("red", "green")
+    assert ratings["DD-DEMO06"] is None  # a screening is triaged, not rated

@@ -524,9 +524,13 @@ def test_within_days_across_leap_years(today: date, answer: str, expected: Outco
 
 def test_within_days_too_old_says_how_old() -> None:
     question, requirement = question_with("date", "within_days", 365)
-    requirement = replace(requirement, subject="Last penetration test")
     check = check_answer(question, requirement, "2025-01-10", TODAY)
-    assert check.reason == "Last penetration test on 10 January 2025, more than 365 days ago"
+    assert check.reason == "Last done on 10 January 2025, more than 365 days ago"
+    requirement = replace(requirement, subject="The last penetration test")
+    check = check_answer(question, requirement, "2025-01-10", TODAY)
+    assert (
+        check.reason == "The last penetration test was on 10 January 2025, more than 365 days ago"
+    )
 
 
 def test_not_applicable_is_judged_when_the_rule_accepts_it() -> None:

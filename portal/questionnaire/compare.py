@@ -344,7 +344,7 @@ def check_answer(
         case "within_days":
             day = date.fromisoformat(value)
             if day < now - timedelta(days=wanted):
-                what = requirement.subject or "It was last done"
+                what = f"{requirement.subject} was" if requirement.subject else "Last done"
                 return result(
                     Outcome.NOT_MET,
                     f"{what} on {format_day(day)}, more than {_plural(int(wanted), 'day')} ago",

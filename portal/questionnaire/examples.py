@@ -3,7 +3,7 @@ trying a new definition, and as a starting point for tests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -52,13 +52,18 @@ def candidates(question: Question, today: date) -> Iterator[Any]:
             yield f"Example answer to: {question.label[:60].strip()}"
 
 
-def example_answers(questionnaire: Questionnaire, today: date | None = None) -> dict[str, Any]:
+def example_answers(
+    questionnaire: Questionnaire,
+    today: date | None = None,
+    fixed: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """One answer per visible, answerable question (files excepted) that passes
-    every format check and constraint, when any candidate does."""
+    every format check and constraint, when any candidate does; ``fixed``
+    answers are kept as given and the rest fit around them."""
     now = today or date.today()
-    answers: dict[str, Any] = {}
+    answers: dict[str, Any] = dict(fixed or {})
     for question in questionnaire.questions():
-        if not question.answerable or question.type == "file":
+        if not question.answerable or question.type == "file" or question.id in answers:
             continue
         for value in candidates(question, now):
             trial = {**answers, question.id: value}

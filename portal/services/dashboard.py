@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from ..models import Request, RequestStatus, utcnow
 from .ratings import DECIDED_STATUSES, UNDECIDED_STATUSES
@@ -43,13 +43,19 @@ def summarise(requests: list[Request], today: date | None = None) -> Summary:
         ):
             summary.review_due.append(row)
         if row.status in UNDECIDED_STATUSES | DECIDED_STATUSES:
-            # Newest first: a later assessment of a supplier replaces an earlier one.
+            # A supplier's latest rated assessment stands for it; a screening
+            # (never rated) only while there is nothing else.
             shown = latest.get(row.supplier_id)
-            if shown is None or (row.submitted_at or row.created_at) > (
-                shown.submitted_at or shown.created_at
-            ):
+            if shown is None or _ranks_above(row, shown):
                 latest[row.supplier_id] = row
     summary.register = Counter(row.rating for row in latest.values())
     summary.overdue.sort(key=lambda r: r.due_date or now)
     summary.review_due.sort(key=lambda r: r.next_review_date or now)
     return summary
+
+
+def _ranks_above(row: Request, shown: Request) -> bool:
+    def rank(r: Request) -> tuple[bool, datetime]:
+        return (r.rating is not None, r.submitted_at or r.created_at)
+
+    return rank(row) > rank(shown)

@@ -7,6 +7,7 @@ fixing a workbook one error per upload would be maddening.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from io import BytesIO
 from typing import Any
@@ -73,7 +74,8 @@ def _read(questionnaire: Questionnaire, workbook: Any) -> dict[str, RuleInput]:
     if sheet is None or not hasattr(sheet, "iter_rows"):
         raise ProfileWorkbookError(
             [
-                f"{NOT_OURS}it has no sheet called {SHEET}. Download the workbook from the portal and fill that in"
+                f"{NOT_OURS}it has no sheet called {SHEET}. "
+                "Download the workbook from the portal and fill that in"
             ]
         )
     # Read-only mode trusts the file's stated size, which some programs get wrong.
@@ -93,10 +95,9 @@ def _read(questionnaire: Questionnaire, workbook: Any) -> dict[str, RuleInput]:
         raise ProfileWorkbookError([f"{NOT_OURS}the {SHEET} sheet has no “{ID_HEADING}” heading"])
     missing = [name for name in EDITABLE if name.casefold() not in columns]
     if missing:
+        plural = "s" if len(missing) > 1 else ""
         raise ProfileWorkbookError(
-            [
-                f"{NOT_OURS}the {SHEET} sheet has no {_and(missing)} column{'s' if len(missing) > 1 else ''}"
-            ]
+            [f"{NOT_OURS}the {SHEET} sheet has no {_and(missing)} column{plural}"]
         )
 
     answerable = {q.id: q for q in questionnaire.questions() if q.answerable}
@@ -133,7 +134,8 @@ def _read(questionnaire: Questionnaire, workbook: Any) -> dict[str, RuleInput]:
             )
             continue
         first_line[question_id] = line
-        if not any(cells.values()):
+        # A "no" left behind after clearing a rule is not a rule of its own.
+        if not any(v for k, v in cells.items() if k != "Switched off" or v.casefold() not in NO):
             continue
         entry, row_problems = _rule_input(question, cells)
         rule, errors = parse_rule(question, entry)
@@ -165,7 +167,7 @@ def _rule_input(question: Question, cells: dict[str, str]) -> tuple[RuleInput, l
     return RuleInput(operator, value, severity, off, cells["Note"]), problems
 
 
-def _at(values: tuple[Any, ...], index: int) -> Any:
+def _at(values: Sequence[Any], index: int) -> Any:
     return values[index] if index < len(values) else None
 
 

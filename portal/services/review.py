@@ -187,13 +187,16 @@ def reopen(session: Session, request: Request, actor: User) -> None:
 
 def follow_up_choices(request: Request) -> list[tuple[str, str]]:
     """The questionnaires a screening can lead to: every supplier one but screening."""
-    return [
-        (q.key, q.title)
+    found = [
+        q
         for q in current_definitions()
         if q.triage is None
         and q.audience != "self_assessment"
         and q.key != request.questionnaire_version.key
     ]
+    # A screened tool is most often a cloud or edtech product: offer that first.
+    found.sort(key=lambda q: (q.audience != "cloud", q.title))
+    return [(q.key, q.title) for q in found]
 
 
 def create_follow_up(

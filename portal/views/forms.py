@@ -151,9 +151,17 @@ class DeclarationForm(FlaskForm):
 class RuleForm(FlaskForm):
     """One question's rule in a requirement profile; choices are set per question."""
 
-    operator = SelectField("The answer must", validators=[InputRequired("Choose a rule")])
-    values = SelectMultipleField("Answers", choices=[], validate_choice=False)
-    value = StringField("Value", validators=[Length(max=500)])
+    operator = SelectField(
+        "The supplier's answer",
+        validators=[InputRequired("Choose a rule")],
+        validate_choice=False,  # the service says which rules fit this question
+    )
+    values = SelectMultipleField("Answers the rule names", choices=[], validate_choice=False)
+    value = StringField(
+        "Value",
+        description="A number: the limit, the number of days, or how many rows, files or choices.",
+        validators=[Length(max=500)],
+    )
     severity = RadioField(
         "Severity",
         choices=[

@@ -125,7 +125,7 @@ def follow_up(request_id: int) -> ResponseReturnValue:
     options = review.follow_up_choices(row)
     form.questionnaire.choices = [SelectChoice(key, title) for key, title in options]
     if request.method == "GET" and options:
-        form.questionnaire.data = options[-1][0]
+        form.questionnaire.data = options[0][0]
     if form.validate_on_submit():
         try:
             issued = review.create_follow_up(
