@@ -3,9 +3,11 @@ clarification, the decision, a screening's follow-up, side by side, the dashboar
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, timedelta
 
+import openpyxl
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -284,6 +286,9 @@ def test_the_review_flow_clarification_decision_and_a_frozen_record(
     admin = make.user(role="admin")
     row, _ = make.submitted(admin, answers={"breach_notice_hours": 72})
     login(client, admin)
+    page = client.get(f"/requests/{row.id}").get_data(as_text=True)
+    ask = f'href="/requests/{row.id}/clarify#note-breach_notice_hours"'
+    assert ask in page.split('id="finding-breach_notice_hours"')[1].split("</tr>")[0]
     assert (
         client.post(
             f"/requests/{row.id}/clarify",
@@ -486,3 +491,102 @@ def test_the_dashboard_counts_what_needs_attention(
         re.sub(r"<[^>]+>", " ", page.split('id="rating-counts"')[1].split("</table>")[0]).split()
     )
     assert "Green 1 Amber 0 Red 1 Not rated 0" in ratings
+
+
+def edited_workbook(
+    data: bytes, changes: dict[str, dict[str, str]]
+) -> tuple[bytes, dict[str, int]]:
+    """The exported workbook with some rule cells typed in, as a school would in
+    Excel; also each question's Excel row number."""
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = workbook["Requirements"]
+    headings = [cell.value for cell in sheet[1]]
+    rows: dict[str, int] = {}
+    for line in range(2, sheet.max_row + 1):
+        question_id = sheet.cell(line, headings.index("Question id") + 1).value
+        rows[question_id] = line
+        for heading, value in changes.get(question_id, {}).items():
+            sheet.cell(line, headings.index(heading) + 1).value = value
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue(), rows
+
+
+def test_a_profile_round_trips_through_excel_and_a_bad_file_changes_nothing(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    admin = make.user(role="admin")
+    row, _ = make.submitted(admin)
+    login(client, admin)
+    exported = client.get("/requirements/cloud_supplier.xlsx")
+    assert exported.status_code == 200
+    assert exported.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+    good = {
+        "Rule": "max",
+        "Value": "12",
+        "Severity": "critical",
+        "Note": "Faster than the baseline",
+    }
+    bad, lines = edited_workbook(
+        exported.data,
+        {
+            "breach_notice_hours": good,
+            "hosting_location": {
+                "Rule": "in",
+                "Value": "uk, mars",
+                "Severity": "major",
+                "Note": "x",
+            },
+            "deletion_days": {"Rule": "max", "Value": "14", "Severity": "major", "Note": ""},
+        },
+    )
+    refused = client.post(
+        "/requirements/cloud_supplier/import",
+        data={"workbook": (io.BytesIO(bad), "rules.xlsx")},
+        content_type="multipart/form-data",
+    )
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 200
+    assert "Nothing was changed: fix the 2 problems below" in page
+    assert f"Row {lines['hosting_location']} (hosting_location)" in page
+    assert "mars: not an answer to this question" in page
+    assert f"Row {lines['deletion_days']} (deletion_days)" in page
+    assert "Say why your rule differs from the baseline" in page
+    dbs.rollback()
+    assert dbs.scalar(select(RequirementRule)) is None
+
+    not_excel = client.post(
+        "/requirements/cloud_supplier/import",
+        data={"workbook": (io.BytesIO(b"name,rule\n"), "rules.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert "The file is not an Excel workbook (.xlsx)" in not_excel.get_data(as_text=True)
+
+    fixed, _ = edited_workbook(exported.data, {"breach_notice_hours": good})
+    imported = client.post(
+        "/requirements/cloud_supplier/import",
+        data={"workbook": (io.BytesIO(fixed), "rules.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert imported.status_code == 302
+    dbs.rollback()
+    [rule] = dbs.scalars(select(RequirementRule))
+    assert (rule.question_id, rule.operator, rule.value, rule.note) == (
+        "breach_notice_hours",
+        "max",
+        12,
+        "Faster than the baseline",
+    )
+    assert dbs.get(Request, row.id).rating == "red"  # 24 hours no longer meets 12
+    [event] = events(dbs, "requirement_changed")
+    assert event.detail["via"] == "import"
+
+    # The export carries our rule back out, so the next round trip starts from it.
+    again = openpyxl.load_workbook(io.BytesIO(client.get("/requirements/cloud_supplier.xlsx").data))
+    sheet = again["Requirements"]
+    headings = [cell.value for cell in sheet[1]]
+    line = next(
+        r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] == "breach_notice_hours"
+    )
+    assert line[headings.index("Note")] == "Faster than the baseline"

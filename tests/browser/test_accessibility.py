@@ -9,6 +9,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
+from ..conftest import SHIPPED_QUESTIONNAIRES
 from ..factories import PASSWORD, Factory
 
 pytestmark = pytest.mark.browser
@@ -33,7 +34,7 @@ def test_main_loop_pages_have_no_axe_violations(browser: Any, server: str, make:
     check(staff, seen)
     staff.fill("#password", PASSWORD)
     staff.click("button:has-text('Sign in')")
-    assert staff.inner_text("h1") == "Requests"
+    assert staff.inner_text("h1") == "Oakfield Primary School"
     check(staff, seen)
 
     staff.click("text=Send a new request")
@@ -96,5 +97,75 @@ def test_main_loop_pages_have_no_axe_violations(browser: Any, server: str, make:
     check(supplier, seen)
 
     assert len(seen) >= 12
+    failures = {url: v for url, v in seen.items() if v}
+    assert failures == {}, failures
+
+
+@pytest.mark.config(QUESTIONNAIRE_FOLDER=str(SHIPPED_QUESTIONNAIRES))
+def test_review_pages_have_no_axe_violations(browser: Any, server: str, make: Factory) -> None:
+    admin = make.user(make.org("Oakfield Primary School"), role="admin")
+    weak, _ = make.submitted(
+        admin, answers={"breach_notice_hours": 72, "deletion_days": 45}, supplier_name="Cloudy Ltd"
+    )
+    good, _ = make.submitted(admin, supplier_name="StarMaths Online")
+    screening, _ = make.submitted(admin, "dpia_screening", supplier_name="Cloudy Ltd")
+    seen: dict[str, list[str]] = {}
+    staff = browser.new_page()
+    staff.goto(f"{server}/login")
+    staff.fill("#email", admin.email)
+    staff.fill("#password", PASSWORD)
+    staff.click("button:has-text('Sign in')")
+    assert "waiting for your decision" in staff.inner_text("#dashboard-figures")
+    check(staff, seen)
+
+    staff.goto(f"{server}/requests/{weak.id}")
+    assert "Not met" in staff.inner_text("#finding-breach_notice_hours")
+    check(staff, seen)
+    staff.check("#only-gaps")
+    staff.click("button:has-text('Filter')")
+    assert "2 of" in staff.inner_text("#findings-table caption")
+    check(staff, seen)
+    staff.click("#finding-deletion_days >> text=Judge differently")
+    staff.click("button:has-text('Save your judgement')")
+    assert "There is a problem" in staff.inner_text(".govuk-error-summary")
+    check(staff, seen)
+    staff.check("#outcome")
+    staff.fill("#reason", "Backups age out at 45 days")
+    staff.click("button:has-text('Save your judgement')")
+    assert "Backups age out" in staff.inner_text("#finding-deletion_days")
+
+    staff.click("text=Record a decision")
+    staff.click("button:has-text('Record the decision')")
+    assert "There is a problem" in staff.inner_text(".govuk-error-summary")
+    check(staff, seen)
+    staff.check("#outcome-2")
+    staff.fill("#conditions", "Commit to 24-hour breach notice in the contract")
+    staff.fill("#reason", "Good apart from breach notice")
+    staff.click("button:has-text('Record the decision')")
+    assert "Accepted with conditions" in staff.inner_text("#decision")
+    check(staff, seen)
+
+    staff.goto(f"{server}/requests/{screening.id}")
+    staff.click("text=Send extended due diligence")
+    check(staff, seen)
+
+    staff.goto(f"{server}/compare?request={weak.id}&request={good.id}")
+    assert "StarMaths Online" in staff.inner_text("#compare-matrix")
+    check(staff, seen)
+
+    staff.goto(f"{server}/requirements/")
+    check(staff, seen)
+    staff.click("text=Cloud and edtech supplier due diligence")
+    check(staff, seen)
+    staff.click("#rule-breach_notice_hours >> text=Set your own rule")
+    staff.fill("#value", "twelve")
+    staff.click("button:has-text('Save your rule')")
+    assert "There is a problem" in staff.inner_text(".govuk-error-summary")
+    check(staff, seen)
+    staff.goto(f"{server}/requirements/cloud_supplier/import")
+    staff.click("button:has-text('Import')")
+    check(staff, seen)
+
+    assert len(seen) >= 10
     failures = {url: v for url, v in seen.items() if v}
     assert failures == {}, failures
