@@ -72,6 +72,13 @@ def form_error_list(form: Any, with_labels: bool = False) -> list[tuple[str, str
     return pairs
 
 
+def format_rule_value(value: Any) -> str:
+    """A stored rule's value as typed: lists of choices joined with commas."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
 def init_app(app: Flask) -> None:
     # Globals, not a context processor: imported macros see globals only.
     app.jinja_env.globals.update(
@@ -85,5 +92,6 @@ def init_app(app: Flask) -> None:
         operator_labels=OPERATOR_LABELS,
     )
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["rule_value"] = format_rule_value
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["datetime"] = format_datetime

@@ -116,6 +116,8 @@ def test_a_profile_rule_changes_open_findings_not_answers(
     profile = client.get("/requirements/cloud_supplier?changed=1").get_data(as_text=True)
     assert "At most 24 hours" in profile  # the baseline beside ...
     assert "At most 12 hours" in profile  # ... our own rule
+    history = " ".join(re.sub(r"<[^>]+>", " ", profile.split('id="profile-history"')[1]).split())
+    assert f"{admin.name} breach_notice_hours: is at most 12, critical." in history
 
     removed = client.post(
         "/requirements/cloud_supplier/breach_notice_hours", data={"action": "remove"}
@@ -125,6 +127,8 @@ def test_a_profile_rule_changes_open_findings_not_answers(
     assert dbs.scalar(select(RequirementRule)) is None
     assert dbs.get(Request, row.id).rating == "green"
     assert len(events(dbs, "requirement_removed")) == 1
+    history = client.get("/requirements/cloud_supplier").get_data(as_text=True)
+    assert "back to the baseline rule (was is at most 12)" in history
 
 
 @pytest.mark.parametrize(

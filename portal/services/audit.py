@@ -45,3 +45,20 @@ def request_history(session: Session, request: Request) -> list[AuditEvent]:
             .order_by(AuditEvent.created_at, AuditEvent.id)
         )
     )
+
+
+def organisation_history(
+    session: Session, organisation: Organisation, actions: set[str], limit: int = 100
+) -> list[AuditEvent]:
+    """An organisation's events of some kinds (not about one request), newest first."""
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.organisation_id == organisation.id,
+                AuditEvent.action.in_(actions),
+            )
+            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )

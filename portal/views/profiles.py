@@ -10,7 +10,7 @@ from ..extensions import db
 from ..permissions import Action, current_actor, current_organisation, requires
 from ..questionnaire.definition import Question, Questionnaire
 from ..questionnaire.forms import SelectChoice
-from ..services import profile_changes, profiles, questionnaires
+from ..services import audit, profile_changes, profiles, questionnaires
 from ..services.errors import ServiceError
 from ..services.profile_workbook import ProfileWorkbookError, read_profile
 from ..services.profiles import OPERATOR_LABELS, RuleInput
@@ -61,6 +61,13 @@ def show(key: str) -> ResponseReturnValue:
         organisation=organisation,
         rows=profiles.profile_rows(db.session, organisation, questionnaire),
         changed_only=request.args.get("changed") == "1",
+        history=[
+            event
+            for event in audit.organisation_history(
+                db.session, organisation, {"requirement_changed", "requirement_removed"}
+            )
+            if event.detail.get("questionnaire") == key
+        ],
     )
 
 
