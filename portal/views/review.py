@@ -3,7 +3,7 @@ and several suppliers side by side."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..extensions import db
@@ -14,6 +14,7 @@ from ..services import ratings, review, side_by_side
 from ..services.errors import ServiceError
 from ..services.review import Decision
 from .forms import DecisionForm, FollowUpForm, ReviewFindingForm
+from .school import show_new_request
 
 bp = Blueprint("review", __name__)
 
@@ -134,12 +135,7 @@ def follow_up(request_id: int) -> ResponseReturnValue:
         except ServiceError as exc:
             form[exc.field or "questionnaire"].errors = [exc.message]
         else:
-            flash(
-                f"Request {issued.request.reference} sent to {issued.request.contact_email}",
-                "success",
-            )
-            session["issued_link"] = {"request_id": issued.request.id, "url": issued.url}
-            return redirect(url_for("school.view_request", request_id=issued.request.id))
+            return show_new_request(issued)
     return render_template("review/follow_up.html", row=row, form=form, triage=comparison.triage)
 
 

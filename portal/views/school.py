@@ -77,14 +77,16 @@ def new_request() -> ResponseReturnValue:
         except ServiceError as exc:
             form[exc.field or "supplier_name"].errors = [exc.message]
         else:
-            flash(
-                f"Request {issued.request.reference} sent to {issued.request.contact_email}",
-                "success",
-            )
-            # Shown once on the next page so the sender can copy it; we keep only its hash.
-            session["issued_link"] = {"request_id": issued.request.id, "url": issued.url}
-            return redirect(url_for("school.view_request", request_id=issued.request.id))
+            return show_new_request(issued)
     return render_template("school/request_new.html", form=form)
+
+
+def show_new_request(issued: requests.IssuedLink) -> ResponseReturnValue:
+    """Go to a request just sent, which shows its supplier link this once."""
+    flash(f"Request {issued.request.reference} sent to {issued.request.contact_email}", "success")
+    # Shown once on the next page so the sender can copy it; we keep only its hash.
+    session["issued_link"] = {"request_id": issued.request.id, "url": issued.url}
+    return redirect(url_for("school.view_request", request_id=issued.request.id))
 
 
 @bp.get("/requests/<int:request_id>")
