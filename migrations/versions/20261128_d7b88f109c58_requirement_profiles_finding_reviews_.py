@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "d7b88f109c58"
 down_revision = "0803144778fc"
 branch_labels = None
