@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Answer, AuditEvent, FindingReview, Request, RequirementRule, utcnow
+from portal.services.review import default_review_date
 
 from .conftest import SHIPPED_QUESTIONNAIRES
 from .factories import DECLARATION, Factory, link_path, login
@@ -319,11 +320,7 @@ def test_the_review_flow_clarification_decision_and_a_frozen_record(
     assert "Green (100)" in page
 
     form = client.get(f"/requests/{row.id}/decision").get_data(as_text=True)
-    next_year = (
-        date.today().replace(year=date.today().year + 1)
-        if not (date.today().month == 2 and date.today().day == 29)
-        else date.today().replace(year=date.today().year + 1, day=28)
-    )
+    next_year = default_review_date(utcnow().date())
     assert f'value="{next_year.isoformat()}"' in form  # 12 months by default
     no_conditions = client.post(
         f"/requests/{row.id}/decision",
@@ -594,3 +591,45 @@ def test_a_profile_round_trips_through_excel_and_a_bad_file_changes_nothing(
         r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] == "breach_notice_hours"
     )
     assert line[headings.index("Note")] == "Faster than the baseline"
+
+
+@pytest.mark.parametrize(
+    ("key", "shows"),
+    [
+        ("it_support", "How quickly do you respond to a critical fault?"),
+        ("cloud_supplier", "How soon will you tell the school about a personal data breach"),
+        ("dpia_screening", "Screening result"),
+    ],
+)
+def test_every_shipped_supplier_questionnaire_can_be_reviewed_and_decided(
+    client: FlaskClient, make: Factory, dbs: Session, key: str, shows: str
+) -> None:
+    reviewer = make.user()
+    row, _ = make.submitted(reviewer, key)
+    login(client, reviewer)
+    page = client.get(f"/requests/{row.id}").get_data(as_text=True)
+    assert shows in page
+    if key != "dpia_screening":
+        assert "Against your requirements" in page
+        assert 'id="findings-table"' in page
+    decided = client.post(
+        f"/requests/{row.id}/decision", data={"outcome": "accepted", "reason": "Meets our needs"}
+    )
+    assert decided.status_code == 302
+    dbs.rollback()
+    stored = dbs.get(Request, row.id)
+    assert stored is not None
+    assert stored.status == "accepted"
+    assert stored.next_review_date == default_review_date(utcnow().date())
+
+
+@pytest.mark.parametrize(
+    ("today", "review"),
+    [
+        (date(2026, 11, 28), date(2027, 11, 28)),
+        (date(2028, 2, 29), date(2029, 2, 28)),  # no 29 February next year
+        (date(2027, 2, 28), date(2028, 2, 28)),
+    ],
+)
+def test_the_next_review_defaults_to_twelve_months(today: date, review: date) -> None:
+    assert default_review_date(today) == review
