@@ -396,7 +396,7 @@ def compare(
     reviews = reviews or {}
     shown = logic.visibility(questionnaire, answers, today)
     scope = logic.typed_visible(questionnaire, answers, shown)
-    checked: list[Finding] = []
+    checked: list[tuple[Question, Requirement, Check]] = []
     switched_off: list[tuple[Question, Requirement]] = []
     for question in questionnaire.questions():
         rule = rules.get(question.id)
@@ -411,20 +411,35 @@ def compare(
             and question.id not in evidence
         )
         check = check_answer(question, rule, answers.get(question.id), today, missing_files)
-        checked.append(
-            Finding(
-                question=question,
-                requirement=rule,
-                computed=check.outcome,
-                expected=check.expected,
-                actual=check.actual,
-                reason=check.reason,
-                review=reviews.get(question.id),
-                weight=SEVERITY_WEIGHTS.get(rule.severity, 0),
-            )
+        checked.append((question, rule, check))
+    # Two passes: a finding's share of the score needs the total at stake.
+    outcomes = [
+        reviews[q.id].outcome if q.id in reviews else check.outcome for q, _, check in checked
+    ]
+    weights = [SEVERITY_WEIGHTS.get(rule.severity, 0) for _, rule, _ in checked]
+    possible = sum(w for w, o in zip(weights, outcomes, strict=True) if o in EARNED)
+    earned = sum(w * EARNED[o] for w, o in zip(weights, outcomes, strict=True) if o in EARNED)
+    score = round(100 * earned / possible) if possible else None
+    found = [
+        Finding(
+            question=question,
+            requirement=rule,
+            computed=check.outcome,
+            expected=check.expected,
+            actual=check.actual,
+            reason=check.reason,
+            review=reviews.get(question.id),
+            weight=weight,
+            points_lost=round(100 * weight * (1 - EARNED[outcome]) / possible, 1)
+            if possible and outcome in EARNED
+            else 0.0,
         )
-    found, score = _score(checked)
+        for (question, rule, check), outcome, weight in zip(checked, outcomes, weights, strict=True)
+    ]
     rating, rating_reasons = _rating(found, score)
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.value] = counts.get(outcome.value, 0) + 1
     return Comparison(
         findings=tuple(found),
         switched_off=tuple(switched_off),
@@ -432,22 +447,8 @@ def compare(
         rating=rating,
         rating_reasons=rating_reasons,
         triage=triage(questionnaire, answers, today),
-        counts=Counter(f.outcome.value for f in found),
+        counts=counts,
     )
-
-
-def _score(checked: list[Finding]) -> tuple[list[Finding], int | None]:
-    possible = sum(f.weight for f in checked if f.scored)
-    if not possible:
-        return checked, None
-    earned = sum(f.weight * EARNED[f.outcome] for f in checked if f.scored)
-    scored = [
-        replace(f, points_lost=round(100 * f.weight * (1 - EARNED[f.outcome]) / possible, 1))
-        if f.scored
-        else f
-        for f in checked
-    ]
-    return scored, round(100 * earned / possible)
 
 
 def _rating(found: list[Finding], score: int | None) -> tuple[str | None, tuple[str, ...]]:
@@ -459,7 +460,10 @@ def _rating(found: list[Finding], score: int | None) -> tuple[str | None, tuple[
     """
     if score is None:
         return None, ()
-    gaps = Counter(f.requirement.severity for f in found if f.gap)
+    gaps = {"critical": 0, "major": 0, "minor": 0}
+    for finding in found:
+        if finding.gap:
+            gaps[finding.requirement.severity] += 1
     reasons: list[str] = []
     rating = "green" if score >= GREEN_FROM else "amber" if score >= AMBER_FROM else "red"
     if gaps["critical"]:

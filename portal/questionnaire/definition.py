@@ -14,6 +14,7 @@ import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -229,10 +230,13 @@ class Questionnaire:
             yield from section.questions
 
     def question(self, question_id: str) -> Question:
-        for question in self.questions():
-            if question.id == question_id:
-                return question
-        raise KeyError(question_id)
+        return self._by_id[question_id]
+
+    @cached_property
+    def _by_id(self) -> dict[str, Question]:
+        # Looked up for every answer on every comparison: a dict, built once.
+        # (cached_property writes the instance dict directly, so frozen is kept.)
+        return {question.id: question for question in self.questions()}
 
     def section(self, section_id: str) -> Section:
         for section in self.sections:
