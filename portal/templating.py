@@ -13,6 +13,7 @@ from .questionnaire.display import format_day
 from .questionnaire.forms import formdata_pairs
 from .services.profiles import OPERATOR_LABELS
 from .services.requests import STATUS_LABELS
+from .services.timeline import describe
 
 UK = ZoneInfo("Europe/London")
 PRODUCT_NAME = "Due Diligence Portal"
@@ -89,6 +90,7 @@ def init_app(app: Flask) -> None:
         status_colours=STATUS_TAG_COLOURS,
         outcome_labels=OUTCOME_LABELS,
         expected_words=expected_words,
+        describe_event=describe,
         operator_labels=OPERATOR_LABELS,
     )
     app.jinja_env.filters["date"] = format_date

@@ -89,6 +89,7 @@ class Factory:
         author: User,
         questionnaire: str = "cloud_supplier",
         answers: dict[str, Any] | None = None,
+        comments: dict[str, str] | None = None,
         **overrides: Any,
     ) -> tuple[Request, str]:
         """A request whose supplier submitted complete example answers, with
@@ -98,7 +99,7 @@ class Factory:
             row = db.session.merge(row)
             definition = responses.questionnaire_of(row)
             responses.save_answers(
-                db.session, row, example_answers(definition, fixed=answers or {})
+                db.session, row, example_answers(definition, fixed=answers or {}), comments
             )
             attach_demo_files(db.session, row, definition)
             responses.submit_response(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -583,29 +584,25 @@ def test_supplier_downloads_a_copy_of_the_submitted_answers(
     assert "Download a copy of your answers (Excel)" in confirmation
     response = client.get(copy_url)
     assert response.status_code == 200
-    assert f"{row.reference} answers.xlsx" in response.headers["Content-Disposition"]
-    sheet = load_workbook(io.BytesIO(response.data)).active
-    cells = {
-        (r, c): sheet.cell(r, c).value for r in range(1, sheet.max_row + 1) for c in range(1, 5)
-    }
-    rows = {
-        cells[(r, 1)]: [cells[(r, c)] for c in range(2, 5)] for r in range(1, sheet.max_row + 1)
-    }
-    assert rows["Reference"][0] == row.reference
-    assert rows["Declaration by"][0] == "Sam Carter, Director"
-    assert rows["certificate"] == [
+    assert (
+        f"{row.reference} Acme IT Services Ltd answers " in response.headers["Content-Disposition"]
+    )
+    book = load_workbook(io.BytesIO(response.data))
+    summary = {r[0]: r[1] for r in book["Summary"].iter_rows(values_only=True) if r[0]}
+    assert summary["Reference"] == row.reference
+    assert summary["Declaration by"] == "Sam Carter, Director"
+    sheet = book["Answers"]
+    rows = {r[1]: r[2:5] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["certificate"] == (
         "Which certificate do you hold?",
         "Basic",
         '=HYPERLINK("http://evil.example")',
-    ]
-    assert (
-        sheet.cell(
-            next(r for r in range(1, sheet.max_row + 1) if cells[(r, 1)] == "certificate"), 4
-        ).data_type
-        == "s"
-    )  # text, never a formula
-    assert rows["cover"][1] == "£1,000,000"
-    assert rows["expiry"][1] == "31 January 2099"
+    )
+    comment = next(c for c in sheet["E"] if c.value == '=HYPERLINK("http://evil.example")')
+    assert comment.data_type == "s"  # text, never a formula
+    assert comment.quotePrefix
+    assert rows["cover"][1] == 1000000  # a number, formatted as pounds
+    assert rows["expiry"][1] == datetime(2099, 1, 31)  # an Excel date
     assert rows["policy"][1] == "policy.pdf"
     assert "subprocessors" not in rows  # hidden questions are left out
 

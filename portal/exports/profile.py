@@ -20,7 +20,7 @@ from ..questionnaire.definition import (
     Requirement,
 )
 from ..services.profiles import OPERATOR_LABELS, ProfileRow
-from .answers import WORKBOOK_OPTIONS
+from .cells import IN_MEMORY, Cells
 
 SHEET = "Requirements"
 HELP_SHEET = "How to use"
@@ -106,23 +106,21 @@ def profile_workbook(
     """One row per answerable question: the baseline and trust rules to read,
     and the organisation's own rule, if any, in the columns to edit."""
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
+    workbook = xlsxwriter.Workbook(buffer, IN_MEMORY)
     workbook.set_properties(
         {"title": f"Requirement profile: {questionnaire.title}", "company": organisation_name}
     )
-    heading = workbook.add_format(
-        {"bold": True, "bg_color": "#D9D9D9", "text_wrap": True, "valign": "top", "border": 1}
-    )
-    editable_heading = workbook.add_format(
-        {"bold": True, "bg_color": "#FFE699", "text_wrap": True, "valign": "top", "border": 1}
-    )
-    cell = workbook.add_format({"text_wrap": True, "valign": "top"})
-    editable = workbook.add_format({"text_wrap": True, "valign": "top", "bg_color": "#FFF2CC"})
+    cells = Cells(workbook)
+    heading = {"bold": True, "text_wrap": True, "valign": "top", "border": 1}
+    cells.add("heading", {**heading, "bg_color": "#D9D9D9"})
+    cells.add("editable heading", {**heading, "bg_color": "#FFE699"})
+    cell = cells.add("cell", {"text_wrap": True, "valign": "top"})
+    editable = cells.add("editable", {"text_wrap": True, "valign": "top", "bg_color": "#FFF2CC"})
 
     sheet = workbook.add_worksheet(SHEET)
     for index, (title, width, is_editable) in enumerate(COLUMNS):
         sheet.set_column(index, index, width)
-        sheet.write_string(0, index, title, editable_heading if is_editable else heading)
+        cells.text(sheet, 0, index, title, "editable heading" if is_editable else "heading")
     for line, row in enumerate(rows, start=1):
         question = row.question
         own = row.own
@@ -138,18 +136,18 @@ def profile_workbook(
         )
         for column, text in enumerate(fixed):
             if text:
-                sheet.write_string(line, column, text, cell)
+                cells.text(sheet, line, column, text, "cell")
             else:
                 sheet.write_blank(line, column, None, cell)
         if own is None:
             for column in range(RULE_COLUMN, len(COLUMNS)):
                 sheet.write_blank(line, column, None, editable)
             continue
-        sheet.write_string(line, RULE_COLUMN, own.operator, editable)
-        _write_value(sheet, line, RULE_COLUMN + 1, own.value, editable)
-        sheet.write_string(line, RULE_COLUMN + 2, own.severity, editable)
-        sheet.write_string(line, RULE_COLUMN + 3, "yes" if own.off else "no", editable)
-        sheet.write_string(line, RULE_COLUMN + 4, own.note, editable)
+        cells.text(sheet, line, RULE_COLUMN, own.operator, "editable")
+        _write_value(cells, sheet, line, RULE_COLUMN + 1, own.value, editable)
+        cells.text(sheet, line, RULE_COLUMN + 2, own.severity, "editable")
+        cells.text(sheet, line, RULE_COLUMN + 3, "yes" if own.off else "no", "editable")
+        cells.text(sheet, line, RULE_COLUMN + 4, own.note, "editable")
 
     last = len(rows)
     sheet.freeze_panes(1, 0)
@@ -160,7 +158,7 @@ def profile_workbook(
         _validate(sheet, last, "Switched off", ["yes", "no"], "Use yes or no")
     sheet.activate()
 
-    _help_sheet(workbook, questionnaire, organisation_name)
+    _help_sheet(workbook, cells, questionnaire, organisation_name)
     workbook.close()
     return buffer.getvalue()
 
@@ -181,7 +179,9 @@ def _validate(sheet: Any, last: int, column: str, allowed: list[str], message: s
     )
 
 
-def _help_sheet(workbook: Any, questionnaire: Questionnaire, organisation_name: str) -> None:
+def _help_sheet(
+    workbook: Any, cells: Cells, questionnaire: Questionnaire, organisation_name: str
+) -> None:
     bold = workbook.add_format({"bold": True})
     title = workbook.add_format({"bold": True, "font_size": 14})
     wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
@@ -189,11 +189,12 @@ def _help_sheet(workbook: Any, questionnaire: Questionnaire, organisation_name: 
     sheet.set_column(0, 0, 18)
     sheet.set_column(1, 1, 90)
     sheet.set_column(2, 2, 60)
-    sheet.write_string(
-        0, 0, f"Requirement profile: {questionnaire.title} (version {questionnaire.version})", title
+    cells.text(
+        sheet, 0, 0, f"Requirement profile: {questionnaire.title} (version {questionnaire.version})"
     )
+    sheet.set_row(0, None, title)
     sheet.write_string(1, 0, "For", bold)
-    sheet.write_string(1, 1, organisation_name)
+    cells.text(sheet, 1, 1, organisation_name)
     line = 3
     for number, text in enumerate(INSTRUCTIONS, start=1):
         sheet.write_string(line, 0, f"{number}.", wrap)
@@ -211,17 +212,17 @@ def _help_sheet(workbook: Any, questionnaire: Questionnaire, organisation_name: 
     sheet.write_string(line, 1, "critical, major or minor")
 
 
-def _write_value(sheet: Any, line: int, column: int, value: Any, fmt: Any) -> None:
+def _write_value(cells: Cells, sheet: Any, line: int, column: int, value: Any, fmt: Any) -> None:
     if value is None:
         sheet.write_blank(line, column, None, fmt)
     elif isinstance(value, bool):
-        sheet.write_string(line, column, str(value).lower(), fmt)
+        cells.text(sheet, line, column, str(value).lower(), "editable")
     elif isinstance(value, int | float):
         sheet.write_number(line, column, value, fmt)
     elif isinstance(value, tuple | list):
-        sheet.write_string(line, column, ", ".join(str(v) for v in value), fmt)
+        cells.text(sheet, line, column, ", ".join(str(v) for v in value), "editable")
     else:
-        sheet.write_string(line, column, str(value), fmt)
+        cells.text(sheet, line, column, str(value), "editable")
 
 
 def _type_words(question: Question) -> str:

@@ -11,7 +11,6 @@ from flask import url_for
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from ..exports.answers import CopyDetails, answers_workbook
 from ..models import Answer, Request, RequestStatus, utcnow
 from ..questionnaire import Question, Questionnaire, Section, compare, logic
 from ..questionnaire.display import display_value
@@ -498,24 +497,4 @@ def answer_sheet(session: Session, request: Request) -> AnswerSheet:
         shown=logic.visibility(questionnaire, answers),
         files=evidence.files_for(session, request),
         triage=compare.triage(questionnaire, answers),
-    )
-
-
-def answer_copy(session: Session, request: Request) -> bytes:
-    """The submitted answers as a workbook (the supplier's copy)."""
-    sheet = answer_sheet(session, request)
-    details = CopyDetails(
-        reference=request.reference,
-        school=request.organisation.name,
-        supplier=request.supplier.name,
-        submitted=f"{request.submitted_at:%d/%m/%Y %H:%M} UTC" if request.submitted_at else "",
-        declared_by=", ".join(filter(None, [request.declared_name, request.declared_role])),
-    )
-    return answers_workbook(
-        sheet.questionnaire,
-        sheet.answers,
-        sheet.comments,
-        sheet.shown,
-        {file_id: f.filename for file_id, f in sheet.files.items()},
-        details,
     )

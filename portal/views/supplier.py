@@ -26,7 +26,8 @@ from ..models import Request
 from ..permissions import grant_supplier_access, supplier_request, supplier_view
 from ..questionnaire import Questionnaire, Section, logic
 from ..questionnaire.forms import SectionForm, build_section_form, form_data
-from ..services import clarifications, evidence, requests, responses, reuse
+from ..services import clarifications, evidence, exports, requests, responses, reuse
+from ..services.audit import SUPPLIER_ACTOR
 from ..services.errors import ServiceError
 from .forms import DeclarationForm
 
@@ -304,10 +305,15 @@ def download_copy(row: Request) -> ResponseReturnValue:
     """The supplier's own copy of what they submitted, as a workbook."""
     if row.status in requests.OPEN_STATUSES:
         return redirect(url_for("supplier.task_list", reference=row.reference))
+    exports.record_download(
+        db.session, None, row.organisation, "answers", "xlsx", row, actor_label=SUPPLIER_ACTOR
+    )
     return send_file(
-        io.BytesIO(responses.answer_copy(db.session, row)),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        io.BytesIO(exports.request_xlsx(db.session, row, for_supplier=True)),
+        mimetype=exports.XLSX,
         as_attachment=True,
-        download_name=f"{row.reference} answers.xlsx",
+        download_name=exports.download_name(
+            row.reference, row.supplier.name, "answers", extension="xlsx"
+        ),
         max_age=0,
     )

@@ -1,0 +1,261 @@
+"""Gathering what an export shows, and naming and auditing downloads.
+
+The workbooks themselves are pure functions in portal/exports/; this module
+reads the database for them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..exports.cells import csv_cell
+from ..exports.request import ClarificationLine, RequestWorkbook, TimelineLine, request_workbook
+from ..models import Organisation, Request, RequestStatus, User, utcnow
+from ..questionnaire import logic
+from ..questionnaire.compare import OUTCOME_LABELS, Comparison
+from ..questionnaire.display import display_value
+from . import audit, clarifications, evidence, ratings, timeline
+from .requests import STATUS_LABELS
+from .responses import answer_comments, answer_values, questionnaire_of
+from .review import DECISIONS
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Windows and macOS refuse these in file names; the rest of Unicode is fine
+# (the download header carries it RFC 6266-encoded).
+UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+def download_name(*parts: str, extension: str, today: date | None = None) -> str:
+    """'DD-7K2M9Q Acme IT Services Ltd 2026-11-28.xlsx'."""
+    words = [UNSAFE_IN_FILE_NAMES.sub(" ", part).strip() for part in parts if part]
+    stem = " ".join(" ".join(words).split())[:150]
+    return f"{stem} {(today or utcnow().date()).isoformat()}.{extension}"
+
+
+def record_download(
+    session: Session,
+    actor: User | None,
+    organisation: Organisation,
+    what: str,
+    file_format: str,
+    request: Request | None = None,
+    actor_label: str | None = None,
+) -> None:
+    audit.record_event(
+        session,
+        "export_downloaded",
+        organisation=organisation,
+        actor=actor,
+        actor_label=actor_label,
+        request=request,
+        what=what,
+        format=file_format,
+    )
+
+
+def _summary(
+    request: Request, comparison: Comparison | None, for_supplier: bool
+) -> list[tuple[str, Any]]:
+    version = request.questionnaire_version
+    lines: list[tuple[str, Any]] = [
+        ("Reference", request.reference),
+        ("School", request.organisation.name),
+        ("Supplier", request.supplier.name),
+        ("Contact", f"{request.contact_name} <{request.contact_email}>"),
+        ("Questionnaire", f"{version.title} (version {version.version})"),
+        ("Sent", request.created_at),
+        ("Due", request.due_date),
+        ("Submitted", request.submitted_at),
+        ("Declaration by", ", ".join(filter(None, [request.declared_name, request.declared_role]))),
+        ("Status", STATUS_LABELS[RequestStatus(request.status)]),
+    ]
+    if for_supplier:
+        return lines
+    if request.status in DECISIONS:
+        lines += [
+            ("Decision", DECISIONS[RequestStatus(request.status)]),
+            ("Decided by", request.decided_by.name if request.decided_by else ""),
+            ("Decided on", request.decided_at),
+            ("Reason", request.decision_reason or ""),
+            ("Conditions", "\n".join(request.decision_conditions or [])),
+            ("Next review", request.next_review_date),
+        ]
+    if comparison is not None and comparison.rating:
+        lines += [
+            ("Rating", comparison.rating),
+            ("Score (out of 100)", comparison.score),
+            ("Why", "\n".join(comparison.rating_reasons)),
+        ]
+    if comparison is not None and comparison.triage is not None:
+        lines += [
+            ("Screening risk", comparison.triage.risk.capitalize()),
+            ("Next step", comparison.triage.next_step),
+            ("Because", "\n".join(comparison.triage.reasons + comparison.triage.uncertain)),
+        ]
+    return lines
+
+
+def request_export(
+    session: Session, request: Request, for_supplier: bool = False
+) -> RequestWorkbook:
+    questionnaire = questionnaire_of(request)
+    answers = answer_values(request)
+    comparison = None if for_supplier else ratings.comparison_for(session, request)
+    files: dict[str, list[str]] = {
+        qid: [f.filename for f in items]
+        for qid, items in evidence.attached(session, request).items()
+    }
+    rounds = [
+        ClarificationLine(
+            round=item.round,
+            question=_label(questionnaire, item.question_id),
+            note=item.text,
+            asked_by=item.author.name if item.author else "a former user",
+            asked_on=item.created_at,
+            answered_on=item.resolved_at,
+        )
+        for r in clarifications.rounds(session, request)
+        for item in r.items
+    ]
+    return RequestWorkbook(
+        questionnaire=questionnaire,
+        summary=_summary(request, comparison, for_supplier),
+        answers=answers,
+        comments=answer_comments(request),
+        shown=logic.visibility(questionnaire, answers),
+        files=files,
+        comparison=comparison,
+        clarifications=rounds,
+        timeline=[]
+        if for_supplier
+        else [
+            TimelineLine(e.created_at, e.actor_label, timeline.describe(e))
+            for e in audit.request_history(session, request)
+        ],
+        for_supplier=for_supplier,
+    )
+
+
+def _label(questionnaire: Any, question_id: str | None) -> str:
+    if question_id is None:
+        return ""
+    try:
+        return str(questionnaire.question(question_id).label)
+    except KeyError:
+        return question_id
+
+
+def request_xlsx(session: Session, request: Request, for_supplier: bool = False) -> bytes:
+    return request_workbook(request_export(session, request, for_supplier))
+
+
+ANSWER_COLUMNS = [
+    "Section", "Question id", "Question", "Answer", "Supplier comment", "Evidence",
+    "Requirement", "Finding", "Severity", "Reviewer's judgement", "Reviewer's reason",
+]  # fmt: skip
+
+
+def request_csv(session: Session, request: Request) -> str:
+    """The Answers sheet as CSV, for tools that take no workbooks."""
+    data = request_export(session, request)
+    findings = {f.question.id: f for f in data.comparison.findings} if data.comparison else {}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(ANSWER_COLUMNS)
+    for section in data.questionnaire.sections:
+        for question in section.answerable:
+            if not data.shown.get(question.id, False):
+                continue
+            finding = findings.get(question.id)
+            value = data.answers.get(question.id)
+            files = data.files.get(question.id, [])
+            answer = (
+                "; ".join(files)
+                if question.type == "file" and files
+                else display_value(question, value)
+            )
+            row = [
+                section.title, question.id, question.label,
+                "" if value in (None, "", []) else answer,
+                data.comments.get(question.id) or "",
+                "; ".join(files) if question.type != "file" else "",
+                finding.expected if finding else "",
+                OUTCOME_LABELS[finding.outcome] if finding else "",
+                finding.requirement.severity if finding else "",
+                OUTCOME_LABELS[finding.review.outcome] if finding and finding.review else "",
+                finding.review.reason if finding and finding.review else "",
+            ]  # fmt: skip
+            writer.writerow([csv_cell(cell) for cell in row])
+    return out.getvalue()
+
+
+def request_json(session: Session, request: Request) -> dict[str, Any]:
+    """Answers (typed, as stored) and findings, for integrations."""
+    comparison = ratings.comparison_for(session, request)
+    version = request.questionnaire_version
+    return {
+        "reference": request.reference,
+        "school": request.organisation.name,
+        "supplier": request.supplier.name,
+        "questionnaire": {"key": version.key, "version": version.version, "title": version.title},
+        "status": request.status,
+        "submitted_at": request.submitted_at.isoformat() if request.submitted_at else None,
+        "decision": {
+            "outcome": request.status,
+            "reason": request.decision_reason,
+            "conditions": request.decision_conditions or [],
+            "next_review_date": request.next_review_date.isoformat()
+            if request.next_review_date
+            else None,
+            "decided_at": request.decided_at.isoformat() if request.decided_at else None,
+        }
+        if request.status in DECISIONS
+        else None,
+        "rating": comparison.rating,
+        "score": comparison.score,
+        "rating_reasons": list(comparison.rating_reasons),
+        "triage": {
+            "risk": comparison.triage.risk,
+            "reasons": list(comparison.triage.reasons),
+            "uncertain": list(comparison.triage.uncertain),
+            "next_step": comparison.triage.next_step,
+        }
+        if comparison.triage
+        else None,
+        "answers": [
+            {
+                "question_id": a.question_id,
+                "value": a.value,
+                "comment": a.comment,
+                "revision": a.revision,
+            }
+            for a in request.answers
+        ],
+        "findings": [
+            {
+                "question_id": f.question.id,
+                "outcome": f.outcome.value,
+                "computed": f.computed.value,
+                "expected": f.expected,
+                "actual": f.actual,
+                "reason": f.reason,
+                "severity": f.requirement.severity,
+                "rule_source": f.requirement.source,
+                "points_lost": f.points_lost,
+                "review": {
+                    "outcome": f.review.outcome.value,
+                    "reason": f.review.reason,
+                    "by": f.review.by,
+                }
+                if f.review
+                else None,
+            }
+            for f in comparison.findings
+        ],
+    }
