@@ -41,7 +41,7 @@ def fill(rule: Rule, values: dict[str, object]) -> str:
     for name in rule.arguments:
         if name not in values:
             pytest.fail(f"{rule.endpoint}: add a value for <{name}> to the access matrix")
-        path = re.sub(rf"<(?:[a-z]+:)?{name}>", str(values[name]), path)
+        path = re.sub(rf"<(?:[a-z]+(?:\([^)]*\))?:)?{name}>", str(values[name]), path)
     return path
 
 
@@ -82,7 +82,14 @@ def test_every_staff_route_sends_anonymous_users_to_sign_in(
             f"{rule.endpoint}: classify it in this test"
         )
         path = fill(
-            rule, {"request_id": 1, "evidence_id": 1, "question_id": "q", "key": "features"}
+            rule,
+            {
+                "request_id": 1,
+                "evidence_id": 1,
+                "question_id": "q",
+                "key": "features",
+                "file_format": "xlsx",
+            },
         )
         for method in methods(rule):
             response = client.open(path, method=method)
@@ -108,7 +115,7 @@ def test_every_id_route_is_404_for_another_organisation(
             or not rule.arguments
         ):
             continue
-        path = fill(rule, {**ids, "question_id": "response_hours"})
+        path = fill(rule, {**ids, "question_id": "response_hours", "file_format": "xlsx"})
         for method in methods(rule):
             response = client.open(path, method=method, data={})
             assert response.status_code == 404, f"{method} {path} answered {response.status_code}"
