@@ -10,14 +10,14 @@ STAMPS := .make
 VENDOR := portal/static/vendor
 GOVUK := node_modules/govuk-frontend/dist/govuk
 
-.PHONY: run test lint typecheck test-sqlite test-postgres assets install browser clean
+.PHONY: run test lint typecheck test-sqlite test-postgres assets install browser office clean
 
 
 run: install assets
 	$(FLASK) seed-demo  # migrates the database first
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install assets browser lint typecheck test-sqlite test-postgres
+test: install assets browser office lint typecheck test-sqlite test-postgres
 
 install: $(STAMPS)/venv
 
@@ -54,6 +54,13 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "!!! chromium missing and not root: install it (apt-get install chromium) or browser tests skip"; fi; }
 
+# LibreOffice opens every workbook we write, headless (tests marked office).
+office:
+	@command -v soffice >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null; \
+	  else echo "!!! soffice missing and not root: install it (apt-get install libreoffice-calc-nogui) or office tests skip"; fi; }
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -64,8 +71,9 @@ typecheck: install
 test-sqlite: install assets
 	$(BIN)/pytest
 
+# Tests marked slow or office write workbooks and touch no database: once is enough.
 test-postgres: install assets
-	scripts/with-postgres.sh $(BIN)/pytest
+	scripts/with-postgres.sh $(BIN)/pytest -m "not slow and not office"
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) $(STAMPS)

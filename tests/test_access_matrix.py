@@ -26,7 +26,7 @@ PUBLIC = {
     "api.health",
     "static",
 }
-STAFF_BLUEPRINTS = ("school.", "review.", "profiles.", "curator.")
+STAFF_BLUEPRINTS = ("school.", "review.", "profiles.", "exports.", "curator.")
 # Pages about the signed-in user's own organisation as a whole (no row id in
 # the path), so there is nothing of another organisation's to guess at.
 OWN_ORGANISATION = ("profiles.",)

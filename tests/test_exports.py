@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime
+import re
+import zipfile
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -20,11 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.exports.cells import EXCEL_CELL_LIMIT, TRUNCATED, csv_cell, sheet_name
+from portal.exports.directory import DirectoryBlock, DirectoryRow, directory_workbook
 from portal.exports.request import RequestWorkbook, request_workbook
 from portal.models import AuditEvent
 from portal.questionnaire import logic
 from portal.questionnaire.compare import compare
-from portal.questionnaire.definition import questionnaire_from_snapshot
+from portal.questionnaire.definition import load_file, questionnaire_from_snapshot
+from portal.questionnaire.examples import example_answers
 
 from .conftest import SHIPPED_QUESTIONNAIRES
 from .factories import Factory, login
@@ -311,3 +315,204 @@ def test_the_suppliers_copy_has_no_findings_or_internal_history(
     summary = {r[0]: r[1] for r in book["Summary"].iter_rows(values_only=True) if r[0]}
     assert "Rating" not in summary
     assert summary["Reference"] == row.reference
+
+
+# --- the register ----------------------------------------------------------------
+
+
+@shipped
+def test_the_register_has_a_row_per_request_with_the_chosen_answers(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    admin = make.user(role="admin")
+    decided, _ = make.submitted(admin, supplier_name="StarMaths Online")
+    waiting, _ = make.submitted(
+        admin, answers={"breach_notice_hours": 72}, supplier_name="=Cloudy Ltd"
+    )
+    login(client, admin)
+    client.post(
+        f"/requests/{decided.id}/decision",
+        data={
+            "outcome": "accepted_with_conditions",
+            "reason": "Fine",
+            "conditions": "Sign the DPA",
+        },
+    )
+    page = client.get("/register").get_data(as_text=True)
+    assert "2 in all" in page
+    assert 'value="breach_notice_hours"' in page
+    response = client.get("/register.xlsx?answer=breach_notice_hours&answer=hosting_location")
+    assert response.status_code == 200
+    assert "supplier register" in response.headers["Content-Disposition"]
+    assert_inert(response.data)
+    sheet = load_workbook(io.BytesIO(response.data))["Register"]
+    headings = [c.value for c in sheet[1]]
+    assert headings[:3] == ["Reference", "Supplier", "Questionnaire"]
+    assert headings[-2:] == [
+        "How soon will you tell the school about a personal data breach affecting its data?",
+        "Where is the school's data stored?",
+    ]
+    rows = {
+        r[0]: dict(zip(headings, r, strict=True))
+        for r in sheet.iter_rows(min_row=2, values_only=True)
+    }
+    assert set(rows) == {decided.reference, waiting.reference}
+    accepted = rows[decided.reference]
+    assert accepted["Decision"] == "Accepted with conditions"
+    assert accepted["Conditions"] == "Sign the DPA"
+    assert isinstance(accepted["Next review"], datetime)
+    assert accepted["Rating"] == "Green"
+    assert rows[waiting.reference]["Supplier"] == "=Cloudy Ltd"
+    assert rows[waiting.reference]["Rating"] == "Red"
+    assert rows[waiting.reference][headings[-2]] == "72 hours"
+    assert sheet.freeze_panes == "A2"
+
+    as_csv = client.get("/register.csv?answer=breach_notice_hours")
+    lines = list(csv.reader(io.StringIO(as_csv.data.decode("utf-8-sig"))))
+    assert lines[0][-1].startswith("How soon will you tell the school")
+    assert ["'=Cloudy Ltd"] == [line[1] for line in lines[1:] if line[0] == waiting.reference]
+    dbs.rollback()
+    formats = [
+        e.detail["format"]
+        for e in dbs.scalars(select(AuditEvent).where(AuditEvent.action == "export_downloaded"))
+    ]
+    assert formats == ["xlsx", "csv"]
+
+
+@shipped
+def test_the_register_from_the_command_line(app: Any, make: Factory, tmp_path: Any) -> None:
+    admin = make.user(role="admin")
+    make.submitted(admin, supplier_name="StarMaths Online")
+    make.request(admin, supplier_name="Slow Supplier Ltd")
+    organisation_id = admin.memberships[0].organisation_id
+    out = tmp_path / "register.xlsx"
+    result = app.test_cli_runner().invoke(
+        args=[
+            "export-register",
+            "--org",
+            str(organisation_id),
+            "--out",
+            str(out),
+            "--answer",
+            "hosting_location",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"2 rows written to {out} in " in result.output
+    sheet = load_workbook(out)["Register"]
+    assert sheet.max_row == 3
+    assert sheet.cell(1, sheet.max_column).value == "Where is the school's data stored?"
+    as_csv = tmp_path / "register.csv"
+    result = app.test_cli_runner().invoke(
+        args=["export-register", "--org", str(organisation_id), "--out", str(as_csv)]
+    )
+    assert result.exit_code == 0
+    assert len(as_csv.read_text(encoding="utf-8-sig").splitlines()) == 3
+    missing = app.test_cli_runner().invoke(
+        args=["export-register", "--org", "999", "--out", str(out)]
+    )
+    assert missing.exit_code != 0
+    assert "There is no organisation with id 999" in missing.output
+
+
+# --- side by side ----------------------------------------------------------------
+
+
+@shipped
+def test_suppliers_side_by_side_as_a_workbook(client: FlaskClient, make: Factory) -> None:
+    reviewer = make.user()
+    good, _ = make.submitted(reviewer, supplier_name="StarMaths Online")
+    weak, _ = make.submitted(
+        reviewer, answers={"breach_notice_hours": 72}, supplier_name="@Cloudy Ltd"
+    )
+    login(client, reviewer)
+    page = client.get(f"/compare?request={good.id}&request={weak.id}").get_data(as_text=True)
+    assert "Download this comparison as a spreadsheet" in page
+    response = client.get(f"/compare.xlsx?request={good.id}&request={weak.id}&differences=1")
+    assert response.status_code == 200
+    assert_inert(response.data)
+    sheet = load_workbook(io.BytesIO(response.data))["Side by side"]
+    assert [c.value for c in sheet[1]][3:] == [
+        f"StarMaths Online ({good.reference})",
+        f"@Cloudy Ltd ({weak.reference})",
+    ]
+    assert [c.value for c in sheet[2]][3:] == ["Green (100)", sheet.cell(2, 5).value]
+    assert sheet.cell(2, 5).value.startswith("Red (")
+    lines = list(sheet.iter_rows(min_row=3, values_only=True))
+    assert len(lines) == 1  # only the difference
+    assert lines[0][1].startswith("How soon will you tell the school")
+    assert lines[0][3] == "Met: 24 hours"
+    assert lines[0][4] == "Not met: 72 hours"
+    mixed = client.get(f"/compare.xlsx?request={good.id}")
+    assert mixed.status_code == 302
+    assert "Choose at least two requests" in client.get(mixed.location).get_data(as_text=True)
+
+
+# --- the directory (pure: the curated directory feeds it) --------------------------
+
+
+def directory_rows(questionnaire: Any, count: int, hostile: bool = False) -> Any:
+    answers = example_answers(questionnaire)
+    for number in range(count):
+        yield DirectoryRow(
+            supplier=HOSTILE[number % len(HOSTILE)] if hostile else f"Supplier {number}",
+            product=f"Product {number}",
+            category="Learning platform",
+            rating="green",
+            score=95,
+            status="Published",
+            reviewed=date(2026, 11, 1),
+            review_due=date(2027, 11, 1),
+            summary="=SUM(A1) looks fine" if hostile else "Looks fine",
+            conditions="",
+            answers=answers,
+        )
+
+
+def test_the_directory_has_a_sheet_per_version_with_hidden_question_ids(tmp_path: Any) -> None:
+    cloud = load_file(SHIPPED_QUESTIONNAIRES / "cloud_supplier.toml")
+    it = load_file(SHIPPED_QUESTIONNAIRES / "it_support.toml")
+    out = tmp_path / "directory.xlsx"
+    written = directory_workbook(
+        str(out),
+        [
+            DirectoryBlock(cloud, directory_rows(cloud, 3, hostile=True)),
+            DirectoryBlock(it, directory_rows(it, 2)),
+        ],
+    )
+    assert written == 5
+    data = out.read_bytes()
+    assert_inert(data)
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == [
+        f"{cloud.title} v{cloud.version}"[:31],
+        f"{it.title} v{it.version}"[:31],
+    ]
+    sheet = book.worksheets[0]
+    assert sheet.row_dimensions[1].hidden
+    ids = [c.value for c in sheet[1]]
+    assert ids[:2] == ["_supplier", "_product"]
+    assert "breach_notice_hours" in ids
+    headings = [c.value for c in sheet[2]]
+    assert headings[0] == "Supplier"
+    column = ids.index("breach_notice_hours")
+    assert sheet.cell(3, column + 1).value == 24  # typed
+    assert sheet.cell(3, 1).value == HOSTILE[0] and sheet.cell(3, 1).data_type == "s"
+    assert sheet.cell(3, headings.index("Curator's summary") + 1).quotePrefix
+    assert sheet.max_row == 2 + 3
+
+
+@pytest.mark.slow
+def test_a_ten_thousand_entry_directory(tmp_path: Any) -> None:
+    cloud = load_file(SHIPPED_QUESTIONNAIRES / "cloud_supplier.toml")
+    out = tmp_path / "big.xlsx"
+    ticks: list[int] = []
+    written = directory_workbook(
+        str(out), [DirectoryBlock(cloud, directory_rows(cloud, 10_000))], progress=ticks.append
+    )
+    assert written == 10_000
+    assert len(ticks) == 10_000
+    # Counted in the sheet's XML: openpyxl would take longer to read it than we to write it.
+    with zipfile.ZipFile(out) as archive:
+        rows = re.findall(rb"<row ", archive.read("xl/worksheets/sheet1.xml"))
+    assert len(rows) == 2 + 10_000

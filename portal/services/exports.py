@@ -9,21 +9,27 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
 
 from ..exports.cells import csv_cell
+from ..exports.comparison import ComparisonColumn, ComparisonLine, comparison_workbook
+from ..exports.register import RegisterRow
 from ..exports.request import ClarificationLine, RequestWorkbook, TimelineLine, request_workbook
-from ..models import Organisation, Request, RequestStatus, User, utcnow
+from ..models import Answer, Organisation, Request, RequestStatus, User, utcnow
 from ..questionnaire import logic
 from ..questionnaire.compare import OUTCOME_LABELS, Comparison
 from ..questionnaire.display import display_value
 from . import audit, clarifications, evidence, ratings, timeline
-from .requests import STATUS_LABELS
+from .questionnaires import current_definitions, definition_for
+from .requests import OPEN_STATUSES, STATUS_LABELS
 from .responses import answer_comments, answer_values, questionnaire_of
 from .review import DECISIONS
+from .side_by_side import Matrix
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Windows and macOS refuse these in file names; the rest of Unicode is fine
@@ -259,3 +265,109 @@ def request_json(session: Session, request: Request) -> dict[str, Any]:
             for f in comparison.findings
         ],
     }
+
+
+# --- the register --------------------------------------------------------------
+
+REGISTER_BATCH = 500
+
+
+def key_question_choices() -> list[tuple[str, str, str]]:
+    """(question id, label, questionnaire title) a school may add as register columns."""
+    seen: dict[str, tuple[str, str, str]] = {}
+    for questionnaire in current_definitions():
+        if questionnaire.audience == "self_assessment":
+            continue
+        for question in questionnaire.questions():
+            if question.answerable and question.type not in ("file", "table"):
+                seen.setdefault(question.id, (question.id, question.label, questionnaire.title))
+    return list(seen.values())
+
+
+def register_columns(keys: list[str]) -> list[str]:
+    labels = {qid: label for qid, label, _ in key_question_choices()}
+    return [labels.get(qid, qid) for qid in keys]
+
+
+def register_count(session: Session, organisation: Organisation) -> int:
+    return (
+        session.scalar(
+            select(func.count(Request.id)).where(Request.organisation_id == organisation.id)
+        )
+        or 0
+    )
+
+
+def register_rows(
+    session: Session, organisation: Organisation, keys: list[str], today: date | None = None
+) -> Iterator[RegisterRow]:
+    """The organisation's requests in batches (newest first), with the chosen answers."""
+    now = today or utcnow().date()
+    query = (
+        select(Request)
+        .where(Request.organisation_id == organisation.id)
+        .options(joinedload(Request.supplier), joinedload(Request.questionnaire_version))
+        .order_by(Request.created_at.desc(), Request.id.desc())
+        .execution_options(yield_per=REGISTER_BATCH)
+    )
+    for batch in session.scalars(query).partitions():
+        answers: dict[tuple[int, str], Any] = {}
+        if keys:
+            for request_id, question_id, value in session.execute(
+                select(Answer.request_id, Answer.question_id, Answer.value).where(
+                    Answer.request_id.in_([r.id for r in batch]), Answer.question_id.in_(keys)
+                )
+            ):
+                answers[(request_id, question_id)] = value
+        for row in batch:
+            yield _register_row(row, keys, answers, now)
+
+
+def _register_row(
+    row: Request, keys: list[str], answers: dict[tuple[int, str], Any], today: date
+) -> RegisterRow:
+    questionnaire = definition_for(row.questionnaire_version)
+    shown_answers = []
+    for qid in keys:
+        value = answers.get((row.id, qid))
+        try:
+            question = questionnaire.question(qid)
+        except KeyError:
+            shown_answers.append("")
+            continue
+        shown_answers.append("" if value in (None, "", []) else display_value(question, value))
+    status = RequestStatus(row.status)
+    overdue = ""
+    if status in OPEN_STATUSES and row.due_date is not None and row.due_date < today:
+        overdue = "Answers overdue"
+    elif status in DECISIONS and row.next_review_date is not None and row.next_review_date < today:
+        overdue = "Review overdue"
+    version = row.questionnaire_version
+    return RegisterRow(
+        reference=row.reference,
+        supplier=row.supplier.name,
+        questionnaire=f"{version.title} (v{version.version})",
+        status=STATUS_LABELS[status],
+        sent=row.created_at,
+        due=row.due_date,
+        submitted=row.submitted_at,
+        rating=row.rating,
+        score=row.score,
+        decision=DECISIONS.get(status, ""),
+        decision_reason=row.decision_reason or "",
+        conditions=row.decision_conditions or [],
+        next_review=row.next_review_date,
+        overdue=overdue,
+        key_answers=shown_answers,
+    )
+
+
+def comparison_xlsx(matrix: Matrix) -> bytes:
+    return comparison_workbook(
+        matrix.title,
+        [
+            ComparisonColumn(r.supplier.name, r.reference, c.rating, c.score)
+            for r, c in zip(matrix.columns, matrix.comparisons, strict=True)
+        ],
+        [ComparisonLine(line.question, line.section_title, line.cells) for line in matrix.rows],
+    )

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
-
 from flask import (
     Blueprint,
     abort,
@@ -12,7 +9,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
@@ -36,7 +32,6 @@ from ..services import (
     audit,
     clarifications,
     evidence,
-    exports,
     mail,
     questionnaires,
     ratings,
@@ -236,26 +231,3 @@ def choose_organisation() -> ResponseReturnValue:
     if organisation_id is None or not switch_organisation(organisation_id):
         abort(404)
     return redirect(url_for("school.dashboard"))
-
-
-@bp.get("/requests/<int:request_id>/export.<any(xlsx, csv, json):file_format>")
-@requires(Action.VIEW_REQUESTS)
-def export_request(request_id: int, file_format: str) -> ResponseReturnValue:
-    """The request with its answers and findings as a workbook, CSV or JSON."""
-    row = get_for_org(Request, request_id, current_organisation())
-    exports.record_download(
-        db.session, current_actor(), row.organisation, "request", file_format, row
-    )
-    name = exports.download_name(row.reference, row.supplier.name, extension=file_format)
-    if file_format == "json":
-        data = json.dumps(exports.request_json(db.session, row), indent=2).encode()
-        mimetype = "application/json"
-    elif file_format == "csv":
-        # A byte-order mark so Excel opens UTF-8 (names with accents) correctly.
-        data = ("\ufeff" + exports.request_csv(db.session, row)).encode()
-        mimetype = "text/csv"
-    else:
-        data, mimetype = exports.request_xlsx(db.session, row), exports.XLSX
-    return send_file(
-        io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name, max_age=0
-    )
