@@ -29,7 +29,7 @@ PUBLIC = {
 STAFF_BLUEPRINTS = ("school.", "review.", "profiles.", "exports.", "curator.")
 # Pages about the signed-in user's own organisation as a whole (no row id in
 # the path), so there is nothing of another organisation's to guess at.
-OWN_ORGANISATION = ("profiles.",)
+OWN_ORGANISATION = ("profiles.", "exports.download_register")
 
 
 def rules(app: Flask) -> list[Rule]:
