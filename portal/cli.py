@@ -242,6 +242,46 @@ def export_register_command(org_id: int, out: str, answers: tuple[str, ...]) -> 
     click.echo(f"{count} rows written to {out} in {time.perf_counter() - started:.1f} s")
 
 
+@click.command("export-request")
+@click.option("--ref", "reference", required=True, help="The request's reference, like DD-7K2M9Q.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    required=True,
+    help="The file to write: .xlsx, .csv or .json.",
+)
+@with_appcontext
+def export_request_command(reference: str, out: str) -> None:
+    """Write one request with its answers and findings to a workbook, CSV or JSON."""
+    import json
+
+    from sqlalchemy import select
+
+    from .models import Request
+    from .services import exports
+
+    row = db.session.scalar(select(Request).where(Request.reference == reference.upper()))
+    if row is None:
+        raise click.UsageError(f"There is no request {reference}")
+    file_format = out.rsplit(".", 1)[-1].lower()
+    if file_format == "json":
+        with open(out, "w", encoding="utf-8") as handle:
+            json.dump(exports.request_json(db.session, row), handle, indent=2)
+    elif file_format == "csv":
+        with open(out, "w", encoding="utf-8-sig", newline="") as handle:
+            handle.write(exports.request_csv(db.session, row))
+    elif file_format == "xlsx":
+        with open(out, "wb") as binary:
+            binary.write(exports.request_xlsx(db.session, row))
+    else:
+        raise click.UsageError("Name the file .xlsx, .csv or .json")
+    exports.record_download(
+        db.session, None, row.organisation, "request", file_format, row, actor_label="Command line"
+    )
+    db.session.commit()
+    click.echo(f"{row.reference} written to {out}")
+
+
 def _counted(rows: Iterable[T], step: Callable[[int], object]) -> Iterator[T]:
     for row in rows:
         step(1)
@@ -258,5 +298,6 @@ def init_app(app: Flask) -> None:
         send_emails_command,
         send_reminders_command,
         export_register_command,
+        export_request_command,
     ):
         app.cli.add_command(cmd)

@@ -516,3 +516,19 @@ def test_a_ten_thousand_entry_directory(tmp_path: Any) -> None:
     with zipfile.ZipFile(out) as archive:
         rows = re.findall(rb"<row ", archive.read("xl/worksheets/sheet1.xml"))
     assert len(rows) == 2 + 10_000
+
+
+@shipped
+def test_one_request_from_the_command_line(app: Any, make: Factory, tmp_path: Any) -> None:
+    row, _ = make.submitted(make.user(), answers={"breach_notice_hours": 72})
+    runner = app.test_cli_runner()
+    for name in ("request.xlsx", "request.csv", "request.json"):
+        out = tmp_path / name
+        result = runner.invoke(args=["export-request", "--ref", row.reference, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert f"{row.reference} written to {out}" in result.output
+    assert json.loads((tmp_path / "request.json").read_text())["rating"] == "red"
+    assert "Not met" in (tmp_path / "request.csv").read_text(encoding="utf-8-sig")
+    assert load_workbook(tmp_path / "request.xlsx").sheetnames[:2] == ["Summary", "Answers"]
+    unknown = runner.invoke(args=["export-request", "--ref", "DD-NOPE00", "--out", str(out)])
+    assert "There is no request DD-NOPE00" in unknown.output

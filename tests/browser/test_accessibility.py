@@ -153,6 +153,9 @@ def test_review_pages_have_no_axe_violations(browser: Any, server: str, make: Fa
     assert "StarMaths Online" in staff.inner_text("#compare-matrix")
     check(staff, seen)
 
+    staff.goto(f"{server}/register")
+    assert "Supplier register" in staff.inner_text("h1")
+    check(staff, seen)
     staff.goto(f"{server}/requirements/")
     check(staff, seen)
     staff.click("text=Cloud and edtech supplier due diligence")
