@@ -242,6 +242,34 @@ def export_register_command(org_id: int, out: str, answers: tuple[str, ...]) -> 
     click.echo(f"{count} rows written to {out} in {time.perf_counter() - started:.1f} s")
 
 
+@click.command("export-directory")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    required=True,
+    help="The .xlsx to write.",
+)
+@click.option(
+    "--all", "every_state", is_flag=True, help="Drafts, withdrawn and replaced entries too."
+)
+@with_appcontext
+def export_directory_command(out: str, every_state: bool) -> None:
+    """Write the directory's entries to a workbook (published ones unless --all)."""
+    from .exports.directory import directory_workbook
+    from .models import EntryStatus
+    from .services import directory
+
+    statuses: set[str] = set(EntryStatus) if every_state else {EntryStatus.PUBLISHED}
+    started = time.perf_counter()
+    with click.progressbar(
+        length=directory.export_count(db.session, statuses),
+        label="Writing the directory",
+        file=sys.stderr,
+    ) as bar:
+        count = directory_workbook(out, directory.export_blocks(db.session, statuses), bar.update)
+    click.echo(f"{count} entries written to {out} in {time.perf_counter() - started:.1f} s")
+
+
 @click.command("export-request")
 @click.option("--ref", "reference", required=True, help="The request's reference, like DD-7K2M9Q.")
 @click.option(
@@ -299,5 +327,6 @@ def init_app(app: Flask) -> None:
         send_reminders_command,
         export_register_command,
         export_request_command,
+        export_directory_command,
     ):
         app.cli.add_command(cmd)

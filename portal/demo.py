@@ -18,10 +18,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from .models import Organisation, OrgKind, Request, RequestStatus, Role, User, utcnow
+from .models import (
+    DirectoryEntry,
+    Organisation,
+    OrgKind,
+    Request,
+    RequestStatus,
+    Role,
+    User,
+    utcnow,
+)
 from .questionnaire import Questionnaire, logic
 from .questionnaire.examples import example_answers
-from .services import accounts, evidence, profile_changes, profiles, requests, responses
+from .services import (
+    accounts,
+    directory,
+    evidence,
+    profile_changes,
+    profiles,
+    requests,
+    responses,
+)
 from .services.passwords import hash_password
 from .services.profiles import RuleInput
 from .services.questionnaires import current_definitions
@@ -164,6 +181,7 @@ def seed_demo(session: Session) -> str:
     for spec in REQUESTS:
         if (spec[6] if len(spec) > 6 else "it_support") in installed:
             _request(session, orgs, users, *spec)
+    _directory_entry(session, users["Northgate Data Protection"])
     link = url_for("supplier.open_link", token=demo_token("DD-DEMO01"), _external=True)
     base = current_app.config["PORTAL_BASE_URL"]
 
@@ -257,6 +275,30 @@ def _request(
             session, row, responses.Declaration(contact, "Account manager", directory_consent=True)
         )
     session.flush()
+
+
+def _directory_entry(session: Session, curator: User) -> None:
+    """The curator publishes StarMaths Online from its consented submission."""
+    source = session.scalar(select(Request).where(Request.reference == "DD-DEMO07"))
+    if source is None or session.scalar(
+        select(DirectoryEntry.id).where(DirectoryEntry.source_request_id == source.id)
+    ):
+        return
+    entry = directory.draft_from_submission(
+        session,
+        curator,
+        source,
+        directory.EntryDetails(
+            product="StarMaths Online",
+            category="learning_platform",
+            summary="Strong answers throughout: UK hosting, 24-hour breach notice, no AI "
+            "training on pupil data.",
+            rating="green",
+            conditions="",
+            review_due=None,
+        ),
+    )
+    directory.publish(session, curator, entry)
 
 
 # The smallest well-formed PDF: the demo needs a file to show, not a document.

@@ -23,7 +23,18 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .extensions import WRITE_METHODS, db, login_manager
-from .models import Base, Membership, Organisation, Request, Role, User, utcnow
+from .models import (
+    Adoption,
+    Base,
+    DirectoryEntry,
+    EntryStatus,
+    Membership,
+    Organisation,
+    Request,
+    Role,
+    User,
+    utcnow,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -42,14 +53,23 @@ class Action(enum.StrEnum):
     # Change the organisation's requirement profile.
     MANAGE_REQUIREMENTS = "manage_requirements"
     MANAGE_USERS = "manage_users"
+    # Adopt a directory listing as the school's assessment of a supplier.
+    ADOPT_ENTRIES = "adopt_entries"
+    # Work the directory: consented submissions, drafts, publishing, withdrawing.
+    CURATE = "curate"
 
 
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
-    Role.ADMIN: frozenset(Action),
-    Role.REVIEWER: frozenset({Action.VIEW_REQUESTS, Action.SEND_REQUESTS, Action.REVIEW_REQUESTS}),
+    # Curating is the curator organisation's work, never a school admin's.
+    Role.ADMIN: frozenset(Action) - {Action.CURATE},
+    Role.REVIEWER: frozenset(
+        {Action.VIEW_REQUESTS, Action.SEND_REQUESTS, Action.REVIEW_REQUESTS, Action.ADOPT_ENTRIES}
+    ),
     Role.VIEWER: frozenset({Action.VIEW_REQUESTS}),
     # Curators gather generic assessments by sending requests themselves.
-    Role.CURATOR: frozenset({Action.VIEW_REQUESTS, Action.SEND_REQUESTS, Action.REVIEW_REQUESTS}),
+    Role.CURATOR: frozenset(
+        {Action.VIEW_REQUESTS, Action.SEND_REQUESTS, Action.REVIEW_REQUESTS, Action.CURATE}
+    ),
 }
 
 
@@ -137,6 +157,55 @@ def get_for_org(model: type[ModelT], row_id: int, organisation: Organisation) ->
     if row is None:
         abort(404)
     return row
+
+
+# --- The directory -------------------------------------------------------------
+
+# A submission reaches the curator only with the supplier's consent, once answered.
+CURATABLE_STATUSES = frozenset(
+    {
+        "submitted",
+        "resubmitted",
+        "clarification",
+        "accepted",
+        "accepted_with_conditions",
+        "rejected",
+    }
+)
+
+
+def consented_submission(request_id: int) -> Request:
+    """A request a curator may read: its supplier agreed to share it. Else 404."""
+    row = db.session.get(Request, request_id)
+    if row is None or not row.directory_consent or row.status not in CURATABLE_STATUSES:
+        abort(404)
+    return row
+
+
+def curated_entry(entry_id: int) -> DirectoryEntry:
+    """Any directory entry, for the curator (who owns the directory)."""
+    entry = db.session.get(DirectoryEntry, entry_id)
+    if entry is None:
+        abort(404)
+    return entry
+
+
+def visible_entry(entry_id: int, organisation: Organisation) -> DirectoryEntry:
+    """An entry a school may open: published, or a version of a listing it
+    adopted (shown with its state). Drafts and other withdrawn entries are 404."""
+    entry = db.session.get(DirectoryEntry, entry_id)
+    if entry is None:
+        abort(404)
+    if entry.status == EntryStatus.PUBLISHED:
+        return entry
+    adopted = db.session.scalar(
+        select(Adoption.id).where(
+            Adoption.organisation_id == organisation.id, Adoption.listing_id == entry.listing_id
+        )
+    )
+    if adopted is None or entry.status == EntryStatus.DRAFT:
+        abort(404)
+    return entry
 
 
 def org_members(organisation: Organisation) -> list[Membership]:

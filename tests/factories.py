@@ -90,6 +90,7 @@ class Factory:
         questionnaire: str = "cloud_supplier",
         answers: dict[str, Any] | None = None,
         comments: dict[str, str] | None = None,
+        consent: bool = False,
         **overrides: Any,
     ) -> tuple[Request, str]:
         """A request whose supplier submitted complete example answers, with
@@ -103,7 +104,7 @@ class Factory:
             )
             attach_demo_files(db.session, row, definition)
             responses.submit_response(
-                db.session, row, responses.Declaration("Sam Carter", "Director", False)
+                db.session, row, responses.Declaration("Sam Carter", "Director", consent)
             )
             db.session.commit()
             return row, path

@@ -12,6 +12,7 @@ from .accounts import (
 )
 from .audit import AuditEvent
 from .base import Base, utcnow
+from .directory import CATEGORIES, Adoption, DirectoryEntry, EntryStatus
 from .outbox import OutgoingEmail
 from .questionnaires import QuestionnaireVersion
 from .requests import Answer, Clarification, Evidence, Request, RequestStatus
@@ -19,6 +20,10 @@ from .review import FindingReview, RequirementRule
 from .suppliers import Supplier
 
 __all__ = [
+    "CATEGORIES",
+    "Adoption",
+    "DirectoryEntry",
+    "EntryStatus",
     "Answer",
     "AuditEvent",
     "Base",

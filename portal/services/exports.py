@@ -20,11 +20,20 @@ from ..exports.cells import csv_cell
 from ..exports.comparison import ComparisonColumn, ComparisonLine, comparison_workbook
 from ..exports.register import RegisterRow
 from ..exports.request import ClarificationLine, RequestWorkbook, TimelineLine, request_workbook
-from ..models import Answer, Organisation, Request, RequestStatus, User, utcnow
+from ..models import (
+    Adoption,
+    Answer,
+    EntryStatus,
+    Organisation,
+    Request,
+    RequestStatus,
+    User,
+    utcnow,
+)
 from ..questionnaire import logic
 from ..questionnaire.compare import OUTCOME_LABELS, Comparison
 from ..questionnaire.display import display_value
-from . import audit, clarifications, evidence, ratings, timeline
+from . import audit, clarifications, directory, evidence, ratings, timeline
 from .questionnaires import current_definitions, definition_for
 from .requests import OPEN_STATUSES, STATUS_LABELS
 from .responses import answer_comments, answer_values, questionnaire_of
@@ -290,18 +299,20 @@ def register_columns(keys: list[str]) -> list[str]:
 
 
 def register_count(session: Session, organisation: Organisation) -> int:
-    return (
-        session.scalar(
-            select(func.count(Request.id)).where(Request.organisation_id == organisation.id)
-        )
-        or 0
+    requests = session.scalar(
+        select(func.count(Request.id)).where(Request.organisation_id == organisation.id)
     )
+    adopted = session.scalar(
+        select(func.count(Adoption.id)).where(Adoption.organisation_id == organisation.id)
+    )
+    return (requests or 0) + (adopted or 0)
 
 
 def register_rows(
     session: Session, organisation: Organisation, keys: list[str], today: date | None = None
 ) -> Iterator[RegisterRow]:
-    """The organisation's requests in batches (newest first), with the chosen answers."""
+    """The organisation's requests in batches (newest first), with the chosen
+    answers, then the suppliers it adopted from the directory."""
     now = today or utcnow().date()
     query = (
         select(Request)
@@ -321,21 +332,57 @@ def register_rows(
                 answers[(request_id, question_id)] = value
         for row in batch:
             yield _register_row(row, keys, answers, now)
+    yield from adoption_rows(session, organisation, keys, now)
+
+
+def _key_answers(questionnaire: Any, keys: list[str], values: dict[str, Any]) -> list[str]:
+    """The chosen answers in words; blank where this questionnaire does not ask."""
+    shown = []
+    for qid in keys:
+        value = values.get(qid)
+        try:
+            question = questionnaire.question(qid)
+        except KeyError:
+            shown.append("")
+            continue
+        shown.append("" if value in (None, "", []) else display_value(question, value))
+    return shown
+
+
+def adoption_rows(
+    session: Session, organisation: Organisation, keys: list[str], today: date | None = None
+) -> Iterator[RegisterRow]:
+    """Suppliers the school took from the directory, rated against its own rules."""
+    now = today or utcnow().date()
+    for adoption in directory.adoptions(session, organisation):
+        entry = adoption.entry
+        comparison = directory.comparison_for_school(session, entry, organisation)
+        version = entry.questionnaire_version
+        withdrawn = entry.status == EntryStatus.WITHDRAWN
+        yield RegisterRow(
+            reference=f"Directory {entry.listing_id}",
+            supplier=entry.supplier.name,
+            questionnaire=f"{version.title} (v{version.version})",
+            status="Withdrawn from the directory" if withdrawn else "Adopted from the directory",
+            sent=adoption.adopted_at,
+            due=None,
+            submitted=entry.published_at,
+            rating=comparison.rating,
+            score=comparison.score,
+            decision="Adopted",
+            decision_reason=entry.summary,
+            conditions=[c for c in entry.conditions.splitlines() if c.strip()],
+            next_review=entry.review_due,
+            overdue="Review overdue" if entry.review_due < now else "",
+            key_answers=_key_answers(definition_for(version), keys, entry.answers),
+        )
 
 
 def _register_row(
     row: Request, keys: list[str], answers: dict[tuple[int, str], Any], today: date
 ) -> RegisterRow:
     questionnaire = definition_for(row.questionnaire_version)
-    shown_answers = []
-    for qid in keys:
-        value = answers.get((row.id, qid))
-        try:
-            question = questionnaire.question(qid)
-        except KeyError:
-            shown_answers.append("")
-            continue
-        shown_answers.append("" if value in (None, "", []) else display_value(question, value))
+    shown_answers = _key_answers(questionnaire, keys, {q: answers.get((row.id, q)) for q in keys})
     status = RequestStatus(row.status)
     overdue = ""
     if status in OPEN_STATUSES and row.due_date is not None and row.due_date < today:

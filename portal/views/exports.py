@@ -22,7 +22,7 @@ from ..services.errors import ServiceError
 bp = Blueprint("exports", __name__)
 
 
-def _send_temporary(
+def send_temporary(
     write: Callable[[IO[bytes]], object], name: str, mimetype: str
 ) -> ResponseReturnValue:
     """Write to a temporary file and stream it: the file is unlinked at once
@@ -92,8 +92,8 @@ def download_register(file_format: str) -> ResponseReturnValue:
             text.flush()
             text.detach()
 
-        return _send_temporary(write_csv, name, "text/csv")
-    return _send_temporary(
+        return send_temporary(write_csv, name, "text/csv")
+    return send_temporary(
         lambda handle: register_workbook(
             handle, rows, columns, f"Supplier register: {organisation.name}"
         ),

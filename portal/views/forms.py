@@ -24,6 +24,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..models import CATEGORIES
 from ..questionnaire.forms import DateAnswerField, SelectChoice
 
 EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.com"
@@ -247,4 +248,75 @@ class ProfileImportForm(FlaskForm):
     workbook = FileField(
         "Your requirements workbook",
         description="An .xlsx file exported from this page, with your changes.",
+    )
+
+
+class EntryForm(FlaskForm):
+    """What the curator says about a directory entry."""
+
+    product = StringField(
+        "Product or service",
+        validators=[
+            InputRequired("Enter the product or service name"),
+            Length(max=200, message="Keep the name to 200 characters or fewer"),
+        ],
+    )
+    category = SelectField(
+        "Category",
+        choices=[SelectChoice("", "Choose a category")]
+        + [SelectChoice(value, label) for value, label in CATEGORIES],
+        validators=[InputRequired("Choose a category")],
+    )
+    summary = TextAreaField(
+        "Curator's summary",
+        description="What a school should know, in a few sentences. Needed to publish.",
+        validators=[Length(max=5000, message="Keep the summary to 5,000 characters or fewer")],
+    )
+    rating = RadioField(
+        "Rating",
+        choices=[
+            SelectChoice("green", "Green: no significant gaps"),
+            SelectChoice("amber", "Amber: gaps a school should weigh"),
+            SelectChoice("red", "Red: serious gaps"),
+        ],
+        validators=[Optional()],
+    )
+    conditions = TextAreaField(
+        "Known conditions",
+        description="Optional. What a school should ask for or check before relying on this.",
+        validators=[Length(max=5000, message="Keep the conditions to 5,000 characters or fewer")],
+    )
+    review_due = DateAnswerField(
+        "Review due",
+        description="When this assessment should be checked again. 12 months if left blank.",
+        validators=[Optional()],
+    )
+    sources = TextAreaField(
+        "Public documents used",
+        description="For an assessment you fill in yourself: the privacy notice, terms, security pages and so on, with their dates.",
+        validators=[Length(max=5000, message="Keep this to 5,000 characters or fewer")],
+    )
+
+
+class AuthoredEntryForm(EntryForm):
+    supplier_name = StringField(
+        "Supplier name",
+        validators=[
+            InputRequired("Enter the supplier's name"),
+            Length(max=200, message="Supplier name must be 200 characters or fewer"),
+        ],
+    )
+    questionnaire = SelectField(
+        "Questionnaire", validators=[InputRequired("Choose a questionnaire")]
+    )
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(
+        "Why it is withdrawn",
+        description="Schools that adopted this entry will see it.",
+        validators=[
+            InputRequired("Say why the entry is withdrawn: schools that adopted it will see this"),
+            Length(max=2000, message="Keep the reason to 2,000 characters or fewer"),
+        ],
     )

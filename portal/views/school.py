@@ -65,6 +65,11 @@ def dashboard() -> ResponseReturnValue:
 @requires(Action.SEND_REQUESTS)
 def new_request() -> ResponseReturnValue:
     form = NewRequestForm()
+    if request.method == "GET":
+        # Prefilled from a directory entry's "request a fresh assessment".
+        form.supplier_name.data = request.args.get("supplier_name", "")[:200]
+        form.questionnaire.data = request.args.get("questionnaire")
+        form.message.data = request.args.get("message", "")[:2000]
     form.questionnaire.choices = [
         SelectChoice(q.key, f"{q.title} ({q.question_count} questions)")
         for q in questionnaires.current_definitions()

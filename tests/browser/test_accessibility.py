@@ -172,3 +172,55 @@ def test_review_pages_have_no_axe_violations(browser: Any, server: str, make: Fa
     assert len(seen) >= 10
     failures = {url: v for url, v in seen.items() if v}
     assert failures == {}, failures
+
+
+@pytest.mark.config(QUESTIONNAIRE_FOLDER=str(SHIPPED_QUESTIONNAIRES))
+def test_directory_pages_have_no_axe_violations(browser: Any, server: str, make: Factory) -> None:
+    school_admin = make.user(make.org("Oakfield Primary School"), role="admin")
+    row, _ = make.submitted(school_admin, consent=True, supplier_name="Cloudy Ltd")
+    curator = make.user(make.org("Northgate Data Protection", kind="curator"), role="curator")
+    seen: dict[str, list[str]] = {}
+
+    def sign_in(page: Page, email: str) -> None:
+        page.goto(f"{server}/login")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("button:has-text('Sign in')")
+
+    desk = browser.new_context().new_page()
+    sign_in(desk, curator.email)
+    desk.goto(f"{server}/curate/")
+    check(desk, seen)
+    desk.click("#queue >> text=Cloudy Ltd")
+    desk.click("button:has-text('Create the draft')")
+    assert "There is a problem" in desk.inner_text(".govuk-error-summary")
+    check(desk, seen)
+    desk.fill("#product", "Cloudy Classroom")
+    desk.select_option("#category", "learning_platform")
+    desk.fill("#summary", "Fine.")
+    desk.check("#rating")
+    desk.click("button:has-text('Create the draft')")
+    assert "Draft" in desk.inner_text("#entry-state")
+    check(desk, seen)
+    desk.click("text=Change About you and your product")
+    check(desk, seen)
+    desk.goto(desk.url.rsplit("/sections", 1)[0])
+    desk.click("button:has-text('Publish')")
+    assert "Published" in desk.inner_text("#entry-state")
+    check(desk, seen)
+    desk.goto(f"{server}/curate/new")
+    check(desk, seen)
+
+    school = browser.new_context().new_page()
+    sign_in(school, school_admin.email)
+    school.goto(f"{server}/directory/")
+    check(school, seen)
+    school.click("#results >> text=Cloudy Classroom")
+    check(school, seen)
+    school.click("button:has-text('Adopt this assessment')")
+    assert "adopted this entry" in school.inner_text("#adopted")
+    check(school, seen)
+
+    assert len(seen) >= 7
+    failures = {url: v for url, v in seen.items() if v}
+    assert failures == {}, failures

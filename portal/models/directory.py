@@ -1,0 +1,122 @@
+"""The curated directory: supplier assessments schools reuse, and who adopted one."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .accounts import Organisation, User
+from .base import Base, created_at, enum_check, intpk, utcnow
+from .questionnaires import QuestionnaireVersion
+from .requests import Request
+from .suppliers import Supplier
+
+
+class EntryStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    # A newer version of the same listing was published in its place.
+    SUPERSEDED = "superseded"
+    WITHDRAWN = "withdrawn"
+
+
+CATEGORIES = (
+    ("it_support", "IT support"),
+    ("mis", "Management information system (MIS)"),
+    ("safeguarding", "Safeguarding and wellbeing"),
+    ("learning_platform", "Learning platform"),
+    ("communication", "Communication with parents"),
+    ("assessment", "Assessment and tracking"),
+    ("ai_tool", "AI tool"),
+    ("filtering_monitoring", "Filtering and monitoring"),
+    ("finance_hr", "Finance and HR"),
+    ("other", "Other"),
+)
+
+
+class DirectoryEntry(Base):
+    """One version of one listing. A listing's versions share ``listing_id`` (the
+    id of its first version); republishing adds a version and supersedes the last."""
+
+    __tablename__ = "directory_entry"
+    __table_args__ = (
+        enum_check("status", EntryStatus),
+        UniqueConstraint("listing_id", "version", name="uq_directory_entry_listing_version"),
+    )
+
+    id: Mapped[intpk]
+    listing_id: Mapped[int | None] = mapped_column(index=True, comment="id of the first version")
+    version: Mapped[int] = mapped_column(default=1)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("supplier.id"), index=True)
+    product: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(40))
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_version.id"))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, comment="copied, never linked")
+    evidence_questions: Mapped[list[str]] = mapped_column(
+        JSON, default=list, comment="questions the source answered with evidence files"
+    )
+    source_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("request.id", ondelete="SET NULL")
+    )
+    curator_authored: Mapped[bool] = mapped_column(
+        default=False,
+        server_default=false(),
+        comment="filled in by the curator from public documents",
+    )
+    sources: Mapped[str] = mapped_column(Text, default="", comment="public documents used")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    rating: Mapped[str | None] = mapped_column(
+        String(10), comment="the curator's: green, amber, red"
+    )
+    conditions: Mapped[str] = mapped_column(Text, default="")
+    review_due: Mapped[date]
+    status: Mapped[str] = mapped_column(String(20), default=EntryStatus.DRAFT)
+    reviewed_on: Mapped[date | None] = mapped_column(
+        comment="when the assessment was last reviewed"
+    )
+    published_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[dict[str, list[str]] | None] = mapped_column(
+        JSON, comment="answers added, changed, removed since the previous version"
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[created_at]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    supplier: Mapped[Supplier] = relationship()
+    questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
+    source_request: Mapped[Request | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+
+class Adoption(Base):
+    """A school took a directory listing as its assessment of that supplier."""
+
+    __tablename__ = "adoption"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "listing_id", name="uq_adoption_organisation_listing"),
+    )
+
+    id: Mapped[intpk]
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    listing_id: Mapped[int] = mapped_column(index=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("directory_entry.id"), comment="the version adopted"
+    )
+    adopted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    adopted_at: Mapped[created_at]
+
+    organisation: Mapped[Organisation] = relationship()
+    entry: Mapped[DirectoryEntry] = relationship()
+    adopted_by: Mapped[User | None] = relationship()

@@ -1,0 +1,116 @@
+"""The directory for schools: search, an entry against our own requirements,
+adopt it or ask the supplier afresh, and the directory workbook."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from ..exports.directory import directory_workbook
+from ..extensions import db
+from ..models import EntryStatus, utcnow
+from ..permissions import Action, can, current_actor, current_organisation, requires, visible_entry
+from ..questionnaire import logic
+from ..services import directory, exports, questionnaires
+from ..services.errors import ServiceError
+from .exports import send_temporary
+
+bp = Blueprint("directory", __name__, url_prefix="/directory")
+
+
+@bp.get("/")
+@requires(Action.VIEW_REQUESTS)
+def search() -> ResponseReturnValue:
+    criteria = directory.Search(
+        text=request.args.get("q", ""),
+        category=request.args.get("category", ""),
+        rating=request.args.get("rating", ""),
+        questionnaire=request.args.get("questionnaire", ""),
+        freshness=request.args.get("freshness", ""),
+    )
+    organisation = current_organisation()
+    return render_template(
+        "directory/search.html",
+        criteria=criteria,
+        results=directory.search(db.session, criteria),
+        adopted=directory.adoptions(db.session, organisation),
+        categories=directory.CATEGORY_LABELS,
+        questionnaires=[
+            q
+            for q in questionnaires.current_definitions()
+            if q.audience != "self_assessment" and q.triage is None
+        ],
+        today=utcnow().date(),
+        searched=any(
+            request.args.get(k) for k in ("q", "category", "rating", "questionnaire", "freshness")
+        ),
+    )
+
+
+@bp.get("/<int:entry_id>")
+@requires(Action.VIEW_REQUESTS)
+def entry(entry_id: int) -> ResponseReturnValue:
+    organisation = current_organisation()
+    found = visible_entry(entry_id, organisation)
+    comparison = directory.comparison_for_school(db.session, found, organisation)
+    questionnaire = questionnaires.definition_for(found.questionnaire_version)
+    # Gaps first: what the school must weigh comes before what is fine.
+    ordered = sorted(comparison.findings, key=lambda f: (not f.gap, f.outcome != "needs_review"))
+    return render_template(
+        "directory/entry.html",
+        entry=found,
+        comparison=comparison,
+        findings=ordered,
+        questionnaire=questionnaire,
+        entry_shown=logic.visibility(questionnaire, found.answers),
+        adoption=directory.adoption_of(db.session, found, organisation),
+        history=directory.history(db.session, found),
+        overdue=directory.review_overdue(found),
+        categories=directory.CATEGORY_LABELS,
+        status_labels_entry=directory.ENTRY_STATUS_LABELS,
+    )
+
+
+@bp.post("/<int:entry_id>/adopt")
+@requires(Action.ADOPT_ENTRIES)
+def adopt(entry_id: int) -> ResponseReturnValue:
+    organisation = current_organisation()
+    found = visible_entry(entry_id, organisation)
+    try:
+        directory.adopt(db.session, current_actor(), organisation, found)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(
+            f"{found.supplier.name} ({found.product}) is in your supplier register, "
+            "with this directory entry as its assessment",
+            "success",
+        )
+    return redirect(url_for("directory.entry", entry_id=found.id))
+
+
+@bp.get("/<int:entry_id>/fresh")
+@requires(Action.SEND_REQUESTS)
+def fresh_request(entry_id: int) -> ResponseReturnValue:
+    found = visible_entry(entry_id, current_organisation())
+    return redirect(
+        f"{url_for('school.new_request')}?{urlencode(directory.fresh_request_defaults(found))}"
+    )
+
+
+@bp.get("/export.xlsx")
+@requires(Action.VIEW_REQUESTS)
+def export() -> ResponseReturnValue:
+    """Published entries for schools; every state for the curator."""
+    curator = can(Action.CURATE)
+    statuses: set[str] = set(EntryStatus) if curator else {EntryStatus.PUBLISHED}
+    exports.record_download(
+        db.session, current_actor(), current_organisation(), "directory", "xlsx"
+    )
+    return send_temporary(
+        lambda handle: directory_workbook(handle, directory.export_blocks(db.session, statuses)),
+        exports.download_name("Due-diligence directory", extension="xlsx"),
+        exports.XLSX,
+    )
