@@ -532,3 +532,20 @@ def test_one_request_from_the_command_line(app: Any, make: Factory, tmp_path: An
     assert load_workbook(tmp_path / "request.xlsx").sheetnames[:2] == ["Summary", "Answers"]
     unknown = runner.invoke(args=["export-request", "--ref", "DD-NOPE00", "--out", str(out)])
     assert "There is no request DD-NOPE00" in unknown.output
+
+
+@shipped
+def test_download_names_are_meaningful_and_rfc_6266_encoded(
+    client: FlaskClient, make: Factory
+) -> None:
+    reviewer = make.user()
+    row, _ = make.submitted(reviewer, supplier_name='Café "Ünïcode": Ltd/UK')
+    login(client, reviewer)
+    disposition = client.get(f"/requests/{row.id}/export.xlsx").headers["Content-Disposition"]
+    today = date.today().isoformat()
+    # Characters Windows refuses are gone; the UTF-8 name rides in filename*.
+    assert disposition.startswith("attachment; filename=")
+    assert (
+        f"filename*=UTF-8''{row.reference}%20Caf%C3%A9%20%C3%9Cn%C3%AFcode%20Ltd%20UK%20{today}.xlsx"
+        in disposition
+    )

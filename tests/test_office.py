@@ -89,15 +89,14 @@ def test_every_workbook_opens_in_libreoffice(tmp_path: Path) -> None:
         str(files["directory"]), [DirectoryBlock(cloud, directory_rows(cloud, 5, hostile=True))]
     )
     findings = compare(cloud, answers).findings
-    files["comparison"].write_bytes(
-        comparison_workbook(
-            cloud.title,
-            [
-                ComparisonColumn("=A", "DD-1", "green", 100),
-                ComparisonColumn("+B", "DD-2", None, None),
-            ],
-            [ComparisonLine(f.question, "Section", [f, None]) for f in findings],
-        )
+    comparison_workbook(
+        str(files["comparison"]),
+        cloud.title,
+        [
+            ComparisonColumn("=A", "DD-1", "green", 100),
+            ComparisonColumn("+B", "DD-2", None, None),
+        ],
+        [ComparisonLine(f.question, "Section", [f, None]) for f in findings],
     )
     files["profile"].write_bytes(
         profile_workbook(

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import IO
 
 import xlsxwriter
 
 from ..questionnaire.compare import OUTCOME_LABELS, Finding, Outcome
 from ..questionnaire.definition import Question
-from .cells import IN_MEMORY, Cells
+from .cells import STREAMING, Cells
 from .request import OUTCOME_FILLS, RATING_FILLS
 
 
@@ -30,10 +30,13 @@ class ComparisonLine:
 
 
 def comparison_workbook(
-    title: str, columns: Sequence[ComparisonColumn], lines: Sequence[ComparisonLine]
-) -> bytes:
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, IN_MEMORY)
+    out: str | IO[bytes],
+    title: str,
+    columns: Sequence[ComparisonColumn],
+    lines: Iterable[ComparisonLine],
+) -> int:
+    """Write the matrix to ``out`` row by row (constant memory); returns the rows."""
+    workbook = xlsxwriter.Workbook(out, STREAMING)
     workbook.set_properties({"title": f"Side by side: {title}", "comments": "Due Diligence Portal"})
     cells = Cells(workbook)
     cells.add(
@@ -77,4 +80,4 @@ def comparison_workbook(
             cells.text(sheet, line, offset, text, style)
     sheet.autofilter(0, 0, max(line, 1), count - 1)
     workbook.close()
-    return buffer.getvalue()
+    return line - 1

@@ -11,7 +11,7 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import date
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
@@ -409,8 +409,9 @@ def _register_row(
     )
 
 
-def comparison_xlsx(matrix: Matrix) -> bytes:
+def comparison_xlsx(out: IO[bytes], matrix: Matrix) -> int:
     return comparison_workbook(
+        out,
         matrix.title,
         [
             ComparisonColumn(r.supplier.name, r.reference, c.rating, c.score)

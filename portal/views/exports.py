@@ -118,10 +118,8 @@ def download_comparison() -> ResponseReturnValue:
         flash(exc.message, "error")
         return redirect(f"{url_for('review.compare_suppliers')}?{request.query_string.decode()}")
     exports.record_download(db.session, current_actor(), organisation, "comparison", "xlsx")
-    return send_file(
-        io.BytesIO(exports.comparison_xlsx(matrix)),
-        mimetype=exports.XLSX,
-        as_attachment=True,
-        download_name=exports.download_name("Side by side", matrix.title, extension="xlsx"),
-        max_age=0,
+    return send_temporary(
+        lambda handle: exports.comparison_xlsx(handle, matrix),
+        exports.download_name("Side by side", matrix.title, extension="xlsx"),
+        exports.XLSX,
     )
