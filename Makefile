@@ -10,7 +10,7 @@ STAMPS := .make
 VENDOR := portal/static/vendor
 GOVUK := node_modules/govuk-frontend/dist/govuk
 
-.PHONY: run test lint typecheck test-sqlite test-postgres assets install browser office clean
+.PHONY: run test lint typecheck test-sqlite test-postgres assets install browser office clean bench loadtest
 
 
 run: install assets
@@ -77,3 +77,9 @@ test-postgres: install assets
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) $(STAMPS)
+
+# Speed figures as ratios to a floor measured in the same run (not a test:
+# nothing fails on a time). QUICK=1 for a small run. With the PostgreSQL
+# binaries present, autosave over HTTP is measured on PostgreSQL too.
+bench: install assets
+	scripts/with-postgres.sh $(BIN)/python -m bench.run $(if $(QUICK),--quick)

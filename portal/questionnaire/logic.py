@@ -3,6 +3,9 @@ which constraints fail. Pure functions over a Questionnaire and plain dicts."""
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -65,10 +68,47 @@ def undecided(
     }
 
 
+# Which questions any show_if reads, per questionnaire (by sha256).
+_CONDITION_INPUTS: dict[str, tuple[str, ...]] = {}
+# Recent visibility results. A page, a save and a comparison each ask several
+# times for the same answers; only the answers that show_if conditions read
+# decide the result, so they (and the day) are the key.
+_STATES: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+_STATES_KEPT = 512
+_STATES_LOCK = threading.Lock()
+
+
 def _show_states(
     questionnaire: Questionnaire, answers: Mapping[str, Any], today: date | None
 ) -> dict[str, Any]:
     """Question id -> True (shown), False (hidden) or UNKNOWN (hidden for now)."""
+    inputs = _CONDITION_INPUTS.get(questionnaire.sha256)
+    if inputs is None:
+        inputs = tuple(sorted({name for q in questionnaire.questions() for name in _reads(q)}))
+        if questionnaire.sha256:
+            _CONDITION_INPUTS[questionnaire.sha256] = inputs
+    key = (
+        questionnaire.sha256,
+        (today or date.today()).toordinal(),
+        *(json.dumps(answers.get(name), sort_keys=True, default=str) for name in inputs),
+    )
+    with _STATES_LOCK:
+        cached = _STATES.get(key) if questionnaire.sha256 else None
+        if cached is not None:
+            _STATES.move_to_end(key)
+            return dict(cached)
+    states = _compute_show_states(questionnaire, answers, today)
+    if questionnaire.sha256:
+        with _STATES_LOCK:
+            _STATES[key] = states
+            if len(_STATES) > _STATES_KEPT:
+                _STATES.popitem(last=False)
+    return dict(states)
+
+
+def _compute_show_states(
+    questionnaire: Questionnaire, answers: Mapping[str, Any], today: date | None
+) -> dict[str, Any]:
     questions = {q.id: q for q in questionnaire.questions()}
     states: dict[str, Any] = {}
 

@@ -1,0 +1,1 @@
+"""Speed, load and crash figures: `make bench` and `make loadtest` (not tests)."""
