@@ -83,3 +83,8 @@ clean:
 # binaries present, autosave over HTTP is measured on PostgreSQL too.
 bench: install assets
 	scripts/with-postgres.sh $(BIN)/python -m bench.run $(if $(QUICK),--quick)
+
+# 50 suppliers against gunicorn on SQLite, then PostgreSQL, with a crash pass;
+# exits non-zero when a check fails. SECONDS=60 by default; QUICK=1 for 15 s.
+loadtest: install assets
+	scripts/with-postgres.sh $(BIN)/python -m bench.loadtest $(if $(QUICK),--quick,--seconds $(or $(SECONDS),60))

@@ -31,7 +31,13 @@ class Client:
         self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
         self.cookie = ""
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
         sent = {"Cookie": self.cookie} if self.cookie else {}
         sent.update(headers or {})
         try:
@@ -72,7 +78,9 @@ def _connection(
         elif action == "floor":
             status, _ = client.request("GET", "/bench/floor")
         elif action == "floor_json":
-            status, _ = client.request("POST", "/bench/floor.json", b"{}", {"Content-Type": "application/json"})
+            status, _ = client.request(
+                "POST", "/bench/floor.json", b"{}", {"Content-Type": "application/json"}
+            )
         else:
             payload = {"answers": {question: number % 700}, "revisions": {question: revision}}
             status, body = client.request(
@@ -99,8 +107,16 @@ def _generator(
     threads = [
         threading.Thread(
             target=_connection,
-            args=(base, action, links[i % len(links)], references[i % len(references)],
-                  section, question, seconds, results),
+            args=(
+                base,
+                action,
+                links[i % len(links)],
+                references[i % len(references)],
+                section,
+                question,
+                seconds,
+                results,
+            ),
         )  # fmt: skip
         for i in range(connections)
     ]
@@ -143,7 +159,11 @@ def run_load(
     done = sum(t.done for t in tallies)
 
     def pick(share: float) -> float:
-        return 1000 * latencies[min(len(latencies) - 1, int(share * len(latencies)))] if latencies else 0.0
+        return (
+            1000 * latencies[min(len(latencies) - 1, int(share * len(latencies)))]
+            if latencies
+            else 0.0
+        )
 
     return LoadResult(
         rps=done / seconds,

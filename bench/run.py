@@ -19,7 +19,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from .setup import KEY, ROOT, Installation, add_floor_routes, gunicorn, installation, make_app, seed
@@ -136,7 +135,11 @@ def comparisons(quick: bool) -> Figure:
     answers = example_answers(questionnaire)
     rules = effective_requirements(
         questionnaire,
-        {"breach_notice_hours": Requirement("max", 12, "critical", "", (), note="bench", source="school")},
+        {
+            "breach_notice_hours": Requirement(
+                "max", 12, "critical", "", (), note="bench", source="school"
+            )
+        },
     )
     evidence = {q.id for q in questionnaire.questions()}
     seconds = 1.0 if quick else 5.0
@@ -187,7 +190,9 @@ def over_http(place: Installation, quick: bool, label: str = "") -> list[Figure]
     with gunicorn(place, workers) as base:
         floor = run_load(base, "floor", connections, seconds, seeded.links, seeded.references)
         pages = run_load(base, "page", connections, seconds, seeded.links, seeded.references)
-        floor_json = run_load(base, "floor_json", connections, seconds, seeded.links, seeded.references)
+        floor_json = run_load(
+            base, "floor_json", connections, seconds, seeded.links, seeded.references
+        )
         saves = run_load(base, "autosave", connections, seconds, seeded.links, seeded.references)
     if not label:
         figures.append(

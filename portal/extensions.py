@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
@@ -12,6 +13,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 # Methods that may write: their SQLite transactions take the write lock up front.
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -51,9 +54,7 @@ class Database:
             factory: sessionmaker[Session] = current_app.extensions["portal_db_sessions"]
             session = factory()
             if _in_write_request():
-                # SQLite: BEGIN IMMEDIATE, so a read-then-write transaction never
-                # fails with "database is locked" under several workers.
-                session.connection(execution_options={"portal_write": True})
+                begin_write(session)
             g._db_session = session
         return session
 
@@ -65,10 +66,30 @@ class Database:
             session.close()
 
 
+def begin_write(session: Session) -> None:
+    """Start the session's next transaction as a writer. On SQLite that is
+    BEGIN IMMEDIATE: a transaction that reads and then writes in the default
+    deferred mode fails with "database is locked" under several workers,
+    whatever the busy timeout. The option holds for one transaction only, so
+    a request that commits and then writes again calls this again."""
+    session.connection(execution_options={"portal_write": True})
+
+
+def writes_on_get(view: F) -> F:
+    """Mark a GET view that writes (an audited download) as a writer."""
+    view._portal_writes = True  # type: ignore[attr-defined]
+    return view
+
+
 def _in_write_request() -> bool:
     from flask import has_request_context
 
-    return has_request_context() and request.method in WRITE_METHODS
+    if not has_request_context():
+        return False
+    if request.method in WRITE_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "_portal_writes", False))
 
 
 def make_engine(url: str) -> Engine:

@@ -25,6 +25,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..extensions import begin_write
 from ..models import Organisation, OutgoingEmail, Request, utcnow
 from ..redaction import redact
 
@@ -82,6 +83,7 @@ def deliver_queued(session: Session) -> None:
     the caller commits again to record what was sent."""
     ids = g.pop("outbox_ids", [])
     if ids:
+        begin_write(session)  # a new transaction after the request's commit
         deliver(session, session.scalars(select(OutgoingEmail).where(OutgoingEmail.id.in_(ids))))
 
 

@@ -13,7 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask.typing import ResponseReturnValue
 
 from ..exports.register import register_csv, register_workbook
-from ..extensions import db
+from ..extensions import db, writes_on_get
 from ..models import Request
 from ..permissions import Action, current_actor, current_organisation, get_for_org, requires
 from ..services import exports, side_by_side
@@ -39,6 +39,7 @@ def send_temporary(
 
 
 @bp.get("/requests/<int:request_id>/export.<any(xlsx, csv, json):file_format>")
+@writes_on_get
 @requires(Action.VIEW_REQUESTS)
 def export_request(request_id: int, file_format: str) -> ResponseReturnValue:
     """The request with its answers and findings as a workbook, CSV or JSON."""
@@ -75,6 +76,7 @@ def register() -> ResponseReturnValue:
 
 
 @bp.get("/register.<any(xlsx, csv):file_format>")
+@writes_on_get
 @requires(Action.VIEW_REQUESTS)
 def download_register(file_format: str) -> ResponseReturnValue:
     organisation = current_organisation()
@@ -103,6 +105,7 @@ def download_register(file_format: str) -> ResponseReturnValue:
 
 
 @bp.get("/compare.xlsx")
+@writes_on_get
 @requires(Action.VIEW_REQUESTS)
 def download_comparison() -> ResponseReturnValue:
     organisation = current_organisation()

@@ -21,7 +21,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 
 from .. import keep_changes
-from ..extensions import db, limiter
+from ..extensions import db, limiter, writes_on_get
 from ..models import Request
 from ..permissions import grant_supplier_access, supplier_request, supplier_view
 from ..questionnaire import Questionnaire, Section, logic
@@ -300,6 +300,7 @@ def download_file(row: Request, evidence_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/<reference>/copy.xlsx")
+@writes_on_get
 @supplier_view
 def download_copy(row: Request) -> ResponseReturnValue:
     """The supplier's own copy of what they submitted, as a workbook."""
