@@ -95,13 +95,21 @@ class Finding:
     question: Question
     requirement: Requirement
     computed: Outcome
-    expected: str
-    actual: str
+    value: Any
     reason: str = ""
     review: Review | None = None
     weight: int = 0
     # Points out of 100 this finding cost the score (0 when met or not scored).
     points_lost: float = 0.0
+
+    @property
+    def expected(self) -> str:
+        """What the requirement asks for, in words (made when shown, not when rated)."""
+        return expected_words(self.question, self.requirement)
+
+    @property
+    def actual(self) -> str:
+        return display_value(self.question, self.value)
 
     @property
     def outcome(self) -> Outcome:
@@ -283,12 +291,20 @@ def check_answer(
     evidence_missing: bool = False,
 ) -> Check:
     """Whether one answer meets one requirement, with the words to show why."""
-    now = today or date.today()
-    expected = expected_words(question, requirement)
-    actual = display_value(question, value)
+    outcome, reason = judge(question, requirement, value, today or date.today(), evidence_missing)
+    return Check(
+        outcome, expected_words(question, requirement), display_value(question, value), reason
+    )
 
-    def result(outcome: Outcome, reason: str = "") -> Check:
-        return Check(outcome, expected, actual, reason)
+
+def judge(
+    question: Question, requirement: Requirement, value: Any, now: date, evidence_missing: bool
+) -> tuple[Outcome, str]:
+    """The outcome and, where it needs one, the reason. Words for what was
+    expected and given are left to the caller: a rating does not need them."""
+
+    def result(outcome: Outcome, reason: str = "") -> tuple[Outcome, str]:
+        return outcome, reason
 
     if requirement.operator == "info":
         return result(Outcome.NEEDS_REVIEW, "For information: read the answer")
@@ -394,9 +410,10 @@ def compare(
     """
     rules = effective_requirements(questionnaire) if requirements is None else requirements
     reviews = reviews or {}
-    shown = logic.visibility(questionnaire, answers, today)
+    now = today or date.today()
+    shown = logic.visibility(questionnaire, answers, now)
     scope = logic.typed_visible(questionnaire, answers, shown)
-    checked: list[tuple[Question, Requirement, Check]] = []
+    checked: list[tuple[Question, Requirement, tuple[Outcome, str]]] = []
     switched_off: list[tuple[Question, Requirement]] = []
     for question in questionnaire.questions():
         rule = rules.get(question.id)
@@ -407,15 +424,14 @@ def compare(
             continue
         missing_files = (
             question.type != "file"
-            and logic.evidence_required(question, scope, today)
             and question.id not in evidence
+            and logic.evidence_required(question, scope, now)
         )
-        check = check_answer(question, rule, answers.get(question.id), today, missing_files)
-        checked.append((question, rule, check))
+        checked.append(
+            (question, rule, judge(question, rule, answers.get(question.id), now, missing_files))
+        )
     # Two passes: a finding's share of the score needs the total at stake.
-    outcomes = [
-        reviews[q.id].outcome if q.id in reviews else check.outcome for q, _, check in checked
-    ]
+    outcomes = [reviews[q.id].outcome if q.id in reviews else judged[0] for q, _, judged in checked]
     weights = [SEVERITY_WEIGHTS.get(rule.severity, 0) for _, rule, _ in checked]
     possible = sum(w for w, o in zip(weights, outcomes, strict=True) if o in EARNED)
     earned = sum(w * EARNED[o] for w, o in zip(weights, outcomes, strict=True) if o in EARNED)
@@ -424,17 +440,18 @@ def compare(
         Finding(
             question=question,
             requirement=rule,
-            computed=check.outcome,
-            expected=check.expected,
-            actual=check.actual,
-            reason=check.reason,
+            computed=judged[0],
+            value=answers.get(question.id),
+            reason=judged[1],
             review=reviews.get(question.id),
             weight=weight,
             points_lost=round(100 * weight * (1 - EARNED[outcome]) / possible, 1)
             if possible and outcome in EARNED
             else 0.0,
         )
-        for (question, rule, check), outcome, weight in zip(checked, outcomes, weights, strict=True)
+        for (question, rule, judged), outcome, weight in zip(
+            checked, outcomes, weights, strict=True
+        )
     ]
     rating, rating_reasons = _rating(found, score)
     counts: dict[str, int] = {}
@@ -446,7 +463,7 @@ def compare(
         score=score,
         rating=rating,
         rating_reasons=rating_reasons,
-        triage=triage(questionnaire, answers, today),
+        triage=triage(questionnaire, answers, now),
         counts=counts,
     )
 
