@@ -20,6 +20,10 @@ class QuestionnaireVersion(Base):
     key: Mapped[str] = mapped_column(String(64))
     version: Mapped[int]
     title: Mapped[str] = mapped_column(String(200))
-    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, comment="canonical definition")
+    # Deferred: every page of a request loads its version, but the parsed
+    # definition is cached by sha256, so the (large) snapshot is read only once.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(
+        JSON, comment="canonical definition", deferred=True
+    )
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[created_at]
