@@ -44,6 +44,8 @@ class Installation:
             "PORTAL_BASE_URL": "http://127.0.0.1",
             "UPLOAD_FOLDER": str(self.folder / "uploads"),
             "PORTAL_SMTP_URL": "memory://",
+            # Every simulated supplier opens its link from the same address.
+            "TOKEN_RATE_LIMIT": "100000 per minute",
         }
 
 
@@ -69,6 +71,7 @@ def make_app(place: Installation) -> Flask:
             "PORTAL_BASE_URL": "http://127.0.0.1",
             "UPLOAD_FOLDER": str(place.folder / "uploads"),
             "PORTAL_SMTP_URL": "memory://",
+            "TOKEN_RATE_LIMIT": "100000 per minute",
         }
     )
 

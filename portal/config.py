@@ -58,6 +58,7 @@ ENVIRONMENT: dict[str, type] = {
     "PORTAL_ENV": str,
     "RATELIMIT_STORAGE_URI": str,
     "UPLOAD_FOLDER": str,
+    "TOKEN_RATE_LIMIT": str,
 }
 
 
