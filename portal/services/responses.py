@@ -318,15 +318,16 @@ def save_valid_answers(
     ids: set[str],
     revisions: Mapping[str, int],
     *,
+    editable: set[str] | None,
     today: date | None = None,
 ) -> tuple[set[str], list[str]]:
     """Save the answers among ``ids`` that are valid and not in conflict.
 
     Returns (questions with an error, questions in conflict): those keep their
     stored value, and their typed value stays on screen with the message. In a
-    clarification round only the questions in it can change.
+    clarification round only the questions in it (``editable``, from
+    :func:`editable_ids`) can change.
     """
-    editable = editable_ids(session, request)
     if editable is not None:
         ids = ids & editable
     own_ids = {q.id for q in form.section.answerable}
@@ -399,7 +400,12 @@ def save_section(
         except evidence.UploadError as exc:
             upload_errors[question.id] = [exc.message]
     bad, conflicts = save_valid_answers(
-        session, request, form, {q.id for q in section.answerable}, revisions
+        session,
+        request,
+        form,
+        {q.id for q in section.answerable},
+        revisions,
+        editable=editable_ids(session, request),
     )
     for qid, errors in upload_errors.items():
         form[qid].errors = errors
@@ -459,19 +465,17 @@ def autosave(
     clean_revisions = {
         k: int(v) for k, v in revisions.items() if isinstance(v, int) and not isinstance(v, bool)
     }
-    bad, conflicts = save_valid_answers(session, request, form, ids, clean_revisions)
+    bad, conflicts = save_valid_answers(
+        session, request, form, ids, clean_revisions, editable=editable
+    )
     session.flush()
-    now = answer_values(request)
+    shown = logic.visibility(questionnaire, answer_values(request))
     return AutosaveResult(
         saved=tuple(sorted(ids - bad)),
         errors={qid: form[qid].errors[0] for qid in sorted(bad) if qid not in conflicts},
         conflicts={qid: form[qid].errors[0] for qid in conflicts},
         revisions=answer_revisions(request),
-        shown={
-            q.id: v
-            for q in section.questions
-            if (v := logic.visibility(questionnaire, now).get(q.id)) is not None
-        },
+        shown={q.id: shown[q.id] for q in section.questions if q.id in shown},
     )
 
 
