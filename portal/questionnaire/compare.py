@@ -90,7 +90,9 @@ class Review:
     on: date | None = None
 
 
-@dataclass(frozen=True)
+# Not frozen, unlike the engine's other records: a comparison makes one per
+# requirement, and a frozen dataclass's __init__ costs a setattr call per field.
+@dataclass(slots=True)
 class Finding:
     question: Question
     requirement: Requirement
@@ -412,7 +414,8 @@ def compare(
     reviews = reviews or {}
     now = today or date.today()
     shown = logic.visibility(questionnaire, answers, now)
-    scope = logic.typed_visible(questionnaire, answers, shown)
+    # Typed answers are needed only for evidence conditions: build them once, if at all.
+    scope: dict[str, Any] | None = None
     checked: list[tuple[Question, Requirement, tuple[Outcome, str]]] = []
     switched_off: list[tuple[Question, Requirement]] = []
     for question in questionnaire.questions():
@@ -422,11 +425,11 @@ def compare(
         if rule.off:
             switched_off.append((question, rule))
             continue
-        missing_files = (
-            question.type != "file"
-            and question.id not in evidence
-            and logic.evidence_required(question, scope, now)
-        )
+        missing_files = False
+        if question.type != "file" and question.id not in evidence and question.evidence != "none":
+            if scope is None:
+                scope = logic.typed_visible(questionnaire, answers, shown)
+            missing_files = logic.evidence_required(question, scope, now)
         checked.append(
             (question, rule, judge(question, rule, answers.get(question.id), now, missing_files))
         )
