@@ -68,6 +68,8 @@ AMBER_FROM = 50
 RATING_LABELS = {"green": "Green", "amber": "Amber", "red": "Red"}
 
 CHOICE_OPERATORS = frozenset({"in", "not_in", "includes_all", "includes_any"})
+# Outcomes that are never a gap.
+MET_OR_UNJUDGED = frozenset({Outcome.MET, Outcome.NEEDS_REVIEW, Outcome.NOT_APPLICABLE})
 
 
 @dataclass(frozen=True)
@@ -459,7 +461,8 @@ def compare(
     rating, rating_reasons = _rating(found, score)
     counts: dict[str, int] = {}
     for outcome in outcomes:
-        counts[outcome.value] = counts.get(outcome.value, 0) + 1
+        # An Outcome is its own string value: no .value lookup in this loop.
+        counts[outcome] = counts.get(outcome, 0) + 1
     return Comparison(
         findings=tuple(found),
         switched_off=tuple(switched_off),
@@ -482,6 +485,8 @@ def _rating(found: list[Finding], score: int | None) -> tuple[str | None, tuple[
         return None, ()
     gaps = {"critical": 0, "major": 0, "minor": 0}
     for finding in found:
+        if finding.review is None and finding.computed in MET_OR_UNJUDGED:
+            continue  # the common case, decided without the properties below
         if finding.gap:
             gaps[finding.requirement.severity] += 1
     reasons: list[str] = []
