@@ -174,10 +174,22 @@ CURATABLE_STATUSES = frozenset(
 )
 
 
+def curatable(row: Request) -> bool:
+    """A submission may reach the directory: the supplier consented, it is
+    answered, and it assesses the supplier (a screening or a self-assessment
+    describes one school, not the supplier)."""
+    from .services.questionnaires import definition_for
+
+    if not row.directory_consent or row.status not in CURATABLE_STATUSES:
+        return False
+    questionnaire = definition_for(row.questionnaire_version)
+    return questionnaire.triage is None and questionnaire.audience != "self_assessment"
+
+
 def consented_submission(request_id: int) -> Request:
-    """A request a curator may read: its supplier agreed to share it. Else 404."""
+    """A request a curator may read (see :func:`curatable`). Else 404."""
     row = db.session.get(Request, request_id)
-    if row is None or not row.directory_consent or row.status not in CURATABLE_STATUSES:
+    if row is None or not curatable(row):
         abort(404)
     return row
 

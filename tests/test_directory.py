@@ -402,3 +402,39 @@ def test_the_directory_workbook_for_schools_and_curators(
     assert products(out.read_bytes()) == ["Cloudy Classroom"]
     every = app.test_cli_runner().invoke(args=["export-directory", "--out", str(out), "--all"])
     assert "2 entries written" in every.output
+
+
+def test_a_consented_screening_never_reaches_the_curator(
+    client: FlaskClient, make: Factory
+) -> None:
+    school_user = make.user(make.org("Oakfield Primary School"))
+    screening, _ = make.submitted(
+        school_user, "dpia_screening", consent=True, supplier_name="Screened Tool Ltd"
+    )
+    login(client, curator(make))
+    assert "Screened Tool Ltd" not in text_of(
+        client.get("/curate/").get_data(as_text=True), "queue"
+    )
+    # Not by guessing its id either, to read or to draft from.
+    assert client.get(f"/curate/submissions/{screening.id}").status_code == 404
+    assert client.post(f"/curate/submissions/{screening.id}", data=DETAILS).status_code == 404
+
+
+def test_an_entry_copies_only_the_answers_the_supplier_was_asked(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    school_user = make.user(make.org("Another School"))
+    row, _ = make.submitted(
+        school_user, answers={"hosting_location": "uk"}, consent=True, supplier_name="Second Ltd"
+    )
+    # A stale answer to a question that UK hosting hides (transfers abroad).
+    dbs.add(Answer(request_id=row.id, question_id="transfer_mechanism", value="idta"))
+    dbs.commit()
+    login(client, curator(make))
+    created = client.post(f"/curate/submissions/{row.id}", data=DETAILS)
+    assert created.status_code == 302
+    dbs.rollback()
+    entry = dbs.get(DirectoryEntry, int(created.location.rsplit("/", 1)[1]))
+    assert entry is not None
+    assert "transfer_mechanism" not in entry.answers
+    assert entry.answers["hosting_location"] == "uk"

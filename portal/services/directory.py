@@ -27,11 +27,13 @@ from ..models import (
     Organisation,
     QuestionnaireVersion,
     Request,
+    Role,
     Supplier,
     User,
     utcnow,
 )
-from ..permissions import CURATABLE_STATUSES
+from ..permissions import CURATABLE_STATUSES, curatable
+from ..questionnaire import logic
 from ..questionnaire.compare import Comparison, compare
 from .audit import record_event
 from .errors import ServiceError
@@ -97,7 +99,8 @@ def _apply(entry: DirectoryEntry, details: EntryDetails) -> None:
 def _audit(
     session: Session, action: str, actor: User, entry: DirectoryEntry, **detail: Any
 ) -> None:
-    curator_org = actor.memberships[0].organisation if actor.memberships else None
+    # Filed under the curator organisation, whatever else the user belongs to.
+    curator_org = next((m.organisation for m in actor.memberships if m.role == Role.CURATOR), None)
     record_event(
         session,
         action,
@@ -115,9 +118,7 @@ def _audit(
 
 
 def queue(session: Session) -> list[Request]:
-    """Consented submissions not yet used by any entry, oldest first. A
-    screening describes one school's use of a tool, not the supplier, so it
-    never reaches the directory."""
+    """Consented submissions not yet used by any entry, oldest first."""
     used = select(DirectoryEntry.source_request_id).where(
         DirectoryEntry.source_request_id.is_not(None)
     )
@@ -133,7 +134,7 @@ def queue(session: Session) -> list[Request]:
             .order_by(Request.submitted_at)
         )
     )
-    return [r for r in rows if definition_for(r.questionnaire_version).triage is None]
+    return [r for r in rows if curatable(r)]
 
 
 def entries(session: Session, statuses: set[str] | None = None) -> list[DirectoryEntry]:
@@ -234,13 +235,18 @@ def draft_from_submission(
     files = session.scalars(
         select(Evidence.question_id).where(Evidence.request_id == submission.id).distinct()
     )
+    questionnaire = definition_for(submission.questionnaire_version)
     return _new_entry(
         session,
         actor,
         details,
         supplier_id=submission.supplier_id,
         version=submission.questionnaire_version,
-        answers={a.question_id: a.value for a in submission.answers},
+        # Only what the supplier was asked: a stale answer to a question its
+        # later answers hid is not theirs to publish.
+        answers=logic.drop_hidden(
+            questionnaire, {a.question_id: a.value for a in submission.answers}
+        ),
         evidence_questions=sorted(set(files)),
         source=submission,
         authored=False,
