@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from .extensions import WRITE_METHODS, db, login_manager
 from .models import (
+    ANSWERED_STATUSES,
     Adoption,
     Base,
     DirectoryEntry,
@@ -161,18 +162,6 @@ def get_for_org(model: type[ModelT], row_id: int, organisation: Organisation) ->
 
 # --- The directory -------------------------------------------------------------
 
-# A submission reaches the curator only with the supplier's consent, once answered.
-CURATABLE_STATUSES = frozenset(
-    {
-        "submitted",
-        "resubmitted",
-        "clarification",
-        "accepted",
-        "accepted_with_conditions",
-        "rejected",
-    }
-)
-
 
 def curatable(row: Request) -> bool:
     """A submission may reach the directory: the supplier consented, it is
@@ -180,7 +169,7 @@ def curatable(row: Request) -> bool:
     describes one school, not the supplier)."""
     from .services.questionnaires import definition_for
 
-    if not row.directory_consent or row.status not in CURATABLE_STATUSES:
+    if not row.directory_consent or row.status not in ANSWERED_STATUSES:
         return False
     questionnaire = definition_for(row.questionnaire_version)
     return questionnaire.triage is None and questionnaire.audience != "self_assessment"

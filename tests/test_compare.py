@@ -19,10 +19,8 @@ from portal.questionnaire.compare import (
     Outcome,
     Review,
     check_answer,
-    check_requirement,
     compare,
     effective_requirements,
-    findings,
     stricter_problem,
     triage,
 )
@@ -80,7 +78,7 @@ def question_with(
 
 def outcome(qtype: str, operator: str, value: Any, answer: Any, **extra: Any) -> Outcome:
     question, requirement = question_with(qtype, operator, value, **extra)
-    return check_requirement(question, requirement, answer, TODAY)
+    return check_answer(question, requirement, answer, TODAY).outcome
 
 
 SINGLE = {"choices": "countries"}
@@ -250,7 +248,7 @@ FINDINGS_QUESTIONS: list[dict[str, Any]] = [
 
 
 def summary(q: Questionnaire, answers: dict[str, Any]) -> list[tuple[str, Outcome]]:
-    return [(f.question.id, f.outcome) for f in findings(q, answers, TODAY)]
+    return [(f.question.id, f.outcome) for f in compare(q, answers, today=TODAY).findings]
 
 
 def test_findings_cover_visible_questions_with_requirements_in_order() -> None:
@@ -261,7 +259,7 @@ def test_findings_cover_visible_questions_with_requirements_in_order() -> None:
         ("hosting", NOT_MET),
         ("staff", MET),
     ]
-    found = findings(q, answers, TODAY)
+    found = compare(q, answers, today=TODAY).findings
     assert found[1].requirement.severity == "critical"
     assert found[1].question.label == "Where?"
 

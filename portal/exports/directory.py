@@ -15,6 +15,7 @@ from typing import IO, Any
 import xlsxwriter
 
 from ..questionnaire import Question, Questionnaire
+from ..questionnaire.definition import NUMBER_TYPES
 from ..questionnaire.display import display_value
 from .cells import STREAMING, Cells, sheet_name
 
@@ -31,7 +32,6 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, float], ...] = (
     ("_summary", "Curator's summary", 40),
     ("_conditions", "Known conditions", 32),
 )
-NUMBER_TYPES = frozenset({"integer", "decimal", "money_gbp", "percent"})
 
 
 @dataclass(frozen=True)

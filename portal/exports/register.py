@@ -16,8 +16,7 @@ from typing import IO, Any
 import xlsxwriter
 
 from .cells import STREAMING, Cells, csv_cell
-
-RATING_FILLS = {"green": "#CCE2D8", "amber": "#FFDCA8", "red": "#F4CDC6"}
+from .request import RATING_FILLS
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,23 @@ from .base import Base, utcnow
 from .directory import CATEGORIES, Adoption, DirectoryEntry, EntryStatus
 from .outbox import OutgoingEmail
 from .questionnaires import QuestionnaireVersion
-from .requests import Answer, Clarification, Evidence, Request, RequestStatus
+from .requests import (
+    ANSWERED_STATUSES,
+    DECIDED_STATUSES,
+    UNDECIDED_STATUSES,
+    Answer,
+    Clarification,
+    Evidence,
+    Request,
+    RequestStatus,
+)
 from .review import FindingReview, RequirementRule
 from .suppliers import Supplier
 
 __all__ = [
+    "ANSWERED_STATUSES",
+    "DECIDED_STATUSES",
+    "UNDECIDED_STATUSES",
     "CATEGORIES",
     "Adoption",
     "DirectoryEntry",

@@ -29,6 +29,16 @@ class RequestStatus(enum.StrEnum):
     EXPIRED = "expired"
 
 
+# Answers are in and a decision is still to be made.
+UNDECIDED_STATUSES = frozenset(
+    {RequestStatus.SUBMITTED, RequestStatus.RESUBMITTED, RequestStatus.CLARIFICATION}
+)
+DECIDED_STATUSES = frozenset(
+    {RequestStatus.ACCEPTED, RequestStatus.ACCEPTED_WITH_CONDITIONS, RequestStatus.REJECTED}
+)
+ANSWERED_STATUSES = UNDECIDED_STATUSES | DECIDED_STATUSES
+
+
 class Request(Base):
     __tablename__ = "request"
     __table_args__ = (enum_check("status", RequestStatus),)

@@ -158,6 +158,19 @@ class Comparison:
     def finding(self, question_id: str) -> Finding | None:
         return next((f for f in self.findings if f.question.id == question_id), None)
 
+    def filtered(self, gaps_only: bool = False, critical_only: bool = False) -> list[Finding]:
+        """The findings a reviewer asked to see, in questionnaire order."""
+        return [
+            f
+            for f in self.findings
+            if (not gaps_only or f.gap)
+            and (not critical_only or f.requirement.severity == "critical")
+        ]
+
+    def gaps_first(self) -> list[Finding]:
+        """Gaps, then what needs reading, then the rest: what to weigh first."""
+        return sorted(self.findings, key=lambda f: (not f.gap, f.outcome != Outcome.NEEDS_REVIEW))
+
 
 # --- requirements ---------------------------------------------------------
 
@@ -375,13 +388,6 @@ def judge(
     return result(Outcome.MET if met else Outcome.NOT_MET)
 
 
-def check_requirement(
-    question: Question, requirement: Requirement, value: Any, today: date | None = None
-) -> Outcome:
-    """Just the outcome of :func:`check_answer`."""
-    return check_answer(question, requirement, value, today).outcome
-
-
 def _same(value: Any, wanted: Any) -> bool:
     if isinstance(value, int | float) and isinstance(wanted, int | float):
         return float(value) == float(wanted)
@@ -504,13 +510,6 @@ def _rating(found: list[Finding], score: int | None) -> tuple[str | None, tuple[
     return rating, tuple(reasons)
 
 
-def findings(
-    questionnaire: Questionnaire, answers: Mapping[str, Any], today: date | None = None
-) -> list[Finding]:
-    """The findings against the questionnaire's baseline, in order."""
-    return list(compare(questionnaire, answers, today=today).findings)
-
-
 def triage(
     questionnaire: Questionnaire, answers: Mapping[str, Any], today: date | None = None
 ) -> TriageResult | None:
@@ -546,11 +545,9 @@ __all__ = [
     "Review",
     "TriageResult",
     "check_answer",
-    "check_requirement",
     "compare",
     "effective_requirements",
     "expected_words",
-    "findings",
     "stricter_problem",
     "triage",
 ]

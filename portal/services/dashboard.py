@@ -6,13 +6,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from ..models import Request, RequestStatus, utcnow
-from .ratings import DECIDED_STATUSES, UNDECIDED_STATUSES
+from ..models import (
+    ANSWERED_STATUSES,
+    DECIDED_STATUSES,
+    UNDECIDED_STATUSES,
+    Request,
+    RequestStatus,
+    utcnow,
+)
 from .requests import OPEN_STATUSES
 
 # "Due for annual review" starts this many days before the date, so there is time to act.
 REVIEW_WARNING_DAYS = 30
-RATINGS = ("green", "amber", "red", None)
 
 
 @dataclass
@@ -42,7 +47,7 @@ def summarise(requests: list[Request], today: date | None = None) -> Summary:
             and row.next_review_date <= now + timedelta(days=REVIEW_WARNING_DAYS)
         ):
             summary.review_due.append(row)
-        if row.status in UNDECIDED_STATUSES | DECIDED_STATUSES:
+        if row.status in ANSWERED_STATUSES:
             # A supplier's latest rated assessment stands for it; a screening
             # (never rated) only while there is nothing else.
             shown = latest.get(row.supplier_id)

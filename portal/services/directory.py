@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..exports.directory import DirectoryBlock, DirectoryRow
 from ..models import (
+    ANSWERED_STATUSES,
     CATEGORIES,
     Adoption,
     DirectoryEntry,
@@ -32,7 +33,7 @@ from ..models import (
     User,
     utcnow,
 )
-from ..permissions import CURATABLE_STATUSES, curatable
+from ..permissions import curatable
 from ..questionnaire import logic
 from ..questionnaire.compare import Comparison, compare
 from .audit import record_event
@@ -127,7 +128,7 @@ def queue(session: Session) -> list[Request]:
             select(Request)
             .where(
                 Request.directory_consent.is_(True),
-                Request.status.in_(CURATABLE_STATUSES),
+                Request.status.in_(ANSWERED_STATUSES),
                 Request.id.not_in(used),
             )
             .options(joinedload(Request.supplier), joinedload(Request.questionnaire_version))

@@ -43,6 +43,7 @@ def _save_rules(
     typed: Mapping[str, RuleInput],
     *,
     via: str = "form",
+    rerate: bool = True,
 ) -> dict[str, Requirement]:
     trust, _, _ = profiles.layers(session, organisation, questionnaire.key)
     stored = profiles.own_rules(session, organisation.id, questionnaire.key)
@@ -91,7 +92,8 @@ def _save_rules(
             via=via,
         )
     session.flush()
-    rerate_open_requests(session, organisation, questionnaire.key)
+    if rerate:
+        rerate_open_requests(session, organisation, questionnaire.key)
     return parsed
 
 
@@ -106,6 +108,19 @@ def remove_rule(
     row = profiles.own_rules(session, organisation.id, questionnaire.key).get(question_id)
     if row is None:
         return False
+    _delete(session, organisation, actor, questionnaire, row)
+    rerate_open_requests(session, organisation, questionnaire.key)
+    return True
+
+
+def _delete(
+    session: Session,
+    organisation: Organisation,
+    actor: User,
+    questionnaire: Questionnaire,
+    row: RequirementRule,
+) -> None:
+    question_id = row.question_id
     record_event(
         session,
         "requirement_removed",
@@ -117,8 +132,6 @@ def remove_rule(
     )
     session.execute(delete(RequirementRule).where(RequirementRule.id == row.id))
     session.flush()
-    rerate_open_requests(session, organisation, questionnaire.key)
-    return True
 
 
 def replace_profile(
@@ -139,10 +152,16 @@ def replace_profile(
     }
     changed = {qid: entry for qid, entry in typed.items() if qid not in unchanged}
     if changed:
-        _save_rules(session, organisation, actor, questionnaire, changed, via="import")
-    for question_id in set(stored) - set(typed):
-        remove_rule(session, organisation, actor, questionnaire, question_id)
-    return len(changed) + len(set(stored) - set(typed))
+        _save_rules(
+            session, organisation, actor, questionnaire, changed, via="import", rerate=False
+        )
+    removed = set(stored) - set(typed)
+    for question_id in removed:
+        _delete(session, organisation, actor, questionnaire, stored[question_id])
+    if changed or removed:
+        # Once for the whole workbook, not once per row.
+        rerate_open_requests(session, organisation, questionnaire.key)
+    return len(changed) + len(removed)
 
 
 def _same_as_stored(question: Question, entry: RuleInput, row: RequirementRule) -> bool:

@@ -15,23 +15,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Evidence, FindingReview, QuestionnaireVersion, Request, RequestStatus, User
+from ..models import (
+    UNDECIDED_STATUSES,
+    Evidence,
+    FindingReview,
+    QuestionnaireVersion,
+    Request,
+    User,
+)
 from ..questionnaire.compare import Comparison, Outcome, Review, compare
 from ..questionnaire.definition import Requirement
 from .profiles import requirements_for
 from .questionnaires import definition_for
-
-# Answers are in and a decision is still to be made: a profile edit re-rates these.
-UNDECIDED_STATUSES = frozenset(
-    {RequestStatus.SUBMITTED, RequestStatus.RESUBMITTED, RequestStatus.CLARIFICATION}
-)
-DECIDED_STATUSES = frozenset(
-    {
-        RequestStatus.ACCEPTED,
-        RequestStatus.ACCEPTED_WITH_CONDITIONS,
-        RequestStatus.REJECTED,
-    }
-)
 
 
 def rules_for(session: Session, request: Request) -> dict[str, Requirement]:

@@ -18,11 +18,16 @@ from . import ratings, requests
 from .audit import record_event
 from .errors import ServiceError
 from .questionnaires import current_definitions, definition_for
+from .requests import STATUS_LABELS
 
+# The decisions in the order offered, with the status labels the pages show.
 DECISIONS = {
-    RequestStatus.ACCEPTED: "Accepted",
-    RequestStatus.ACCEPTED_WITH_CONDITIONS: "Accepted with conditions",
-    RequestStatus.REJECTED: "Rejected",
+    status: STATUS_LABELS[status]
+    for status in (
+        RequestStatus.ACCEPTED,
+        RequestStatus.ACCEPTED_WITH_CONDITIONS,
+        RequestStatus.REJECTED,
+    )
 }
 # Answers are in (first time or after a clarification round) or already decided.
 DECIDABLE = frozenset({RequestStatus.SUBMITTED, RequestStatus.RESUBMITTED}) | frozenset(DECISIONS)

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from ..models import Organisation, QuestionnaireVersion, Request
+from ..models import ANSWERED_STATUSES, Organisation, QuestionnaireVersion, Request
 from ..questionnaire.compare import Comparison, Finding
 from ..questionnaire.definition import Question
 from .errors import ServiceError
 from .questionnaires import definition_for
-from .ratings import DECIDED_STATUSES, UNDECIDED_STATUSES, comparison_for
+from .ratings import comparison_for
 
 MAX_COLUMNS = 8
 
@@ -51,7 +51,7 @@ def comparable_requests(session: Session, organisation: Organisation) -> list[Ch
         .join(QuestionnaireVersion)
         .where(
             Request.organisation_id == organisation.id,
-            Request.status.in_(UNDECIDED_STATUSES | DECIDED_STATUSES),
+            Request.status.in_(ANSWERED_STATUSES),
         )
         .options(joinedload(Request.supplier), joinedload(Request.questionnaire_version))
         .order_by(QuestionnaireVersion.key, Request.submitted_at.desc())
@@ -66,7 +66,7 @@ def comparable_requests(session: Session, organisation: Organisation) -> list[Ch
 def build_matrix(
     session: Session, requests: list[Request], differences_only: bool = False
 ) -> Matrix:
-    answered = UNDECIDED_STATUSES | DECIDED_STATUSES
+    answered = ANSWERED_STATUSES
     if len(requests) < 2:
         raise ServiceError("Choose at least two requests to compare")
     if len(requests) > MAX_COLUMNS:

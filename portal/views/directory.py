@@ -56,13 +56,11 @@ def entry(entry_id: int) -> ResponseReturnValue:
     found = visible_entry(entry_id, organisation)
     comparison = directory.comparison_for_school(db.session, found, organisation)
     questionnaire = questionnaires.definition_for(found.questionnaire_version)
-    # Gaps first: what the school must weigh comes before what is fine.
-    ordered = sorted(comparison.findings, key=lambda f: (not f.gap, f.outcome != "needs_review"))
     return render_template(
         "directory/entry.html",
         entry=found,
         comparison=comparison,
-        findings=ordered,
+        findings=comparison.gaps_first(),
         questionnaire=questionnaire,
         entry_shown=logic.visibility(questionnaire, found.answers),
         adoption=directory.adoption_of(db.session, found, organisation),

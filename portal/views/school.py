@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from ..extensions import db
-from ..models import Request, utcnow
+from ..models import ANSWERED_STATUSES, Request, utcnow
 from ..permissions import (
     Action,
     current_actor,
@@ -108,19 +108,16 @@ def show_new_request(issued: requests.IssuedLink) -> ResponseReturnValue:
 def view_request(request_id: int) -> ResponseReturnValue:
     row = get_for_org(Request, request_id, current_organisation())
     issued = session.pop("issued_link", None)
-    answered = row.status in ratings.UNDECIDED_STATUSES | ratings.DECIDED_STATUSES
+    answered = row.status in ANSWERED_STATUSES
     comparison = ratings.comparison_for(db.session, row) if answered else None
     only = set(request.args.getlist("only"))
     return render_template(
         "school/request_view.html",
         row=row,
         comparison=comparison,
-        shown_findings=[
-            f
-            for f in (comparison.findings if comparison else ())
-            if ("gaps" not in only or f.gap)
-            and ("critical" not in only or f.requirement.severity == "critical")
-        ],
+        shown_findings=comparison.filtered("gaps" in only, "critical" in only)
+        if comparison
+        else [],
         only=only,
         decisions=review.DECISIONS,
         follow_ups=requests.follow_ups(db.session, row),
