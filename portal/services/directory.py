@@ -147,6 +147,17 @@ def entries(session: Session, statuses: set[str] | None = None) -> list[Director
     return list(session.scalars(query.order_by(DirectoryEntry.updated_at.desc())))
 
 
+def workspace_lists(session: Session) -> dict[str, list[DirectoryEntry]]:
+    """The curator's lists: drafts, review overdue, published, withdrawn."""
+    everything = entries(session)
+    return {
+        "drafts": [e for e in everything if e.status == EntryStatus.DRAFT],
+        "overdue": [e for e in everything if review_overdue(e)],
+        "published": [e for e in everything if e.status == EntryStatus.PUBLISHED],
+        "withdrawn": [e for e in everything if e.status == EntryStatus.WITHDRAWN],
+    }
+
+
 def listings_for(session: Session, supplier_id: int, key: str) -> list[DirectoryEntry]:
     """The current version of each listing of this supplier and questionnaire key:
     where a new version of an assessment can go."""

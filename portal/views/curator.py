@@ -36,15 +36,11 @@ def _entry_url(entry: DirectoryEntry) -> str:
 @bp.get("/")
 @requires(Action.CURATE)
 def workspace() -> ResponseReturnValue:
-    everything = directory.entries(db.session)
     return render_template(
         "curator/workspace.html",
         queue=directory.queue(db.session),
-        drafts=[e for e in everything if e.status == EntryStatus.DRAFT],
-        overdue=[e for e in everything if directory.review_overdue(e)],
-        published=[e for e in everything if e.status == EntryStatus.PUBLISHED],
-        withdrawn=[e for e in everything if e.status == EntryStatus.WITHDRAWN],
         categories=directory.CATEGORY_LABELS,
+        **directory.workspace_lists(db.session),
     )
 
 
