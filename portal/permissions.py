@@ -21,6 +21,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 from flask import Flask, abort, g, make_response, render_template, request, session
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from .extensions import WRITE_METHODS, db, login_manager
 from .models import (
@@ -246,12 +247,19 @@ def supplier_request(reference: str) -> Request:
     grant = session.get(SUPPLIER_SESSION_KEY, {}).get(reference)
     if not grant or grant.get("until", 0) <= utcnow().timestamp():
         _refuse_supplier()
-    query = select(Request).where(Request.reference == reference)
+    # Every supplier page shows the school's name and reads the questionnaire
+    # version: one query for all three instead of two lazy loads.
+    query = (
+        select(Request)
+        .where(Request.reference == reference)
+        .options(joinedload(Request.organisation), joinedload(Request.questionnaire_version))
+    )
     if request.method in WRITE_METHODS:
         # One writer per request at a time: autosaves from several tabs and a
         # form post would otherwise race on PostgreSQL (SQLite's BEGIN
-        # IMMEDIATE already serialises them).
-        query = query.with_for_update()
+        # IMMEDIATE already serialises them). Only the request row: locking
+        # the shared organisation and version rows would serialise everyone.
+        query = query.with_for_update(of=Request)
     row = db.session.scalar(query)
     if row is None or grant.get("fp") != _grant_fingerprint(row) or not link_is_live(row):
         _refuse_supplier()

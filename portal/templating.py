@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -17,6 +18,7 @@ from .services.timeline import describe
 
 UK = ZoneInfo("Europe/London")
 PRODUCT_NAME = "Due Diligence Portal"
+T = TypeVar("T")
 
 
 def format_date(value: date | datetime | str | None) -> str:
@@ -73,6 +75,12 @@ def form_error_list(form: Any, with_labels: bool = False) -> list[tuple[str, str
     return pairs
 
 
+def option_ids(field_id: str, choices: Iterable[T]) -> list[tuple[str, T]]:
+    """Each option's id: the first carries the field's own id, so the error
+    summary's link lands on it (GOV.UK Frontend's convention), then -2, -3..."""
+    return [(field_id if n == 1 else f"{field_id}-{n}", c) for n, c in enumerate(choices, 1)]
+
+
 def format_rule_value(value: Any) -> str:
     """A stored rule's value as typed: lists of choices joined with commas."""
     if isinstance(value, list | tuple):
@@ -85,6 +93,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         form_error_list=form_error_list,
         formdata_pairs=formdata_pairs,
+        option_ids=option_ids,
         product_name=PRODUCT_NAME,
         status_labels=STATUS_LABELS,
         status_colours=STATUS_TAG_COLOURS,

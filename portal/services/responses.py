@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from flask import url_for
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
@@ -63,6 +64,38 @@ def questionnaire_of(request: Request) -> Questionnaire:
 
 def answer_values(request: Request) -> dict[str, Any]:
     return {answer.question_id: answer.value for answer in request.answers}
+
+
+@dataclass(frozen=True)
+class StoredAnswers:
+    """A request's answers as plain values, for pages that only read them."""
+
+    values: dict[str, Any]
+    comments: dict[str, str | None]
+    revisions: dict[str, int]
+    unconfirmed: set[str]
+
+
+def stored_answers(session: Session, request: Request) -> StoredAnswers:
+    """One light query instead of loading every Answer object: a section page
+    reads 50+ answers, and building ORM objects for them was a fifth of its time."""
+    values: dict[str, Any] = {}
+    comments: dict[str, str | None] = {}
+    revisions: dict[str, int] = {}
+    unconfirmed: set[str] = set()
+    rows = session.execute(
+        select(
+            Answer.question_id, Answer.value, Answer.comment, Answer.revision, Answer.prefilled
+        ).where(Answer.request_id == request.id)
+    )
+    for question_id, value, comment, revision, prefilled in rows:
+        values[question_id] = value
+        revisions[question_id] = revision
+        if comment:
+            comments[question_id] = comment
+        if prefilled:
+            unconfirmed.add(question_id)
+    return StoredAnswers(values, comments, revisions, unconfirmed)
 
 
 def answer_comments(request: Request) -> dict[str, str | None]:

@@ -164,9 +164,9 @@ def answer_section(row: Request, section_id: str) -> ResponseReturnValue:
             return redirect(_next_step(row, section_id))
         revealed = outcome.revealed
     else:
-        form = form_class(
-            data=form_data(section, responses.answer_values(row), responses.answer_comments(row))
-        )
+        stored = responses.stored_answers(db.session, row)
+        form = form_class(data=form_data(section, stored.values, stored.comments))
+        return _section_page(row, questionnaire, section, form, stored=stored)
     return _section_page(row, questionnaire, section, form, revealed=revealed), status
 
 
@@ -178,21 +178,23 @@ def _section_page(
     *,
     revealed: tuple[str, ...] = (),
     stale: bool = False,
+    stored: responses.StoredAnswers | None = None,
 ) -> str:
     """The section page, whatever brought the supplier to it."""
     form.add_blank_rows()
-    stored = responses.answer_values(row)
+    if stored is None:
+        stored = responses.stored_answers(db.session, row)
     return render_template(
         "supplier/section_form.html",
         row=row,
         questionnaire=questionnaire,
         section=section,
         form=form,
-        stored=stored,
-        revisions=responses.answer_revisions(row),
+        stored=stored.values,
+        revisions=stored.revisions,
         editable=responses.editable_ids(db.session, row),
-        prefilled=responses.unconfirmed(row),
-        shown=logic.visibility(questionnaire, {**stored, **form.answers()}),
+        prefilled=stored.unconfirmed,
+        shown=logic.visibility(questionnaire, {**stored.values, **form.answers()}),
         revealed=revealed,
         stale=stale,
         files=evidence.files_for(db.session, row),
