@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "TOKEN_RATE_LIMIT": "60 per minute",
     "LOGIN_RATE_LIMIT": "20 per minute",
+    # Per API key (or link token): a trust sending dozens of requests stays well inside.
+    "API_RATE_LIMIT": "300 per minute",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
@@ -59,6 +61,7 @@ ENVIRONMENT: dict[str, type] = {
     "RATELIMIT_STORAGE_URI": str,
     "UPLOAD_FOLDER": str,
     "TOKEN_RATE_LIMIT": str,
+    "API_RATE_LIMIT": str,
 }
 
 

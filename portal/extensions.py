@@ -58,6 +58,11 @@ class Database:
             g._db_session = session
         return session
 
+    def new_session(self) -> Session:
+        """A session apart from the request's, for bookkeeping in its own transaction."""
+        factory: sessionmaker[Session] = current_app.extensions["portal_db_sessions"]
+        return factory()
+
     def _remove_session(self, exc: BaseException | None) -> None:
         session: Session | None = g.pop("_db_session", None)
         if session is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
@@ -27,6 +28,7 @@ from .extensions import WRITE_METHODS, db, login_manager
 from .models import (
     ANSWERED_STATUSES,
     Adoption,
+    ApiKey,
     Base,
     DirectoryEntry,
     EntryStatus,
@@ -161,6 +163,18 @@ def get_for_org(model: type[ModelT], row_id: int, organisation: Organisation) ->
     return row
 
 
+def request_for_org(reference: str, organisation: Organisation) -> Request:
+    """The organisation's request with this reference (as the API names them); otherwise 404."""
+    row = db.session.scalar(
+        select(Request).where(
+            Request.reference == reference, Request.organisation_id == organisation.id
+        )
+    )
+    if row is None:
+        abort(404)
+    return row
+
+
 # --- The directory -------------------------------------------------------------
 
 
@@ -216,6 +230,7 @@ def org_members(organisation: Organisation) -> list[Membership]:
             select(Membership)
             .where(Membership.organisation_id == organisation.id)
             .join(Membership.user)
+            .where(User.is_service.is_(False))  # API keys are listed on their own page
             .order_by(User.name)
         )
     )
@@ -300,3 +315,123 @@ def supplier_view(view: Callable[..., R]) -> Callable[..., R]:
         return view(supplier_request(reference), **kwargs)
 
     return guarded
+
+
+# --- The JSON API ----------------------------------------------------------
+
+
+def bearer_token() -> str | None:
+    """The credential of an ``Authorization: Bearer ...`` header, if any."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    value = value.strip()
+    return value if scheme.lower() == "bearer" and value else None
+
+
+class ApiUnauthorised(Exception):
+    """No usable credential: 401 with ``WWW-Authenticate: Bearer``."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class ApiCaller:
+    """Who is calling the staff API, and as which membership."""
+
+    membership: Membership
+    key: ApiKey | None  # None: a signed-in user's browser session
+
+    @property
+    def organisation(self) -> Organisation:
+        return self.membership.organisation
+
+    @property
+    def actor(self) -> User:
+        return self.membership.user
+
+
+def api_caller(action: Action) -> ApiCaller:
+    """The staff API's caller: an organisation API key sent as a Bearer token,
+    else the signed-in user's current membership. No credential is a 401; a
+    key or role that may not do ``action`` is a 403 (a read-only key's role
+    has no write actions)."""
+    caller: ApiCaller | None = g.get("api_caller")
+    if caller is None:
+        caller = _resolve_api_caller()
+        g.api_caller = caller
+    if Action(action) not in ROLE_ACTIONS.get(caller.membership.role, frozenset()):
+        abort(403, description=_FORBIDDEN.get(action, "This key or account may not do this"))
+    return caller
+
+
+_FORBIDDEN = {
+    Action.SEND_REQUESTS: "This needs a read and write key, or a role that may send requests",
+    Action.REVIEW_REQUESTS: "This needs a read and write key, or a role that may review requests",
+    Action.ADOPT_ENTRIES: "This needs a read and write key, or a role that may adopt entries",
+}
+
+
+def _resolve_api_caller() -> ApiCaller:
+    from .services.api_keys import find_live_key, stamp_last_use
+
+    secret = bearer_token()
+    if secret is not None:
+        key = find_live_key(db.session, secret)
+        if key is None or not key.user.is_active or not key.user.memberships:
+            raise ApiUnauthorised("This API key is not valid, or it has been revoked")
+        if request.method in WRITE_METHODS:
+            stamp_last_use(db.session, key)  # already a write transaction
+        else:
+            # A read stays a read: its own short transaction stamps the key.
+            with db.new_session() as bookkeeping, bookkeeping.begin():
+                stamp_last_use(bookkeeping, key)
+        return ApiCaller(key.user.memberships[0], key)
+    membership = current_membership() if current_user.is_authenticated else None
+    if membership is None:
+        raise ApiUnauthorised("Send an API key in the header Authorization: Bearer <key>")
+    return ApiCaller(membership, None)
+
+
+def api_supplier_request() -> Request:
+    """The supplier API's request: the link's token sent as a Bearer token, or
+    the supplier's browser session after opening the link (its one request, or
+    the one named by ``?reference=``)."""
+    from .services.tokens import hash_token
+
+    token = bearer_token()
+    if token is None:
+        grants = session.get(SUPPLIER_SESSION_KEY, {})
+        reference = request.args.get("reference") or (
+            next(iter(grants)) if len(grants) == 1 else None
+        )
+        if reference is None:
+            raise ApiUnauthorised(
+                "Send the token from the supplier link in the header Authorization: Bearer <token>"
+            )
+        return supplier_request(reference)
+    query = select(Request).where(Request.token_hash == hash_token(token))
+    if request.method in WRITE_METHODS:
+        query = query.with_for_update(of=Request)  # one writer per request, as in the UI
+    from .services.requests import link_is_live
+
+    row = db.session.scalar(query)
+    if row is None or not link_is_live(row):
+        raise ApiUnauthorised(
+            "This link's token is not valid: it may have expired, been revoked or replaced. "
+            "Ask the school for a new link"
+        )
+    return row
+
+
+def api_reader() -> ApiCaller | Request:
+    """Anyone the API knows, for what is not an organisation's own (the
+    questionnaires): a staff caller, or a supplier with a live link."""
+    from .services.api_keys import KEY_PREFIX
+
+    token = bearer_token()
+    if (token is None and current_user.is_authenticated) or (
+        token is not None and token.startswith(KEY_PREFIX)
+    ):
+        return api_caller(Action.VIEW_REQUESTS)
+    return api_supplier_request()

@@ -10,6 +10,7 @@ from .accounts import (
     User,
     UserToken,
 )
+from .api_keys import ApiKey, ApiScope
 from .audit import AuditEvent
 from .base import Base, utcnow
 from .directory import CATEGORIES, Adoption, DirectoryEntry, EntryStatus
@@ -34,6 +35,8 @@ __all__ = [
     "UNDECIDED_STATUSES",
     "CATEGORIES",
     "Adoption",
+    "ApiKey",
+    "ApiScope",
     "DirectoryEntry",
     "EntryStatus",
     "Answer",

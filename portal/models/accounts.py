@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, created_at, enum_check, intpk, str_email, str_name
@@ -60,6 +60,11 @@ class User(Base):
         String(255), comment="empty until an invitation is accepted"
     )
     is_active: Mapped[bool] = mapped_column(default=True)
+    is_service: Mapped[bool] = mapped_column(
+        default=False,
+        server_default=false(),
+        comment="acts for an API key: never signs in, not listed among people",
+    )
     created_at: Mapped[created_at]
     last_login_at: Mapped[datetime | None]
 

@@ -80,7 +80,9 @@ def authenticate(session: Session, email: str, password: str, now: datetime | No
                 "Too many failed attempts to sign in with this email address. "
                 f"Try again in {minutes} minute{'s' if minutes != 1 else ''}, or reset your password."
             )
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    user = session.scalar(
+        select(User).where(User.email == normalise_email(email), User.is_service.is_(False))
+    )
     valid = verify_password(user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
         session.add(LoginFailure(email_hash=key, failed_at=now))
@@ -184,7 +186,9 @@ def invite_user(
 
 def request_password_reset(session: Session, email: str) -> None:
     """Email a reset link if the address is registered; say nothing either way."""
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    user = session.scalar(
+        select(User).where(User.email == normalise_email(email), User.is_service.is_(False))
+    )
     if user is None or not user.is_active:
         return
     hours = current_app.config["RESET_LIFETIME_HOURS"]

@@ -38,6 +38,7 @@ from ..questionnaire import logic
 from ..questionnaire.compare import Comparison, compare
 from .audit import record_event
 from .errors import ServiceError
+from .matching import contains_pattern
 from .profiles import requirements_for
 from .questionnaires import definition_for, find_current, publish_version
 from .requests import find_or_create_supplier
@@ -438,10 +439,7 @@ def search(session: Session, criteria: Search, today: date | None = None) -> lis
     )
     text = criteria.text.strip()
     if text:
-        # Escaped so a typed % or _ matches itself, not anything.
-        pattern = (
-            "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
+        pattern = contains_pattern(text)
         query = query.where(
             or_(
                 func.lower(DirectoryEntry.product).like(pattern, escape="\\"),

@@ -9,8 +9,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEvent, Request, utcnow
+from ..models import AuditEvent, Request, User, utcnow
 from .audit import record_event
+from .errors import ServiceError
 from .mail import queue_email
 from .requests import OPEN_STATUSES, link_is_live
 
@@ -18,7 +19,7 @@ from .requests import OPEN_STATUSES, link_is_live
 @dataclass(frozen=True)
 class Reminder:
     request: Request
-    kind: str  # "due_soon" or "overdue"
+    kind: str  # "due_soon", "overdue", or "nudge" (sent by the school, no due date)
     days: int  # days until due (negative when overdue)
 
 
@@ -61,30 +62,52 @@ def send_reminders(session: Session, today: date | None = None) -> list[Reminder
     today = today or utcnow().date()
     sent = reminders_due(session, today)
     for reminder in sent:
-        request = reminder.request
-        queue_email(
-            session,
-            to=request.contact_email,
-            subject=(
-                f"Reminder: {request.organisation.name} needs your answers by {_day(request.due_date)}"
-                if reminder.kind == "due_soon"
-                else f"Overdue: {request.organisation.name} is waiting for your answers"
-            ),
-            template="reminder",
-            organisation=request.organisation,
-            request=request,
-            reminder=reminder,
-        )
-        record_event(
-            session,
-            "reminder_sent",
-            organisation=request.organisation,
-            actor_label="Portal",
-            request=request,
-            kind=reminder.kind,
-            days=reminder.days,
-        )
+        _send(session, reminder, None)
     return sent
+
+
+def remind_now(session: Session, request: Request, actor: User) -> Reminder:
+    """A reminder the school sends when it chooses (the API's remind)."""
+    if request.status not in OPEN_STATUSES:
+        raise ServiceError("Only a request the supplier is still answering can be reminded")
+    if not link_is_live(request):
+        raise ServiceError(
+            "The supplier's link no longer works: reissue it instead, which emails a new link"
+        )
+    days = (request.due_date - utcnow().date()).days if request.due_date else 0
+    kind = "nudge" if request.due_date is None else "overdue" if days < 0 else "due_soon"
+    reminder = Reminder(request, kind, days)
+    _send(session, reminder, actor)
+    return reminder
+
+
+def _send(session: Session, reminder: Reminder, actor: User | None) -> None:
+    request = reminder.request
+    queue_email(
+        session,
+        to=request.contact_email,
+        subject=(
+            f"Reminder: {request.organisation.name} needs your answers by {_day(request.due_date)}"
+            if reminder.kind == "due_soon"
+            else f"Overdue: {request.organisation.name} is waiting for your answers"
+            if reminder.kind == "overdue"
+            else f"Reminder: {request.organisation.name} is waiting for your answers"
+        ),
+        template="reminder",
+        organisation=request.organisation,
+        request=request,
+        reminder=reminder,
+    )
+    record_event(
+        session,
+        "reminder_sent",
+        organisation=request.organisation,
+        actor=actor,
+        actor_label=None if actor else "Portal",
+        request=request,
+        kind=reminder.kind,
+        days=reminder.days,
+    )
 
 
 def _day(value: date | None) -> str:

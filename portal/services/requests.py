@@ -22,6 +22,7 @@ from ..models import (
 from .audit import record_event
 from .errors import ServiceError
 from .mail import queue_email
+from .matching import contains_pattern
 from .questionnaires import find_current, publish_version
 from .tokens import hash_token, new_token
 
@@ -57,6 +58,8 @@ class NewRequest:
     due_date: date | None
     message: str
     link_days: int | None = None  # the configured default when None
+    # An integration that sends its own email turns ours off (the API only).
+    email_supplier: bool = True
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,8 @@ def create_request(
         questionnaire=f"{version.key} v{version.version}",
     )
     link = issue_link(session, request, author, details.link_days)
+    if not details.email_supplier:
+        return link
     queue_email(
         session,
         to=request.contact_email,
@@ -269,6 +274,45 @@ def list_requests(session: Session, organisation: Organisation) -> list[Request]
             .order_by(Request.created_at.desc(), Request.id.desc())
         )
     )
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    status: str | None = None
+    supplier: str | None = None  # part of the supplier's name, any case
+    questionnaire: str | None = None  # a questionnaire key
+
+
+def page_of_requests(
+    session: Session,
+    organisation: Organisation,
+    criteria: RequestFilter,
+    *,
+    before_id: int | None,
+    limit: int,
+) -> list[Request]:
+    """A page of the organisation's requests, newest first, for cursor paging
+    (by id, so a request created meanwhile never shifts a page)."""
+    query = (
+        select(Request)
+        .where(Request.organisation_id == organisation.id)
+        .options(joinedload(Request.supplier), joinedload(Request.questionnaire_version))
+        .order_by(Request.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(Request.id < before_id)
+    if criteria.status:
+        query = query.where(Request.status == criteria.status)
+    if criteria.questionnaire:
+        query = query.join(Request.questionnaire_version).where(
+            QuestionnaireVersion.key == criteria.questionnaire
+        )
+    if criteria.supplier:
+        query = query.join(Request.supplier).where(
+            func.lower(Supplier.name).like(contains_pattern(criteria.supplier), escape="\\")
+        )
+    return list(session.scalars(query))
 
 
 def follow_ups(session: Session, request: Request) -> list[Request]:

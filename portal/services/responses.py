@@ -535,3 +535,27 @@ def answer_sheet(session: Session, request: Request) -> AnswerSheet:
         files=evidence.files_for(session, request),
         triage=compare.triage(questionnaire, answers),
     )
+
+
+def attach_evidence(
+    session: Session, request: Request, question: Question, files: list[FileStorage]
+) -> list[int]:
+    """Add files to a question (the API's upload): to a file question's answer,
+    or as evidence beside any other answer that takes it. Returns the ids of
+    every file the question now has."""
+    ensure_editable(request)
+    editable = editable_ids(session, request)
+    if editable is not None and question.id not in editable:
+        raise NotEditableError("This question is not part of the school's clarification questions")
+    if not [f for f in files if f and f.filename]:
+        raise evidence.UploadError("Choose a file to upload")
+    if question.type == "file":
+        current = answer_values(request).get(question.id) or []
+        ids = evidence.store_uploads(session, request, question, files, list(current))
+        save_answers(session, request, {question.id: ids})
+        return ids
+    if question.evidence == "none":
+        raise evidence.UploadError("This question does not take evidence files")
+    keep = [item.id for item in evidence.attached(session, request).get(question.id, [])]
+    evidence.update_attachments(session, request, question, keep, files)
+    return [item.id for item in evidence.attached(session, request).get(question.id, [])]

@@ -1,0 +1,55 @@
+"""The JSON API (``/api/v1``), documented at ``/api/v1/openapi.json``.
+
+Staff endpoints take an organisation API key (``Authorization: Bearer ddp_...``)
+or a signed-in session; supplier endpoints the link's token or the supplier's
+browser session. Sessions must send the CSRF token; Bearer calls carry no
+cookies, so they need none. Errors are RFC 9457 problem details.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from flask_limiter.util import get_remote_address
+from sqlalchemy import text
+
+from ...extensions import WRITE_METHODS, csrf, db, limiter
+from ...permissions import bearer_token
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+def _credential_key() -> str:
+    """Rate limits count per key or link token (hashed), else per address."""
+    secret = bearer_token()
+    if secret is None:
+        return f"address:{get_remote_address()}"
+    return "bearer:" + hashlib.sha256(secret.encode()).hexdigest()[:32]
+
+
+limiter.limit(lambda: str(current_app.config["API_RATE_LIMIT"]), key_func=_credential_key)(bp)
+# Guessing keys or link tokens: every refused credential counts against the address.
+limiter.limit(
+    lambda: str(current_app.config["TOKEN_RATE_LIMIT"]),
+    key_func=get_remote_address,
+    deduct_when=lambda response: response.status_code == 401,
+)(bp)
+
+
+@bp.before_request
+def _csrf_for_sessions() -> None:
+    if request.method in WRITE_METHODS and bearer_token() is None:
+        csrf.protect()
+
+
+@bp.get("/health")
+def health() -> ResponseReturnValue:
+    """For load balancers and monitoring: the app answers and the database too."""
+    db.session.execute(text("SELECT 1"))
+    return jsonify(status="ok", database="ok")
+
+
+from . import directory, openapi, questionnaires, requests, supplier  # noqa: E402,F401  (routes)

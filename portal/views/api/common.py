@@ -1,0 +1,90 @@
+"""What every API view needs: reading JSON bodies and turning errors into problems."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, NoReturn, TypeVar
+
+from flask import abort, request
+from wtforms import Form
+
+from ...errors import problem
+
+FormT = TypeVar("FormT", bound=Form)
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 200
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 415/400 problem."""
+    if not request.is_json:
+        abort(415)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, description="Send a JSON object")
+    return body
+
+
+def fill_form(form_class: type[FormT], body: dict[str, Any], **kwargs: Any) -> FormT:
+    """A page's own form filled from JSON (wtforms-json): the same fields and
+    messages as the HTML form. Fields not in the form are ignored, so sending
+    ``status`` or ``organisation_id`` changes nothing."""
+    form: FormT = form_class.from_json(  # type: ignore[attr-defined]  # added by wtforms_json.init()
+        body, meta={"csrf": False}, skip_unknown_keys=True, **kwargs
+    )
+    return form
+
+
+def form_problem(form: Form, more: dict[str, list[str]] | None = None) -> NoReturn:
+    """422 with every field's messages, keyed by the JSON field name."""
+    errors = {name: list(field.errors) for name, field in form._fields.items() if field.errors}
+    raise_problem(
+        422,
+        "Some fields need changing: see errors",
+        kind="validation",
+        errors={**errors, **(more or {})},
+    )
+
+
+def raise_problem(status: int, detail: str, **kwargs: Any) -> NoReturn:
+    abort(problem(status, detail, **kwargs))
+
+
+def service_problem(message: str, field: str | None, status: int = 422) -> NoReturn:
+    """A service refused: its message, keyed by the field it names if any."""
+    raise_problem(
+        status,
+        message,
+        kind="validation" if field else "refused",
+        errors={field: [message]} if field else None,
+    )
+
+
+def page_args() -> tuple[int | None, int]:
+    """(after id, limit) from ``cursor`` and ``limit`` query parameters."""
+    limit = request.args.get("limit", DEFAULT_PAGE, type=int)
+    if not 1 <= limit <= MAX_PAGE:
+        raise_problem(
+            400,
+            f"limit must be between 1 and {MAX_PAGE}",
+            kind="validation",
+            errors={"limit": [f"Enter a number between 1 and {MAX_PAGE}"]},
+        )
+    cursor = request.args.get("cursor")
+    if not cursor:
+        return None, limit
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode()), limit
+    except (binascii.Error, ValueError, UnicodeError):
+        raise_problem(
+            400,
+            "cursor is not one this API gave out",
+            kind="validation",
+            errors={"cursor": ["Use the next_cursor of the previous page"]},
+        )
+
+
+def make_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(str(last_id).encode()).decode()

@@ -1,0 +1,66 @@
+"""The questionnaires, as their definitions (what each question asks and accepts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, jsonify, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from ...extensions import db
+from ...models import QuestionnaireVersion
+from ...permissions import api_reader
+from ...services import questionnaires
+from . import bp
+
+
+@bp.get("/questionnaires")
+def list_questionnaires() -> ResponseReturnValue:
+    """The questionnaires a new request can use (the newest version of each)."""
+    api_reader()
+    return jsonify(
+        items=[
+            {
+                "key": q.key,
+                "version": q.version,
+                "title": q.title,
+                "audience": q.audience,
+                "question_count": q.question_count,
+                "definition": url_for("api.get_questionnaire", key=q.key, version=q.version),
+            }
+            for q in questionnaires.current_definitions()
+        ]
+    )
+
+
+@bp.get("/questionnaires/<key>/<int:version>")
+def get_questionnaire(key: str, version: int) -> ResponseReturnValue:
+    """One version's whole definition, as stored: also versions no longer current,
+    which requests already sent still use."""
+    api_reader()
+    current = {q.key: q.version for q in questionnaires.current_definitions()}
+    loaded = next(
+        (q for q in questionnaires.all_definitions() if q.key == key and q.version == version),
+        None,
+    )
+    definition: dict[str, Any]
+    if loaded is not None:
+        title, sha256, definition = loaded.title, loaded.sha256, dict(loaded.snapshot)
+    else:
+        row = db.session.scalar(
+            select(QuestionnaireVersion).where(
+                QuestionnaireVersion.key == key, QuestionnaireVersion.version == version
+            )
+        )
+        if row is None:
+            abort(404, description=f"There is no questionnaire {key} version {version}")
+        title, sha256, definition = row.title, row.sha256, row.snapshot
+    return jsonify(
+        key=key,
+        version=version,
+        title=title,
+        sha256=sha256,
+        current=current.get(key) == version,
+        definition=definition,
+    )

@@ -1,0 +1,241 @@
+"""Staff API: requests, their links, answers, findings, clarifications and decisions."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import jsonify, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+
+from ...extensions import db, writes_on_get
+from ...models import ANSWERED_STATUSES, Request, RequestStatus
+from ...permissions import Action, api_caller, request_for_org
+from ...services import clarifications, exports, ratings, reminders, requests, review
+from ...services.errors import ServiceError
+from ..forms import DecisionForm, NewRequestForm
+from . import bp
+from .common import fill_form, form_problem, json_body, make_cursor, page_args, service_problem
+
+
+def request_json(row: Request) -> dict[str, Any]:
+    return {
+        **exports.request_summary_json(row),
+        "links": {
+            "self": url_for("api.get_request", reference=row.reference),
+            "answers": url_for("api.request_answers", reference=row.reference),
+            "findings": url_for("api.request_findings", reference=row.reference),
+            "export": url_for("api.request_export", reference=row.reference),
+        },
+    }
+
+
+def _issued_json(issued: requests.IssuedLink) -> dict[str, Any]:
+    # The only time the token exists in clear: we keep its hash.
+    return {**request_json(issued.request), "supplier_link": issued.url}
+
+
+def _own_request(reference: str, action: Action) -> Request:
+    return request_for_org(reference, api_caller(action).organisation)
+
+
+@bp.get("/requests")
+def list_requests() -> ResponseReturnValue:
+    caller = api_caller(Action.VIEW_REQUESTS)
+    before_id, limit = page_args()
+    status = request.args.get("status") or None
+    if status is not None and status not in set(RequestStatus):
+        service_problem(f"status must be one of: {', '.join(RequestStatus)}", "status", 400)
+    rows = requests.page_of_requests(
+        db.session,
+        caller.organisation,
+        requests.RequestFilter(
+            status=status,
+            supplier=request.args.get("supplier") or None,
+            questionnaire=request.args.get("questionnaire") or None,
+        ),
+        before_id=before_id,
+        limit=limit,
+    )
+    return jsonify(
+        items=[request_json(row) for row in rows],
+        next_cursor=make_cursor(rows[-1].id) if len(rows) == limit else None,
+    )
+
+
+@bp.post("/requests")
+def create_request() -> ResponseReturnValue:
+    """Create a request and send it (or not: ``email_supplier: false``)."""
+    from ...services import questionnaires
+
+    caller = api_caller(Action.SEND_REQUESTS)
+    body = json_body()
+    form = fill_form(NewRequestForm, body)
+    form.questionnaire.choices = [(q.key, q.title) for q in questionnaires.current_definitions()]
+    email_supplier = body.get("email_supplier", True)
+    valid = form.validate()
+    if not isinstance(email_supplier, bool):
+        form_problem(form, {"email_supplier": ["Send true or false"]})
+    if not valid:
+        form_problem(form)
+    try:
+        issued = requests.create_request(
+            db.session,
+            caller.organisation,
+            caller.actor,
+            requests.NewRequest(
+                supplier_name=form.supplier_name.data or "",
+                contact_name=form.contact_name.data or "",
+                contact_email=form.contact_email.data or "",
+                questionnaire_key=form.questionnaire.data or "",
+                due_date=form.due_date.data,
+                message=form.message.data or "",
+                link_days=form.link_days.data,
+                email_supplier=email_supplier,
+            ),
+        )
+    except ServiceError as exc:
+        service_problem(exc.message, exc.field)
+    response = jsonify(_issued_json(issued))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_request", reference=issued.request.reference)
+    return response
+
+
+@bp.get("/requests/<reference>")
+def get_request(reference: str) -> ResponseReturnValue:
+    return jsonify(request_json(_own_request(reference, Action.VIEW_REQUESTS)))
+
+
+@bp.post("/requests/<reference>/revoke")
+def revoke_request_link(reference: str) -> ResponseReturnValue:
+    caller = api_caller(Action.SEND_REQUESTS)
+    row = request_for_org(reference, caller.organisation)
+    try:
+        requests.revoke_link(db.session, row, caller.actor)
+    except ServiceError as exc:
+        service_problem(exc.message, exc.field, 409)
+    return jsonify(request_json(row))
+
+
+@bp.post("/requests/<reference>/extend")
+def extend_request_link(reference: str) -> ResponseReturnValue:
+    caller = api_caller(Action.SEND_REQUESTS)
+    row = request_for_org(reference, caller.organisation)
+    days = json_body().get("days")
+    if not isinstance(days, int) or isinstance(days, bool):
+        service_problem("Enter a whole number of days between 1 and 90", "days")
+    try:
+        requests.extend_link(db.session, row, caller.actor, days)
+    except ServiceError as exc:
+        service_problem(exc.message, exc.field or "days")
+    return jsonify(request_json(row))
+
+
+@bp.post("/requests/<reference>/reissue")
+def reissue_request_link(reference: str) -> ResponseReturnValue:
+    caller = api_caller(Action.SEND_REQUESTS)
+    row = request_for_org(reference, caller.organisation)
+    try:
+        issued = requests.reissue_link(db.session, row, caller.actor)
+    except ServiceError as exc:
+        service_problem(exc.message, exc.field, 409)
+    return jsonify(_issued_json(issued))
+
+
+@bp.post("/requests/<reference>/remind")
+def remind_supplier(reference: str) -> ResponseReturnValue:
+    caller = api_caller(Action.SEND_REQUESTS)
+    row = request_for_org(reference, caller.organisation)
+    try:
+        reminder = reminders.remind_now(db.session, row, caller.actor)
+    except ServiceError as exc:
+        service_problem(exc.message, exc.field, 409)
+    return jsonify(reference=row.reference, sent_to=row.contact_email, kind=reminder.kind)
+
+
+@bp.get("/requests/<reference>/answers")
+def request_answers(reference: str) -> ResponseReturnValue:
+    row = _own_request(reference, Action.VIEW_REQUESTS)
+    return jsonify(reference=row.reference, answers=exports.answers_json(row))
+
+
+@bp.get("/requests/<reference>/findings")
+def request_findings(reference: str) -> ResponseReturnValue:
+    """The answers compared against the organisation's requirements."""
+    row = _own_request(reference, Action.VIEW_REQUESTS)
+    if row.status not in ANSWERED_STATUSES:
+        service_problem(
+            "There are no findings until the supplier has submitted their answers", None, 409
+        )
+    comparison = ratings.comparison_for(db.session, row)
+    return jsonify(reference=row.reference, **exports.comparison_json(comparison))
+
+
+@bp.get("/requests/<reference>/export.xlsx")
+@writes_on_get
+def request_export(reference: str) -> ResponseReturnValue:
+    caller = api_caller(Action.VIEW_REQUESTS)
+    row = request_for_org(reference, caller.organisation)
+    exports.record_download(db.session, caller.actor, row.organisation, "request", "xlsx", row)
+    return send_file(
+        io.BytesIO(exports.request_xlsx(db.session, row)),
+        mimetype=exports.XLSX,
+        as_attachment=True,
+        download_name=exports.download_name(row.reference, row.supplier.name, extension="xlsx"),
+        max_age=0,
+    )
+
+
+@bp.post("/requests/<reference>/clarifications")
+def ask_clarification(reference: str) -> ResponseReturnValue:
+    """``{"notes": {"question_id": "what to clarify"}}``: a new round, emailed with a new link."""
+    caller = api_caller(Action.SEND_REQUESTS)
+    row = request_for_org(reference, caller.organisation)
+    notes = json_body().get("notes")
+    if not isinstance(notes, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in notes.items()
+    ):
+        service_problem(
+            "notes must be an object of question ids and the text to ask about each", "notes"
+        )
+    try:
+        items = clarifications.ask_clarification(db.session, row, caller.actor, notes)
+    except ServiceError as exc:
+        service_problem(exc.message, exc.field or "notes")
+    response = jsonify(
+        reference=row.reference,
+        status=row.status,
+        round=items[0].round,
+        questions=[item.question_id for item in items],
+    )
+    response.status_code = 201
+    return response
+
+
+@bp.post("/requests/<reference>/decision")
+def decide(reference: str) -> ResponseReturnValue:
+    """Accept, accept with conditions or reject, with the same checks as the page."""
+    caller = api_caller(Action.REVIEW_REQUESTS)
+    row = request_for_org(reference, caller.organisation)
+    body = json_body()
+    if isinstance(body.get("conditions"), list):
+        body = {**body, "conditions": "\n".join(str(c) for c in body["conditions"])}
+    form = fill_form(DecisionForm, body)
+    if not form.validate():
+        form_problem(form)
+    try:
+        review.decide(
+            db.session,
+            row,
+            caller.actor,
+            review.Decision(
+                outcome=form.outcome.data or "",
+                reason=form.reason.data or "",
+                conditions=(form.conditions.data or "").splitlines(),
+                next_review=form.next_review.data,
+            ),
+        )
+    except ServiceError as exc:
+        service_problem(exc.message, exc.field, 422 if exc.field else 409)
+    return jsonify(request_json(row))

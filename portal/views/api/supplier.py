@@ -1,0 +1,206 @@
+"""Supplier API: one request, behind its link's token (or the supplier's session)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+
+from ...extensions import db
+from ...models import Request
+from ...permissions import api_supplier_request
+from ...questionnaire import Question, Section, logic
+from ...services import clarifications, evidence, responses
+from ...services.errors import ServiceError
+from ..forms import DeclarationForm
+from . import bp
+from .common import fill_form, form_problem, json_body, raise_problem, service_problem
+
+
+def _question(row: Request, question_id: str) -> tuple[Section, Question]:
+    questionnaire = responses.questionnaire_of(row)
+    for section in questionnaire.sections:
+        for question in section.answerable:
+            if question.id == question_id:
+                return section, question
+    abort(404, description=f"There is no question {question_id} to answer in this questionnaire")
+
+
+@bp.get("/supplier/request")
+def supplier_request() -> ResponseReturnValue:
+    """The request, its questionnaire, the answers so far and each section's progress."""
+    row = api_supplier_request()
+    stored = responses.stored_answers(db.session, row)
+    questionnaire = responses.questionnaire_of(row)
+    version = row.questionnaire_version
+    return jsonify(
+        reference=row.reference,
+        school=row.organisation.name,
+        supplier=row.supplier.name,
+        status=row.status,
+        message=row.message or None,
+        due_date=row.due_date.isoformat() if row.due_date else None,
+        link_expires_at=row.token_expires_at.isoformat() if row.token_expires_at else None,
+        questionnaire={
+            "key": version.key,
+            "version": version.version,
+            "title": version.title,
+            "definition": url_for(
+                "api.get_questionnaire", key=version.key, version=version.version
+            ),
+        },
+        answers=[
+            {
+                "question_id": qid,
+                "value": value,
+                "comment": stored.comments.get(qid),
+                "revision": stored.revisions[qid],
+                "confirmed": qid not in stored.unconfirmed,
+            }
+            for qid, value in stored.values.items()
+        ],
+        evidence=[
+            {"id": e.id, "question_id": e.question_id, "filename": e.filename, "size": e.size}
+            for e in evidence.files_for(db.session, row).values()
+        ],
+        shown=logic.visibility(questionnaire, stored.values),
+        progress=[
+            {
+                "section_id": p.section.id,
+                "title": p.section.title,
+                "status": p.status,
+                "asked": p.asked,
+                "answered": p.answered,
+            }
+            for p in responses.progress(row)
+        ],
+        clarifications=[
+            {"question_id": item.question_id, "note": item.text}
+            for item in clarifications.open_items(db.session, row)
+        ],
+    )
+
+
+@bp.put("/supplier/answers/<question_id>")
+def save_answer(question_id: str) -> ResponseReturnValue:
+    """One answer, checked as the page checks it. ``revision`` is the one last
+    read (0 for a new answer): if someone changed the answer since, 409."""
+    row = api_supplier_request()
+    section, question = _question(row, question_id)
+    body = json_body()
+    revision = body.get("revision")
+    problems: dict[str, list[str]] = {}
+    if not isinstance(revision, int) or isinstance(revision, bool) or revision < 0:
+        problems["revision"] = ["Send the revision you last read: 0 for a new answer"]
+    if "value" not in body:
+        problems["value"] = ["Send the answer as value (null removes it)"]
+    comment = body.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        problems["comment"] = ["Send the comment as text"]
+    if question.type == "file":
+        problems["value"] = [
+            f"Upload files for this question to {url_for('api.upload_evidence', question_id=question_id)}"
+        ]
+    if problems:
+        raise_problem(
+            422, "The answer could not be saved: see errors", kind="validation", errors=problems
+        )
+    editable = responses.editable_ids(db.session, row)
+    if editable is not None and question_id not in editable:
+        service_problem(
+            "This question is not part of the school's clarification questions", None, 409
+        )
+    try:
+        result = responses.autosave(
+            db.session,
+            row,
+            section,
+            {question_id: body["value"]},
+            {question_id: comment} if comment is not None else {},
+            {question_id: revision},
+        )
+    except ServiceError as exc:
+        service_problem(exc.message, None, 409)
+    if result.conflicts:
+        raise_problem(
+            409,
+            result.conflicts[question_id],
+            kind="stale-revision",
+            errors={question_id: [result.conflicts[question_id]]},
+            revision=result.revisions.get(question_id, 0),
+        )
+    if result.errors:
+        raise_problem(
+            422,
+            "The answer could not be saved: see errors",
+            kind="validation",
+            errors={question_id: [result.errors[question_id]]},
+        )
+    stored = responses.stored_answers(db.session, row)
+    return jsonify(
+        question_id=question_id,
+        value=stored.values.get(question_id),
+        comment=stored.comments.get(question_id),
+        revision=stored.revisions.get(question_id, 0),
+        shown=result.shown,
+    )
+
+
+@bp.post("/supplier/evidence/<question_id>")
+def upload_evidence(question_id: str) -> ResponseReturnValue:
+    """Files (multipart field ``file``, one or more) for a file question or as
+    evidence beside an answer."""
+    row = api_supplier_request()
+    _, question = _question(row, question_id)
+    files = request.files.getlist("file")
+    try:
+        ids = responses.attach_evidence(db.session, row, question, files)
+    except evidence.UploadError as exc:
+        service_problem(exc.message, "file")
+    except ServiceError as exc:
+        service_problem(exc.message, None, 409)
+    found = evidence.files_for(db.session, row)
+    response = jsonify(
+        question_id=question_id,
+        files=[_file_json(found[i]) for i in ids if i in found],
+    )
+    response.status_code = 201
+    return response
+
+
+def _file_json(item: Any) -> dict[str, Any]:
+    return {"id": item.id, "filename": item.filename, "size": item.size, "sha256": item.sha256}
+
+
+@bp.post("/supplier/submit")
+def submit() -> ResponseReturnValue:
+    """Submit with the declaration; 422 listing every answer still needed."""
+    row = api_supplier_request()
+    form = fill_form(DeclarationForm, json_body())
+    if not form.validate():
+        form_problem(form)
+    try:
+        responses.submit_response(
+            db.session,
+            row,
+            responses.Declaration(
+                name=form.declared_name.data or "",
+                role=form.declared_role.data or "",
+                directory_consent=bool(form.directory_consent.data),
+            ),
+        )
+    except responses.IncompleteError as exc:
+        raise_problem(
+            422,
+            f"{len(exc.missing)} answer{'s' if len(exc.missing) != 1 else ''} still needed: see errors",
+            kind="incomplete",
+            errors={m.question.id: [m.message] for m in exc.missing},
+        )
+    except ServiceError as exc:
+        service_problem(exc.message, None, 409)
+    return jsonify(
+        reference=row.reference,
+        status=row.status,
+        submitted_at=row.submitted_at.isoformat() if row.submitted_at else None,
+    )
