@@ -146,6 +146,30 @@ def create_user(email: str, name: str, org_id: int, role: str, password: str) ->
     click.echo(f"Created {user.email} as {role} of {organisation.name}")
 
 
+@click.command("create-api-key")
+@with_appcontext
+@click.option("--org", "org_id", type=int, required=True, help="The organisation's id.")
+@click.option("--name", required=True, help="What the key is for, e.g. Trust tracker sync.")
+@click.option("--scope", type=click.Choice(["read", "write"]), required=True)
+def create_api_key_command(org_id: int, name: str, scope: str) -> None:
+    """Make an organisation API key and print it, this once (we keep only its hash)."""
+    from .services import api_keys
+
+    organisation = db.session.get(Organisation, org_id)
+    if organisation is None:
+        raise click.UsageError(f"There is no organisation with id {org_id}")
+    try:
+        new = api_keys.create_api_key(db.session, organisation, None, name, scope)
+    except ServiceError as exc:
+        raise click.UsageError(exc.message) from exc
+    db.session.commit()
+    click.echo(
+        f"API key {new.key.name!r} ({scope}) for {organisation.name}. Keep it now: it is not shown again.",
+        err=True,
+    )
+    click.echo(new.secret)
+
+
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command() -> None:
@@ -322,6 +346,7 @@ def init_app(app: Flask) -> None:
     for cmd in (
         create_org,
         create_user,
+        create_api_key_command,
         seed_demo_command,
         send_emails_command,
         send_reminders_command,

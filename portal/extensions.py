@@ -53,7 +53,7 @@ class Database:
         if session is None:
             factory: sessionmaker[Session] = current_app.extensions["portal_db_sessions"]
             session = factory()
-            if _in_write_request():
+            if in_write_request():
                 begin_write(session)
             g._db_session = session
         return session
@@ -86,7 +86,7 @@ def writes_on_get(view: F) -> F:
     return view
 
 
-def _in_write_request() -> bool:
+def in_write_request() -> bool:
     from flask import has_request_context
 
     if not has_request_context():

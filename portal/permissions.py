@@ -24,7 +24,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .extensions import WRITE_METHODS, db, login_manager
+from .extensions import WRITE_METHODS, db, in_write_request, login_manager
 from .models import (
     ANSWERED_STATUSES,
     Adoption,
@@ -57,6 +57,8 @@ class Action(enum.StrEnum):
     # Change the organisation's requirement profile.
     MANAGE_REQUIREMENTS = "manage_requirements"
     MANAGE_USERS = "manage_users"
+    # Make and revoke the organisation's API keys (admins: ROLE_ACTIONS below).
+    MANAGE_API_KEYS = "manage_api_keys"
     # Adopt a directory listing as the school's assessment of a supplier.
     ADOPT_ENTRIES = "adopt_entries"
     # Work the directory: consented submissions, drafts, publishing, withdrawing.
@@ -380,10 +382,11 @@ def _resolve_api_caller() -> ApiCaller:
         key = find_live_key(db.session, secret)
         if key is None or not key.user.is_active or not key.user.memberships:
             raise ApiUnauthorised("This API key is not valid, or it has been revoked")
-        if request.method in WRITE_METHODS:
+        if in_write_request():
             stamp_last_use(db.session, key)  # already a write transaction
         else:
-            # A read stays a read: its own short transaction stamps the key.
+            # A read stays a read: its own short transaction stamps the key
+            # (the request's own would hold SQLite's write lock against it).
             with db.new_session() as bookkeeping, bookkeeping.begin():
                 stamp_last_use(bookkeeping, key)
         return ApiCaller(key.user.memberships[0], key)

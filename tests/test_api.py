@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.models import Answer, ApiKey, AuditEvent, Organisation, Request, User
 from portal.services import api_keys
 
-from .factories import PASSWORD, Factory
+from .factories import PASSWORD, Factory, login
 
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -401,6 +401,76 @@ def test_service_users_cannot_sign_in_and_are_not_listed(
     client = app.test_client()
     refused = client.post("/login", data={"email": service.email, "password": ""})
     assert refused.status_code == 200  # the form again, with its message
-    assert "session" not in refused.headers.get("Set-Cookie", "") or "_user_id" not in str(
-        client.get_cookie("session")
+    assert client.get("/").status_code == 302  # still signed out
+
+
+def test_an_admin_makes_a_key_sees_it_once_and_revokes_it(
+    app: Flask, make: Factory, client: FlaskClient, dbs: Session
+) -> None:
+    school = make.org("Oakfield Primary")
+    admin = make.user(school, role="admin")
+    login(client, admin)
+    blank = client.post("/api-keys", data={"name": "", "scope": ""})
+    assert "Enter a name for the key" in blank.get_data(as_text=True)
+    assert "Choose what the key may do" in blank.get_data(as_text=True)
+
+    made = client.post("/api-keys", data={"name": "Trust tracker", "scope": "read"})
+    page = made.get_data(as_text=True)
+    assert made.status_code == 200
+    secret = page.split('id="new-key" type="text" readonly value="', 1)[1].split('"', 1)[0]
+    assert secret.startswith("ddp_")
+    dbs.rollback()
+    key = dbs.scalars(select(ApiKey)).one()
+    assert key.key_hash != secret and secret not in key.key_hash  # only a hash is kept
+    assert key.created_by_id == admin.id
+
+    assert client.get("/api/v1/requests", headers=bearer(secret)).status_code == 200
+    listing = client.get("/api-keys").get_data(as_text=True)
+    assert secret not in listing  # never shown again
+    assert key.prefix in listing
+    assert "Never" not in listing  # last used is shown
+
+    revoked = client.post(f"/api-keys/{key.id}/revoke", follow_redirects=True)
+    assert "The key Trust tracker no longer works" in revoked.get_data(as_text=True)
+    assert client.get("/api/v1/requests", headers=bearer(secret)).status_code == 401
+    dbs.rollback()
+    events = dbs.scalars(select(AuditEvent.action).where(AuditEvent.action.like("api_key%"))).all()
+    assert events == ["api_key_created", "api_key_revoked"]
+
+
+def test_reviewers_cannot_manage_keys_and_other_organisations_keys_are_404(
+    app: Flask, make: Factory, client: FlaskClient, dbs: Session
+) -> None:
+    school, other = make.org(), make.org()
+    make_key(app, other)
+    dbs.rollback()
+    theirs = dbs.scalars(select(ApiKey)).one()
+    login(client, make.user(school, role="reviewer"))
+    assert client.get("/api-keys").status_code == 403
+    admin_client = app.test_client()
+    login(admin_client, make.user(school, role="admin"))
+    assert admin_client.post(f"/api-keys/{theirs.id}/revoke").status_code == 404
+
+
+def test_the_cli_prints_a_new_key_once(app: Flask, make: Factory) -> None:
+    school = make.org()
+    result = app.test_cli_runner().invoke(
+        args=[
+            "create-api-key",
+            "--org",
+            str(school.id),
+            "--name",
+            "Nightly sync",
+            "--scope",
+            "write",
+        ]
     )
+    assert result.exit_code == 0, result.output
+    secret = result.stdout.strip()
+    assert secret.startswith("ddp_")
+    assert app.test_client().get("/api/v1/requests", headers=bearer(secret)).status_code == 200
+    missing = app.test_cli_runner().invoke(
+        args=["create-api-key", "--org", "999", "--name", "x", "--scope", "read"]
+    )
+    assert missing.exit_code != 0
+    assert "There is no organisation with id 999" in missing.output

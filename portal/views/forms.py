@@ -80,6 +80,28 @@ class InviteUserForm(FlaskForm):
     )
 
 
+class ApiKeyForm(FlaskForm):
+    name = StringField(
+        "Name",
+        description="What the key is for, so you recognise it later. For example, Trust tracker sync.",
+        validators=[
+            InputRequired("Enter a name for the key, for example Trust tracker sync"),
+            Length(max=100, message="The name must be 100 characters or fewer"),
+        ],
+    )
+    scope = RadioField(
+        "What the key may do",
+        choices=[
+            SelectChoice("read", "Read: requests, answers, findings, exports and the directory"),
+            SelectChoice(
+                "write",
+                "Read and write: also send requests, manage links, ask for clarification and decide",
+            ),
+        ],
+        validators=[InputRequired("Choose what the key may do")],
+    )
+
+
 class NewRequestForm(FlaskForm):
     questionnaire = SelectField(
         "Questionnaire", validators=[InputRequired("Choose a questionnaire")]

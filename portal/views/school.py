@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from ..extensions import db
-from ..models import ANSWERED_STATUSES, Request, utcnow
+from ..models import ANSWERED_STATUSES, ApiKey, Request, utcnow
 from ..permissions import (
     Action,
     current_actor,
@@ -29,6 +29,7 @@ from ..permissions import (
 from ..questionnaire.forms import SelectChoice
 from ..services import (
     accounts,
+    api_keys,
     audit,
     clarifications,
     evidence,
@@ -42,7 +43,7 @@ from ..services import (
 from ..services.dashboard import summarise
 from ..services.errors import ServiceError
 from ..templating import format_date
-from .forms import InviteUserForm, NewRequestForm
+from .forms import ApiKeyForm, InviteUserForm, NewRequestForm
 
 bp = Blueprint("school", __name__)
 
@@ -224,6 +225,48 @@ def manage_users() -> ResponseReturnValue:
         organisation=organisation,
         members=org_members(organisation),
     )
+
+
+@bp.route("/api-keys", methods=["GET", "POST"])
+@requires(Action.MANAGE_API_KEYS)
+def manage_api_keys() -> ResponseReturnValue:
+    """Keys for scripts and integrations; a new key is shown on this response only."""
+    organisation = current_organisation()
+    form = ApiKeyForm()
+    created = None
+    if form.validate_on_submit():
+        try:
+            created = api_keys.create_api_key(
+                db.session,
+                organisation,
+                current_actor(),
+                form.name.data or "",
+                form.scope.data or "",
+            )
+        except ServiceError as exc:
+            form[exc.field or "name"].errors = [exc.message]
+        else:
+            form = ApiKeyForm(formdata=None)
+    return render_template(
+        "school/api_keys.html",
+        form=form,
+        organisation=organisation,
+        keys=api_keys.keys_of(db.session, organisation),
+        created=created,
+    )
+
+
+@bp.post("/api-keys/<int:key_id>/revoke")
+@requires(Action.MANAGE_API_KEYS)
+def revoke_api_key(key_id: int) -> ResponseReturnValue:
+    key = get_for_org(ApiKey, key_id, current_organisation())
+    try:
+        api_keys.revoke_api_key(db.session, key, current_actor())
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"The key {key.name} no longer works", "success")
+    return redirect(url_for("school.manage_api_keys"))
 
 
 @bp.post("/organisation")
