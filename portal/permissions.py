@@ -353,6 +353,11 @@ class ApiCaller:
         return self.membership.user
 
 
+def session_holds_credentials() -> bool:
+    """Whether the browser session signs someone in or holds a supplier's grant."""
+    return bool(current_user.is_authenticated or session.get(SUPPLIER_SESSION_KEY))
+
+
 def api_caller(action: Action) -> ApiCaller:
     """The staff API's caller: an organisation API key sent as a Bearer token,
     else the signed-in user's current membership. No credential is a 401; a

@@ -11,7 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 
-from portal.models import Request
+from portal.extensions import db
+from portal.models import Request, User
+from portal.services import api_keys
 
 from .factories import Factory, login
 
@@ -24,6 +26,7 @@ PUBLIC = {
     "auth.reset_password",
     "supplier.open_link",
     "api.health",
+    "api.openapi",
     "static",
 }
 STAFF_BLUEPRINTS = ("school.", "review.", "profiles.", "exports.", "directory.", "curator.")
@@ -66,6 +69,17 @@ def upload_evidence(app: Flask, row: Request, link: str) -> int:
     return int(re.search(r'name="policy" type="checkbox" value="(\d+)"', page).group(1))
 
 
+def own_api_key(app: Flask, admin: User) -> int:
+    """An API key of the admin's organisation; its id."""
+    with app.app_context():
+        admin = db.session.merge(admin)
+        new = api_keys.create_api_key(
+            db.session, admin.memberships[0].organisation, admin, "Sync", "read"
+        )
+        db.session.commit()
+        return new.key.id
+
+
 def methods(rule: Rule) -> list[str]:
     return sorted(m for m in rule.methods or () if m not in {"HEAD", "OPTIONS"})
 
@@ -81,6 +95,19 @@ def test_every_staff_route_sends_anonymous_users_to_sign_in(
             or rule.endpoint == "auth.logout"
         ):
             continue
+        if rule.endpoint.startswith("api."):
+            # The API answers 401 with a problem, never a sign-in page.
+            path = fill(
+                rule,
+                {"reference": "DD-AAAAAA", "question_id": "q", "key": "features", "version": 1,
+                 "entry_id": 1},
+            )  # fmt: skip
+            for method in methods(rule):
+                response = client.open(path, method=method)
+                assert response.status_code == 401, f"{method} {path}"
+                assert response.mimetype == "application/problem+json", f"{method} {path}"
+                checked += 1
+            continue
         assert rule.endpoint.startswith(STAFF_BLUEPRINTS), (
             f"{rule.endpoint}: classify it in this test"
         )
@@ -95,6 +122,7 @@ def test_every_staff_route_sends_anonymous_users_to_sign_in(
                 "entry_id": 1,
                 "section_id": "main",
                 "action": "publish",
+                "key_id": 1,
             },
         )
         for method in methods(rule):
@@ -110,13 +138,19 @@ def test_every_id_route_is_404_for_another_organisation(
 ) -> None:
     owner = make.user(make.org("Oakfield Primary School"), role="admin")
     row, link = make.request(owner, questionnaire="features")
-    ids = {"request_id": row.id, "evidence_id": upload_evidence(app, row, link)}
+    ids = {
+        "request_id": row.id,
+        "evidence_id": upload_evidence(app, row, link),
+        "reference": row.reference,
+        "key_id": own_api_key(app, owner),
+    }
     intruder = make.user(make.org("Elm Tree Academy"), role="admin")
     login(client, intruder)
     checked = 0
     for rule in rules(app):
+        staff_api = rule.endpoint.startswith("api.") and "reference" in rule.arguments
         if (
-            not rule.endpoint.startswith(STAFF_BLUEPRINTS)
+            not (rule.endpoint.startswith(STAFF_BLUEPRINTS) or staff_api)
             or rule.endpoint.startswith(OWN_ORGANISATION + SHARED)
             or not rule.arguments
         ):
@@ -195,8 +229,16 @@ def test_every_post_route_refuses_a_missing_csrf_token(app: Flask, make: Factory
                 "key": "features",
                 "entry_id": 1,
                 "action": "publish",
+                "key_id": 1,
             },
         )
+        if rule.endpoint.startswith("api."):
+            # A browser session writing to the API needs the token as well.
+            response = client.post(path, json={"anything": "x"})
+            assert response.status_code == 400, f"POST {path} answered {response.status_code}"
+            assert "CSRF" in response.json["detail"]
+            checked += 1
+            continue
         response = client.post(path, data={"anything": "x"})
         assert response.status_code == 400, f"POST {path} answered {response.status_code}"
         text = response.get_data(as_text=True)

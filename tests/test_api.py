@@ -474,3 +474,55 @@ def test_the_cli_prints_a_new_key_once(app: Flask, make: Factory) -> None:
     )
     assert missing.exit_code != 0
     assert "There is no organisation with id 999" in missing.output
+
+
+def test_reviewing_findings_reopening_and_the_register_over_the_api(
+    app: Flask, make: Factory, client: FlaskClient
+) -> None:
+    school = make.org()
+    row, _ = make.submitted(
+        make.user(school),
+        "features",
+        answers={"certificate": "plus", "expiry": "2099-01-31"},
+        supplier_name="Reviewed Ltd",
+    )
+    key = bearer(make_key(app, school))
+    base = f"/api/v1/requests/{row.reference}"
+
+    no_reason = client.put(f"{base}/findings/expiry/review", json={"outcome": "met"}, headers=key)
+    assert no_reason.status_code == 422
+    assert no_reason.json["errors"]["reason"] == [
+        "Say why you judge it differently, for example the compensating control you accept"
+    ]
+    judged = client.put(
+        f"{base}/findings/expiry/review",
+        json={"outcome": "not_met", "reason": "The certificate on file is a draft"},
+        headers=key,
+    )
+    assert judged.status_code == 200
+    expiry = next(f for f in judged.json["findings"] if f["question_id"] == "expiry")
+    assert expiry["outcome"] == "not_met"
+    assert expiry["computed"] == "met"
+    assert expiry["review"]["reason"] == "The certificate on file is a draft"
+    assert (
+        client.put(
+            f"{base}/findings/nothing/review", json={"outcome": "met", "reason": "x"}, headers=key
+        ).status_code
+        == 404
+    )
+
+    removed = client.delete(f"{base}/findings/expiry/review", headers=key)
+    expiry = next(f for f in removed.json["findings"] if f["question_id"] == "expiry")
+    assert expiry["outcome"] == "met" and expiry["review"] is None
+
+    assert client.post(f"{base}/reopen", headers=key).status_code == 409  # not decided yet
+    client.post(f"{base}/decision", json={"outcome": "rejected", "reason": "No"}, headers=key)
+    reopened = client.post(f"{base}/reopen", headers=key)
+    assert reopened.status_code == 200
+    assert reopened.json["status"] == "resubmitted"
+
+    register = client.get("/api/v1/register.xlsx?answer=certificate", headers=key)
+    assert register.status_code == 200
+    sheet = load_workbook(io.BytesIO(register.data)).active
+    values = [c.value for row_cells in sheet.iter_rows() for c in row_cells]
+    assert "Reviewed Ltd" in values

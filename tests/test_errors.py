@@ -26,14 +26,23 @@ def test_404_page_is_in_the_layout(client: FlaskClient) -> None:
     assert "govuk-header" in text
 
 
-def test_api_errors_are_json(client: FlaskClient) -> None:
+def test_api_errors_are_problem_details(client: FlaskClient) -> None:
     response = client.get("/api/v1/no-such-thing")
     assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"  # RFC 9457
     assert response.json == {
-        "error": {"status": 404, "title": "Not Found", "detail": response.json["error"]["detail"]}
+        "type": "about:blank",
+        "title": "Not Found",
+        "status": 404,
+        "detail": "There is nothing here, or it belongs to another organisation",
     }
-    assert client.post("/api/v1/health").status_code == 405
-    assert client.post("/api/v1/health").json["error"]["status"] == 405
+    wrong_method = client.post("/api/v1/health")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json["status"] == 405
+    assert (
+        wrong_method.headers["Allow"] == "GET, HEAD, OPTIONS"
+        or "GET" in wrong_method.headers["Allow"]
+    )
 
 
 def test_health_check(client: FlaskClient) -> None:

@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from ..exports.register import register_csv, register_workbook
 from ..extensions import db, writes_on_get
-from ..models import Request
+from ..models import Organisation, Request, User
 from ..permissions import Action, current_actor, current_organisation, get_for_org, requires
 from ..services import exports, side_by_side
 from ..services.errors import ServiceError
@@ -79,10 +79,18 @@ def register() -> ResponseReturnValue:
 @writes_on_get
 @requires(Action.VIEW_REQUESTS)
 def download_register(file_format: str) -> ResponseReturnValue:
-    organisation = current_organisation()
+    return register_download(
+        current_organisation(), current_actor(), file_format, request.args.getlist("answer")
+    )
+
+
+def register_download(
+    organisation: Organisation, actor: User, file_format: str, answer_ids: list[str]
+) -> ResponseReturnValue:
+    """The register as a download (the page's and the API's), audited."""
     known = {qid for qid, _, _ in exports.key_question_choices()}
-    keys = [qid for qid in request.args.getlist("answer") if qid in known]
-    exports.record_download(db.session, current_actor(), organisation, "register", file_format)
+    keys = [qid for qid in answer_ids if qid in known]
+    exports.record_download(db.session, actor, organisation, "register", file_format)
     rows = exports.register_rows(db.session, organisation, keys)
     columns = exports.register_columns(keys)
     name = exports.download_name(organisation.name, "supplier register", extension=file_format)

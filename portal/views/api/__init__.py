@@ -16,7 +16,7 @@ from flask_limiter.util import get_remote_address
 from sqlalchemy import text
 
 from ...extensions import WRITE_METHODS, csrf, db, limiter
-from ...permissions import bearer_token
+from ...permissions import bearer_token, session_holds_credentials
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -41,7 +41,14 @@ limiter.limit(
 
 @bp.before_request
 def _csrf_for_sessions() -> None:
-    if request.method in WRITE_METHODS and bearer_token() is None:
+    """A write riding on a browser session needs the CSRF token; a Bearer call
+    carries no cookie to abuse, and a call with neither is refused as 401."""
+    if (
+        request.method in WRITE_METHODS
+        and current_app.config.get("WTF_CSRF_ENABLED", True)
+        and bearer_token() is None
+        and session_holds_credentials()
+    ):
         csrf.protect()
 
 

@@ -210,6 +210,12 @@ SCHEMAS: dict[str, Schema] = {
         },
         required=["outcome", "reason"],
     ),
+    "ReviewBody": _object(
+        {
+            "outcome": {"enum": ["met", "partly_met", "not_met", "not_applicable"]},
+            "reason": {"type": "string", "maxLength": 2000},
+        }
+    ),
     "SupplierRequest": _object(
         {
             "reference": STRING,
@@ -397,6 +403,17 @@ REFERENCE = {
     "required": True,
     "schema": {"type": "string"},
     "description": "The request's reference, e.g. DD-7K2M9Q",
+}
+QUESTION_ID = {"name": "question_id", "in": "path", "required": True, "schema": {"type": "string"}}
+XLSX_OK = {
+    "200": {
+        "description": "The workbook",
+        "content": {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}
+            }
+        },
+    }
 }
 STAFF: list[dict[str, list[str]]] = [{"apiKey": []}, {"session": []}]
 SUPPLIER: list[dict[str, list[str]]] = [{"linkToken": []}, {"session": []}]
@@ -605,16 +622,7 @@ def document() -> dict[str, Any]:
                 "request_export",
                 "The request as an Excel workbook",
                 "Requests",
-                {
-                    "200": {
-                        "description": "The workbook",
-                        "content": {
-                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-                                "schema": {"type": "string", "format": "binary"}
-                            }
-                        },
-                    }
-                },
+                XLSX_OK,
                 security=STAFF,
                 errors=READ,
                 params=[REFERENCE],
@@ -632,6 +640,43 @@ def document() -> dict[str, Any]:
             {"200": _json(_ref("Request"))},
             "DecisionBody",
         ),
+        "/requests/{reference}/findings/{question_id}/review": {
+            "put": _op(
+                "review_finding",
+                "Judge one finding differently, with a reason",
+                "Requests",
+                {"200": _json(_ref("Findings"))},
+                security=STAFF,
+                errors=WRITE,
+                params=[REFERENCE, QUESTION_ID],
+                body=_body("ReviewBody"),
+            ),
+            "delete": _op(
+                "remove_finding_review",
+                "Go back to the computed finding",
+                "Requests",
+                {"200": _json(_ref("Findings"))},
+                security=STAFF,
+                errors=("400", "401", "403", "404", "409", "429"),
+                params=[REFERENCE, QUESTION_ID],
+            ),
+        },
+        "/requests/{reference}/reopen": _request_action(
+            "reopen_decision",
+            "Take back a decision to review again",
+            {"200": _json(_ref("Request"))},
+        ),
+        "/register.xlsx": {
+            "get": _op(
+                "register_export",
+                "The supplier register as an Excel workbook",
+                "Requests",
+                XLSX_OK,
+                security=STAFF,
+                errors=("400", "401", "403", "429"),
+                params=[_query("answer", "A question id to add as a column (repeatable)")],
+            )
+        },
         "/supplier/request": {
             "get": _op(
                 "supplier_request",

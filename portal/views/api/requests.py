@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import jsonify, request, send_file, url_for
+from flask import abort, jsonify, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 
 from ...extensions import db, writes_on_get
@@ -13,7 +13,8 @@ from ...models import ANSWERED_STATUSES, Request, RequestStatus
 from ...permissions import Action, api_caller, request_for_org
 from ...services import clarifications, exports, ratings, reminders, requests, review
 from ...services.errors import ServiceError
-from ..forms import DecisionForm, NewRequestForm
+from ..exports import register_download
+from ..forms import DecisionForm, NewRequestForm, ReviewFindingForm
 from . import bp
 from .common import fill_form, form_problem, json_body, make_cursor, page_args, service_problem
 
@@ -239,3 +240,63 @@ def decide(reference: str) -> ResponseReturnValue:
     except ServiceError as exc:
         service_problem(exc.message, exc.field, 422 if exc.field else 409)
     return jsonify(request_json(row))
+
+
+@bp.put("/requests/<reference>/findings/<question_id>/review")
+def review_finding(reference: str, question_id: str) -> ResponseReturnValue:
+    """Judge one finding differently, with a reason (kept beside the computed one)."""
+    caller = api_caller(Action.REVIEW_REQUESTS)
+    row = request_for_org(reference, caller.organisation)
+    if ratings.comparison_for(db.session, row).finding(question_id) is None:
+        abort(404, description=f"Question {question_id} has no requirement in this request")
+    form = fill_form(ReviewFindingForm, json_body())
+    if not form.validate():
+        form_problem(form)
+    try:
+        comparison = review.set_review(
+            db.session,
+            row,
+            caller.actor,
+            question_id,
+            form.outcome.data or "",
+            form.reason.data or "",
+        )
+    except ServiceError as exc:
+        service_problem(exc.message, exc.field, 422 if exc.field else 409)
+    return jsonify(reference=row.reference, **exports.comparison_json(comparison))
+
+
+@bp.delete("/requests/<reference>/findings/<question_id>/review")
+def remove_finding_review(reference: str, question_id: str) -> ResponseReturnValue:
+    """Go back to the computed finding."""
+    caller = api_caller(Action.REVIEW_REQUESTS)
+    row = request_for_org(reference, caller.organisation)
+    try:
+        review.remove_review(db.session, row, caller.actor, question_id)
+    except ServiceError as exc:
+        service_problem(exc.message, None, 409)
+    comparison = ratings.comparison_for(db.session, row)
+    return jsonify(reference=row.reference, **exports.comparison_json(comparison))
+
+
+@bp.post("/requests/<reference>/reopen")
+def reopen_decision(reference: str) -> ResponseReturnValue:
+    """Take back a decision to review the request again against today's requirements."""
+    caller = api_caller(Action.REVIEW_REQUESTS)
+    row = request_for_org(reference, caller.organisation)
+    try:
+        review.reopen(db.session, row, caller.actor)
+    except ServiceError as exc:
+        service_problem(exc.message, None, 409)
+    return jsonify(request_json(row))
+
+
+@bp.get("/register.xlsx")
+@writes_on_get
+def register_export() -> ResponseReturnValue:
+    """The supplier register (every request and adopted directory entry) as a
+    workbook; ``answer`` (repeatable) adds a question's answers as a column."""
+    caller = api_caller(Action.VIEW_REQUESTS)
+    return register_download(
+        caller.organisation, caller.actor, "xlsx", request.args.getlist("answer")
+    )
