@@ -21,7 +21,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from flask import Flask, abort, g, make_response, render_template, request, session
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from .extensions import WRITE_METHODS, db, in_write_request, login_manager
@@ -257,6 +257,21 @@ def grant_supplier_access(request_row: Request) -> None:
     session[SUPPLIER_SESSION_KEY] = grants
 
 
+# Every supplier page shows the school's name and reads the questionnaire
+# version: one query for all three instead of two lazy loads. Built once: the
+# options alone cost a tenth of a millisecond per page.
+_FOR_READING = (
+    select(Request)
+    .where(Request.reference == bindparam("reference"))
+    .options(joinedload(Request.organisation), joinedload(Request.questionnaire_version))
+)
+# One writer per request at a time: autosaves from several tabs and a form post
+# would otherwise race on PostgreSQL (SQLite's BEGIN IMMEDIATE already
+# serialises them). Only the request row: locking the shared organisation and
+# version rows would serialise everyone.
+_FOR_WRITING = _FOR_READING.with_for_update(of=Request)
+
+
 def supplier_request(reference: str) -> Request:
     """The request this supplier session may work on, or 404."""
     from .services.requests import link_is_live
@@ -264,20 +279,8 @@ def supplier_request(reference: str) -> Request:
     grant = session.get(SUPPLIER_SESSION_KEY, {}).get(reference)
     if not grant or grant.get("until", 0) <= utcnow().timestamp():
         _refuse_supplier()
-    # Every supplier page shows the school's name and reads the questionnaire
-    # version: one query for all three instead of two lazy loads.
-    query = (
-        select(Request)
-        .where(Request.reference == reference)
-        .options(joinedload(Request.organisation), joinedload(Request.questionnaire_version))
-    )
-    if request.method in WRITE_METHODS:
-        # One writer per request at a time: autosaves from several tabs and a
-        # form post would otherwise race on PostgreSQL (SQLite's BEGIN
-        # IMMEDIATE already serialises them). Only the request row: locking
-        # the shared organisation and version rows would serialise everyone.
-        query = query.with_for_update(of=Request)
-    row = db.session.scalar(query)
+    query = _FOR_WRITING if request.method in WRITE_METHODS else _FOR_READING
+    row = db.session.scalar(query, {"reference": reference})
     if row is None or grant.get("fp") != _grant_fingerprint(row) or not link_is_live(row):
         _refuse_supplier()
     # Sliding expiry: every page keeps an active supplier's session alive.

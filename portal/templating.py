@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -81,6 +81,13 @@ def option_ids(field_id: str, choices: Iterable[T]) -> list[tuple[str, T]]:
     return [(field_id if n == 1 else f"{field_id}-{n}", c) for n, c in enumerate(choices, 1)]
 
 
+def evidence_of(files: Mapping[int, Any], question_id: str) -> list[Any]:
+    """The evidence files (of ``files``, by id) attached to one question.
+
+    A function rather than a selectattr chain: pages call it once per question."""
+    return [f for f in files.values() if f.question_id == question_id]
+
+
 def format_rule_value(value: Any) -> str:
     """A stored rule's value as typed: lists of choices joined with commas."""
     if isinstance(value, list | tuple):
@@ -94,6 +101,7 @@ def init_app(app: Flask) -> None:
         form_error_list=form_error_list,
         formdata_pairs=formdata_pairs,
         option_ids=option_ids,
+        evidence_of=evidence_of,
         product_name=PRODUCT_NAME,
         status_labels=STATUS_LABELS,
         status_colours=STATUS_TAG_COLOURS,

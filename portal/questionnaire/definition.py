@@ -190,6 +190,11 @@ class Section:
     questions: tuple[Question, ...]
 
     @property
+    def takes_files(self) -> bool:
+        """Whether any question here is a file upload or takes evidence files."""
+        return any(q.type == "file" or q.evidence != "none" for q in self.questions)
+
+    @property
     def answerable(self) -> tuple[Question, ...]:
         return tuple(q for q in self.questions if q.answerable)
 

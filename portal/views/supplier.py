@@ -197,7 +197,8 @@ def _section_page(
         shown=logic.visibility(questionnaire, {**stored.values, **form.answers()}),
         revealed=revealed,
         stale=stale,
-        files=evidence.files_for(db.session, row),
+        # Most sections take no files: skip the query then.
+        files=evidence.files_for(db.session, row) if section.takes_files else {},
     )
 
 
