@@ -64,6 +64,8 @@ office:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	# Security lint: a medium or high finding fails unless justified inline (# nosec Bnnn (why)).
+	$(BIN)/bandit --quiet --recursive portal --severity-level medium
 
 typecheck: install
 	$(BIN)/mypy

@@ -53,11 +53,12 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import cli, errors, permissions, templating
+    from . import cli, errors, permissions, security_headers, templating
     from .services import questionnaires, storage
     from .views import api, auth, curator, directory, exports, profiles, review, school, supplier
 
     permissions.init_app(app)
+    security_headers.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     for module in (auth, school, review, profiles, exports, directory, curator, supplier, api):
@@ -76,7 +77,7 @@ def keep_changes() -> None:
 
 
 def _finish_request(response: Response) -> Response:
-    """Commit once per request, then send the email it queued; then security headers."""
+    """Commit once per request, then send the email it queued."""
     from .services.mail import deliver_queued
 
     session = g.get("_db_session")
@@ -89,8 +90,4 @@ def _finish_request(response: Response) -> Response:
             session.commit()
         else:
             session.rollback()
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    # Token links sit in URLs; never send them on to another site.
-    response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
