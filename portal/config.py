@@ -41,6 +41,11 @@ DEFAULTS: dict[str, Any] = {
     # Per API key (or link token): a trust sending dozens of requests stays well inside.
     "API_RATE_LIMIT": "300 per minute",
     "SESSION_COOKIE_HTTPONLY": True,
+    # Staff sessions end after this long idle, and this long in all.
+    "STAFF_IDLE_MINUTES": 30,
+    "STAFF_SESSION_HOURS": 12,
+    # Never "remember me": a shared school computer must not stay signed in.
+    "REMEMBER_COOKIE_DURATION": 0,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
     "UPLOAD_FOLDER": "",
@@ -100,6 +105,10 @@ def _check_production(app: Flask) -> None:
     if len(app.config["SECRET_KEY"]) < 32:
         raise ConfigurationError("SECRET_KEY must be at least 32 characters in production.")
     app.config.update(
+        # __Host-: only over HTTPS, for this host alone, for the whole site.
+        SESSION_COOKIE_NAME="__Host-session",
+        SESSION_COOKIE_PATH="/",
+        SESSION_COOKIE_DOMAIN=None,
         SESSION_COOKIE_SECURE=True,
         REMEMBER_COOKIE_SECURE=True,
         REMEMBER_COOKIE_HTTPONLY=True,

@@ -14,13 +14,26 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
-from flask import Flask, abort, g, make_response, render_template, request, session
-from flask_login import current_user, login_required
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required, login_url, login_user, logout_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
@@ -81,18 +94,85 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
 
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Sign in to continue"
-    login_manager.login_message_category = "info"
     login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(_to_sign_in)
 
     @app.context_processor
     def inject_membership() -> dict[str, Any]:
         return {"membership": current_membership(), "can": can}
 
 
+# Staff sessions (server-side rules on a signed cookie): they end after
+# STAFF_IDLE_MINUTES without a request and STAFF_SESSION_HOURS in all, and
+# every session of a user ends when their session_version is raised (sign-out,
+# password change, account disabled).
+SESSION_VERSION = "sv"
+SIGNED_IN_AT = "auth_at"
+LAST_SEEN_AT = "seen_at"
+SESSION_ID = "sid"
+# Refreshing the last-seen time on every request would rewrite the cookie on
+# every response; a minute's precision is plenty for a 30-minute limit.
+SEEN_PRECISION_SECONDS = 60
+
+
+def start_session(user: User) -> None:
+    """Sign the user in with a brand-new session (no fixation), remember-me off."""
+    session.clear()
+    login_user(user, remember=False)
+    now = int(utcnow().timestamp())
+    session[SESSION_ID] = secrets.token_urlsafe(16)
+    session[SESSION_VERSION] = user.session_version
+    session[SIGNED_IN_AT] = now
+    session[LAST_SEEN_AT] = now
+    session.permanent = False
+
+
+def end_session() -> None:
+    """Sign out here, and end the user's sessions everywhere else too."""
+    from .services.accounts import end_sessions
+
+    if current_user.is_authenticated:
+        end_sessions(current_actor())
+    logout_user()
+    session.clear()
+
+
 def _load_user(user_id: str) -> User | None:
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.is_active else None
+    if user is None or not user.is_active or user.is_service:
+        return None
+    ended = _session_ended(user)
+    if ended:
+        g.session_ended = ended
+        for key in ("_user_id", "_fresh", "_id", SESSION_VERSION, SIGNED_IN_AT, LAST_SEEN_AT):
+            session.pop(key, None)
+        return None
+    now = int(utcnow().timestamp())
+    if now - int(session.get(LAST_SEEN_AT, 0)) >= SEEN_PRECISION_SECONDS:
+        session[LAST_SEEN_AT] = now
+    return user
+
+
+def _to_sign_in() -> ResponseReturnValue:
+    """Anonymous on a staff page: to the sign-in page, saying why if a session just ended."""
+    flash(g.get("session_ended") or "Sign in to continue", "info")
+    return redirect(login_url("auth.login", next_url=request.full_path.rstrip("?")))
+
+
+def _session_ended(user: User) -> str | None:
+    """Why this session of ``user`` may no longer be used, or None."""
+    config = current_app.config
+    now = utcnow().timestamp()
+    if session.get(SESSION_VERSION) != user.session_version:
+        return "You were signed out because you signed out or changed your password elsewhere"
+    if now - float(session.get(SIGNED_IN_AT, 0)) > config["STAFF_SESSION_HOURS"] * 3600:
+        return f"You were signed out after {config['STAFF_SESSION_HOURS']} hours. Sign in again"
+    if now - float(session.get(LAST_SEEN_AT, 0)) > config["STAFF_IDLE_MINUTES"] * 60:
+        return (
+            f"You were signed out after {config['STAFF_IDLE_MINUTES']} minutes without activity. "
+            "Sign in again"
+        )
+    return None
 
 
 def current_membership() -> Membership | None:

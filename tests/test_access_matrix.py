@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 
 import pytest
 from flask import Flask
@@ -208,9 +209,10 @@ def test_every_post_route_refuses_a_missing_csrf_token(app: Flask, make: Factory
     user = make.user(role="admin")
     row, link = make.request(user)
     client = app.test_client()
+    # Signed in without the login form (which would need the token too).
+    now = int(time.time())
     with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
+        session.update(_user_id=str(user.id), _fresh=True, sv=1, auth_at=now, seen_at=now)
     assert client.get("/").status_code == 200  # signed in
     assert client.get(link).status_code == 303  # and holding a supplier grant
     checked = 0

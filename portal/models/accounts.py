@@ -60,6 +60,11 @@ class User(Base):
         String(255), comment="empty until an invitation is accepted"
     )
     is_active: Mapped[bool] = mapped_column(default=True)
+    session_version: Mapped[int] = mapped_column(
+        default=1,
+        server_default="1",
+        comment="raised to end every session of the user (sign-out, password change)",
+    )
     is_service: Mapped[bool] = mapped_column(
         default=False,
         server_default=false(),

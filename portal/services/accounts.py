@@ -265,12 +265,18 @@ def find_user_link(
     return link
 
 
+def end_sessions(user: User) -> None:
+    """End every session of the user, on every device, at its next request."""
+    user.session_version += 1
+
+
 def set_password_from_link(session: Session, token: str, purpose: str, password: str) -> User:
     """Use an invitation or reset link once to set a password."""
     link = find_user_link(session, token, purpose)
     user = link.user
     check_password_rules(password, email=user.email, name=user.name)
     user.password_hash = hash_password(password)
+    end_sessions(user)  # a reset often follows a stolen password
     link.used_at = utcnow()
     session.execute(delete(LoginFailure).where(LoginFailure.email_hash == _email_key(user.email)))
     for membership in user.memberships:

@@ -6,10 +6,11 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
 from ..extensions import db, limiter
 from ..models import TokenPurpose
+from ..permissions import end_session, start_session
 from ..services import accounts
 from ..services.errors import ServiceError
 from .forms import ForgotPasswordForm, LoginForm, SetPasswordForm
@@ -48,14 +49,14 @@ def login() -> ResponseReturnValue:
         except accounts.LoginError as exc:
             error = exc.message
         else:
-            login_user(user)
+            start_session(user)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form, error=error)
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    logout_user()
+    end_session()
     flash("You have signed out", "success")
     return redirect(url_for("auth.login"))
 
@@ -89,8 +90,7 @@ def _set_password(token: str, purpose: TokenPurpose) -> ResponseReturnValue:
         except ServiceError as exc:
             form.password.errors = [exc.message]
         else:
-            logout_user()
-            login_user(user)
+            start_session(user)
             flash(
                 "Your password has been set"
                 if purpose == TokenPurpose.INVITATION
