@@ -64,7 +64,7 @@ office:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	# Security lint: a medium or high finding fails unless justified inline (# nosec Bnnn (why)).
+	# Security lint: a medium or high finding fails unless justified inline (# nosec Bnnn, the reason on the line above).
 	$(BIN)/bandit --quiet --recursive portal --severity-level medium
 
 typecheck: install

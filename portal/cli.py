@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -168,6 +169,54 @@ def create_api_key_command(org_id: int, name: str, scope: str) -> None:
         err=True,
     )
     click.echo(new.secret)
+
+
+@click.command("backup")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="The archive to write (.tar.gz): database and evidence files.",
+)
+@with_appcontext
+def backup_command(out: Path) -> None:
+    """Back up the database and the evidence files while the portal runs."""
+    from .services.backup import BackupError, describe, make_backup
+
+    try:
+        manifest = make_backup(db.engine, Path(current_app.config["UPLOAD_FOLDER"]), out)
+    except BackupError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Wrote {out}: {describe(manifest)}")
+
+
+@click.command("restore")
+@click.option(
+    "--from",
+    "archive",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="A backup made by the backup command (SQLite).",
+)
+@click.confirmation_option(prompt="Stop the portal first. Replace its database and files?")
+@with_appcontext
+def restore_command(archive: Path) -> None:
+    """Put an SQLite backup back (the current data is kept aside as .before-restore)."""
+    from .services.backup import BackupError, describe, restore_backup
+
+    engine = db.engine
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        raise click.ClickException(
+            "Only an SQLite database restores this way; for PostgreSQL use pg_restore (README)"
+        )
+    engine.dispose()  # no connection may hold the file we replace
+    try:
+        manifest = restore_backup(
+            archive, Path(engine.url.database), Path(current_app.config["UPLOAD_FOLDER"])
+        )
+    except BackupError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Restored {describe(manifest)}")
 
 
 @click.command("seed-demo")
@@ -347,6 +396,8 @@ def init_app(app: Flask) -> None:
         create_org,
         create_user,
         create_api_key_command,
+        backup_command,
+        restore_command,
         seed_demo_command,
         send_emails_command,
         send_reminders_command,
