@@ -37,6 +37,7 @@ from flask_login import current_user, login_required, login_url, login_user, log
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
+from . import redaction
 from .extensions import WRITE_METHODS, db, in_write_request, login_manager
 from .models import (
     ANSWERED_STATUSES,
@@ -52,6 +53,7 @@ from .models import (
     User,
     utcnow,
 )
+from .services.audit import record_event, record_now
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -72,6 +74,8 @@ class Action(enum.StrEnum):
     MANAGE_USERS = "manage_users"
     # Make and revoke the organisation's API keys (admins: ROLE_ACTIONS below).
     MANAGE_API_KEYS = "manage_api_keys"
+    # Read and export the organisation's audit trail (admins).
+    VIEW_AUDIT = "view_audit"
     # Adopt a directory listing as the school's assessment of a supplier.
     ADOPT_ENTRIES = "adopt_entries"
     # Work the directory: consented submissions, drafts, publishing, withdrawing.
@@ -132,7 +136,10 @@ def end_session() -> None:
     from .services.accounts import end_sessions
 
     if current_user.is_authenticated:
-        end_sessions(current_actor())
+        user = current_actor()
+        end_sessions(user)
+        for membership in user.memberships:
+            record_event(db.session, "signed_out", organisation=membership.organisation, actor=user)
     logout_user()
     session.clear()
 
@@ -218,12 +225,28 @@ def requires(action: Action) -> Callable[[Callable[P, R]], Callable[P, R]]:
         @wraps(view)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
             if not can(action):
-                abort(403)
+                _refuse(action)
             return view(*args, **kwargs)
 
         return login_required(guarded)
 
     return decorate
+
+
+def _refuse(action: Action, detail: str | None = None) -> NoReturn:
+    """403, with an audit event saying who tried what."""
+    membership = current_membership()
+    record_now(
+        "permission_denied",
+        organisation=membership.organisation if membership else None,
+        actor=membership.user if membership else None,
+        needed=str(action),
+        method=request.method,
+        path=redaction.redact(request.path)[:300],
+    )
+    if detail:
+        abort(403, description=detail)
+    abort(403)
 
 
 def switch_organisation(organisation_id: int) -> bool:
@@ -451,7 +474,8 @@ def api_caller(action: Action) -> ApiCaller:
         caller = _resolve_api_caller()
         g.api_caller = caller
     if Action(action) not in ROLE_ACTIONS.get(caller.membership.role, frozenset()):
-        abort(403, description=_FORBIDDEN.get(action, "This key or account may not do this"))
+        g.membership = caller.membership  # so the refusal is filed under the caller
+        _refuse(action, _FORBIDDEN.get(action, "This key or account may not do this"))
     return caller
 
 

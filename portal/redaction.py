@@ -1,4 +1,5 @@
-"""Keep secrets out of logs: link tokens travel in URL paths."""
+"""Keep secrets out of logs (link tokens travel in URL paths), and keep each
+log record on one line."""
 
 from __future__ import annotations
 
@@ -10,8 +11,14 @@ _TOKEN_IN_PATH = re.compile(r"(/(?:link|invitation|reset-password)/)[^/?\s\"']+"
 _PASSWORD_FIELD = re.compile(r"((?:password|confirm)=)[^&\s]+", re.IGNORECASE)
 
 
+_LINE_BREAKS = str.maketrans({"\r": "\\r", "\n": "\\n", "\x85": "\\x85", "\u2028": "\\u2028"})
+
+
 def redact(text: str) -> str:
-    return _PASSWORD_FIELD.sub(r"\1[redacted]", _TOKEN_IN_PATH.sub(r"\1[redacted]", text))
+    """Tokens and passwords replaced, and line breaks shown as \\n: a value
+    someone typed (a path, an email) can never start a forged log line."""
+    cleaned = _PASSWORD_FIELD.sub(r"\1[redacted]", _TOKEN_IN_PATH.sub(r"\1[redacted]", text))
+    return cleaned.translate(_LINE_BREAKS)
 
 
 class RedactingFilter(logging.Filter):

@@ -12,6 +12,7 @@ from flask import Flask
 from .questionnaire.compare import OUTCOME_LABELS, expected_words
 from .questionnaire.display import format_day
 from .questionnaire.forms import formdata_pairs
+from .services.audit import event_details
 from .services.profiles import OPERATOR_LABELS
 from .services.requests import STATUS_LABELS
 from .services.timeline import describe
@@ -108,6 +109,7 @@ def init_app(app: Flask) -> None:
         outcome_labels=OUTCOME_LABELS,
         expected_words=expected_words,
         describe_event=describe,
+        event_details=event_details,
         operator_labels=OPERATOR_LABELS,
     )
     app.jinja_env.filters["date"] = format_date

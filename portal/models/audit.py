@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, created_at, intpk
+
+if TYPE_CHECKING:
+    from .requests import Request
 
 
 class AuditEvent(Base):
@@ -27,3 +30,5 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(50))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[created_at]
+
+    request: Mapped[Request | None] = relationship()

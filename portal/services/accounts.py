@@ -54,8 +54,15 @@ def _email_key(email: str) -> str:
     return hashlib.sha256(normalise_email(email).encode()).hexdigest()
 
 
-def authenticate(session: Session, email: str, password: str, now: datetime | None = None) -> User:
-    """Return the user for these credentials or raise.
+def authenticate(
+    session: Session,
+    email: str,
+    password: str,
+    now: datetime | None = None,
+    address: str | None = None,
+) -> User:
+    """Return the user for these credentials or raise; every attempt is audited
+    (under the user's organisations when the email is theirs).
 
     Failures are counted per email typed, whether or not it is registered, so
     neither the error nor the lock tells an attacker which emails exist.
@@ -76,6 +83,7 @@ def authenticate(session: Session, email: str, password: str, now: datetime | No
         unlock_at = recent[0] + timedelta(minutes=config["LOGIN_LOCK_MINUTES"])
         if now < unlock_at:
             minutes = max(1, round((unlock_at - now).total_seconds() / 60))
+            _audit_sign_in(session, "sign_in_locked", email, None, address)
             raise AccountLockedError(
                 "Too many failed attempts to sign in with this email address. "
                 f"Try again in {minutes} minute{'s' if minutes != 1 else ''}, or reset your password."
@@ -86,12 +94,40 @@ def authenticate(session: Session, email: str, password: str, now: datetime | No
     valid = verify_password(user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
         session.add(LoginFailure(email_hash=key, failed_at=now))
+        _audit_sign_in(session, "sign_in_failed", email, user, address)
         session.flush()
         raise LoginError("Enter a correct email address and password")
     session.execute(delete(LoginFailure).where(LoginFailure.email_hash == key))
     user.last_login_at = now
+    _audit_sign_in(session, "signed_in", email, user, address)
     session.flush()
     return user
+
+
+def _audit_sign_in(
+    session: Session, action: str, email: str, user: User | None, address: str | None
+) -> None:
+    """One event per organisation of the user (each admin sees their own), or
+    one unfiled event for an email nobody has."""
+    if user is None:
+        user = session.scalar(
+            select(User).where(User.email == normalise_email(email), User.is_service.is_(False))
+        )
+    typed = email.strip()[:200]
+    if user is None:
+        record_event(
+            session, action, organisation=None, actor_label="Unknown", email=typed, address=address
+        )
+        return
+    for membership in user.memberships:
+        record_event(
+            session,
+            action,
+            organisation=membership.organisation,
+            actor=user,
+            email=typed,
+            address=address,
+        )
 
 
 def create_organisation(

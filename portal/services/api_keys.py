@@ -122,3 +122,12 @@ def stamp_last_use(session: Session, key: ApiKey) -> None:
     if key.last_used_at is not None and now - key.last_used_at < LAST_USED_GRANULARITY:
         return
     session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+    # In the trail as often as it is stamped: once a minute of use, not per call.
+    record_event(
+        session,
+        "api_key_used",
+        organisation=key.organisation,
+        actor=key.user,
+        key=key.name,
+        prefix=key.prefix,
+    )

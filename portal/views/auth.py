@@ -44,7 +44,10 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             user = accounts.authenticate(
-                db.session, form.email.data or "", form.password.data or ""
+                db.session,
+                form.email.data or "",
+                form.password.data or "",
+                address=request.remote_addr,
             )
         except accounts.LoginError as exc:
             error = exc.message

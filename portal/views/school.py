@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from urllib.parse import urlencode
+
 from flask import (
     Blueprint,
     abort,
@@ -15,7 +18,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from ..extensions import db
+from ..extensions import db, writes_on_get
 from ..models import ANSWERED_STATUSES, ApiKey, Request, utcnow
 from ..permissions import (
     Action,
@@ -33,6 +36,7 @@ from ..services import (
     audit,
     clarifications,
     evidence,
+    exports,
     mail,
     questionnaires,
     ratings,
@@ -42,10 +46,12 @@ from ..services import (
 )
 from ..services.dashboard import summarise
 from ..services.errors import ServiceError
+from ..services.timeline import describe
 from ..templating import format_date
 from .forms import ApiKeyForm, InviteUserForm, NewRequestForm
 
 bp = Blueprint("school", __name__)
+AUDIT_PAGE = 100
 
 
 @bp.get("/")
@@ -267,6 +273,79 @@ def revoke_api_key(key_id: int) -> ResponseReturnValue:
     else:
         flash(f"The key {key.name} no longer works", "success")
     return redirect(url_for("school.manage_api_keys"))
+
+
+def _audit_filter() -> audit.AuditFilter:
+    def day(name: str) -> date | None:
+        try:
+            return date.fromisoformat(request.args.get(name, ""))
+        except ValueError:
+            return None
+
+    return audit.AuditFilter(
+        action=request.args.get("action", ""),
+        who=request.args.get("who", "")[:200],
+        since=day("since"),
+        until=day("until"),
+    )
+
+
+@bp.get("/audit")
+@requires(Action.VIEW_AUDIT)
+def audit_trail() -> ResponseReturnValue:
+    """Who did what in the organisation: filter, page back, download."""
+    organisation = current_organisation()
+    criteria = _audit_filter()
+    before = request.args.get("before", type=int)
+    filters = {k: v for k, v in request.args.items() if k in ("action", "who", "since", "until")}
+    events = audit.search_events(
+        db.session, organisation, criteria, before_id=before, limit=AUDIT_PAGE + 1
+    )
+    return render_template(
+        "school/audit_trail.html",
+        organisation=organisation,
+        criteria=criteria,
+        events=events[:AUDIT_PAGE],
+        older_url=url_for("school.audit_trail")
+        + "?"
+        + urlencode({**filters, "before": events[AUDIT_PAGE - 1].id})
+        if len(events) > AUDIT_PAGE
+        else None,
+        export_url=url_for("school.audit_trail_export") + "?" + urlencode(filters),
+        actions=audit.actions_in(db.session, organisation),
+        date_errors=[
+            (name, "Enter a real date, for example 28/11/2026")
+            for name in ("since", "until")
+            if request.args.get(name) and not getattr(criteria, name)
+        ],
+    )
+
+
+@bp.get("/audit.xlsx")
+@writes_on_get
+@requires(Action.VIEW_AUDIT)
+def audit_trail_export() -> ResponseReturnValue:
+    from ..exports.audit import AuditLine, audit_workbook
+    from .exports import send_temporary
+
+    organisation = current_organisation()
+    criteria = _audit_filter()
+    exports.record_download(db.session, current_actor(), organisation, "audit trail", "xlsx")
+    lines = (
+        AuditLine(
+            at=event.created_at,
+            who=event.actor_label,
+            what=describe(event),
+            request=event.request.reference if event.request else "",
+            details=audit.event_details(event),
+        )
+        for event in audit.search_events(db.session, organisation, criteria, limit=None)
+    )
+    return send_temporary(
+        lambda handle: audit_workbook(handle, lines, f"Audit trail: {organisation.name}"),
+        exports.download_name(organisation.name, "audit trail", extension="xlsx"),
+        exports.XLSX,
+    )
 
 
 @bp.post("/organisation")

@@ -26,7 +26,7 @@ from ..models import Request
 from ..permissions import grant_supplier_access, supplier_request, supplier_view
 from ..questionnaire import Questionnaire, Section, logic
 from ..questionnaire.forms import SectionForm, build_section_form, form_data
-from ..services import clarifications, evidence, exports, requests, responses, reuse
+from ..services import audit, clarifications, evidence, exports, requests, responses, reuse
 from ..services.audit import SUPPLIER_ACTOR
 from ..services.errors import ServiceError
 from .forms import DeclarationForm
@@ -75,6 +75,13 @@ def open_link(token: str) -> ResponseReturnValue:
         school = row.organisation if row is not None and requests.link_expired(row) else None
         return render_template("supplier/link_unusable.html", school=school), 404
     grant_supplier_access(row)
+    audit.record_now(
+        "link_opened",
+        organisation=row.organisation,
+        actor_label=audit.SUPPLIER_ACTOR,
+        request=row,
+        address=request.remote_addr,
+    )
     # 303 to a URL without the token, so it stays out of history and Referer.
     return redirect(url_for("supplier.start", reference=row.reference), 303)
 
