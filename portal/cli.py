@@ -219,6 +219,31 @@ def restore_command(archive: Path) -> None:
     click.echo(f"Restored {describe(manifest)}")
 
 
+@click.command("purge-closed")
+@click.option("--years", type=click.IntRange(min=1), help="Retention in years (RETENTION_YEARS).")
+@click.option("--dry-run", is_flag=True, help="List what would go; change nothing.")
+@with_appcontext
+def purge_closed_command(years: int | None, dry_run: bool) -> None:
+    """Purge closed requests (and their files) older than the retention period."""
+    from .services import retention
+
+    years = years or int(current_app.config["RETENTION_YEARS"])
+    found = retention.purgeable(db.session, years)
+    for item in found:
+        row = item.request
+        click.echo(
+            f"{row.reference}  {row.organisation.name}  {row.supplier.name}  {row.status}  "
+            f"closed {item.closed_on:%d %b %Y}  {item.files} files"
+        )
+    if dry_run:
+        click.echo(f"{len(found)} requests closed more than {years} years ago would be purged")
+        return
+    keys = retention.purge(db.session, found, years)
+    db.session.commit()
+    retention.remove_files(keys)  # only once the rows are gone for good
+    click.echo(f"Purged {len(found)} requests closed more than {years} years ago")
+
+
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command() -> None:
@@ -397,6 +422,7 @@ def init_app(app: Flask) -> None:
         create_user,
         create_api_key_command,
         backup_command,
+        purge_closed_command,
         restore_command,
         seed_demo_command,
         send_emails_command,

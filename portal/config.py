@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     # Remind suppliers this many days before the due date, then every N days once overdue.
     "REMINDER_DAYS_BEFORE": (7, 2),
     "REMINDER_OVERDUE_EVERY_DAYS": 7,
+    # Closed requests and their files are purged this many years after closing.
+    "RETENTION_YEARS": 6,
     # All the evidence one request may hold.
     "EVIDENCE_REQUEST_LIMIT_MB": 100,
 }
