@@ -435,7 +435,7 @@ def test_an_admin_makes_a_key_sees_it_once_and_revokes_it(
     assert client.get("/api/v1/requests", headers=bearer(secret)).status_code == 401
     dbs.rollback()
     events = dbs.scalars(select(AuditEvent.action).where(AuditEvent.action.like("api_key%"))).all()
-    assert events == ["api_key_created", "api_key_revoked"]
+    assert events == ["api_key_created", "api_key_used", "api_key_revoked"]
 
 
 def test_reviewers_cannot_manage_keys_and_other_organisations_keys_are_404(

@@ -194,6 +194,7 @@ def test_the_curator_flow_from_consent_to_a_republished_version(
     actions = [
         e.action
         for e in dbs.scalars(select(AuditEvent).where(AuditEvent.actor_id == curator_user.id))
+        if e.action not in ("signed_in", "signed_out")
     ]
     assert actions == [
         "entry_drafted",

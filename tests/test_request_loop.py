@@ -196,6 +196,7 @@ def test_reviewer_sends_request_and_supplier_answers_and_submits(
     assert actions == [
         ("request_created", None),
         ("status_changed", "sent"),
+        ("link_opened", None),
         ("status_changed", "in_progress"),
         ("status_changed", "submitted"),
         ("declaration_signed", None),
