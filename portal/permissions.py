@@ -31,6 +31,7 @@ from flask import (
     render_template,
     request,
     session,
+    url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_url, login_user, logout_user
@@ -100,6 +101,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_to_sign_in)
+    app.before_request(_authenticator_first)
 
     @app.context_processor
     def inject_membership() -> dict[str, Any]:
@@ -158,6 +160,24 @@ def _load_user(user_id: str) -> User | None:
     if now - int(session.get(LAST_SEEN_AT, 0)) >= SEEN_PRECISION_SECONDS:
         session[LAST_SEEN_AT] = now
     return user
+
+
+def _authenticator_first() -> ResponseReturnValue | None:
+    """Someone who must use an authenticator app and has none set up can only
+    set it up (or sign out) until they do."""
+    from .services.mfa import required_for
+
+    endpoint = request.endpoint or ""
+    if endpoint.startswith(("auth.", "supplier.")) or endpoint == "static":
+        return None
+    if not current_user.is_authenticated:
+        return None
+    user = current_actor()
+    if user.mfa_enabled_at is not None or not required_for(user):
+        return None
+    if request.path.startswith("/api/"):
+        abort(403, description="Set up your authenticator app before using the API this way")
+    return redirect(url_for("auth.authenticator"))
 
 
 def _to_sign_in() -> ResponseReturnValue:

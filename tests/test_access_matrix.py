@@ -25,12 +25,15 @@ PUBLIC = {
     "auth.forgot_password",
     "auth.accept_invitation",
     "auth.reset_password",
+    "auth.enter_code",  # the sign-in's second step: back to sign-in without a password first
     "supplier.open_link",
     "api.health",
     "api.openapi",
     "static",
 }
-STAFF_BLUEPRINTS = ("school.", "review.", "profiles.", "exports.", "directory.", "curator.")
+STAFF_BLUEPRINTS = (
+    "school.", "review.", "profiles.", "exports.", "directory.", "curator.", "auth.authenticator",
+)  # fmt: skip
 # Pages about the signed-in user's own organisation as a whole (no row id in
 # the path), so there is nothing of another organisation's to guess at.
 OWN_ORGANISATION = ("profiles.", "exports.download_register")
@@ -124,6 +127,7 @@ def test_every_staff_route_sends_anonymous_users_to_sign_in(
                 "section_id": "main",
                 "action": "publish",
                 "key_id": 1,
+                "user_id": 1,
             },
         )
         for method in methods(rule):
@@ -144,6 +148,7 @@ def test_every_id_route_is_404_for_another_organisation(
         "evidence_id": upload_evidence(app, row, link),
         "reference": row.reference,
         "key_id": own_api_key(app, owner),
+        "user_id": owner.id,
     }
     intruder = make.user(make.org("Elm Tree Academy"), role="admin")
     login(client, intruder)
@@ -232,6 +237,7 @@ def test_every_post_route_refuses_a_missing_csrf_token(app: Flask, make: Factory
                 "entry_id": 1,
                 "action": "publish",
                 "key_id": 1,
+                "user_id": 1,
             },
         )
         if rule.endpoint.startswith("api."):

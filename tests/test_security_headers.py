@@ -15,7 +15,7 @@ from .test_access_matrix import fill, methods, rules
 VALUES = {
     "request_id": 1, "evidence_id": 1, "question_id": "q", "key": "features", "version": 1,
     "file_format": "xlsx", "entry_id": 1, "section_id": "main", "action": "publish",
-    "key_id": 1, "reference": "DD-AAAAAA", "token": "t", "filename": "init.js",
+    "key_id": 1, "user_id": 1, "reference": "DD-AAAAAA", "token": "t", "filename": "init.js",
 }  # fmt: skip
 POLICY = (
     "default-src 'self'",

@@ -42,6 +42,11 @@ class Organisation(Base):
         ForeignKey("organisation.id", ondelete="SET NULL"),
         comment="the academy trust a school belongs to",
     )
+    require_mfa: Mapped[bool] = mapped_column(
+        default=False,
+        server_default=false(),
+        comment="every member must sign in with an authenticator app",
+    )
     created_at: Mapped[created_at]
 
     trust: Mapped[Organisation | None] = relationship(remote_side="Organisation.id")
@@ -60,6 +65,13 @@ class User(Base):
         String(255), comment="empty until an invitation is accepted"
     )
     is_active: Mapped[bool] = mapped_column(default=True)
+    mfa_secret: Mapped[str | None] = mapped_column(
+        String(64), comment="base32 TOTP secret once the authenticator app is confirmed"
+    )
+    mfa_enabled_at: Mapped[datetime | None]
+    mfa_last_step: Mapped[int | None] = mapped_column(
+        comment="the last TOTP time step used: a code works once"
+    )
     session_version: Mapped[int] = mapped_column(
         default=1,
         server_default="1",
@@ -126,6 +138,20 @@ class UserToken(Base):
     created_at: Mapped[created_at]
 
     user: Mapped[User] = relationship()
+
+
+class RecoveryCode(Base):
+    """A one-time code for signing in without the authenticator app; hash only."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), comment="SHA-256 hex")
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[created_at]
 
 
 class LoginFailure(Base):

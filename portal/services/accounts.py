@@ -98,14 +98,58 @@ def authenticate(
         session.flush()
         raise LoginError("Enter a correct email address and password")
     session.execute(delete(LoginFailure).where(LoginFailure.email_hash == key))
-    user.last_login_at = now
-    _audit_sign_in(session, "signed_in", email, user, address)
     session.flush()
     return user
 
 
+def record_signed_in(session: Session, user: User, address: str | None, how: str) -> None:
+    """The session starts: after the password, or the password and a code."""
+    user.last_login_at = utcnow()
+    _audit_sign_in(session, "signed_in", user.email, user, address, how=how)
+
+
+def second_factor(
+    session: Session, user: User, code: str, address: str | None, now: datetime | None = None
+) -> str:
+    """Check the authenticator (or recovery) code of a user whose password was
+    right; failures lock like passwords do. Returns "app" or "recovery"."""
+    from . import mfa
+
+    now = now or utcnow()
+    config = current_app.config
+    key = _email_key(f"mfa:{user.id}")
+    window_start = now - timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
+    failures = session.scalars(
+        select(LoginFailure.id).where(
+            LoginFailure.email_hash == key, LoginFailure.failed_at >= window_start
+        )
+    ).all()
+    if len(failures) >= config["LOGIN_MAX_FAILURES"]:
+        _audit_sign_in(session, "sign_in_locked", user.email, user, address)
+        raise AccountLockedError(
+            "Too many wrong codes. Wait 15 minutes, or use one of your recovery codes "
+            "after that, or ask an administrator to reset your authenticator app."
+        )
+    how = mfa.check_code(session, user, code)
+    if how is None:
+        session.add(LoginFailure(email_hash=key, failed_at=now))
+        _audit_sign_in(session, "mfa_failed", user.email, user, address)
+        session.flush()
+        raise LoginError(
+            "Enter the 6-digit code your authenticator app shows now, or a recovery code"
+        )
+    session.execute(delete(LoginFailure).where(LoginFailure.email_hash == key))
+    session.flush()
+    return how
+
+
 def _audit_sign_in(
-    session: Session, action: str, email: str, user: User | None, address: str | None
+    session: Session,
+    action: str,
+    email: str,
+    user: User | None,
+    address: str | None,
+    how: str | None = None,
 ) -> None:
     """One event per organisation of the user (each admin sees their own), or
     one unfiled event for an email nobody has."""
@@ -120,7 +164,7 @@ def _audit_sign_in(
         )
         return
     for membership in user.memberships:
-        record_event(
+        event = record_event(
             session,
             action,
             organisation=membership.organisation,
@@ -128,6 +172,8 @@ def _audit_sign_in(
             email=typed,
             address=address,
         )
+        if how:
+            event.detail = {**event.detail, "how": how}
 
 
 def create_organisation(

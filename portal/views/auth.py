@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from ..extensions import db, limiter
-from ..models import TokenPurpose
-from ..permissions import end_session, start_session
-from ..services import accounts
+from ..models import TokenPurpose, User
+from ..permissions import current_actor, end_session, start_session
+from ..services import accounts, mfa
 from ..services.errors import ServiceError
-from .forms import ForgotPasswordForm, LoginForm, SetPasswordForm
+from .forms import CodeForm, ForgotPasswordForm, LoginForm, SetPasswordForm
 
 bp = Blueprint("auth", __name__)
+MFA_PENDING = "mfa_pending"  # who gave the right password, waiting for their code
+MFA_PENDING_SECONDS = 5 * 60
+MFA_SETUP = "mfa_setup"  # the secret being set up, until a code confirms it
 
 
 def _login_limit() -> str:
@@ -52,9 +67,102 @@ def login() -> ResponseReturnValue:
         except accounts.LoginError as exc:
             error = exc.message
         else:
+            destination = _safe_next(request.args.get("next"))
+            if user.mfa_enabled_at is not None:
+                # The password was right; the session starts after the code.
+                session.clear()
+                session[MFA_PENDING] = {
+                    "user": user.id,
+                    "at": int(time.time()),
+                    "next": destination,
+                }
+                return redirect(url_for("auth.enter_code"))
             start_session(user)
-            return redirect(_safe_next(request.args.get("next")))
+            accounts.record_signed_in(db.session, user, request.remote_addr, "password")
+            return redirect(destination)
     return render_template("auth/login.html", form=form, error=error)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def enter_code() -> ResponseReturnValue:
+    """The second step for people with an authenticator app."""
+    pending = session.get(MFA_PENDING)
+    user = db.session.get(User, pending["user"]) if pending else None
+    if pending is None or user is None or pending["at"] + MFA_PENDING_SECONDS < time.time():
+        session.pop(MFA_PENDING, None)
+        flash("Sign in again: the code must follow the password within 5 minutes", "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            how = accounts.second_factor(
+                db.session, user, form.code.data or "", request.remote_addr
+            )
+        except accounts.LoginError as exc:
+            form.code.errors = [exc.message]
+        else:
+            start_session(user)
+            accounts.record_signed_in(db.session, user, request.remote_addr, how)
+            if how == "recovery":
+                left = mfa.recovery_codes_left(db.session, user)
+                flash(
+                    f"You used a recovery code; {left} left. Make new ones on your "
+                    "authenticator page if you are running out.",
+                    "info",
+                )
+            return redirect(pending["next"])
+    return render_template("auth/enter_code.html", form=form)
+
+
+@bp.route("/account/authenticator", methods=["GET", "POST"])
+@login_required
+def authenticator() -> ResponseReturnValue:
+    """Set up an authenticator app, or make new recovery codes."""
+    user = current_actor()
+    form = CodeForm()
+    codes: list[str] | None = None
+    if user.mfa_enabled_at is not None:
+        if request.method == "POST" and request.form.get("action") == "new_codes":
+            codes = mfa.replace_recovery_codes(db.session, user)
+        return render_template(
+            "auth/authenticator.html",
+            user=user,
+            codes=codes,
+            left=mfa.recovery_codes_left(db.session, user),
+            form=form,
+        )
+    secret = session.get(MFA_SETUP) or mfa.new_secret()
+    session[MFA_SETUP] = secret
+    if form.validate_on_submit():
+        try:
+            codes = mfa.enable(db.session, user, secret, form.code.data or "")
+        except ServiceError as exc:
+            form.code.errors = [exc.message]
+        else:
+            session.pop(MFA_SETUP, None)
+            return render_template(
+                "auth/authenticator.html", user=user, codes=codes, left=len(codes), form=form
+            )
+    return render_template(
+        "auth/authenticator.html",
+        user=user,
+        form=form,
+        secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        required=mfa.required_for(user),
+    )
+
+
+@bp.get("/account/authenticator/qr.svg")
+@login_required
+def authenticator_qr() -> ResponseReturnValue:
+    secret = session.get(MFA_SETUP)
+    if not secret or current_actor().mfa_enabled_at is not None:
+        abort(404)
+    response = make_response(mfa.qr_svg(mfa.setup_uri(current_actor(), secret)))
+    response.mimetype = "image/svg+xml"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/logout")
@@ -93,13 +201,23 @@ def _set_password(token: str, purpose: TokenPurpose) -> ResponseReturnValue:
         except ServiceError as exc:
             form.password.errors = [exc.message]
         else:
-            start_session(user)
-            flash(
+            done = (
                 "Your password has been set"
                 if purpose == TokenPurpose.INVITATION
-                else "Your password has been changed",
-                "success",
+                else "Your password has been changed"
             )
+            if user.mfa_enabled_at is not None:
+                # A reset link is not a second factor: the code is still needed.
+                session[MFA_PENDING] = {
+                    "user": user.id,
+                    "at": int(time.time()),
+                    "next": url_for("school.dashboard"),
+                }
+                flash(f"{done}. Now enter the code from your authenticator app.", "success")
+                return redirect(url_for("auth.enter_code"))
+            start_session(user)  # a new session: flash after it, or the message is lost
+            flash(done, "success")
+            accounts.record_signed_in(db.session, user, request.remote_addr, "password")
             return redirect(url_for("school.dashboard"))
     return render_template("auth/set_password.html", form=form, user=link.user, purpose=purpose)
 

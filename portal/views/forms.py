@@ -35,6 +35,17 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[InputRequired("Enter your password")])
 
 
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        description="The 6-digit code in your authenticator app, or one of your recovery codes.",
+        validators=[
+            InputRequired("Enter the code from your authenticator app"),
+            Length(max=20, message="Enter the 6-digit code, or a recovery code"),
+        ],
+    )
+
+
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(
         "Email address",

@@ -38,6 +38,7 @@ from ..services import (
     evidence,
     exports,
     mail,
+    mfa,
     questionnaires,
     ratings,
     requests,
@@ -231,6 +232,43 @@ def manage_users() -> ResponseReturnValue:
         organisation=organisation,
         members=org_members(organisation),
     )
+
+
+@bp.post("/users/<int:user_id>/reset-authenticator")
+@requires(Action.MANAGE_USERS)
+def reset_authenticator(user_id: int) -> ResponseReturnValue:
+    """For a lost phone: the person sets the app up again at their next sign-in."""
+    organisation = current_organisation()
+    member = next((m for m in org_members(organisation) if m.user_id == user_id), None)
+    if member is None:
+        abort(404)
+    try:
+        mfa.reset(db.session, member.user, current_actor())
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(
+            f"{member.user.name}'s authenticator app was reset and they were signed out "
+            "everywhere. They set it up again when they next sign in.",
+            "success",
+        )
+    return redirect(url_for("school.manage_users"))
+
+
+@bp.post("/organisation/require-authenticator")
+@requires(Action.MANAGE_USERS)
+def require_authenticator() -> ResponseReturnValue:
+    organisation = current_organisation()
+    required = request.form.get("required") == "yes"
+    mfa.set_required(db.session, organisation, current_actor(), required)
+    flash(
+        "Everyone must now sign in with an authenticator app; those without one set it up "
+        "at their next page."
+        if required
+        else "An authenticator app is now each person's choice",
+        "success",
+    )
+    return redirect(url_for("school.manage_users"))
 
 
 @bp.route("/api-keys", methods=["GET", "POST"])
