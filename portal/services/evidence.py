@@ -81,6 +81,12 @@ def store_uploads(
                 f"{upload.filename} is not a real {extension.upper()} file: save it again as "
                 f"{describe_types(question)} and upload that"
             )
+        problem = (
+            filetypes.archive_problem(blob.path) if extension in filetypes.ARCHIVE_TYPES else None
+        )
+        if problem:
+            store.delete(blob.key)
+            raise UploadError(f"{upload.filename} cannot be kept: it {problem}")
         room -= blob.size
         evidence = Evidence(
             request_id=request.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 # Office Open XML files are ZIP archives; the part that names their kind.
 _OOXML_PART = {
@@ -29,6 +30,38 @@ def _ooxml(kind: str) -> Callable[[Path, bytes], bool]:
             return False
 
     return check
+
+
+# An Office file is a ZIP archive: whoever opens it (a reviewer's Excel, our
+# own profile import) unpacks it. Real documents stay far inside these.
+MAX_PARTS = 2000
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+MAX_RATIO = 200  # unpacked / packed, for parts over a megabyte
+ARCHIVE_TYPES = frozenset({"docx", "xlsx", "pptx"})
+
+
+def archive_problem(source: Path | IO[bytes]) -> str | None:
+    """Why an Office (ZIP) file must not be kept or opened, in words, or None:
+    a zip bomb (too many parts, too large unpacked, compressed too tightly),
+    parts named to escape a folder, or macros."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return "is damaged or not an Office file"
+    if len(parts) > MAX_PARTS:
+        return f"holds more than {MAX_PARTS:,} parts"
+    if sum(part.file_size for part in parts) > MAX_UNPACKED_BYTES:
+        return f"unpacks to more than {MAX_UNPACKED_BYTES // (1024 * 1024)} MB"
+    for part in parts:
+        name = part.filename.replace("\\", "/")
+        if name.startswith("/") or ".." in name.split("/"):
+            return "holds a part whose name leads outside the document"
+        if part.file_size > 1024 * 1024 and part.file_size > MAX_RATIO * max(part.compress_size, 1):
+            return "is compressed far more tightly than a real document (a zip bomb)"
+        if name.lower().endswith("vbaproject.bin"):
+            return "contains macros: save it without them (as .docx or .xlsx) and upload that"
+    return None
 
 
 def _text(path: Path, head: bytes) -> bool:

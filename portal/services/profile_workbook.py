@@ -15,6 +15,7 @@ from typing import Any
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from ..questionnaire.definition import Question, Questionnaire
+from .filetypes import archive_problem
 from .profiles import OPERATOR_LABELS, RuleInput, parse_rule
 
 SHEET = "Requirements"
@@ -45,6 +46,9 @@ def read_profile(questionnaire: Questionnaire, data: bytes) -> dict[str, RuleInp
     Raises ProfileWorkbookError listing every problem; returns only when the
     whole workbook is valid, so an import is all or nothing.
     """
+    problem = archive_problem(BytesIO(data))
+    if problem:
+        raise ProfileWorkbookError([f"This file cannot be opened: it {problem}"])
     try:
         workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:
