@@ -10,14 +10,14 @@ STAMPS := .make
 VENDOR := portal/static/vendor
 GOVUK := node_modules/govuk-frontend/dist/govuk
 
-.PHONY: run test lint typecheck test-sqlite test-postgres assets install browser office clean bench loadtest
+.PHONY: run test lint typecheck test-sqlite test-postgres assets install browser office redis clean bench loadtest
 
 
 run: install assets
 	$(FLASK) seed-demo  # migrates the database first
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install assets browser office lint typecheck test-sqlite test-postgres
+test: install assets browser office redis lint typecheck test-sqlite test-postgres
 
 install: $(STAMPS)/venv
 
@@ -53,6 +53,13 @@ browser:
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "!!! chromium missing and not root: install it (apt-get install chromium) or browser tests skip"; fi; }
+
+# A real Redis on loopback proves rate limits hold across workers (tests/test_rate_limits.py).
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; \
+	  else echo "!!! redis-server missing and not root: install it (apt-get install redis-server) or the shared rate-limit test skips"; fi; }
 
 # LibreOffice opens every workbook we write, headless (tests marked office).
 office:

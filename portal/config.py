@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "TOKEN_RATE_LIMIT": "60 per minute",
     "LOGIN_RATE_LIMIT": "20 per minute",
+    # Workbook and CSV downloads per person (all export routes together).
+    "EXPORT_RATE_LIMIT": "60 per minute",
     # Per API key (or link token): a trust sending dozens of requests stays well inside.
     "API_RATE_LIMIT": "300 per minute",
     "SESSION_COOKIE_HTTPONLY": True,
@@ -66,9 +68,13 @@ ENVIRONMENT: dict[str, type] = {
     "PORTAL_SMTP_URL": str,
     "PORTAL_ENV": str,
     "RATELIMIT_STORAGE_URI": str,
+    # The name the README gives it; wins over RATELIMIT_STORAGE_URI when both are set.
+    "PORTAL_RATELIMIT_STORAGE_URL": str,
     "UPLOAD_FOLDER": str,
     "TOKEN_RATE_LIMIT": str,
     "API_RATE_LIMIT": str,
+    "LOGIN_RATE_LIMIT": str,
+    "EXPORT_RATE_LIMIT": str,
 }
 
 
@@ -83,6 +89,8 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     else:
         app.config.from_mapping(test_config)
 
+    if app.config.get("PORTAL_RATELIMIT_STORAGE_URL"):
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["PORTAL_RATELIMIT_STORAGE_URL"]
     instance = Path(app.instance_path)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'portal.sqlite3'}"

@@ -134,3 +134,19 @@ db = Database()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def _signed_in_key() -> str:
+    """Limits per person when signed in (several staff may share one address)."""
+    from flask_login import current_user
+
+    if current_user.is_authenticated:
+        return f"user:{current_user.get_id()}"
+    return f"address:{get_remote_address()}"
+
+
+# Every download that builds a workbook counts against one budget per person:
+# exports are the heaviest requests we serve.
+export_limit = limiter.shared_limit(
+    lambda: str(current_app.config["EXPORT_RATE_LIMIT"]), scope="exports", key_func=_signed_in_key
+)

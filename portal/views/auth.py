@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from urllib.parse import urlsplit
 
@@ -37,6 +38,13 @@ def _login_limit() -> str:
     return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
+def _typed_account() -> str:
+    """Per account as well as per address: many addresses against one account
+    are throttled too. Hashed: the store never holds the email itself."""
+    email = (request.form.get("email") or "").strip().lower()
+    return "account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
 def _safe_next(target: str | None) -> str:
     # Only same-site paths: an open redirect after sign-in is a phishing aid.
     if (
@@ -51,6 +59,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_typed_account)
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("school.dashboard"))
@@ -224,6 +233,7 @@ def _set_password(token: str, purpose: TokenPurpose) -> ResponseReturnValue:
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_typed_account)
 def forgot_password() -> ResponseReturnValue:
     form = ForgotPasswordForm()
     if form.validate_on_submit():

@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..exports.directory import directory_workbook
-from ..extensions import db, writes_on_get
+from ..extensions import db, export_limit, writes_on_get
 from ..models import EntryStatus, utcnow
 from ..permissions import Action, can, current_actor, current_organisation, requires, visible_entry
 from ..questionnaire import logic
@@ -100,6 +100,7 @@ def fresh_request(entry_id: int) -> ResponseReturnValue:
 
 @bp.get("/export.xlsx")
 @writes_on_get
+@export_limit
 @requires(Action.VIEW_REQUESTS)
 def export() -> ResponseReturnValue:
     """Published entries for schools; every state for the curator."""

@@ -13,7 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask.typing import ResponseReturnValue
 
 from ..exports.register import register_csv, register_workbook
-from ..extensions import db, writes_on_get
+from ..extensions import db, export_limit, writes_on_get
 from ..models import Organisation, Request, User
 from ..permissions import Action, current_actor, current_organisation, get_for_org, requires
 from ..services import exports, side_by_side
@@ -40,6 +40,7 @@ def send_temporary(
 
 @bp.get("/requests/<int:request_id>/export.<any(xlsx, csv, json):file_format>")
 @writes_on_get
+@export_limit
 @requires(Action.VIEW_REQUESTS)
 def export_request(request_id: int, file_format: str) -> ResponseReturnValue:
     """The request with its answers and findings as a workbook, CSV or JSON."""
@@ -77,6 +78,7 @@ def register() -> ResponseReturnValue:
 
 @bp.get("/register.<any(xlsx, csv):file_format>")
 @writes_on_get
+@export_limit
 @requires(Action.VIEW_REQUESTS)
 def download_register(file_format: str) -> ResponseReturnValue:
     return register_download(
@@ -114,6 +116,7 @@ def register_download(
 
 @bp.get("/compare.xlsx")
 @writes_on_get
+@export_limit
 @requires(Action.VIEW_REQUESTS)
 def download_comparison() -> ResponseReturnValue:
     organisation = current_organisation()

@@ -18,7 +18,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from ..extensions import db, writes_on_get
+from ..extensions import db, export_limit, writes_on_get
 from ..models import ANSWERED_STATUSES, ApiKey, Request, utcnow
 from ..permissions import (
     Action,
@@ -361,6 +361,7 @@ def audit_trail() -> ResponseReturnValue:
 
 @bp.get("/audit.xlsx")
 @writes_on_get
+@export_limit
 @requires(Action.VIEW_AUDIT)
 def audit_trail_export() -> ResponseReturnValue:
     from ..exports.audit import AuditLine, audit_workbook
