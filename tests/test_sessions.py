@@ -126,3 +126,16 @@ def test_production_cookies_are_host_only_and_secure(app: Flask, make: Factory) 
     assert cookie.startswith("__Host-session=")
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Path=/" in cookie and "Domain" not in cookie
+
+
+def test_passwords_are_stored_as_scrypt_hashes(app: Flask, make: Factory) -> None:
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.models import User
+
+    user = make.user()
+    with app.app_context():
+        stored = db.session.scalars(select(User.password_hash).where(User.id == user.id)).one()
+    assert stored is not None and stored.startswith("scrypt:")
+    assert PASSWORD not in stored

@@ -23,8 +23,9 @@ from .tokens import hash_token
 ISSUER = "Due Diligence Portal"
 RECOVERY_CODE_COUNT = 10
 STEP_SECONDS = 30
-# One step either side: a phone clock a little out still works.
-DRIFT_STEPS = 1
+# The current step and the one before: a code typed just as it rolled over
+# still works, so a code lives 60 seconds at most (and works once).
+EARLIER_STEPS = 1
 
 
 def required_for(user: User) -> bool:
@@ -63,7 +64,7 @@ def _matching_step(
         return None
     totp = pyotp.TOTP(secret)
     current = int((now if now is not None else time.time()) // STEP_SECONDS)
-    for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
+    for step in range(current - EARLIER_STEPS, current + 1):
         if (after is None or step > after) and secrets.compare_digest(
             totp.at(step * STEP_SECONDS), digits
         ):
