@@ -53,10 +53,11 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import cli, errors, permissions, security_headers, templating
+    from . import cli, errors, input_hygiene, permissions, security_headers, templating
     from .services import questionnaires, storage
     from .views import api, auth, curator, directory, exports, profiles, review, school, supplier
 
+    input_hygiene.init_app(app)
     permissions.init_app(app)
     security_headers.init_app(app)
     templating.init_app(app)

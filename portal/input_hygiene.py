@@ -1,0 +1,75 @@
+"""Text that no field may hold, removed as requests are read.
+
+A NUL byte cannot be stored in PostgreSQL text and a lone surrogate cannot be
+encoded as UTF-8 for any database: either would fail deep inside a save with
+a server error. Browsers never send them; scripts and attackers do. So every
+form field, query parameter and JSON string loses NUL bytes, and a lone
+surrogate becomes U+FFFD, before any view sees it; a URL segment holding
+either is a 404.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask, Request, abort, request
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def clean_text(value: str) -> str:
+    if not _UNSTORABLE.search(value):
+        return value
+    return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", value)
+
+
+def clean_value(value: Any) -> Any:
+    """Strings cleaned, anywhere inside lists and objects (parsed JSON)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [clean_value(v) for v in value]
+    if isinstance(value, dict):
+        return {
+            clean_text(k) if isinstance(k, str) else k: clean_value(v) for k, v in value.items()
+        }
+    return value
+
+
+def _clean_multidict(data: MultiDict[str, str]) -> ImmutableMultiDict[str, str]:
+    return ImmutableMultiDict(
+        [(clean_text(key), clean_text(value)) for key, value in data.items(multi=True)]
+    )
+
+
+class CleanRequest(Request):
+    """Flask's request, with form fields, query parameters and JSON cleaned."""
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        form = self.__dict__.get("form")
+        if form is not None:
+            self.__dict__["form"] = _clean_multidict(form)
+
+    @property
+    def args(self) -> ImmutableMultiDict[str, str]:
+        cleaned = self.__dict__.get("_clean_args")
+        if cleaned is None:
+            cleaned = self.__dict__["_clean_args"] = _clean_multidict(super().args)
+        return cleaned
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        return clean_value(super().get_json(force=force, silent=silent, cache=cache))
+
+
+def _refuse_unstorable_paths() -> None:
+    for value in (request.view_args or {}).values():
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            abort(404)
+
+
+def init_app(app: Flask) -> None:
+    app.request_class = CleanRequest
+    app.before_request(_refuse_unstorable_paths)
