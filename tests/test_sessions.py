@@ -139,3 +139,34 @@ def test_passwords_are_stored_as_scrypt_hashes(app: Flask, make: Factory) -> Non
         stored = db.session.scalars(select(User.password_hash).where(User.id == user.id)).one()
     assert stored is not None and stored.startswith("scrypt:")
     assert PASSWORD not in stored
+
+
+def test_removing_someone_ends_their_sessions_and_disables_the_account(
+    app: Flask, make: Factory
+) -> None:
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.models import AuditEvent, User
+
+    school = make.org()
+    admin, leaver = make.user(school, role="admin"), make.user(school)
+    theirs = app.test_client()
+    login(theirs, leaver)
+    boss = app.test_client()
+    login(boss, admin)
+    assert "cannot remove yourself" in boss.post(
+        f"/users/{admin.id}/remove", follow_redirects=True
+    ).get_data(as_text=True)
+    done = boss.post(f"/users/{leaver.id}/remove", follow_redirects=True)
+    assert "signed out everywhere" in done.get_data(as_text=True)
+    assert theirs.get("/").status_code == 302  # their session is over at once
+    again = app.test_client()
+    refused = again.post("/login", data={"email": leaver.email, "password": PASSWORD})
+    assert refused.status_code == 200  # the account is disabled
+    with app.app_context():
+        assert db.session.get(User, leaver.id).is_active is False
+        event = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "member_removed")
+        ).one()
+        assert event.detail["disabled"] is True

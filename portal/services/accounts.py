@@ -370,3 +370,28 @@ def set_password_from_link(session: Session, token: str, purpose: str, password:
         )
     session.flush()
     return user
+
+
+def remove_member(session: Session, organisation: Organisation, user: User, actor: User) -> None:
+    """Take someone out of an organisation (they left, or their account must
+    stop): every session of theirs ends now; with no organisation left the
+    account is disabled."""
+    if user.id == actor.id:
+        raise ServiceError("You cannot remove yourself: ask another administrator")
+    membership = next((m for m in user.memberships if m.organisation_id == organisation.id), None)
+    if membership is None:
+        raise ServiceError(f"{user.name} is not a member of {organisation.name}")
+    user.memberships.remove(membership)
+    if not user.memberships:
+        user.is_active = False
+    end_sessions(user)
+    record_event(
+        session,
+        "member_removed",
+        organisation=organisation,
+        actor=actor,
+        person=user.name,
+        email=user.email,
+        disabled=not user.is_active,
+    )
+    session.flush()

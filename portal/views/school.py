@@ -255,6 +255,26 @@ def reset_authenticator(user_id: int) -> ResponseReturnValue:
     return redirect(url_for("school.manage_users"))
 
 
+@bp.post("/users/<int:user_id>/remove")
+@requires(Action.MANAGE_USERS)
+def remove_member(user_id: int) -> ResponseReturnValue:
+    organisation = current_organisation()
+    member = next((m for m in org_members(organisation) if m.user_id == user_id), None)
+    if member is None:
+        abort(404)
+    person = member.user
+    try:
+        accounts.remove_member(db.session, organisation, person, current_actor())
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(
+            f"{person.name} can no longer use {organisation.name}; they were signed out everywhere",
+            "success",
+        )
+    return redirect(url_for("school.manage_users"))
+
+
 @bp.post("/organisation/require-authenticator")
 @requires(Action.MANAGE_USERS)
 def require_authenticator() -> ResponseReturnValue:
