@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+import zipfile
 from io import BytesIO
 from typing import Any
 
@@ -46,7 +47,9 @@ def read_profile(questionnaire: Questionnaire, data: bytes) -> dict[str, RuleInp
     Raises ProfileWorkbookError listing every problem; returns only when the
     whole workbook is valid, so an import is all or nothing.
     """
-    problem = archive_problem(BytesIO(data))
+    # A ZIP that is not what it seems (a zip bomb) is refused before openpyxl
+    # unpacks it; anything else that is not a workbook fails to open below.
+    problem = archive_problem(BytesIO(data)) if zipfile.is_zipfile(BytesIO(data)) else None
     if problem:
         raise ProfileWorkbookError([f"This file cannot be opened: it {problem}"])
     try:
