@@ -33,6 +33,7 @@ PUBLIC = {
 }
 STAFF_BLUEPRINTS = (
     "school.", "review.", "profiles.", "exports.", "directory.", "curator.", "auth.authenticator",
+    "auth.account", "auth.change_password",
 )  # fmt: skip
 # Pages about the signed-in user's own organisation as a whole (no row id in
 # the path), so there is nothing of another organisation's to guess at.

@@ -170,3 +170,40 @@ def test_removing_someone_ends_their_sessions_and_disables_the_account(
             select(AuditEvent).where(AuditEvent.action == "member_removed")
         ).one()
         assert event.detail["disabled"] is True
+
+
+def test_changing_the_password_keeps_this_session_and_ends_the_others(
+    app: Flask, make: Factory
+) -> None:
+    user = make.user()
+    here, elsewhere = app.test_client(), app.test_client()
+    login(here, user)
+    login(elsewhere, user)
+    wrong = here.post(
+        "/account/password",
+        data={"current": "not it", "password": "x", "confirm": "y"},
+    ).get_data(as_text=True)
+    assert "The passwords do not match" in wrong
+    wrong = here.post(
+        "/account/password",
+        data={
+            "current": "not it",
+            "password": "fresh-quiet-harbour-77",
+            "confirm": "fresh-quiet-harbour-77",
+        },
+    ).get_data(as_text=True)
+    assert "Your current password is not right" in wrong
+    done = here.post(
+        "/account/password",
+        data={
+            "current": PASSWORD,
+            "password": "fresh-quiet-harbour-77",
+            "confirm": "fresh-quiet-harbour-77",
+        },
+        follow_redirects=True,
+    )
+    assert "signed out everywhere else" in done.get_data(as_text=True)
+    assert here.get("/").status_code == 200
+    assert elsewhere.get("/").status_code == 302
+    other = app.test_client()
+    assert other.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 200

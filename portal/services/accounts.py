@@ -395,3 +395,15 @@ def remove_member(session: Session, organisation: Organisation, user: User, acto
         disabled=not user.is_active,
     )
     session.flush()
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """Change a signed-in person's password; every other session of theirs ends."""
+    if not verify_password(user.password_hash, current):
+        raise ServiceError("Your current password is not right", "current")
+    check_password_rules(new, email=user.email, name=user.name)
+    user.password_hash = hash_password(new)
+    end_sessions(user)
+    for membership in user.memberships:
+        record_event(session, "password_changed", organisation=membership.organisation, actor=user)
+    session.flush()

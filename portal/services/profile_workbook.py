@@ -7,9 +7,9 @@ fixing a workbook one error per upload would be maddening.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Sequence
 from datetime import date, datetime
-import zipfile
 from io import BytesIO
 from typing import Any
 

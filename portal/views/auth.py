@@ -26,7 +26,7 @@ from ..models import TokenPurpose, User
 from ..permissions import current_actor, end_session, start_session
 from ..services import accounts, mfa
 from ..services.errors import ServiceError
-from .forms import CodeForm, ForgotPasswordForm, LoginForm, SetPasswordForm
+from .forms import ChangePasswordForm, CodeForm, ForgotPasswordForm, LoginForm, SetPasswordForm
 
 bp = Blueprint("auth", __name__)
 MFA_PENDING = "mfa_pending"  # who gave the right password, waiting for their code
@@ -160,6 +160,31 @@ def authenticator() -> ResponseReturnValue:
         secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
         required=mfa.required_for(user),
     )
+
+
+@bp.get("/account")
+@login_required
+def account() -> ResponseReturnValue:
+    return render_template("auth/account.html", user=current_actor())
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> ResponseReturnValue:
+    user = current_actor()
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                db.session, user, form.current.data or "", form.password.data or ""
+            )
+        except ServiceError as exc:
+            form[exc.field or "password"].errors = [exc.message]
+        else:
+            start_session(user)  # this session goes on; every other one has ended
+            flash("Your password has been changed; you were signed out everywhere else", "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/change_password.html", form=form)
 
 
 @bp.get("/account/authenticator/qr.svg")

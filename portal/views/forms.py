@@ -53,6 +53,24 @@ class ForgotPasswordForm(FlaskForm):
     )
 
 
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(
+        "Your current password", validators=[InputRequired("Enter your current password")]
+    )
+    password = PasswordField(
+        "New password",
+        description="At least 12 characters. Three or four unrelated words work well.",
+        validators=[InputRequired("Enter a new password")],
+    )
+    confirm = PasswordField(
+        "Type the new password again", validators=[InputRequired("Type the new password again")]
+    )
+
+    def validate_confirm(self, field: PasswordField) -> None:
+        if field.data != self.password.data:
+            raise ValidationError("The passwords do not match")
+
+
 class SetPasswordForm(FlaskForm):
     password = PasswordField(
         "Choose a password",
