@@ -86,14 +86,34 @@ def writes_on_get(view: F) -> F:
     return view
 
 
+def reads_first(view: F) -> F:
+    """Mark a POST view that checks before it writes: its transaction starts as
+    a reader, and it calls :func:`start_writing` when it has something to
+    write, so SQLite's write lock is held only for the writing itself. Put it
+    directly under the route decorator."""
+    view._portal_reads_first = True  # type: ignore[attr-defined]
+    return view
+
+
+def start_writing(session: Session) -> None:
+    """End a reads-first request's read transaction and begin a writer (BEGIN
+    IMMEDIATE on SQLite). What was read must be checked again after this:
+    another request may have written in between."""
+    g.portal_writing = True
+    session.rollback()  # nothing written yet; ends the read snapshot
+    begin_write(session)
+
+
 def in_write_request() -> bool:
     from flask import has_request_context
 
     if not has_request_context():
         return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "_portal_reads_first", False):
+        return bool(g.get("portal_writing"))
     if request.method in WRITE_METHODS:
         return True
-    view = current_app.view_functions.get(request.endpoint or "")
     return bool(getattr(view, "_portal_writes", False))
 
 

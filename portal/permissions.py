@@ -402,7 +402,7 @@ def supplier_request(reference: str) -> Request:
     grant = session.get(SUPPLIER_SESSION_KEY, {}).get(reference)
     if not grant or grant.get("until", 0) <= utcnow().timestamp():
         _refuse_supplier()
-    query = _FOR_WRITING if request.method in WRITE_METHODS else _FOR_READING
+    query = _FOR_WRITING if in_write_request() else _FOR_READING
     row = db.session.scalar(query, {"reference": reference})
     if row is None or grant.get("fp") != _grant_fingerprint(row) or not link_is_live(row):
         _refuse_supplier()

@@ -217,3 +217,51 @@ def test_concurrent_autosaves_from_several_tabs_all_land(
         "why_not",
     ):
         assert qid in saved, (qid, statuses)
+
+
+def test_a_save_that_lands_between_checking_and_writing_is_not_overwritten(
+    supplier: tuple[FlaskClient, Request], dbs: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An autosave checks as a reader, then takes the write lock: if another tab
+    saved in that moment, it checks again under the lock."""
+    import portal.views.supplier as views
+    from portal.extensions import start_writing
+
+    client, row = supplier
+    assert autosave(client, row, answers={"certificate": "plus"}).status_code == 200
+
+    def another_tab_saves_first(session: Session) -> None:
+        dbs.rollback()
+        answer = dbs.scalars(
+            select(Answer).where(Answer.request_id == row.id, Answer.question_id == "certificate")
+        ).one()
+        answer.value, answer.revision = "basic", answer.revision + 1
+        dbs.commit()
+        start_writing(session)
+
+    monkeypatch.setattr(views, "start_writing", another_tab_saves_first)
+    late = autosave(client, row, answers={"certificate": "none"}, revisions={"certificate": 1})
+    assert late.status_code == 409
+    assert "Someone changed this answer" in late.json["conflicts"]["certificate"]
+    assert stored(dbs, row)["certificate"] == ("basic", 2)  # theirs kept, ours not written
+
+
+def test_a_submit_between_checking_and_writing_stops_the_save(
+    supplier: tuple[FlaskClient, Request], dbs: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import portal.views.supplier as views
+    from portal.extensions import start_writing
+
+    client, row = supplier
+
+    def submitted_meanwhile(session: Session) -> None:
+        dbs.rollback()
+        dbs.get(Request, row.id).status = "submitted"
+        dbs.commit()
+        start_writing(session)
+
+    monkeypatch.setattr(views, "start_writing", submitted_meanwhile)
+    late = autosave(client, row, answers={"certificate": "plus"})
+    assert late.status_code == 409
+    assert "submitted" in late.json["error"]
+    assert stored(dbs, row) == {}

@@ -315,6 +315,12 @@ def page_of_requests(
     return list(session.scalars(query))
 
 
+def lock(session: Session, request: Request) -> None:
+    """Hold the request's row until commit: one writer per request at a time on
+    PostgreSQL (SQLite's BEGIN IMMEDIATE already serialises every writer)."""
+    session.execute(select(Request.id).where(Request.id == request.id).with_for_update())
+
+
 def follow_ups(session: Session, request: Request) -> list[Request]:
     """Requests sent to follow up this one (a screening's extended due diligence)."""
     return list(

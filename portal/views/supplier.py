@@ -21,7 +21,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 
 from .. import keep_changes
-from ..extensions import db, limiter, writes_on_get
+from ..extensions import db, limiter, reads_first, start_writing, writes_on_get
 from ..models import Request
 from ..permissions import grant_supplier_access, supplier_request, supplier_view
 from ..questionnaire import Questionnaire, Section, logic
@@ -210,6 +210,7 @@ def _section_page(
 
 
 @bp.post("/<reference>/sections/<section_id>/autosave")
+@reads_first
 @supplier_view
 def autosave(row: Request, section_id: str) -> ResponseReturnValue:
     """JSON: {"answers": {id: value}, "comments": {id: text}, "revisions": {id: n}}."""
@@ -222,7 +223,7 @@ def autosave(row: Request, section_id: str) -> ResponseReturnValue:
         abort(404)
     if row.status not in requests.OPEN_STATUSES:
         return jsonify(error="These answers have been submitted and can no longer be changed"), 409
-    result = responses.autosave(
+    plan = responses.plan_autosave(
         db.session,
         row,
         section,
@@ -230,6 +231,13 @@ def autosave(row: Request, section_id: str) -> ResponseReturnValue:
         payload.get("comments", {}) if isinstance(payload.get("comments"), dict) else {},
         payload.get("revisions", {}) if isinstance(payload.get("revisions"), dict) else {},
     )
+    # Checked as a reader; the write lock is held only from here to the commit.
+    start_writing(db.session)
+    requests.lock(db.session, row)
+    try:
+        result = responses.apply_autosave(db.session, row, plan)
+    except responses.NotEditableError as exc:  # submitted from another tab meanwhile
+        return jsonify(error=exc.message), 409
     status = 409 if result.conflicts else 422 if result.errors else 200
     if status != 200:
         keep_changes()  # what did save stays saved
