@@ -5,7 +5,7 @@ encoded as UTF-8 for any database: either would fail deep inside a save with
 a server error. Browsers never send them; scripts and attackers do. So every
 form field, query parameter and JSON string loses NUL bytes, and a lone
 surrogate becomes U+FFFD, before any view sees it; a URL segment holding
-either is a 404.
+either is a 404, as is a number in a URL too large to be one of our ids.
 """
 
 from __future__ import annotations
@@ -64,9 +64,21 @@ class CleanRequest(Request):
         return clean_value(super().get_json(force=force, silent=silent, cache=cache))
 
 
+# Our ids are 32-bit (PostgreSQL integer): a larger number in a URL can name
+# nothing, and PostgreSQL would refuse to compare with it.
+MAX_ID = 2**31 - 1
+
+
+def valid_id(value: int | None) -> int | None:
+    """An id from a query parameter, or None if it could not be one of ours."""
+    return value if value is not None and 0 <= value <= MAX_ID else None
+
+
 def _refuse_unstorable_paths() -> None:
     for value in (request.view_args or {}).values():
         if isinstance(value, str) and _UNSTORABLE.search(value):
+            abort(404)
+        if isinstance(value, int) and not 0 <= value <= MAX_ID:
             abort(404)
 
 

@@ -236,3 +236,25 @@ def test_nul_bytes_and_lone_surrogates_are_cleaned_not_stored(
     row = dbs.scalars(select(Request).where(Request.reference == created.json["reference"])).one()
     assert row.supplier.name == "NulByte \ufffdLtd"
     assert client.get("/api/v1/requests/DD-%00", headers=key).status_code == 404
+
+
+def test_ids_too_large_for_the_database_are_not_found(app: Flask, make: Factory) -> None:
+    """PostgreSQL integers stop at 2,147,483,647: a larger id can name nothing
+    (Schemathesis found /api/v1/directory/7934882300075 answering 500)."""
+    from .test_api import bearer, make_key
+
+    admin = make.user(make.org(), role="admin")
+    client = app.test_client()
+    login(client, admin)
+    huge = 7934882300075
+    assert client.get(f"/requests/{huge}").status_code == 404
+    assert client.get(f"/directory/{huge}").status_code == 404
+    assert client.get(f"/audit?before={huge}").status_code == 200
+    key = bearer(make_key(app, make.org()))
+    assert app.test_client().get(f"/api/v1/directory/{huge}", headers=key).status_code == 404
+    import base64
+
+    cursor = base64.urlsafe_b64encode(str(huge).encode()).decode()
+    assert (
+        app.test_client().get(f"/api/v1/requests?cursor={cursor}", headers=key).status_code == 400
+    )

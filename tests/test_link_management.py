@@ -52,7 +52,12 @@ def test_revoke_then_reissue(
     assert supplier.get(link).status_code == 404
     assert supplier.get(new_link).status_code == 303
     actions = [
-        e.action for e in dbs.scalars(select(AuditEvent).where(AuditEvent.request_id == row.id))
+        e.action
+        for e in dbs.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.request_id == row.id, AuditEvent.action != "link_opened")
+            .order_by(AuditEvent.id)
+        )
     ]
     assert actions[-3:] == ["status_changed", "status_changed", "link_reissued"]
     assert "New link sent" in page

@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from ..extensions import db, export_limit, writes_on_get
+from ..input_hygiene import valid_id
 from ..models import ANSWERED_STATUSES, ApiKey, Request, utcnow
 from ..permissions import (
     Action,
@@ -354,7 +355,7 @@ def audit_trail() -> ResponseReturnValue:
     """Who did what in the organisation: filter, page back, download."""
     organisation = current_organisation()
     criteria = _audit_filter()
-    before = request.args.get("before", type=int)
+    before = valid_id(request.args.get("before", type=int))
     filters = {k: v for k, v in request.args.items() if k in ("action", "who", "since", "until")}
     events = audit.search_events(
         db.session, organisation, criteria, before_id=before, limit=AUDIT_PAGE + 1

@@ -52,8 +52,9 @@ HANDLERS = "document.querySelectorAll('[onerror],[onload],[onclick],[onmouseover
 INLINE = "document.querySelectorAll('script:not([src]):not([nonce])').length"
 
 
-def hostile(label: str) -> str:
-    return f"{label} {IMG} {SCRIPT} {POLYGLOT}"
+def hostile(label: str, limit: int = 200) -> str:
+    """Cut to the field's size (names are 200 characters; PostgreSQL enforces it)."""
+    return f"{label} {IMG} {SCRIPT} {POLYGLOT}"[:limit]
 
 
 def seed(app: Flask, make: Factory) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def seed(app: Flask, make: Factory) -> dict[str, Any]:
     clarified, _ = make.submitted(
         admin,
         "features",
-        answers={"certificate": "none", "why_not": hostile("Why")},
+        answers={"certificate": "none", "why_not": hostile("Why", 5000)},
         comments={"certificate": hostile("Comment")},
         supplier_name=hostile("Supplier"),
         message=hostile("Message"),

@@ -10,6 +10,7 @@ from flask import abort, request
 from wtforms import Form
 
 from ...errors import problem
+from ...input_hygiene import valid_id
 
 FormT = TypeVar("FormT", bound=Form)
 
@@ -76,7 +77,10 @@ def page_args() -> tuple[int | None, int]:
     if not cursor:
         return None, limit
     try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode()), limit
+        after = valid_id(int(base64.urlsafe_b64decode(cursor.encode()).decode()))
+        if after is None:
+            raise ValueError(cursor)
+        return after, limit
     except (binascii.Error, ValueError, UnicodeError):
         raise_problem(
             400,
