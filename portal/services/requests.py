@@ -316,9 +316,11 @@ def page_of_requests(
 
 
 def lock(session: Session, request: Request) -> None:
-    """Hold the request's row until commit: one writer per request at a time on
-    PostgreSQL (SQLite's BEGIN IMMEDIATE already serialises every writer)."""
-    session.execute(select(Request.id).where(Request.id == request.id).with_for_update())
+    """Hold the request's row until commit, and read it afresh under the lock:
+    one writer per request at a time on PostgreSQL (SQLite's BEGIN IMMEDIATE
+    already serialises every writer). Reading it before taking the lock would
+    keep a version another writer is about to replace."""
+    session.refresh(request, with_for_update={"of": Request})
 
 
 def follow_ups(session: Session, request: Request) -> list[Request]:
