@@ -91,7 +91,7 @@ clean:
 # nothing fails on a time). QUICK=1 for a small run. With the PostgreSQL
 # binaries present, autosave over HTTP is measured on PostgreSQL too.
 bench: install assets
-	scripts/with-postgres.sh $(BIN)/python -m bench.run $(if $(QUICK),--quick)
+	scripts/with-postgres.sh $(BIN)/python -m bench.run $(if $(QUICK),--quick) $(foreach group,$(ONLY),--only $(group))
 
 # 50 suppliers against gunicorn on SQLite, then PostgreSQL, with a crash pass;
 # exits non-zero when a check fails. SECONDS=60 by default; QUICK=1 for 15 s.

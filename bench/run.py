@@ -210,16 +210,27 @@ def over_http(place: Installation, quick: bool, label: str = "") -> list[Figure]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a small run, under a minute")
+    parser.add_argument(
+        "--only",
+        choices=["pages", "compare", "export", "http"],
+        action="append",
+        help="run only these groups (repeatable); all by default",
+    )
     args = parser.parse_args()
+    groups = set(args.only or ["pages", "compare", "export", "http"])
     figures: list[Figure] = []
-    with installation() as place:
-        figures += in_process(place, args.quick)
-    figures.append(comparisons(args.quick))
-    figures += export(args.quick)
-    with installation() as place:
-        figures += over_http(place, args.quick)
+    if "pages" in groups:
+        with installation() as place:
+            figures += in_process(place, args.quick)
+    if "compare" in groups:
+        figures.append(comparisons(args.quick))
+    if "export" in groups:
+        figures += export(args.quick)
+    if "http" in groups:
+        with installation() as place:
+            figures += over_http(place, args.quick)
     postgres = os.environ.get("TEST_DATABASE_URL", "")
-    if postgres.startswith("postgresql"):
+    if "http" in groups and postgres.startswith("postgresql"):
         with installation(postgres) as place:
             figures += over_http(place, args.quick, label="_postgres")
     print(f"\n{'name':26} {'value':>12} {'unit':9} {'floor':>12} {'ratio':>8}   target")

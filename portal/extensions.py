@@ -100,6 +100,8 @@ def start_writing(session: Session) -> None:
     IMMEDIATE on SQLite). What was read must be checked again after this:
     another request may have written in between."""
     g.portal_writing = True
+    if session.get_bind().dialect.name != "sqlite":
+        return  # PostgreSQL locks rows, not the database: the caller locks its row
     session.rollback()  # nothing written yet; ends the read snapshot
     begin_write(session)
 
