@@ -87,23 +87,26 @@ def writes_on_get(view: F) -> F:
 
 
 def reads_first(view: F) -> F:
-    """Mark a POST view that checks before it writes: its transaction starts as
-    a reader, and it calls :func:`start_writing` when it has something to
-    write, so SQLite's write lock is held only for the writing itself. Put it
-    directly under the route decorator."""
+    """Mark a POST view that checks before it writes: on SQLite its transaction
+    starts as a reader, and it calls :func:`start_writing` when it has something
+    to write, so the database-wide write lock is held only for the writing
+    itself. (PostgreSQL locks rows: there the request is a writer from the start,
+    holding its row.) Put it directly under the route decorator."""
     view._portal_reads_first = True  # type: ignore[attr-defined]
     return view
 
 
-def start_writing(session: Session) -> None:
+def start_writing(session: Session) -> bool:
     """End a reads-first request's read transaction and begin a writer (BEGIN
-    IMMEDIATE on SQLite). What was read must be checked again after this:
-    another request may have written in between."""
+    IMMEDIATE on SQLite). Returns whether what was read must be read and
+    checked again (another request may have written in between); on
+    PostgreSQL the request held its row from the start, so nothing changed."""
+    if g.get("portal_writing"):
+        return False
     g.portal_writing = True
-    if session.get_bind().dialect.name != "sqlite":
-        return  # PostgreSQL locks rows, not the database: the caller locks its row
     session.rollback()  # nothing written yet; ends the read snapshot
     begin_write(session)
+    return True
 
 
 def in_write_request() -> bool:
@@ -112,11 +115,19 @@ def in_write_request() -> bool:
     if not has_request_context():
         return False
     view = current_app.view_functions.get(request.endpoint or "")
-    if getattr(view, "_portal_reads_first", False):
+    if getattr(view, "_portal_reads_first", False) and _on_sqlite():
         return bool(g.get("portal_writing"))
     if request.method in WRITE_METHODS:
         return True
     return bool(getattr(view, "_portal_writes", False))
+
+
+def _on_sqlite() -> bool:
+    if "portal_writing" not in g and "on_sqlite" not in g:
+        g.on_sqlite = Database.engine_for(current_app).dialect.name == "sqlite"
+        if not g.on_sqlite:
+            g.portal_writing = True  # row locks: a writer from the start
+    return bool(g.get("on_sqlite", True))
 
 
 def make_engine(url: str) -> Engine:

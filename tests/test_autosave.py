@@ -219,25 +219,33 @@ def test_concurrent_autosaves_from_several_tabs_all_land(
         assert qid in saved, (qid, statuses)
 
 
+def only_sqlite(dbs: Session) -> None:
+    # PostgreSQL holds the request's row from the start of an autosave, so no
+    # other save can land in between (test_concurrent_autosaves... covers it).
+    if dbs.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite's check-then-write path; PostgreSQL locks the row throughout")
+
+
 def test_a_save_that_lands_between_checking_and_writing_is_not_overwritten(
     supplier: tuple[FlaskClient, Request], dbs: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An autosave checks as a reader, then takes the write lock: if another tab
     saved in that moment, it checks again under the lock."""
+    only_sqlite(dbs)
     import portal.views.supplier as views
     from portal.extensions import start_writing
 
     client, row = supplier
     assert autosave(client, row, answers={"certificate": "plus"}).status_code == 200
 
-    def another_tab_saves_first(session: Session) -> None:
+    def another_tab_saves_first(session: Session) -> bool:
         dbs.rollback()
         answer = dbs.scalars(
             select(Answer).where(Answer.request_id == row.id, Answer.question_id == "certificate")
         ).one()
         answer.value, answer.revision = "basic", answer.revision + 1
         dbs.commit()
-        start_writing(session)
+        return start_writing(session)
 
     monkeypatch.setattr(views, "start_writing", another_tab_saves_first)
     late = autosave(client, row, answers={"certificate": "none"}, revisions={"certificate": 1})
@@ -252,13 +260,14 @@ def test_a_submit_between_checking_and_writing_stops_the_save(
     import portal.views.supplier as views
     from portal.extensions import start_writing
 
+    only_sqlite(dbs)
     client, row = supplier
 
-    def submitted_meanwhile(session: Session) -> None:
+    def submitted_meanwhile(session: Session) -> bool:
         dbs.rollback()
         dbs.get(Request, row.id).status = "submitted"
         dbs.commit()
-        start_writing(session)
+        return start_writing(session)
 
     monkeypatch.setattr(views, "start_writing", submitted_meanwhile)
     late = autosave(client, row, answers={"certificate": "plus"})

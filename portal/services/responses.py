@@ -564,10 +564,15 @@ def plan_autosave(
     )
 
 
-def apply_autosave(session: Session, request: Request, plan: AutosavePlan) -> AutosaveResult:
-    """Write a plan; if anything changed since it was read (another tab saved,
-    the request was submitted), check again first, now under the write lock."""
-    if request.lock_version != plan.lock_version or stored_answers(session, request) != plan.stored:
+def apply_autosave(
+    session: Session, request: Request, plan: AutosavePlan, *, recheck: bool = False
+) -> AutosaveResult:
+    """Write a plan; with ``recheck``, if anything changed since it was read
+    (another tab saved, the request was submitted), check again first, now
+    under the write lock."""
+    if recheck and (
+        request.lock_version != plan.lock_version or stored_answers(session, request) != plan.stored
+    ):
         plan = plan_autosave(
             session, request, plan.section, plan.answers, plan.comments, plan.revisions
         )

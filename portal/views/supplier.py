@@ -232,10 +232,11 @@ def autosave(row: Request, section_id: str) -> ResponseReturnValue:
         payload.get("revisions", {}) if isinstance(payload.get("revisions"), dict) else {},
     )
     # Checked as a reader; the write lock is held only from here to the commit.
-    start_writing(db.session)
-    requests.lock(db.session, row)
+    changed_meanwhile = start_writing(db.session)
+    if changed_meanwhile:
+        requests.lock(db.session, row)
     try:
-        result = responses.apply_autosave(db.session, row, plan)
+        result = responses.apply_autosave(db.session, row, plan, recheck=changed_meanwhile)
     except responses.NotEditableError as exc:  # submitted from another tab meanwhile
         return jsonify(error=exc.message), 409
     status = 409 if result.conflicts else 422 if result.errors else 200
