@@ -206,10 +206,13 @@ def supplier(
             if status == 200 and question in json.loads(data).get("saved", []):
                 with lock:
                     out.ledger[reference][question] = value
-                    out.in_doubt[reference].pop(question, None)
+                    # Earlier unanswered saves stay in doubt: one the client
+                    # gave up waiting for may still be running, and land after.
             elif status == 0:
-                # No answer came back (the server was killed): the save may or
-                # may not have landed, so either value is right afterwards.
+                # No answer came back (the server was killed, or the client
+                # stopped waiting): the save may or may not have landed, now
+                # or later, so its value is as right afterwards as the last
+                # acknowledged one.
                 with lock:
                     out.in_doubt[reference].setdefault(question, []).append(value)
             elif status in (400, 403):
@@ -257,6 +260,9 @@ class Server:
                 [sys.executable, "-m", "gunicorn", "bench.wsgi:app", "--bind", f"127.0.0.1:{self.port}",
                  "--workers", str(self.workers), "--timeout", "60", "--log-level", "warning"],
                 cwd=ROOT, env=self.place.environment(), stdout=log, stderr=log,
+                # Its own process group: killing "the whole server" must take
+                # a worker the master was just starting too, not leave it running.
+                start_new_session=True,
             )  # fmt: skip
         wait_until_up(self.base, self.process)
 
@@ -277,6 +283,10 @@ class Server:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # anything the listing missed
+        except ProcessLookupError:
+            pass
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
