@@ -447,6 +447,7 @@ def compare(
     possible = sum(w for w, o in zip(weights, outcomes, strict=True) if o in EARNED)
     earned = sum(w * EARNED[o] for w, o in zip(weights, outcomes, strict=True) if o in EARNED)
     score = round(100 * earned / possible) if possible else None
+    share = 100 / possible if possible else 0.0  # points per unit of weight
     found = [
         Finding(
             question=question,
@@ -456,8 +457,8 @@ def compare(
             reason=judged[1],
             review=reviews.get(question.id),
             weight=weight,
-            points_lost=round(100 * weight * (1 - EARNED[outcome]) / possible, 1)
-            if possible and outcome in EARNED
+            points_lost=round(share * weight * (1 - EARNED[outcome]), 1)
+            if outcome in EARNED
             else 0.0,
         )
         for (question, rule, judged), outcome, weight in zip(
