@@ -101,8 +101,8 @@ def start_writing(session: Session) -> bool:
     IMMEDIATE on SQLite). Returns whether what was read must be read and
     checked again (another request may have written in between); on
     PostgreSQL the request held its row from the start, so nothing changed."""
-    if g.get("portal_writing"):
-        return False
+    if not _on_sqlite():
+        return False  # a writer from the start, holding its row
     g.portal_writing = True
     session.rollback()  # nothing written yet; ends the read snapshot
     begin_write(session)
@@ -123,11 +123,7 @@ def in_write_request() -> bool:
 
 
 def _on_sqlite() -> bool:
-    if "portal_writing" not in g and "on_sqlite" not in g:
-        g.on_sqlite = Database.engine_for(current_app).dialect.name == "sqlite"
-        if not g.on_sqlite:
-            g.portal_writing = True  # row locks: a writer from the start
-    return bool(g.get("on_sqlite", True))
+    return Database.engine_for(current_app).dialect.name == "sqlite"
 
 
 def make_engine(url: str) -> Engine:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from portal.models import AuditEvent
 from portal.redaction import RedactingFilter
 
-from .factories import PASSWORD, Factory, login
+from .factories import Factory, login
 
 
 def actions(dbs: Session) -> list[str]:
@@ -112,7 +112,7 @@ def test_the_trail_pages_back_without_gaps(
     assert "Older events" not in second
 
 
-def test_log_lines_cannot_be_forged_with_line_breaks(caplog: pytest.LogCaptureFixture) -> None:
+def test_log_lines_cannot_be_forged_with_line_breaks() -> None:
     record = logging.LogRecord(
         "portal", logging.WARNING, __file__, 1,
         "Unhandled error on %s", ("/x\r\n2026-11-28 INFO portal: admin signed in",), None,
@@ -131,4 +131,3 @@ def test_api_key_use_is_recorded_once_a_minute(app: Flask, make: Factory, dbs: S
     for _ in range(3):
         assert client.get("/api/v1/requests", headers=key).status_code == 200
     assert actions(dbs).count("api_key_used") == 1
-    assert PASSWORD

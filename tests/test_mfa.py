@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.models import AuditEvent, RecoveryCode, User
 from portal.services import accounts
 
-from .factories import PASSWORD, TEST_MFA_SECRET, Factory, fresh_code, login
+from .factories import PASSWORD, Factory, fresh_code, login
 
 
 def set_up_app(client: FlaskClient) -> tuple[str, list[str]]:
@@ -191,4 +191,3 @@ def test_a_password_reset_link_is_not_a_second_factor(
     assert client.get("/curate/").status_code == 302
     assert client.post("/login/code", data={"code": fresh_code(app, user)}).status_code == 302
     assert client.get("/curate/").status_code == 200
-    assert TEST_MFA_SECRET

@@ -304,10 +304,6 @@ class SectionOutcome:
     conflicts: tuple[str, ...] = ()
 
 
-def answer_revisions(request: Request) -> dict[str, int]:
-    return {answer.question_id: answer.revision for answer in request.answers}
-
-
 def _conflicts(
     current: StoredAnswers, form: SectionForm, ids: set[str], revisions: Mapping[str, int]
 ) -> list[str]:
