@@ -296,7 +296,13 @@ def page_of_requests(
     query = (
         select(Request)
         .where(Request.organisation_id == organisation.id)
-        .options(joinedload(Request.supplier), joinedload(Request.questionnaire_version))
+        .options(
+            # Everything an API item shows, in the one query (decided_by too:
+            # one more query per decided request otherwise).
+            joinedload(Request.supplier),
+            joinedload(Request.questionnaire_version),
+            joinedload(Request.decided_by),
+        )
         .order_by(Request.id.desc())
         .limit(limit)
     )
