@@ -10,7 +10,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -80,6 +80,14 @@ def begin_write(session: Session) -> None:
     session.connection(execution_options={"portal_write": True})
 
 
+def rows_connection(session: Session) -> Connection:
+    """The session's connection, for Core statements on hot paths (plain rows
+    instead of objects), after flushing what the session holds, as
+    ``session.execute`` would."""
+    session.flush()
+    return session.connection()
+
+
 def writes_on_get(view: F) -> F:
     """Mark a GET view that writes (an audited download) as a writer."""
     view._portal_writes = True  # type: ignore[attr-defined]
@@ -104,8 +112,19 @@ def start_writing(session: Session) -> bool:
     if not _on_sqlite():
         return False  # a writer from the start, holding its row
     g.portal_writing = True
-    session.rollback()  # nothing written yet; ends the read snapshot
-    begin_write(session)
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("start_writing: the reads-first view changed objects before it")
+    if session.in_transaction():
+        # Swap the read snapshot for a write transaction on the same
+        # connection (pysqlite leaves BEGIN and COMMIT to us, see
+        # _configure_sqlite; the session's COMMIT ends the writer). A session
+        # rollback would also expire every object read, and reloading them
+        # one lazy query at a time cost more than the rest of the switch.
+        connection = session.connection()
+        connection.exec_driver_sql("ROLLBACK")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        begin_write(session)
     return True
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -82,6 +83,30 @@ def option_ids(field_id: str, choices: Iterable[T]) -> list[tuple[str, T]]:
     return [(field_id if n == 1 else f"{field_id}-{n}", c) for n, c in enumerate(choices, 1)]
 
 
+@dataclass(frozen=True, slots=True)
+class FieldParts:
+    """What the lean field macros need of a WTForms field: its hint, its first
+    error, and the ids for aria-describedby that join them to the control.
+    Plain text: the macros write (and escape) the markup."""
+
+    id: str
+    hint: str
+    error: str
+    described: str
+
+
+def field_parts(field: Any) -> FieldParts:
+    """One call per field instead of three nested macros: Jinja's macro calls
+    cost more than the markup they wrote."""
+    field_id = field.id
+    hint = field.description or ""
+    error = field.errors[0] if field.errors else ""
+    ids = [f"{field_id}-hint"] if hint else []
+    if error:
+        ids.append(f"{field_id}-error")
+    return FieldParts(field_id, hint, error, " ".join(ids))
+
+
 def evidence_of(files: Mapping[int, Any], question_id: str) -> list[Any]:
     """The evidence files (of ``files``, by id) attached to one question.
 
@@ -102,6 +127,7 @@ def init_app(app: Flask) -> None:
         form_error_list=form_error_list,
         formdata_pairs=formdata_pairs,
         option_ids=option_ids,
+        field_parts=field_parts,
         evidence_of=evidence_of,
         product_name=PRODUCT_NAME,
         status_labels=STATUS_LABELS,

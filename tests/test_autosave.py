@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from portal.models import Answer, Request
@@ -252,6 +252,31 @@ def test_a_save_that_lands_between_checking_and_writing_is_not_overwritten(
     assert late.status_code == 409
     assert "Someone changed this answer" in late.json["conflicts"]["certificate"]
     assert stored(dbs, row)["certificate"] == ("basic", 2)  # theirs kept, ours not written
+
+
+def test_an_answer_added_and_another_removed_meanwhile_are_seen_under_the_lock(
+    supplier: tuple[FlaskClient, Request], dbs: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One answer removed and another added between checking and writing leave
+    the count and the revisions as they were: the check still sees it."""
+    only_sqlite(dbs)
+    import portal.views.supplier as views
+    from portal.extensions import start_writing
+
+    client, row = supplier
+    assert autosave(client, row, answers={"cover": "1000"}).status_code == 200
+
+    def another_tab_swaps_answers(session: Session) -> bool:
+        dbs.rollback()
+        dbs.execute(delete(Answer).where(Answer.request_id == row.id))
+        dbs.add(Answer(request_id=row.id, question_id="response_minutes", value=30))
+        dbs.commit()
+        return start_writing(session)
+
+    monkeypatch.setattr(views, "start_writing", another_tab_swaps_answers)
+    late = autosave(client, row, answers={"response_minutes": "45"})
+    assert late.status_code == 200, late.json
+    assert stored(dbs, row) == {"response_minutes": (45, 2)}
 
 
 def test_a_submit_between_checking_and_writing_stops_the_save(

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from flask import Response, current_app, send_file
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
+from ..extensions import rows_connection
 from ..models import Evidence, Request
 from ..questionnaire import Question
 from ..questionnaire.definition import DEFAULT_ACCEPT
@@ -127,6 +129,22 @@ def files_for(session: Session, request: Request) -> dict[int, Evidence]:
     return {
         e.id: e for e in session.scalars(select(Evidence).where(Evidence.request_id == request.id))
     }
+
+
+_LISTED = select(
+    Evidence.__table__.c.id,
+    Evidence.__table__.c.question_id,
+    Evidence.__table__.c.filename,
+    Evidence.__table__.c.size,
+).where(Evidence.__table__.c.request_id == bindparam("request_id"))
+
+
+def files_listed(session: Session, request: Request) -> dict[int, Any]:
+    """What a page lists of each file (id, question_id, filename, size), by id:
+    plain rows, for pages that only name the files (objects cost four times as
+    much on a section page)."""
+    rows = rows_connection(session).execute(_LISTED, {"request_id": request.id})
+    return {row.id: row for row in rows}
 
 
 def valid_kept_ids(

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app, url_for
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import Session, joinedload
 
+from ..extensions import rows_connection
 from ..models import (
     Organisation,
     QuestionnaireVersion,
@@ -321,12 +322,41 @@ def page_of_requests(
     return list(session.scalars(query))
 
 
+# The request with what every supplier page reads beside it, in one query.
+_AFRESH = (
+    select(Request)
+    .where(Request.id == bindparam("id"))
+    .options(joinedload(Request.organisation), joinedload(Request.questionnaire_version))
+    .with_for_update(of=Request)
+    .execution_options(populate_existing=True)
+)
+
+
+_VERSION_NOW = (
+    select(Request.__table__.c.lock_version)
+    .where(Request.__table__.c.id == bindparam("id"))
+    .with_for_update()
+)
+
+
 def lock(session: Session, request: Request) -> None:
     """Hold the request's row until commit, and read it afresh under the lock:
     one writer per request at a time on PostgreSQL (SQLite's BEGIN IMMEDIATE
     already serialises every writer). Reading it before taking the lock would
-    keep a version another writer is about to replace."""
-    session.refresh(request, with_for_update={"of": Request})
+    keep a version another writer is about to replace.
+
+    Its version number is read first: every change to the row changes it, so
+    the rest is read again only when it moved (most of the time it has not,
+    and a full read with the school and questionnaire was a tenth of an
+    autosave)."""
+    state = inspect(request)
+    identity = state.identity  # known without loading the row
+    if identity is None:
+        raise ValueError("lock() takes a request read from the database")
+    seen = None if "lock_version" in state.expired_attributes else request.lock_version
+    version = rows_connection(session).scalar(_VERSION_NOW, {"id": identity[0]})
+    if version != seen:
+        session.scalar(_AFRESH, {"id": identity[0]})
 
 
 def follow_ups(session: Session, request: Request) -> list[Request]:

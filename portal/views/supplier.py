@@ -205,7 +205,7 @@ def _section_page(
         revealed=revealed,
         stale=stale,
         # Most sections take no files: skip the query then.
-        files=evidence.files_for(db.session, row) if section.takes_files else {},
+        files=evidence.files_listed(db.session, row) if section.takes_files else {},
     )
 
 
