@@ -657,3 +657,42 @@ def test_evidence_beside_a_question_when_the_answer_calls_for_it(
     # With "no", no evidence is needed.
     post(client, row, "only", {"has_policy": "no", "insured": "no", "shown": ["has_policy"]})
     assert client.post(f"{base}/check", data=DECLARATION).status_code == 302
+
+
+def test_each_supplier_sees_their_own_answers_on_pages_rendered_from_memory(
+    app: Flask, make: Factory
+) -> None:
+    """Question markup is kept per answer state (portal/templating.py): two
+    suppliers on the same questionnaire version each see their own answer and
+    their own errors, whatever the other saw first."""
+    school = make.user()
+    pages = []
+    for value in ("basic", "plus"):
+        row, link = make.request(school, questionnaire="features")
+        client = app.test_client()
+        assert client.get(link).status_code == 303
+        saved = client.post(
+            f"/respond/{row.reference}/sections/main/autosave",
+            json={"answers": {"certificate": value}},
+        )
+        assert saved.status_code == 200
+        pages.append((client, row))
+
+    def page(client: FlaskClient, row: Request) -> str:
+        return client.get(f"/respond/{row.reference}/sections/main").get_data(as_text=True)
+
+    for _ in range(2):  # the second time from memory
+        first, second = page(*pages[0]), page(*pages[1])
+        assert 'value="basic" checked' in first
+        assert 'value="plus" checked' not in first
+        assert 'value="plus" checked' in second
+        assert 'value="basic" checked' not in second
+
+    client, row = pages[0]
+    wrong = post(client, row, "main", {**MAIN_OK, "response_minutes": "soon", "shown": ALL_SHOWN})
+    assert "Enter a number of minutes between 0 and 1440" in wrong.get_data(as_text=True)
+    assert 'value="soon"' in wrong.get_data(as_text=True)
+    again = page(client, row)
+    assert "Enter a number of minutes" not in again
+    assert 'value="soon"' not in again
+    assert "Enter a number of minutes" not in page(*pages[1])

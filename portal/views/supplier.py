@@ -201,6 +201,7 @@ def _section_page(
         revisions=stored.revisions,
         editable=responses.editable_ids(db.session, row),
         prefilled=stored.unconfirmed,
+        copied=sum(1 for q in section.answerable if q.id in stored.unconfirmed),
         shown=logic.visibility(questionnaire, {**stored.values, **form.answers()}),
         revealed=revealed,
         stale=stale,
