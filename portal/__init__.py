@@ -55,14 +55,27 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
 
     from . import cli, errors, input_hygiene, permissions, security_headers, templating
     from .services import questionnaires, storage
-    from .views import api, auth, curator, directory, exports, profiles, review, school, supplier
+    from .views import (
+        api,
+        auth,
+        curator,
+        directory,
+        exports,
+        profiles,
+        review,
+        school,
+        standards,
+        supplier,
+    )
 
     input_hygiene.init_app(app)
     permissions.init_app(app)
     security_headers.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
-    for module in (auth, school, review, profiles, exports, directory, curator, supplier, api):
+    for module in (
+        auth, school, review, profiles, exports, directory, curator, standards, supplier, api
+    ):  # fmt: skip
         app.register_blueprint(module.bp)
     cli.init_app(app)
     questionnaires.init_app(app, check_published=check_published)

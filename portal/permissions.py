@@ -81,13 +81,21 @@ class Action(enum.StrEnum):
     ADOPT_ENTRIES = "adopt_entries"
     # Work the directory: consented submissions, drafts, publishing, withdrawing.
     CURATE = "curate"
+    # The school's own side: its digital lead, standards self-assessment, plans and RACI.
+    MANAGE_STANDARDS = "manage_standards"
 
 
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     # Curating is the curator organisation's work, never a school admin's.
     Role.ADMIN: frozenset(Action) - {Action.CURATE},
     Role.REVIEWER: frozenset(
-        {Action.VIEW_REQUESTS, Action.SEND_REQUESTS, Action.REVIEW_REQUESTS, Action.ADOPT_ENTRIES}
+        {
+            Action.VIEW_REQUESTS,
+            Action.SEND_REQUESTS,
+            Action.REVIEW_REQUESTS,
+            Action.ADOPT_ENTRIES,
+            Action.MANAGE_STANDARDS,
+        }
     ),
     Role.VIEWER: frozenset({Action.VIEW_REQUESTS}),
     # Curators gather generic assessments by sending requests themselves.

@@ -16,6 +16,8 @@ from .questionnaire.forms import formdata_pairs
 from .services.audit import event_details
 from .services.profiles import OPERATOR_LABELS
 from .services.requests import STATUS_LABELS
+from .services.standards import STATUS_COLOURS as STANDARD_COLOURS
+from .services.standards import STATUS_LABELS as STANDARD_LABELS
 from .services.timeline import describe
 
 UK = ZoneInfo("Europe/London")
@@ -185,6 +187,8 @@ def init_app(app: Flask) -> None:
         option_ids=option_ids,
         field_parts=field_parts,
         question_html=question_html,
+        standard_labels=STANDARD_LABELS,
+        standard_colours=STANDARD_COLOURS,
         evidence_of=evidence_of,
         product_name=PRODUCT_NAME,
         status_labels=STATUS_LABELS,

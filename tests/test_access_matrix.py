@@ -32,12 +32,15 @@ PUBLIC = {
     "static",
 }
 STAFF_BLUEPRINTS = (
-    "school.", "review.", "profiles.", "exports.", "directory.", "curator.", "auth.authenticator",
+    "school.", "review.", "profiles.", "exports.", "directory.", "curator.", "standards.",
+    "auth.authenticator",
     "auth.account", "auth.change_password",
 )  # fmt: skip
 # Pages about the signed-in user's own organisation as a whole (no row id in
-# the path), so there is nothing of another organisation's to guess at.
-OWN_ORGANISATION = ("profiles.", "exports.download_register")
+# the path), so there is nothing of another organisation's to guess at. The
+# standards pages name questionnaire items, not rows; their one row id (an
+# evidence file) is tested across organisations in test_standards.py.
+OWN_ORGANISATION = ("profiles.", "exports.download_register", "standards.")
 # The directory is shared, not any one school's: who sees which entry is
 # tested in test_directory.py (drafts 404, curator routes 403 for schools).
 SHARED = ("directory.", "curator.")
@@ -129,6 +132,8 @@ def test_every_staff_route_sends_anonymous_users_to_sign_in(
                 "action": "publish",
                 "key_id": 1,
                 "user_id": 1,
+                "file_id": 1,
+                "slug": "dfe-it-support-standard-4",
             },
         )
         for method in methods(rule):
@@ -239,6 +244,8 @@ def test_every_post_route_refuses_a_missing_csrf_token(app: Flask, make: Factory
                 "action": "publish",
                 "key_id": 1,
                 "user_id": 1,
+                "file_id": 1,
+                "slug": "dfe-it-support-standard-4",
             },
         )
         if rule.endpoint.startswith("api."):

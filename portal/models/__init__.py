@@ -28,6 +28,14 @@ from .requests import (
     RequestStatus,
 )
 from .review import FindingReview, RequirementRule
+from .standards import (
+    Assessment,
+    AssessmentAnswer,
+    AssessmentFile,
+    RaciEntry,
+    RaciLetter,
+    StandardPlan,
+)
 from .suppliers import Supplier
 
 __all__ = [
@@ -36,6 +44,12 @@ __all__ = [
     "UNDECIDED_STATUSES",
     "CATEGORIES",
     "Adoption",
+    "Assessment",
+    "AssessmentAnswer",
+    "AssessmentFile",
+    "RaciEntry",
+    "RaciLetter",
+    "StandardPlan",
     "ApiKey",
     "ApiScope",
     "DirectoryEntry",

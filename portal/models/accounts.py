@@ -48,8 +48,16 @@ class Organisation(Base):
         comment="every member must sign in with an authenticator app",
     )
     created_at: Mapped[created_at]
+    digital_lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"),
+        comment="the SLT member who owns the digital strategy and the standards",
+    )
+    link_governor: Mapped[str | None] = mapped_column(
+        String(200), comment="the governor or trustee linked with the digital lead"
+    )
 
     trust: Mapped[Organisation | None] = relationship(remote_side="Organisation.id")
+    digital_lead: Mapped[User | None] = relationship(foreign_keys=[digital_lead_id])
 
     def __repr__(self) -> str:
         return f"<Organisation {self.id} {self.name!r}>"

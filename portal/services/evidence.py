@@ -7,7 +7,7 @@ list, never by what the browser claims.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,12 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from ..extensions import rows_connection
-from ..models import Evidence, Request
+from ..models import AssessmentFile, Evidence, Request
 from ..questionnaire import Question
 from ..questionnaire.definition import DEFAULT_ACCEPT
 from . import filetypes
 from .errors import ServiceError
-from .storage import TooLarge, storage
+from .storage import Blob, TooLarge, storage
 
 
 class UploadError(ServiceError):
@@ -48,61 +48,82 @@ def store_uploads(
     the type its name claims), its size, or the request's total; nothing of a
     refused file is kept.
     """
-    files = [f for f in files if f and f.filename]
-    if len(kept) + len(files) > question.max_files:
-        raise UploadError(
-            f"You can upload up to {question.max_files} file{'s' if question.max_files != 1 else ''} "
-            "here: remove one before adding another"
-        )
-    store = storage()
+    files = check_count(question, files, len(kept))
     room = request_allowance(session, request)
     stored: list[int] = []
     for upload in files:
-        name = secure_filename(upload.filename or "") or "upload"
-        extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-        if extension not in question.accept:
-            raise UploadError(f"{upload.filename} must be a {describe_types(question)} file")
-        limit = min(question.max_size_mb * 1024 * 1024, room)
-        try:
-            blob = store.put(upload.stream, limit)
-        except TooLarge as exc:
-            if limit == room:
-                raise UploadError(
-                    f"{upload.filename} would take this request's files over "
-                    f"{current_app.config['EVIDENCE_REQUEST_LIMIT_MB']} MB: remove a file first"
-                ) from exc
-            raise UploadError(
-                f"{upload.filename} must be smaller than {question.max_size_mb} MB"
-            ) from exc
-        if blob.size == 0:
-            store.delete(blob.key)
-            raise UploadError(f"{upload.filename} is empty")
-        if not filetypes.content_matches(extension, blob.path):
-            store.delete(blob.key)
-            raise UploadError(
-                f"{upload.filename} is not a real {extension.upper()} file: save it again as "
-                f"{describe_types(question)} and upload that"
-            )
-        problem = (
-            filetypes.archive_problem(blob.path) if extension in filetypes.ARCHIVE_TYPES else None
-        )
-        if problem:
-            store.delete(blob.key)
-            raise UploadError(f"{upload.filename} cannot be kept: it {problem}")
-        room -= blob.size
+        checked = check_and_store(upload, question, room, "this request's files")
+        room -= checked.blob.size
         evidence = Evidence(
             request_id=request.id,
             question_id=question.id,
-            filename=name,
-            storage_key=blob.key,
-            sha256=blob.sha256,
-            size=blob.size,
-            content_type=filetypes.CONTENT_TYPES.get(extension, "application/octet-stream"),
+            filename=checked.filename,
+            storage_key=checked.blob.key,
+            sha256=checked.blob.sha256,
+            size=checked.blob.size,
+            content_type=checked.content_type,
         )
         session.add(evidence)
         session.flush()
         stored.append(evidence.id)
     return [*kept, *stored]
+
+
+def check_count(question: Question, files: list[FileStorage], kept: int) -> list[FileStorage]:
+    """The files actually chosen, if there is room for them beside those kept."""
+    files = [f for f in files if f and f.filename]
+    if kept + len(files) > question.max_files:
+        raise UploadError(
+            f"You can upload up to {question.max_files} file{'s' if question.max_files != 1 else ''} "
+            "here: remove one before adding another"
+        )
+    return files
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    filename: str
+    blob: Blob
+    content_type: str
+
+
+def check_and_store(upload: FileStorage, question: Question, room: int, whose: str) -> CheckedFile:
+    """Store one upload if its extension, size, content and (for Office files)
+    its parts pass; otherwise keep nothing of it and say why. ``room`` is what
+    is left of the allowance ``whose`` names ("this request's files")."""
+    store = storage()
+    name = secure_filename(upload.filename or "") or "upload"
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if extension not in question.accept:
+        raise UploadError(f"{upload.filename} must be a {describe_types(question)} file")
+    limit = min(question.max_size_mb * 1024 * 1024, room)
+    try:
+        blob = store.put(upload.stream, limit)
+    except TooLarge as exc:
+        if limit == room:
+            raise UploadError(
+                f"{upload.filename} would take {whose} over "
+                f"{current_app.config['EVIDENCE_REQUEST_LIMIT_MB']} MB: remove a file first"
+            ) from exc
+        raise UploadError(
+            f"{upload.filename} must be smaller than {question.max_size_mb} MB"
+        ) from exc
+    if blob.size == 0:
+        store.delete(blob.key)
+        raise UploadError(f"{upload.filename} is empty")
+    if not filetypes.content_matches(extension, blob.path):
+        store.delete(blob.key)
+        raise UploadError(
+            f"{upload.filename} is not a real {extension.upper()} file: save it again as "
+            f"{describe_types(question)} and upload that"
+        )
+    problem = filetypes.archive_problem(blob.path) if extension in filetypes.ARCHIVE_TYPES else None
+    if problem:
+        store.delete(blob.key)
+        raise UploadError(f"{upload.filename} cannot be kept: it {problem}")
+    return CheckedFile(
+        name, blob, filetypes.CONTENT_TYPES.get(extension, "application/octet-stream")
+    )
 
 
 def request_allowance(session: Session, request: Request) -> int:
@@ -113,7 +134,7 @@ def request_allowance(session: Session, request: Request) -> int:
     return max(0, current_app.config["EVIDENCE_REQUEST_LIMIT_MB"] * 1024 * 1024 - int(used or 0))
 
 
-def file_path(evidence: Evidence) -> Path:
+def file_path(evidence: Evidence | AssessmentFile) -> Path:
     return storage().path(evidence.storage_key)
 
 
@@ -155,7 +176,7 @@ def valid_kept_ids(
     return [i for i in ids if i in owned and owned[i].question_id == question.id]
 
 
-def send(evidence: Evidence) -> Response:
+def send(evidence: Evidence | AssessmentFile) -> Response:
     """The file as a download: an uploaded HTML or SVG must never render in our origin."""
     response = send_file(
         file_path(evidence),

@@ -78,6 +78,12 @@ def current_definitions() -> list[Questionnaire]:
     return sorted(newest.values(), key=lambda q: q.title)
 
 
+def for_suppliers() -> list[Questionnaire]:
+    """The current questionnaires a supplier can be sent: not the school's own
+    self-assessment, which its staff answer under Standards."""
+    return [q for q in current_definitions() if q.audience != "self_assessment"]
+
+
 def find_current(key: str) -> Questionnaire:
     for questionnaire in current_definitions():
         if questionnaire.key == key:

@@ -96,6 +96,11 @@ def create_request(
     if details.due_date is not None and details.due_date < utcnow().date():
         raise ServiceError("The due date must be today or in the future", "due_date")
     questionnaire = find_current(details.questionnaire_key)
+    if questionnaire.audience == "self_assessment":
+        raise ServiceError(
+            "That questionnaire is our own self-assessment: answer it under Standards",
+            "questionnaire",
+        )
     version = publish_version(session, questionnaire)
     request = Request(
         reference=new_reference(session),

@@ -133,7 +133,9 @@ class ApiKeyForm(FlaskForm):
 
 class NewRequestForm(FlaskForm):
     questionnaire = SelectField(
-        "Questionnaire", validators=[InputRequired("Choose a questionnaire")]
+        "Questionnaire",
+        validators=[InputRequired("Choose a questionnaire")],
+        validate_choice=False,  # validate_questionnaire says it in clearer words
     )
     supplier_name = StringField(
         "Supplier name",
@@ -171,6 +173,11 @@ class NewRequestForm(FlaskForm):
         description="Optional. Shown on the email and the first page of the questionnaire.",
         validators=[Length(max=2000, message="Message must be 2,000 characters or fewer")],
     )
+
+    def validate_questionnaire(self, field: SelectField) -> None:
+        # iter_choices gives (value, label, ...) for tuples and SelectChoice alike.
+        if field.data and field.data not in {str(c[0]) for c in field.iter_choices()}:
+            raise ValidationError("Choose a questionnaire from the list")
 
 
 class DeclarationForm(FlaskForm):
@@ -370,4 +377,48 @@ class WithdrawForm(FlaskForm):
             InputRequired("Say why the entry is withdrawn: schools that adopted it will see this"),
             Length(max=2000, message="Keep the reason to 2,000 characters or fewer"),
         ],
+    )
+
+
+class DigitalLeadForm(FlaskForm):
+    lead = SelectField(
+        "SLT digital lead",
+        description="A member of the senior leadership team with a login here. "
+        "Ask an admin to invite them first if they are not in the list.",
+        validators=[InputRequired("Choose the SLT digital lead")],
+        validate_choice=False,  # the view says which people may be chosen
+    )
+    link_governor = StringField(
+        "Governor or trustee linked with the digital lead",
+        description="Optional. Their name: governors need no login.",
+        validators=[Length(max=200, message="Name must be 200 characters or fewer")],
+    )
+
+
+class StandardPlanForm(FlaskForm):
+    target_date = DateAnswerField(
+        "Target date",
+        description="When we mean to meet this standard. For example, 31/03/2027.",
+        validators=[Optional()],
+    )
+    next_review_date = DateAnswerField(
+        "Next review date",
+        description="When we look at this standard again: at least once a year.",
+        validators=[Optional()],
+    )
+
+
+class RaciForm(FlaskForm):
+    responsible = SelectMultipleField(
+        "Responsible: who does the work", validators=[Optional()], validate_choice=False
+    )
+    accountable = SelectField(
+        "Accountable: who answers for it (exactly one)",
+        validators=[InputRequired("Choose who is accountable: exactly one person or role")],
+    )
+    consulted = SelectMultipleField(
+        "Consulted: who is asked before", validators=[Optional()], validate_choice=False
+    )
+    informed = SelectMultipleField(
+        "Informed: who is told after", validators=[Optional()], validate_choice=False
     )

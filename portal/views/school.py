@@ -81,7 +81,7 @@ def new_request() -> ResponseReturnValue:
         form.message.data = request.args.get("message", "")[:2000]
     form.questionnaire.choices = [
         SelectChoice(q.key, f"{q.title} ({q.question_count} questions)")
-        for q in questionnaires.current_definitions()
+        for q in questionnaires.for_suppliers()
     ]
     if form.validate_on_submit():
         details = requests.NewRequest(

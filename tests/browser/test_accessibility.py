@@ -248,3 +248,47 @@ def test_directory_pages_have_no_axe_violations(browser: Any, server: str, make:
     assert len(seen) >= 7
     failures = {url: v for url, v in seen.items() if v}
     assert failures == {}, failures
+
+
+@pytest.mark.config(QUESTIONNAIRE_FOLDER=str(SHIPPED_QUESTIONNAIRES))
+def test_standards_pages_have_no_axe_violations(browser: Any, server: str, make: Factory) -> None:
+    school = make.org("Oakfield Primary School")
+    admin = make.user(school, role="admin")
+    make.user(school, role="viewer")
+    seen: dict[str, list[str]] = {}
+    staff = browser.new_page()
+    staff.goto(f"{server}/login")
+    staff.fill("#email", admin.email)
+    staff.fill("#password", PASSWORD)
+    staff.click("button:has-text('Sign in')")
+    assert "has not named its SLT digital lead" in staff.inner_text("main")
+    check(staff, seen)
+
+    staff.goto(f"{server}/standards")
+    check(staff, seen)
+    staff.click("text=Name the digital lead")
+    staff.click("button:has-text('Save')")
+    assert "There is a problem" in staff.inner_text(".govuk-error-summary")
+    check(staff, seen)
+
+    staff.goto(f"{server}/standards/sections/leadership")
+    staff.check("#digital_lead_named")
+    staff.fill("#digital_lead_named-note", "x" * 2001)
+    staff.click("button:has-text('Save and continue')")
+    assert "There is a problem" in staff.inner_text(".govuk-error-summary")
+    check(staff, seen)
+
+    staff.goto(f"{server}/standards/standard/dfe-digital-leadership-standard-1")
+    check(staff, seen)
+    staff.goto(f"{server}/standards/raci")
+    check(staff, seen)
+    staff.goto(f"{server}/standards/raci/digital_lead_named")
+    check(staff, seen)
+    staff.goto(f"{server}/standards/timeline")
+    check(staff, seen)
+    staff.goto(f"{server}/standards/report")
+    check(staff, seen)
+
+    assert len(seen) >= 9
+    failures = {url: v for url, v in seen.items() if v}
+    assert failures == {}, failures

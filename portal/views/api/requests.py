@@ -72,7 +72,7 @@ def create_request() -> ResponseReturnValue:
     caller = api_caller(Action.SEND_REQUESTS)
     body = json_body()
     form = fill_form(NewRequestForm, body)
-    form.questionnaire.choices = [(q.key, q.title) for q in questionnaires.current_definitions()]
+    form.questionnaire.choices = [(q.key, q.title) for q in questionnaires.for_suppliers()]
     email_supplier = body.get("email_supplier", True)
     valid = form.validate()
     if not isinstance(email_supplier, bool):

@@ -1,0 +1,114 @@
+"""The school's own side: its standards self-assessment, the plan for each
+standard, and who does what (RACI)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, created_at, enum_check, intpk
+from .questionnaires import QuestionnaireVersion
+
+
+class Assessment(Base):
+    """A questionnaire the organisation's own staff answer, signed in (not by a
+    supplier link): the DfE standards self-assessment."""
+
+    __tablename__ = "assessment"
+    __table_args__ = (UniqueConstraint("organisation_id", "kind"),)
+
+    id: Mapped[intpk]
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(30), comment="standards")
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_version.id"))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[datetime | None] = mapped_column(comment="when an answer last changed")
+
+    questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
+
+
+class AssessmentAnswer(Base):
+    __tablename__ = "assessment_answer"
+    __table_args__ = (UniqueConstraint("assessment_id", "question_id"),)
+
+    id: Mapped[intpk]
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Any] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text, comment="the school's own notes on the item")
+    updated_at: Mapped[created_at]
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+
+class AssessmentFile(Base):
+    """Evidence a school keeps beside one item of its self-assessment."""
+
+    __tablename__ = "assessment_file"
+
+    id: Mapped[intpk]
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessment.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    content_type: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[created_at]
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+
+class StandardPlan(Base):
+    """When the school means to meet a standard, and when it looks at it again."""
+
+    __tablename__ = "standard_plan"
+    __table_args__ = (UniqueConstraint("organisation_id", "standard"),)
+
+    id: Mapped[intpk]
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    standard: Mapped[str] = mapped_column(String(200), comment="as the questionnaire names it")
+    target_date: Mapped[date | None]
+    next_review_date: Mapped[date | None]
+    updated_at: Mapped[created_at]
+
+
+class RaciLetter(enum.StrEnum):
+    RESPONSIBLE = "R"
+    ACCOUNTABLE = "A"
+    CONSULTED = "C"
+    INFORMED = "I"
+
+
+class RaciEntry(Base):
+    """One letter of one task's RACI as the school set it. A task with no rows
+    keeps the questionnaire's suggestion; once edited, its rows are the whole
+    chart for that task (there is always one A)."""
+
+    __tablename__ = "raci_entry"
+    __table_args__ = (
+        enum_check("letter", RaciLetter),
+        UniqueConstraint("organisation_id", "question_id", "letter", "party"),
+    )
+
+    id: Mapped[intpk]
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[str] = mapped_column(String(64), comment="the task")
+    letter: Mapped[str] = mapped_column(String(1))
+    party: Mapped[str] = mapped_column(
+        String(120), comment="a role (its name), or user:<id> for a named person"
+    )
