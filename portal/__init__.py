@@ -62,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
         directory,
         exports,
         profiles,
+        register,
         review,
         school,
         standards,
@@ -74,7 +75,8 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
     templating.init_app(app)
     errors.init_app(app)
     for module in (
-        auth, school, review, profiles, exports, directory, curator, standards, supplier, api
+        auth, school, review, profiles, exports, directory, curator, standards, register,
+        supplier, api,
     ):  # fmt: skip
         app.register_blueprint(module.bp)
     cli.init_app(app)

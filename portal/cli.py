@@ -281,12 +281,16 @@ def send_emails_command() -> None:
 @click.command("send-reminders")
 @with_appcontext
 def send_reminders_command() -> None:
-    """Remind contacts of open requests due soon or overdue (never twice a day)."""
+    """Remind contacts of open requests due soon or overdue (never twice a day),
+    and schools of supplier and standards reviews falling due (once per item
+    per due date)."""
     from .services.mail import deliver_queued
     from .services.reminders import send_reminders
+    from .services.review_reminders import send_review_reminders
 
     with current_app.test_request_context(base_url=current_app.config["PORTAL_BASE_URL"]):
         sent = send_reminders(db.session)
+        reviews = send_review_reminders(db.session)
         db.session.commit()
         deliver_queued(db.session)
         db.session.commit()
@@ -295,6 +299,11 @@ def send_reminders_command() -> None:
             f"{reminder.request.reference}: {reminder.kind.replace('_', ' ')} ({reminder.request.contact_email})"
         )
     click.echo(f"{len(sent)} reminder(s) sent")
+    for review in reviews:
+        click.echo(
+            f"{review.organisation.name}: {len(review.items)} review(s) due ({', '.join(review.to)})"
+        )
+    click.echo(f"{len(reviews)} school(s) reminded of reviews")
 
 
 @click.command("export-register")

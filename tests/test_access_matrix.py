@@ -32,7 +32,7 @@ PUBLIC = {
     "static",
 }
 STAFF_BLUEPRINTS = (
-    "school.", "review.", "profiles.", "exports.", "directory.", "curator.", "standards.",
+    "school.", "review.", "profiles.", "exports.", "directory.", "curator.", "standards.", "suppliers.",
     "auth.authenticator",
     "auth.account", "auth.change_password",
 )  # fmt: skip
@@ -134,6 +134,7 @@ def test_every_staff_route_sends_anonymous_users_to_sign_in(
                 "user_id": 1,
                 "file_id": 1,
                 "slug": "dfe-it-support-standard-4",
+                "supplier_id": 1,
             },
         )
         for method in methods(rule):
@@ -155,6 +156,7 @@ def test_every_id_route_is_404_for_another_organisation(
         "reference": row.reference,
         "key_id": own_api_key(app, owner),
         "user_id": owner.id,
+        "supplier_id": row.supplier_id,
     }
     intruder = make.user(make.org("Elm Tree Academy"), role="admin")
     login(client, intruder)
@@ -246,6 +248,7 @@ def test_every_post_route_refuses_a_missing_csrf_token(app: Flask, make: Factory
                 "user_id": 1,
                 "file_id": 1,
                 "slug": "dfe-it-support-standard-4",
+                "supplier_id": 1,
             },
         )
         if rule.endpoint.startswith("api."):

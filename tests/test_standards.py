@@ -159,7 +159,15 @@ def test_a_plan_dates_each_standard_and_the_timeline_puts_overdue_first(
         data={"target_date": soon.isoformat(), "next_review_date": past.isoformat()},
     )
     assert ok.status_code == 302
+    client.post(
+        "/suppliers/add",
+        data={
+            "supplier_name": "TechCare IT",
+            "next_review_date": (past - timedelta(days=5)).isoformat(),
+        },
+    )
     timeline = client.get("/standards/timeline").get_data(as_text=True)
+    assert timeline.index("Review TechCare IT") < timeline.index("Review DfE IT support standard 4")
     review = timeline.index("Review DfE IT support standard 4")
     target = timeline.index("Meet DfE IT support standard 4")
     assert review < target  # overdue first
@@ -169,7 +177,8 @@ def test_a_plan_dates_each_standard_and_the_timeline_puts_overdue_first(
     workbook = load_workbook(io.BytesIO(client.get("/standards/timeline.xlsx").data))
     rows = list(workbook["Timeline"].iter_rows(values_only=True))
     assert rows[0][:2] == ("Due", "What")
-    assert rows[1][1] == "Review DfE IT support standard 4" and rows[1][4] == "Overdue"
+    assert rows[1][1] == "Review TechCare IT" and rows[1][4] == "Overdue"
+    assert rows[2][1] == "Review DfE IT support standard 4" and rows[2][4] == "Overdue"
     standards_sheet = {r[0]: r for r in workbook["Standards"].iter_rows(values_only=True)}
     assert standards_sheet["DfE IT support standard 4"][1] == "Not started"
 

@@ -34,7 +34,9 @@ from .standards import (
     AssessmentFile,
     RaciEntry,
     RaciLetter,
+    ReminderSent,
     StandardPlan,
+    SupplierUse,
 )
 from .suppliers import Supplier
 
@@ -49,7 +51,9 @@ __all__ = [
     "AssessmentFile",
     "RaciEntry",
     "RaciLetter",
+    "ReminderSent",
     "StandardPlan",
+    "SupplierUse",
     "ApiKey",
     "ApiScope",
     "DirectoryEntry",

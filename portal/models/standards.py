@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, created_at, enum_check, intpk
 from .questionnaires import QuestionnaireVersion
+from .suppliers import Supplier
 
 
 class Assessment(Base):
@@ -112,3 +113,44 @@ class RaciEntry(Base):
     party: Mapped[str] = mapped_column(
         String(120), comment="a role (its name), or user:<id> for a named person"
     )
+
+
+class SupplierUse(Base):
+    """A supplier in a school's register: what the school buys from it, its
+    contract, the data it holds and when the school reviews it next."""
+
+    __tablename__ = "supplier_use"
+    __table_args__ = (UniqueConstraint("organisation_id", "supplier_id"),)
+
+    id: Mapped[intpk]
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("supplier.id"))
+    category: Mapped[str | None] = mapped_column(String(40), comment="directory CATEGORIES key")
+    contract_start: Mapped[date | None]
+    contract_end: Mapped[date | None]
+    data_held: Mapped[str | None] = mapped_column(Text, comment="what personal data it holds")
+    notes: Mapped[str | None] = mapped_column(Text)
+    next_review_date: Mapped[date | None] = mapped_column(
+        comment="the school's own date; else the latest decision's"
+    )
+    last_reviewed_on: Mapped[date | None]
+    created_at: Mapped[created_at]
+
+    supplier: Mapped[Supplier] = relationship()
+
+
+class ReminderSent(Base):
+    """A reminder to a school that something falls due: once per item per date."""
+
+    __tablename__ = "reminder_sent"
+    __table_args__ = (UniqueConstraint("organisation_id", "item", "due_date"),)
+
+    id: Mapped[intpk]
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    item: Mapped[str] = mapped_column(String(250), comment="supplier:<id> or standard:<name>")
+    due_date: Mapped[date]
+    sent_at: Mapped[created_at]

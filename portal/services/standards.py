@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
@@ -33,7 +33,7 @@ from ..models import (
 from ..questionnaire import Question, Questionnaire, Section, logic
 from ..questionnaire.compare import Outcome, check_answer
 from ..questionnaire.forms import SectionForm
-from . import evidence
+from . import evidence, supplier_register
 from .audit import record_event
 from .errors import ServiceError
 from .questionnaires import definition_for, find_current, publish_version
@@ -394,8 +394,6 @@ def _update_files(
 
 
 def _room(session: Session, assessment: Assessment) -> int:
-    from sqlalchemy import func
-
     used = session.scalar(
         select(func.sum(AssessmentFile.size)).where(AssessmentFile.assessment_id == assessment.id)
     )
@@ -471,17 +469,14 @@ class Due:
     status: str
     overdue: bool
     standard_slug: str | None = None
-    request_id: int | None = None
+    supplier_id: int | None = None
 
 
 def timeline(
     session: Session, organisation: Organisation, found: Progress, today: date | None = None
 ) -> list[Due]:
     """Targets and reviews of the standards, and the annual reviews of the
-    suppliers decided on: overdue first (oldest first), then what comes next."""
-    from ..models import DECIDED_STATUSES, Request, RequestStatus
-    from .requests import STATUS_LABELS as REQUEST_STATUS_LABELS
-
+    suppliers in the register: overdue first (oldest first), then what comes next."""
     today = today or utcnow().date()
     entries: list[Due] = []
     for standard in found.standards:
@@ -500,22 +495,16 @@ def timeline(
                     label, standard.next_review_date < today, standard_slug=standard.slug,
                 )
             )  # fmt: skip
-    for row in session.scalars(
-        select(Request).where(
-            Request.organisation_id == organisation.id,
-            Request.status.in_(DECIDED_STATUSES),
-            Request.next_review_date.is_not(None),
-        )
-    ):
-        if row.next_review_date is None:  # filtered out above; for the type checker
-            continue
-        entries.append(
-            Due(
-                row.next_review_date, f"Review {row.supplier.name} ({row.reference})",
-                "Supplier review", REQUEST_STATUS_LABELS.get(RequestStatus(row.status), row.status),
-                row.next_review_date < today, request_id=row.id,
-            )
-        )  # fmt: skip
+    for entry in supplier_register.entries(session, organisation, today):
+        review = entry.next_review_date
+        if review is not None:
+            entries.append(
+                Due(
+                    review, f"Review {entry.supplier.name}", "Supplier review",
+                    entry.latest.decision if entry.latest else "In the register",
+                    review < today, supplier_id=entry.supplier.id,
+                )
+            )  # fmt: skip
     return sorted(entries, key=lambda due: (not due.overdue, due.on, due.what))
 
 

@@ -422,3 +422,45 @@ class RaciForm(FlaskForm):
     informed = SelectMultipleField(
         "Informed: who is told after", validators=[Optional()], validate_choice=False
     )
+
+
+class RegisterDetailsForm(FlaskForm):
+    category = SelectField(
+        "What we use them for",
+        choices=[SelectChoice("", "Choose a category")]
+        + [SelectChoice(value, label) for value, label in CATEGORIES],
+        validators=[Optional()],
+    )
+    contract_start = DateAnswerField(
+        "Contract start", description="Optional. For example, 1/9/2026.", validators=[Optional()]
+    )
+    contract_end = DateAnswerField(
+        "Contract end",
+        description="Optional. When it ends or next renews.",
+        validators=[Optional()],
+    )
+    data_held = TextAreaField(
+        "The personal data they hold",
+        description="Optional. For example: pupils' names, classes and reading levels; staff email addresses.",
+        validators=[Length(max=2000, message="Enter 2,000 characters or fewer")],
+    )
+    notes = TextAreaField(
+        "Notes",
+        description="Optional.",
+        validators=[Length(max=2000, message="Enter 2,000 characters or fewer")],
+    )
+    next_review_date = DateAnswerField(
+        "Next review date",
+        description="Optional. Left blank, the date set with the latest decision stands.",
+        validators=[Optional()],
+    )
+
+
+class AddSupplierForm(RegisterDetailsForm):
+    supplier_name = StringField(
+        "Supplier name",
+        validators=[
+            InputRequired("Enter the supplier's name"),
+            Length(max=200, message="Name must be 200 characters or fewer"),
+        ],
+    )

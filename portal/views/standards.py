@@ -19,7 +19,7 @@ from ..permissions import (
     requires,
 )
 from ..questionnaire import Questionnaire
-from ..questionnaire.forms import build_section_form, form_data
+from ..questionnaire.forms import SelectChoice, build_section_form, form_data
 from ..services import evidence, exports, raci, standards
 from ..services.errors import ServiceError
 from .exports import send_temporary
@@ -56,7 +56,10 @@ def digital_lead() -> ResponseReturnValue:
     organisation = current_organisation()
     form = DigitalLeadForm()
     people = [m.user for m in org_members(organisation)]
-    form.lead.choices = [("", "Choose a person"), *((str(u.id), u.name) for u in people)]
+    form.lead.choices = [
+        SelectChoice("", "Choose a person"),
+        *(SelectChoice(str(u.id), u.name) for u in people),
+    ]
     if request.method == "GET":
         form.lead.data = str(organisation.digital_lead_id or "")
         form.link_governor.data = organisation.link_governor or ""
@@ -216,7 +219,7 @@ def edit_task(question_id: str) -> ResponseReturnValue:
     choices += [(p, p) for p in task.parties if p not in known]
     form = RaciForm()
     for field in (form.responsible, form.accountable, form.consulted, form.informed):
-        field.choices = choices
+        field.choices = [SelectChoice(value, label) for value, label in choices]
     if request.method == "GET":
         form.responsible.data = list(task.responsible)
         form.accountable.data = task.accountable[0] if len(task.accountable) == 1 else ""

@@ -1,0 +1,135 @@
+"""The school's supplier register: every supplier it uses, with contract,
+data held, latest assessment and annual review."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from ..exports.supplier_register import supplier_register_workbook
+from ..extensions import db, export_limit, writes_on_get
+from ..models import utcnow
+from ..permissions import Action, can, current_actor, current_organisation, requires
+from ..services import exports, supplier_register
+from ..services.errors import ServiceError
+from .exports import send_temporary
+from .forms import AddSupplierForm, RegisterDetailsForm
+
+bp = Blueprint("suppliers", __name__, url_prefix="/suppliers")
+
+
+@bp.get("")
+@requires(Action.VIEW_REQUESTS)
+def register() -> ResponseReturnValue:
+    organisation = current_organisation()
+    return render_template(
+        "suppliers/register.html",
+        entries=supplier_register.entries(db.session, organisation),
+        today=utcnow().date(),
+    )
+
+
+def _details(form: RegisterDetailsForm) -> supplier_register.Details:
+    return supplier_register.Details(
+        category=form.category.data or None,
+        contract_start=form.contract_start.data,
+        contract_end=form.contract_end.data,
+        data_held=form.data_held.data or "",
+        notes=form.notes.data or "",
+        next_review_date=form.next_review_date.data,
+    )
+
+
+@bp.route("/add", methods=["GET", "POST"])
+@requires(Action.MANAGE_STANDARDS)
+def add() -> ResponseReturnValue:
+    form = AddSupplierForm()
+    if form.validate_on_submit():
+        organisation = current_organisation()
+        try:
+            supplier = supplier_register.supplier_named(db.session, form.supplier_name.data or "")
+            supplier_register.save_details(
+                db.session, organisation, current_actor(), supplier, _details(form)
+            )
+        except ServiceError as exc:
+            form[exc.field or "supplier_name"].errors = [exc.message]
+        else:
+            flash(f"{supplier.name} added to the register", "success")
+            return redirect(url_for("suppliers.register"))
+    return render_template("suppliers/edit.html", form=form, supplier=None, entry=None), (
+        422 if form.errors else 200
+    )
+
+
+def _entry_of(supplier_id: int) -> supplier_register.RegisterEntry:
+    """This supplier's register entry, or 404 when it is not in ours."""
+    for entry in supplier_register.entries(db.session, current_organisation()):
+        if entry.supplier.id == supplier_id:
+            return entry
+    abort(404)
+
+
+@bp.route("/<int:supplier_id>", methods=["GET", "POST"])
+@requires(Action.VIEW_REQUESTS)
+def edit(supplier_id: int) -> ResponseReturnValue:
+    entry = _entry_of(supplier_id)
+    form = RegisterDetailsForm()
+    if request.method == "GET" and entry.use is not None:
+        use = entry.use
+        form.category.data = use.category or ""
+        form.contract_start.data = use.contract_start
+        form.contract_end.data = use.contract_end
+        form.data_held.data = use.data_held or ""
+        form.notes.data = use.notes or ""
+        form.next_review_date.data = use.next_review_date
+    if request.method == "POST":
+        if not can(Action.MANAGE_STANDARDS):
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                supplier_register.save_details(
+                    db.session, current_organisation(), current_actor(), entry.supplier,
+                    _details(form),
+                )  # fmt: skip
+            except ServiceError as exc:
+                form[exc.field or "category"].errors = [exc.message]
+            else:
+                flash(f"{entry.supplier.name}: saved", "success")
+                return redirect(url_for("suppliers.register"))
+    return render_template(
+        "suppliers/edit.html",
+        form=form,
+        supplier=entry.supplier,
+        entry=entry,
+        editable=can(Action.MANAGE_STANDARDS),
+    ), (422 if form.errors else 200)
+
+
+@bp.post("/<int:supplier_id>/reviewed")
+@requires(Action.MANAGE_STANDARDS)
+def reviewed(supplier_id: int) -> ResponseReturnValue:
+    entry = _entry_of(supplier_id)
+    use = supplier_register.record_review(
+        db.session, current_organisation(), current_actor(), entry.supplier
+    )
+    flash(
+        f"{entry.supplier.name}: annual review recorded; the next is due by "
+        f"{use.next_review_date:%-d %B %Y}",
+        "success",
+    )
+    return redirect(url_for("suppliers.register"))
+
+
+@bp.get("/register.xlsx")
+@writes_on_get
+@export_limit
+@requires(Action.VIEW_REQUESTS)
+def download() -> ResponseReturnValue:
+    organisation = current_organisation()
+    found = supplier_register.entries(db.session, organisation)
+    exports.record_download(db.session, current_actor(), organisation, "suppliers", "xlsx")
+    return send_temporary(
+        lambda handle: supplier_register_workbook(handle, organisation.name, found),
+        exports.download_name(organisation.name, "suppliers", extension="xlsx"),
+        exports.XLSX,
+    )
