@@ -224,8 +224,12 @@ def test_raci_needs_exactly_one_accountable_and_shows_gaps(
     assert ("A", "Governors") in letters and ("R", f"user:{person.id}") in letters
     chart = client.get("/standards/raci").get_data(as_text=True)
     assert person.name in chart and "Ours" in chart
+    # IT support is named after the register's IT support supplier.
+    client.post("/suppliers/add", data={"supplier_name": "TechCare IT", "category": "it_support"})
+    assert "IT support (TechCare IT)" in client.get("/standards/raci").get_data(as_text=True)
 
     # A gap: a chart stored with no accountable (as an older import might leave).
+    dbs.rollback()
     dbs.execute(
         RaciEntry.__table__.delete().where(RaciEntry.letter == "A")  # type: ignore[attr-defined]
     )

@@ -181,10 +181,24 @@ def names(session: Session, organisation: Organisation) -> Names:
 
 
 def it_support_provider(session: Session, organisation: Organisation) -> str | None:
-    """The school's IT support provider: the supplier of its latest IT support
+    """The school's IT support provider: the register's supplier for IT support
+    whose contract has not ended, else the supplier of its latest IT support
     assessment that was not turned down."""
-    from ..models import QuestionnaireVersion
+    from ..models import QuestionnaireVersion, Supplier, SupplierUse, utcnow
 
+    listed = session.scalar(
+        select(Supplier.name)
+        .join(SupplierUse, SupplierUse.supplier_id == Supplier.id)
+        .where(
+            SupplierUse.organisation_id == organisation.id,
+            SupplierUse.category == IT_SUPPORT_KEY,
+            (SupplierUse.contract_end.is_(None)) | (SupplierUse.contract_end >= utcnow().date()),
+        )
+        .order_by(SupplierUse.created_at.desc(), SupplierUse.id.desc())
+        .limit(1)
+    )
+    if listed is not None:
+        return listed
     row = session.scalar(
         select(Request)
         .join(QuestionnaireVersion, QuestionnaireVersion.id == Request.questionnaire_version_id)
