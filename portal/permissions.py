@@ -49,6 +49,7 @@ from .models import (
     EntryStatus,
     Membership,
     Organisation,
+    OrgKind,
     Request,
     Role,
     User,
@@ -355,6 +356,20 @@ def visible_entry(entry_id: int, organisation: Organisation) -> DirectoryEntry:
     if adopted is None or entry.status == EntryStatus.DRAFT:
         abort(404)
     return entry
+
+
+def trust_schools(organisation: Organisation) -> list[Organisation]:
+    """The schools whose standards and registers this organisation's members
+    may see beside its own: a trust's own schools; nobody else's."""
+    if organisation.kind != OrgKind.TRUST:
+        return []
+    return list(
+        db.session.scalars(
+            select(Organisation)
+            .where(Organisation.trust_id == organisation.id)
+            .order_by(Organisation.name)
+        )
+    )
 
 
 def org_members(organisation: Organisation) -> list[Membership]:

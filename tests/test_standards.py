@@ -322,3 +322,49 @@ def test_the_new_request_page_takes_a_questionnaire_from_its_list(
         },
     )  # fmt: skip
     assert sent.status_code == 302
+
+
+def test_a_trust_sees_its_schools_side_by_side_and_nobody_else_does(
+    app: Flask, make: Factory
+) -> None:
+    trust = make.org("Riverside Learning Trust", kind="trust")
+    with app.app_context():
+        from portal.extensions import db
+
+        trust_row = db.session.get(Organisation, trust.id)
+    first = make.org("Hillside Primary", trust=trust_row)
+    second = make.org("Brookfield Academy", trust=trust_row)
+    outsider = make.org("Elsewhere School")
+    for school, answer in ((first, "yes"), (second, "no")):
+        client = app.test_client()
+        login(client, make.user(school, role="admin"))
+        client.post(
+            "/standards/sections/leadership",
+            data={"digital_lead_named": answer, "link_governor": "yes"},
+        )
+        past = (date.today() - timedelta(days=3)).isoformat()
+        client.post(
+            "/suppliers/add", data={"supplier_name": "TechCare IT", "next_review_date": past}
+        )
+    other = app.test_client()
+    login(other, make.user(outsider, role="admin"))
+    other.post("/suppliers/add", data={"supplier_name": "Hidden Supplier Ltd"})
+
+    central = app.test_client()
+    login(central, make.user(trust, role="viewer"))
+    page = central.get("/standards/schools")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Hillside Primary" in text and "Brookfield Academy" in text
+    assert "Elsewhere School" not in text and "Hidden Supplier" not in text
+    assert "TechCare IT" in text  # shared by both schools
+    assert text.count("Review TechCare IT") == 2  # overdue at each
+    standards_table = text[text.index('id="trust-standards"') : text.index('id="trust-shared"')]
+    assert "Met" in standards_table and "Partly met" in standards_table
+
+    # A school, or another trust, has no such page.
+    assert other.get("/standards/schools").status_code == 404
+    rival = app.test_client()
+    login(rival, make.user(make.org("Other Trust", kind="trust"), role="admin"))
+    rival_page = rival.get("/standards/schools").get_data(as_text=True)
+    assert "Hillside Primary" not in rival_page

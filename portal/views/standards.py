@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from .. import keep_changes
 from ..exports.standards import raci_workbook, timeline_workbook
 from ..extensions import db, export_limit, writes_on_get
-from ..models import utcnow
+from ..models import OrgKind, utcnow
 from ..permissions import (
     Action,
     can,
@@ -17,10 +17,12 @@ from ..permissions import (
     current_organisation,
     org_members,
     requires,
+    trust_schools,
 )
 from ..questionnaire import Questionnaire
 from ..questionnaire.forms import SelectChoice, build_section_form, form_data
 from ..services import evidence, exports, raci, standards
+from ..services import trust_overview as trust_overview_service
 from ..services.errors import ServiceError
 from .exports import send_temporary
 from .forms import DigitalLeadForm, RaciForm, StandardPlanForm
@@ -246,6 +248,21 @@ def edit_task(question_id: str) -> ResponseReturnValue:
             return redirect(url_for("standards.raci_chart"))
     return render_template("standards/raci_edit.html", task=task, form=form, choices=choices), (
         422 if form.errors else 200
+    )
+
+
+@bp.get("/schools")
+@requires(Action.VIEW_REQUESTS)
+def trust_overview() -> ResponseReturnValue:
+    """A trust's schools side by side (404 for anyone but a trust)."""
+    organisation = current_organisation()
+    schools = trust_schools(organisation)
+    if organisation.kind != OrgKind.TRUST:
+        abort(404)
+    return render_template(
+        "standards/trust.html",
+        organisation=organisation,
+        found=trust_overview_service.overview(db.session, schools),
     )
 
 
