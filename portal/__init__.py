@@ -61,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
         curator,
         directory,
         exports,
+        feedback,
         profiles,
         register,
         review,
@@ -76,7 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
     errors.init_app(app)
     for module in (
         auth, school, review, profiles, exports, directory, curator, standards, register,
-        supplier, api,
+        feedback, supplier, api,
     ):  # fmt: skip
         app.register_blueprint(module.bp)
     cli.init_app(app)

@@ -47,6 +47,7 @@ from .models import (
     Base,
     DirectoryEntry,
     EntryStatus,
+    FeedbackShare,
     Membership,
     Organisation,
     OrgKind,
@@ -330,6 +331,15 @@ def consented_submission(request_id: int) -> Request:
     if row is None or not curatable(row):
         abort(404)
     return row
+
+
+def shared_for_feedback(share_id: int, organisation: Organisation) -> FeedbackShare:
+    """A share a school made with this curator organisation and has not
+    withdrawn. Else 404: once withdrawn, the curator sees nothing of it."""
+    found = db.session.get(FeedbackShare, share_id)
+    if found is None or found.curator_id != organisation.id or found.withdrawn_at is not None:
+        abort(404)
+    return found
 
 
 def curated_entry(entry_id: int) -> DirectoryEntry:

@@ -32,7 +32,7 @@ PUBLIC = {
     "static",
 }
 STAFF_BLUEPRINTS = (
-    "school.", "review.", "profiles.", "exports.", "directory.", "curator.", "standards.", "suppliers.",
+    "school.", "review.", "profiles.", "exports.", "directory.", "curator.", "standards.", "suppliers.", "feedback.",
     "auth.authenticator",
     "auth.account", "auth.change_password",
 )  # fmt: skip
@@ -42,8 +42,9 @@ STAFF_BLUEPRINTS = (
 # evidence file) is tested across organisations in test_standards.py.
 OWN_ORGANISATION = ("profiles.", "exports.download_register", "standards.")
 # The directory is shared, not any one school's: who sees which entry is
-# tested in test_directory.py (drafts 404, curator routes 403 for schools).
-SHARED = ("directory.", "curator.")
+# tested in test_directory.py (drafts 404, curator routes 403 for schools);
+# feedback shares with the curator in test_standards.py.
+SHARED = ("directory.", "curator.", "feedback.shares", "feedback.shared")
 
 
 def rules(app: Flask) -> list[Rule]:
@@ -135,6 +136,7 @@ def test_every_staff_route_sends_anonymous_users_to_sign_in(
                 "file_id": 1,
                 "slug": "dfe-it-support-standard-4",
                 "supplier_id": 1,
+                "share_id": 1,
             },
         )
         for method in methods(rule):
@@ -249,6 +251,7 @@ def test_every_post_route_refuses_a_missing_csrf_token(app: Flask, make: Factory
                 "file_id": 1,
                 "slug": "dfe-it-support-standard-4",
                 "supplier_id": 1,
+                "share_id": 1,
             },
         )
         if rule.endpoint.startswith("api."):

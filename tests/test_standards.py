@@ -13,7 +13,14 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import AssessmentAnswer, AssessmentFile, AuditEvent, Organisation, RaciEntry
+from portal.models import (
+    AssessmentAnswer,
+    AssessmentFile,
+    AuditEvent,
+    FeedbackShare,
+    Organisation,
+    RaciEntry,
+)
 
 from .conftest import SHIPPED_QUESTIONNAIRES
 from .factories import Factory, login
@@ -368,3 +375,54 @@ def test_a_trust_sees_its_schools_side_by_side_and_nobody_else_does(
     login(rival, make.user(make.org("Other Trust", kind="trust"), role="admin"))
     rival_page = rival.get("/standards/schools").get_data(as_text=True)
     assert "Hillside Primary" not in rival_page
+
+
+def test_a_school_shares_for_dpo_feedback_and_withdraws(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    curator_org = make.org("Data Protection Partners", kind="curator")
+    curator = app.test_client()
+    login(curator, make.user(curator_org, role="curator"))
+    school = make.org("Hillside Primary")
+    admin = make.user(school, role="admin")
+    client = app.test_client()
+    login(client, admin)
+    row, _ = make.submitted(admin, supplier_name="Cloudy Ltd")
+    client.post("/standards/sections/leadership", data={"digital_lead_named": "no"})
+
+    assert "Share for feedback" in client.get(f"/requests/{row.id}").get_data(as_text=True)
+    shared = client.post(f"/requests/{row.id}/feedback", data={"message": "Is 72 hours fine?"})
+    assert shared.status_code == 302
+    client.post("/standards/feedback", data={"message": ""})
+    again = client.post(f"/requests/{row.id}/feedback", data={}, follow_redirects=True)
+    assert "This is already shared for feedback" in again.get_data(as_text=True)
+
+    listing = curator.get("/curator/feedback").get_data(as_text=True)
+    assert (
+        "Hillside Primary" in listing and "Cloudy Ltd" in listing and "Standards tracker" in listing
+    )
+    share_ids = [s.id for s in dbs.scalars(select(FeedbackShare).order_by(FeedbackShare.id))]
+    page = curator.get(f"/curator/feedback/{share_ids[0]}").get_data(as_text=True)
+    assert "Is 72 hours fine?" in page
+    empty = curator.post(f"/curator/feedback/{share_ids[0]}", data={"body": "  "})
+    assert empty.status_code == 422 and "Enter your feedback" in empty.get_data(as_text=True)
+    curator.post(f"/curator/feedback/{share_ids[0]}", data={"body": "Ask for 24 hours in the DPA."})
+    tracker = curator.get(f"/curator/feedback/{share_ids[1]}").get_data(as_text=True)
+    assert "DfE digital leadership standard 1" in tracker
+
+    assert "Ask for 24 hours in the DPA." in client.get(f"/requests/{row.id}").get_data(
+        as_text=True
+    )
+
+    # Another school, and curators once the share is withdrawn, see nothing.
+    other = app.test_client()
+    login(other, make.user(make.org("Other School"), role="admin"))
+    assert other.post(f"/requests/{row.id}/feedback").status_code == 404
+    assert other.get(f"/curator/feedback/{share_ids[0]}").status_code == 403
+    client.post(f"/requests/{row.id}/feedback/withdraw")
+    assert curator.get(f"/curator/feedback/{share_ids[0]}").status_code == 404
+    assert "Cloudy Ltd" not in curator.get("/curator/feedback").get_data(as_text=True)
+    assert (
+        curator.post(f"/curator/feedback/{share_ids[0]}", data={"body": "late"}).status_code == 404
+    )
+    assert "Share for feedback" in client.get(f"/requests/{row.id}").get_data(as_text=True)

@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .accounts import Organisation, User
 from .base import Base, created_at, enum_check, intpk
 from .questionnaires import QuestionnaireVersion
+from .requests import Request
 from .suppliers import Supplier
 
 
@@ -154,3 +156,51 @@ class ReminderSent(Base):
     item: Mapped[str] = mapped_column(String(250), comment="supplier:<id> or standard:<name>")
     due_date: Mapped[date]
     sent_at: Mapped[created_at]
+
+
+class FeedbackShare(Base):
+    """A school shares one request, or its standards tracker, with the curator
+    organisation (often its DPO service) for feedback, until it withdraws it."""
+
+    __tablename__ = "feedback_share"
+
+    id: Mapped[intpk]
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    curator_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("request.id", ondelete="CASCADE"), comment="none: the standards tracker"
+    )
+    message: Mapped[str | None] = mapped_column(Text, comment="what the school asks")
+    shared_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    shared_at: Mapped[created_at]
+    withdrawn_at: Mapped[datetime | None]
+
+    organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id])
+    curator: Mapped[Organisation] = relationship(foreign_keys=[curator_id])
+    request: Mapped[Request | None] = relationship()
+    shared_by: Mapped[User | None] = relationship()
+    comments: Mapped[list[FeedbackComment]] = relationship(
+        order_by="FeedbackComment.id", cascade="all, delete-orphan"
+    )
+
+
+class FeedbackComment(Base):
+    __tablename__ = "feedback_comment"
+
+    id: Mapped[intpk]
+    share_id: Mapped[int] = mapped_column(
+        ForeignKey("feedback_share.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[created_at]
+
+    author: Mapped[User | None] = relationship()

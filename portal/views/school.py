@@ -38,6 +38,7 @@ from ..services import (
     clarifications,
     evidence,
     exports,
+    feedback,
     mail,
     mfa,
     questionnaires,
@@ -136,6 +137,7 @@ def view_request(request_id: int) -> ResponseReturnValue:
         rounds=clarifications.rounds(db.session, row),
         link_live=requests.link_is_live(row),
         outbox=mail.emails_for_request(db.session, row),
+        feedback_share=feedback.active_share(db.session, row.organisation, row),
     )
 
 

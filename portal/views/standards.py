@@ -21,7 +21,7 @@ from ..permissions import (
 )
 from ..questionnaire import Questionnaire
 from ..questionnaire.forms import SelectChoice, build_section_form, form_data
-from ..services import evidence, exports, raci, standards
+from ..services import evidence, exports, feedback, raci, standards
 from ..services import trust_overview as trust_overview_service
 from ..services.errors import ServiceError
 from .exports import send_temporary
@@ -49,6 +49,7 @@ def overview() -> ResponseReturnValue:
             1 for task in raci.tasks(db.session, organisation, found.questionnaire) if task.gaps
         ),
         today=utcnow().date(),
+        feedback_share=feedback.active_share(db.session, organisation, None),
     )
 
 
