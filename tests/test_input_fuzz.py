@@ -141,6 +141,10 @@ def world(app: Flask, make: Factory) -> dict[str, Any]:
             "user_id": admin.id,
             "token": link.rsplit("/", 1)[1],
             "filename": "init.js",
+            "file_id": 1,
+            "slug": "dfe-it-support-standard-4",
+            "supplier_id": 1,
+            "share_id": 1,
         },
         "link": link,
     }

@@ -21,7 +21,7 @@ from portal.questionnaire.examples import example_answers
 from portal.questionnaire.forms import build_section_form
 
 from .conftest import SHIPPED_QUESTIONNAIRES
-from .factories import DECLARATION, Factory
+from .factories import DECLARATION, Factory, login
 
 SHIPPED = {q.key: q for q in load_directory(SHIPPED_QUESTIONNAIRES)}
 EXPECTED = {
@@ -156,7 +156,33 @@ def test_random_answers_never_raise_and_html_and_json_agree(key: str) -> None:
 
 
 @pytest.mark.config(QUESTIONNAIRE_FOLDER=str(SHIPPED_QUESTIONNAIRES))
-@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_the_school_answers_its_own_self_assessment_in_every_section(
+    client: FlaskClient, make: Factory
+) -> None:
+    """The self-assessment is answered by the school's staff (Standards), not
+    sent to a supplier: every section saves and every item counts."""
+    questionnaire = SHIPPED["school_it_standards"]
+    admin = make.user(role="admin")
+    login(client, admin)
+    answers = example_answers(questionnaire)
+    for section in questionnaire.sections:
+        assert client.get(f"/standards/sections/{section.id}").status_code == 200
+        values = {q.id: answers[q.id] for q in section.answerable if q.id in answers}
+        response = client.post(
+            f"/standards/sections/{section.id}", data=as_formdata(questionnaire, values)
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    overview = client.get("/standards").get_data(as_text=True)
+    asked = sum(len(s.answerable) for s in questionnaire.sections)
+    assert "Not started" not in overview
+    assert overview.count(" answered)") == len(questionnaire.sections)
+    assert asked > 0
+
+
+@pytest.mark.config(QUESTIONNAIRE_FOLDER=str(SHIPPED_QUESTIONNAIRES))
+@pytest.mark.parametrize(
+    "key", sorted(k for k, (audience, *_) in EXPECTED.items() if audience != "self_assessment")
+)
 def test_supplier_can_open_every_section_and_submit(
     key: str, client: FlaskClient, make: Factory, dbs: Session
 ) -> None:
