@@ -111,3 +111,21 @@ def csv_cell(value: Any) -> str:
     apostrophe, which Excel and LibreOffice show as text."""
     text = CONTROL.sub("", "" if value is None else str(value))
     return "'" + text if looks_like_formula(text) else text
+
+
+HEADING = {"bold": True, "bg_color": "#DDDDDD", "text_wrap": True, "valign": "top", "border": 1}
+
+
+def list_styles(workbook: Any, fills: dict[str, dict[str, str]] | None = None) -> tuple[Cells, Any]:
+    """The styles of a list workbook (registers, timelines): headings, wrapped
+    text, overdue in red, a fill per value in ``fills`` (``{"rating": {"green":
+    "#CCE2D8"}}`` gives the style "rating:green"); and the date format."""
+    cells = Cells(workbook)
+    cells.add("heading", HEADING)
+    cells.add("wrap", {"text_wrap": True, "valign": "top"})
+    cells.add("overdue", {"bold": True, "font_color": "#B10E1E", "valign": "top"})
+    for prefix, colours in (fills or {}).items():
+        for value, colour in colours.items():
+            cells.add(f"{prefix}:{value}", {"bg_color": colour, "valign": "top"})
+    dates = workbook.add_format({"num_format": "d mmm yyyy", "valign": "top", "align": "left"})
+    return cells, dates

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import xlsxwriter
 
-from .cells import STREAMING, Cells, csv_cell
+from .cells import STREAMING, csv_cell, list_styles
 from .request import RATING_FILLS
 
 
@@ -73,16 +73,7 @@ def register_workbook(
     """Write the register to ``out`` (a path or binary file); returns the row count."""
     workbook = xlsxwriter.Workbook(out, STREAMING)
     workbook.set_properties({"title": title, "comments": "Due Diligence Portal"})
-    cells = Cells(workbook)
-    cells.add(
-        "heading",
-        {"bold": True, "bg_color": "#DDDDDD", "text_wrap": True, "valign": "top", "border": 1},
-    )
-    cells.add("wrap", {"text_wrap": True, "valign": "top"})
-    cells.add("overdue", {"bold": True, "font_color": "#B10E1E", "valign": "top"})
-    for rating, colour in RATING_FILLS.items():
-        cells.add(f"rating:{rating}", {"bg_color": colour, "valign": "top"})
-    dates = workbook.add_format({"num_format": "d mmm yyyy", "valign": "top", "align": "left"})
+    cells, dates = list_styles(workbook, {"rating": RATING_FILLS})
     sheet = workbook.add_worksheet("Register")
     count = cells.header(sheet, [*COLUMNS, *((label, 28) for label in key_columns)])
     line = 0

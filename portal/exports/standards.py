@@ -11,7 +11,7 @@ import xlsxwriter
 
 from ..services.raci import Names, Task, columns
 from ..services.standards import STATUS_LABELS, Due, Progress, StandardStatus
-from .cells import IN_MEMORY, Cells
+from .cells import IN_MEMORY, Cells, list_styles
 
 STATUS_FILLS = {
     StandardStatus.MET: "#CCE2D8",
@@ -24,18 +24,10 @@ STATUS_FILLS = {
 def _book(out: str | IO[bytes], title: str) -> tuple[Any, Cells, Any]:
     workbook = xlsxwriter.Workbook(out, IN_MEMORY)
     workbook.set_properties({"title": title, "comments": "Due Diligence Portal"})
-    cells = Cells(workbook)
-    cells.add(
-        "heading",
-        {"bold": True, "bg_color": "#DDDDDD", "text_wrap": True, "valign": "top", "border": 1},
-    )
-    cells.add("wrap", {"text_wrap": True, "valign": "top"})
+    cells, dates = list_styles(workbook, {"status": {str(k): v for k, v in STATUS_FILLS.items()}})
     cells.add("centre", {"align": "center", "valign": "top", "border": 1})
     cells.add("accountable", {"align": "center", "valign": "top", "bold": True, "border": 1, "bg_color": "#D2E2F1"})  # fmt: skip
     cells.add("gap", {"bold": True, "font_color": "#B10E1E", "text_wrap": True, "valign": "top"})
-    for status, colour in STATUS_FILLS.items():
-        cells.add(f"status:{status}", {"bg_color": colour, "valign": "top"})
-    dates = workbook.add_format({"num_format": "d mmm yyyy", "valign": "top", "align": "left"})
     return workbook, cells, dates
 
 

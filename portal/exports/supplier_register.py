@@ -9,7 +9,7 @@ from typing import IO
 import xlsxwriter
 
 from ..services.supplier_register import RegisterEntry
-from .cells import IN_MEMORY, Cells
+from .cells import IN_MEMORY, list_styles
 from .request import RATING_FILLS
 
 COLUMNS = (
@@ -38,16 +38,7 @@ def supplier_register_workbook(
 ) -> None:
     workbook = xlsxwriter.Workbook(out, IN_MEMORY)
     workbook.set_properties({"title": f"Suppliers: {school}", "comments": "Due Diligence Portal"})
-    cells = Cells(workbook)
-    cells.add(
-        "heading",
-        {"bold": True, "bg_color": "#DDDDDD", "text_wrap": True, "valign": "top", "border": 1},
-    )
-    cells.add("wrap", {"text_wrap": True, "valign": "top"})
-    cells.add("overdue", {"bold": True, "font_color": "#B10E1E", "valign": "top"})
-    for rating, colour in RATING_FILLS.items():
-        cells.add(f"rating:{rating}", {"bg_color": colour, "valign": "top"})
-    dates = workbook.add_format({"num_format": "d mmm yyyy", "valign": "top", "align": "left"})
+    cells, dates = list_styles(workbook, {"rating": RATING_FILLS})
     sheet = workbook.add_worksheet("Suppliers")
     count = cells.header(sheet, COLUMNS)
     for line, entry in enumerate(entries, 1):

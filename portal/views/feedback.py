@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..extensions import db
-from ..models import Request
+from ..models import Request, utcnow
 from ..permissions import (
     Action,
     current_actor,
@@ -105,6 +105,7 @@ def shared(share_id: int) -> ResponseReturnValue:
     return render_template(
         "curator/feedback_view.html",
         share=found,
+        today=utcnow().date(),
         error=error,
         typed=request.form.get("body", "") if error else "",
         **context,
