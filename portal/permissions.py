@@ -52,6 +52,7 @@ from .models import (
     Organisation,
     OrgKind,
     Request,
+    RequestOnBehalf,
     Role,
     User,
     utcnow,
@@ -329,6 +330,18 @@ def consented_submission(request_id: int) -> Request:
     """A request a curator may read (see :func:`curatable`). Else 404."""
     row = db.session.get(Request, request_id)
     if row is None or not curatable(row):
+        abort(404)
+    return row
+
+
+def request_on_behalf(request_id: int, organisation: Organisation) -> Request:
+    """A trust's request made on behalf of this school (read only). Else 404."""
+    row = db.session.scalar(
+        select(Request)
+        .join(RequestOnBehalf, RequestOnBehalf.request_id == Request.id)
+        .where(Request.id == request_id, RequestOnBehalf.organisation_id == organisation.id)
+    )
+    if row is None:
         abort(404)
     return row
 

@@ -204,3 +204,56 @@ def test_send_reminders_reports_the_school_reviews(app: Flask, make: Factory, db
     assert result.exit_code == 0, result.output
     assert "Hillside Primary: 1 review(s) due" in result.output
     assert "1 school(s) reminded of reviews" in result.output
+
+
+def test_a_trust_asks_once_for_several_schools_and_each_sees_it_by_its_own_rules(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    trust = make.org("Riverside Learning Trust", kind="trust")
+    with app.app_context():
+        trust_row = db.session.get(Organisation, trust.id)
+    first = make.org("Hillside Primary", trust=trust_row)
+    second = make.org("Brookfield Academy", trust=trust_row)
+    stranger = make.org("Elsewhere School")
+    central = app.test_client()
+    login(central, make.user(trust, role="admin"))
+    form = central.get("/requests/new").get_data(as_text=True)
+    assert "On behalf of which of our schools" in form and "Hillside Primary" in form
+    assert "Elsewhere School" not in form
+
+    base = {
+        "supplier_name": "Cloudy Ltd", "contact_name": "Sam", "contact_email": "sam@cloudy.example",
+        "questionnaire": "it_support", "link_days": "30",
+    }  # fmt: skip
+    refused = central.post("/requests/new", data={**base, "on_behalf_of": [str(stranger.id)]})
+    assert "Choose schools of this trust from the list" in refused.get_data(as_text=True)
+    sent = central.post(
+        "/requests/new", data={**base, "on_behalf_of": [str(first.id), str(second.id)]}
+    )
+    assert sent.status_code == 302
+    dbs.rollback()
+    row = dbs.scalar(select(Request).where(Request.organisation_id == trust.id))
+    assert row is not None
+    invitation = dbs.scalars(select(OutgoingEmail).order_by(OutgoingEmail.id.desc())).first()
+    assert invitation is not None
+    assert "on behalf of Brookfield Academy, Hillside Primary" in invitation.body
+
+    school = app.test_client()
+    login(school, make.user(first, role="viewer"))
+    register = school.get("/suppliers").get_data(as_text=True)
+    assert "Cloudy Ltd" in register and f"{row.reference} (by Riverside Learning Trust" in register
+    view = school.get(f"/requests/on-behalf/{row.id}")
+    assert view.status_code == 200
+    assert "compared with <strong>our own</strong> requirements" in view.get_data(as_text=True)
+
+    outsider = app.test_client()
+    login(outsider, make.user(stranger, role="admin"))
+    assert outsider.get(f"/requests/on-behalf/{row.id}").status_code == 404
+    assert "Cloudy Ltd" not in outsider.get("/suppliers").get_data(as_text=True)
+
+    # A school cannot ask on behalf of others.
+    own = app.test_client()
+    login(own, make.user(second, role="admin"))
+    assert "On behalf of" not in own.get("/requests/new").get_data(as_text=True)
+    forged = own.post("/requests/new", data={**base, "on_behalf_of": [str(first.id)]})
+    assert "Only a trust can ask on behalf of schools" in forged.get_data(as_text=True)

@@ -25,6 +25,7 @@ from .requests import (
     Clarification,
     Evidence,
     Request,
+    RequestOnBehalf,
     RequestStatus,
 )
 from .review import FindingReview, RequirementRule
@@ -76,6 +77,7 @@ __all__ = [
     "QuestionnaireVersion",
     "RecoveryCode",
     "Request",
+    "RequestOnBehalf",
     "RequestStatus",
     "RequirementRule",
     "Role",

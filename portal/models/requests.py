@@ -162,3 +162,20 @@ class Clarification(Base):
     resolved_at: Mapped[datetime | None]
 
     author: Mapped[User | None] = relationship()
+
+
+class RequestOnBehalf(Base):
+    """A trust's request made for some of its schools: the supplier answers
+    once, and each school sees the answers against its own requirements and
+    the assessment in its register."""
+
+    __tablename__ = "request_on_behalf"
+    __table_args__ = (UniqueConstraint("request_id", "organisation_id"),)
+
+    id: Mapped[intpk]
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("request.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )

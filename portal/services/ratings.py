@@ -19,6 +19,7 @@ from ..models import (
     UNDECIDED_STATUSES,
     Evidence,
     FindingReview,
+    Organisation,
     QuestionnaireVersion,
     Request,
     User,
@@ -107,6 +108,22 @@ def comparison_for(session: Session, request: Request, today: date | None = None
         rules_for(session, request),
         evidence=_files_by_question(session, request),
         reviews=reviews,
+        today=today,
+    )
+
+
+def comparison_for_school(
+    session: Session, request: Request, organisation: Organisation, today: date | None = None
+) -> Comparison:
+    """A request's answers against another organisation's own requirements
+    (a school a trust asked on behalf of); the trust's own judgements of
+    findings are the trust's, so they are not carried over."""
+    questionnaire = definition_for(request.questionnaire_version)
+    return compare(
+        questionnaire,
+        {answer.question_id: answer.value for answer in request.answers},
+        requirements_for(session, organisation, questionnaire),
+        evidence=_files_by_question(session, request),
         today=today,
     )
 

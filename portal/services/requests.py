@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session, joinedload
 from ..extensions import rows_connection
 from ..models import (
     Organisation,
+    OrgKind,
     QuestionnaireVersion,
     Request,
+    RequestOnBehalf,
     RequestStatus,
     Supplier,
     User,
@@ -61,6 +63,8 @@ class NewRequest:
     link_days: int | None = None  # the configured default when None
     # An integration that sends its own email turns ours off (the API only).
     email_supplier: bool = True
+    # A trust asking for some of its schools: their organisation ids.
+    on_behalf_of: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ def create_request(
             "That questionnaire is our own self-assessment: answer it under Standards",
             "questionnaire",
         )
+    schools = _schools_asked_for(session, organisation, details.on_behalf_of)
     version = publish_version(session, questionnaire)
     request = Request(
         reference=new_reference(session),
@@ -116,6 +121,8 @@ def create_request(
     )
     session.add(request)
     session.flush()
+    for school in schools:
+        session.add(RequestOnBehalf(request_id=request.id, organisation_id=school.id))
     record_event(
         session,
         "request_created",
@@ -123,6 +130,7 @@ def create_request(
         actor=author,
         request=request,
         questionnaire=f"{version.key} v{version.version}",
+        on_behalf_of=", ".join(s.name for s in schools) or None,
     )
     link = issue_link(session, request, author, details.link_days)
     if not details.email_supplier:
@@ -137,8 +145,42 @@ def create_request(
         link=link.url,
         school=organisation,
         sender=author,
+        schools=schools,
     )
     return link
+
+
+def _schools_asked_for(
+    session: Session, organisation: Organisation, ids: tuple[int, ...]
+) -> list[Organisation]:
+    """The trust's own schools among ``ids`` (a request may be made on behalf
+    of a trust's schools only, and only by the trust)."""
+    if not ids:
+        return []
+    if organisation.kind != OrgKind.TRUST:
+        raise ServiceError("Only a trust can ask on behalf of schools", "on_behalf_of")
+    schools = list(
+        session.scalars(
+            select(Organisation)
+            .where(Organisation.id.in_(ids), Organisation.trust_id == organisation.id)
+            .order_by(Organisation.name)
+        )
+    )
+    if len(schools) != len(set(ids)):
+        raise ServiceError("Choose schools of this trust from the list", "on_behalf_of")
+    return schools
+
+
+def on_behalf_of(session: Session, request: Request) -> list[Organisation]:
+    """The schools a trust made this request for."""
+    return list(
+        session.scalars(
+            select(Organisation)
+            .join(RequestOnBehalf, RequestOnBehalf.organisation_id == Organisation.id)
+            .where(RequestOnBehalf.request_id == request.id)
+            .order_by(Organisation.name)
+        )
+    )
 
 
 def issue_link(

@@ -9,7 +9,7 @@ added to either.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -22,13 +22,14 @@ from ..models import (
     Adoption,
     Organisation,
     Request,
+    RequestOnBehalf,
     RequestStatus,
     Supplier,
     SupplierUse,
     User,
     utcnow,
 )
-from . import directory
+from . import directory, ratings
 from .audit import record_event
 from .errors import ServiceError
 from .requests import STATUS_LABELS
@@ -53,6 +54,8 @@ class Assessment:
     next_review_date: date | None
     request_id: int | None = None
     entry_id: int | None = None
+    # Made by the school's trust on its behalf: the school reads it, read only.
+    on_behalf: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,18 +102,25 @@ def entries(
     }
     suppliers = {use.supplier_id: use.supplier for use in uses.values()}
     latest: dict[int, Assessment] = {}
+    asked_for_us = select(RequestOnBehalf.request_id).where(
+        RequestOnBehalf.organisation_id == organisation.id
+    )
     requests = session.scalars(
         select(Request)
         .where(
-            Request.organisation_id == organisation.id,
+            (Request.organisation_id == organisation.id) | Request.id.in_(asked_for_us),
             Request.status.not_in([RequestStatus.DRAFT, RequestStatus.REVOKED]),
         )
-        .options(joinedload(Request.supplier))
+        .options(joinedload(Request.supplier), joinedload(Request.organisation))
         .order_by(Request.created_at, Request.id)
     )
     for row in requests:
         suppliers.setdefault(row.supplier_id, row.supplier)
-        found = _of_request(row)
+        found = (
+            _of_request(row)
+            if row.organisation_id == organisation.id
+            else _of_trust_request(session, row, organisation)
+        )
         if _stands_above(found, latest.get(row.supplier_id)):
             latest[row.supplier_id] = found
     for adoption in directory.adoptions(session, organisation):
@@ -140,6 +150,22 @@ def _of_request(row: Request) -> Assessment:
         conditions=tuple(row.decision_conditions or ()) if decided else (),
         next_review_date=row.next_review_date if decided else None,
         request_id=row.id,
+    )
+
+
+def _of_trust_request(session: Session, row: Request, school: Organisation) -> Assessment:
+    """The trust's request for this school, rated against the school's own rules."""
+    own = _of_request(row)
+    rating = (
+        ratings.comparison_for_school(session, row, school).rating
+        if row.status in ANSWERED_STATUSES
+        else None
+    )
+    return replace(
+        own,
+        label=f"{row.reference} (by {row.organisation.name}, {own.label.split('(', 1)[1]}",
+        rating=rating,
+        on_behalf=True,
     )
 
 

@@ -174,6 +174,14 @@ class NewRequestForm(FlaskForm):
         validators=[Length(max=2000, message="Message must be 2,000 characters or fewer")],
     )
 
+    on_behalf_of = SelectMultipleField(
+        "On behalf of which of our schools",
+        description="Optional. The supplier answers once; each school sees the answers "
+        "against its own requirements, and the supplier in its register.",
+        validators=[Optional()],
+        validate_choice=False,  # the service keeps to the trust's own schools
+    )
+
     def validate_questionnaire(self, field: SelectField) -> None:
         # iter_choices gives (value, label, ...) for tuples and SelectChoice alike.
         if field.data and field.data not in {str(c[0]) for c in field.iter_choices()}:

@@ -27,8 +27,10 @@ from ..permissions import (
     current_organisation,
     get_for_org,
     org_members,
+    request_on_behalf,
     requires,
     switch_organisation,
+    trust_schools,
 )
 from ..questionnaire.forms import SelectChoice
 from ..services import (
@@ -84,6 +86,8 @@ def new_request() -> ResponseReturnValue:
         SelectChoice(q.key, f"{q.title} ({q.question_count} questions)")
         for q in questionnaires.for_suppliers()
     ]
+    schools = trust_schools(current_organisation())
+    form.on_behalf_of.choices = [SelectChoice(str(s.id), s.name) for s in schools]
     if form.validate_on_submit():
         details = requests.NewRequest(
             supplier_name=form.supplier_name.data or "",
@@ -93,6 +97,7 @@ def new_request() -> ResponseReturnValue:
             due_date=form.due_date.data,
             message=form.message.data or "",
             link_days=form.link_days.data,
+            on_behalf_of=tuple(int(v) for v in form.on_behalf_of.data or [] if v.isdigit()),
         )
         try:
             issued = requests.create_request(
@@ -138,6 +143,24 @@ def view_request(request_id: int) -> ResponseReturnValue:
         link_live=requests.link_is_live(row),
         outbox=mail.emails_for_request(db.session, row),
         feedback_share=feedback.active_share(db.session, row.organisation, row),
+    )
+
+
+@bp.get("/requests/on-behalf/<int:request_id>")
+@requires(Action.VIEW_REQUESTS)
+def request_on_behalf_view(request_id: int) -> ResponseReturnValue:
+    """A request the school's trust made for it: the answers against the
+    school's own requirements, and the trust's decision (read only)."""
+    organisation = current_organisation()
+    row = request_on_behalf(request_id, organisation)
+    answered = row.status in ANSWERED_STATUSES
+    return render_template(
+        "school/request_on_behalf.html",
+        row=row,
+        comparison=ratings.comparison_for_school(db.session, row, organisation)
+        if answered
+        else None,
+        sheet=responses.answer_sheet(db.session, row) if answered else None,
     )
 
 
