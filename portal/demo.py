@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from .models import (
+    AssessmentAnswer,
     DirectoryEntry,
     Organisation,
     OrgKind,
@@ -38,6 +39,8 @@ from .services import (
     profiles,
     requests,
     responses,
+    standards,
+    supplier_register,
 )
 from .services.passwords import hash_password
 from .services.profiles import RuleInput
@@ -182,6 +185,8 @@ def seed_demo(session: Session) -> str:
         if (spec[6] if len(spec) > 6 else "it_support") in installed:
             _request(session, orgs, users, *spec)
     _directory_entry(session, users["Northgate Data Protection"])
+    if standards.KEY in installed:
+        _standards(session, orgs["Oakfield Primary School"], users["Oakfield Primary School"])
     link = url_for("supplier.open_link", token=demo_token("DD-DEMO01"), _external=True)
     base = current_app.config["PORTAL_BASE_URL"]
 
@@ -193,6 +198,46 @@ def seed_demo(session: Session) -> str:
     lines += [f"  {email:34} {role:9} {org}" for email, _, org, role in USERS]
     lines += ["", "A supplier link for request DD-DEMO01 (no account needed):", f"  {link}"]
     return "\n".join(lines)
+
+
+# Oakfield's own side: a digital lead, part of the self-assessment, a plan and
+# its IT support provider in the register, so the Standards and Suppliers pages
+# have something to show.
+DEMO_SELF_ASSESSMENT = {
+    "digital_lead_named": "yes",
+    "link_governor": "yes",
+    "registers_up_to_date": "partly",
+    "continuity_plans": "not_yet",
+    "digital_strategy": "fully",
+}
+
+
+def _standards(session: Session, school: Organisation, admin: User) -> None:
+    if standards.find_assessment(session, school) is not None:
+        return
+    school.digital_lead = admin
+    school.link_governor = "Pat Green"
+    assessment = standards.start_assessment(session, school)
+    for question_id, value in DEMO_SELF_ASSESSMENT.items():
+        session.add(
+            AssessmentAnswer(
+                assessment_id=assessment.id, question_id=question_id, value=value,
+                updated_by_id=admin.id,
+            )
+        )  # fmt: skip
+    today = utcnow().date()
+    standards.save_plan(
+        session, school, admin, "DfE digital leadership standard 3",
+        today + timedelta(days=120), today + timedelta(days=300),
+    )  # fmt: skip
+    supplier = supplier_register.supplier_named(session, "Northern Schools IT")
+    supplier_register.save_details(
+        session, school, admin, supplier,
+        supplier_register.Details(
+            "it_support", today - timedelta(days=400), today + timedelta(days=330),
+            "Staff and pupil accounts; the school network", "", None,
+        ),
+    )  # fmt: skip
 
 
 def _organisations(session: Session) -> dict[str, Organisation]:

@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import Organisation, Request, User
+from portal.models import AssessmentAnswer, Organisation, Request, SupplierUse, User
 
 from .conftest import SHIPPED_QUESTIONNAIRES
 
@@ -166,3 +166,13 @@ def test_seed_demo_works_with_the_shipped_questionnaires(app: Flask, dbs: Sessio
     assert ratings["DD-DEMO03"] == "red"
     assert (ratings["DD-DEMO05"], ratings["DD-DEMO07"]) == ("red", "green")
     assert ratings["DD-DEMO06"] is None  # a screening is triaged, not rated
+    # Oakfield's own side: a digital lead, part of its self-assessment, its IT support.
+    oakfield = dbs.scalar(
+        select(Organisation).where(Organisation.name == "Oakfield Primary School")
+    )
+    assert oakfield is not None and oakfield.digital_lead is not None
+    assert len(list(dbs.scalars(select(AssessmentAnswer)))) == 5
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0  # again: no change
+    dbs.rollback()
+    assert len(list(dbs.scalars(select(AssessmentAnswer)))) == 5
+    assert [u.category for u in dbs.scalars(select(SupplierUse))] == ["it_support"]
