@@ -158,7 +158,7 @@ def end_session() -> None:
 
 
 def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    user = db.session.get(User, int(user_id)) if user_id.isdecimal() else None
     if user is None or not user.is_active or user.is_service:
         return None
     ended = _session_ended(user)
@@ -393,6 +393,25 @@ def trust_schools(organisation: Organisation) -> list[Organisation]:
             .order_by(Organisation.name)
         )
     )
+
+
+def schools_of_trust(organisation: Organisation) -> list[Organisation]:
+    """The trust's schools for its overview page; 404 for anyone but a trust."""
+    if organisation.kind != OrgKind.TRUST:
+        abort(404)
+    return trust_schools(organisation)
+
+
+def register_entry(supplier_id: int, organisation: Organisation) -> Any:
+    """This supplier's entry in the organisation's register (a row of its own,
+    a request, one made on its behalf, or an adoption). Else 404: suppliers are
+    shared between schools, and another school's are not ours to see."""
+    from .services.supplier_register import entries
+
+    for entry in entries(db.session, organisation):
+        if entry.supplier.id == supplier_id:
+            return entry
+    abort(404)
 
 
 def org_members(organisation: Organisation) -> list[Membership]:

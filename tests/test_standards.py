@@ -55,7 +55,7 @@ def test_the_dashboard_and_overview_nag_until_a_digital_lead_is_named(
 
     lead = make.user(organisation, role="viewer")
     missing = client.post("/standards/digital-lead", data={"lead": "", "link_governor": "x"})
-    assert missing.status_code == 200
+    assert missing.status_code == 422
     assert "Choose the SLT digital lead" in missing.get_data(as_text=True)
     stranger = make.user(make.org("Elsewhere"), role="admin")
     forged = client.post("/standards/digital-lead", data={"lead": str(stranger.id)})
@@ -71,6 +71,9 @@ def test_the_dashboard_and_overview_nag_until_a_digital_lead_is_named(
     assert stored.link_governor == "Pat Governor"
     assert "has not named" not in client.get("/").get_data(as_text=True)
     assert lead.name in client.get("/standards").get_data(as_text=True)
+    # The lead leaves the school: it is asked to name another.
+    assert client.post(f"/users/{lead.id}/remove").status_code == 302
+    assert "has not named its SLT digital lead" in client.get("/").get_data(as_text=True)
 
 
 def test_answers_notes_and_evidence_give_each_standard_a_status(
@@ -425,4 +428,7 @@ def test_a_school_shares_for_dpo_feedback_and_withdraws(
     assert (
         curator.post(f"/curator/feedback/{share_ids[0]}", data={"body": "late"}).status_code == 404
     )
-    assert "Share for feedback" in client.get(f"/requests/{row.id}").get_data(as_text=True)
+    after = client.get(f"/requests/{row.id}").get_data(as_text=True)
+    assert "Share for feedback" in after  # may share again
+    assert "Ask for 24 hours in the DPA." in after  # and keeps what it was told
+    assert "You withdrew the share" in after

@@ -105,6 +105,24 @@ def test_the_register_shows_the_latest_assessment_and_the_review_is_recorded(
     assert rows[1][8] == "Annual penetration test report"
 
 
+def test_a_decided_review_date_stands_while_a_newer_assessment_waits(
+    school: tuple[FlaskClient, Organisation], make: Factory, dbs: Session
+) -> None:
+    client, organisation = school
+    author = make.user(organisation, role="reviewer")
+    old, _ = make.submitted(author, "it_support", supplier_name="TechCare IT")
+    make.submitted(author, "it_support", supplier_name="TechCare IT")  # newer, undecided
+    stored = dbs.get(Request, old.id)
+    assert stored is not None
+    stored.status = "accepted"
+    stored.next_review_date = utcnow().date() - timedelta(days=1)
+    dbs.commit()
+    page = client.get("/suppliers").get_data(as_text=True)
+    assert "Not decided" in page  # the newer assessment stands for the supplier
+    assert "Overdue" in page  # and the decided one's review still counts
+    assert "1</span> due for annual review" in client.get("/").get_data(as_text=True)
+
+
 def test_another_schools_supplier_is_not_in_our_register(
     school: tuple[FlaskClient, Organisation], make: Factory
 ) -> None:

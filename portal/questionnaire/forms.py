@@ -130,7 +130,7 @@ class FileAnswerField(Field):
     data: list[int]
 
     def process_formdata(self, valuelist: list[Any]) -> None:
-        ids = [v for v in valuelist if str(v).isdigit()]
+        ids = [v for v in valuelist if str(v).isdecimal()]
         self.data = [int(v) for v in ids]
 
     def process_data(self, value: Any) -> None:

@@ -384,6 +384,8 @@ def remove_member(session: Session, organisation: Organisation, user: User, acto
     user.memberships.remove(membership)
     if not user.memberships:
         user.is_active = False
+    if organisation.digital_lead_id == user.id:
+        organisation.digital_lead_id = None  # they no longer lead here: ask for another
     end_sessions(user)
     record_event(
         session,

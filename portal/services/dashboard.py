@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from ..models import (
     ANSWERED_STATUSES,
-    DECIDED_STATUSES,
     UNDECIDED_STATUSES,
     Request,
     RequestStatus,
@@ -25,7 +24,6 @@ class Summary:
     by_status: Counter[str] = field(default_factory=Counter)
     overdue: list[Request] = field(default_factory=list)
     to_decide: list[Request] = field(default_factory=list)
-    review_due: list[Request] = field(default_factory=list)
     # The supplier register by the rating of each supplier's latest assessment.
     register: Counter[str | None] = field(default_factory=Counter)
 
@@ -41,12 +39,6 @@ def summarise(requests: list[Request], today: date | None = None) -> Summary:
             summary.overdue.append(row)
         if row.status in UNDECIDED_STATUSES - {RequestStatus.CLARIFICATION}:
             summary.to_decide.append(row)
-        if (
-            row.status in DECIDED_STATUSES
-            and row.next_review_date is not None
-            and row.next_review_date <= now + timedelta(days=REVIEW_WARNING_DAYS)
-        ):
-            summary.review_due.append(row)
         if row.status in ANSWERED_STATUSES:
             # A supplier's latest rated assessment stands for it; a screening
             # (never rated) only while there is nothing else.
@@ -55,7 +47,6 @@ def summarise(requests: list[Request], today: date | None = None) -> Summary:
                 latest[row.supplier_id] = row
     summary.register = Counter(row.rating for row in latest.values())
     summary.overdue.sort(key=lambda r: r.due_date or now)
-    summary.review_due.sort(key=lambda r: r.next_review_date or now)
     return summary
 
 

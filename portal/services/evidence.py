@@ -23,7 +23,7 @@ from ..questionnaire import Question
 from ..questionnaire.definition import DEFAULT_ACCEPT
 from . import filetypes
 from .errors import ServiceError
-from .storage import Blob, TooLarge, storage
+from .storage import Blob, TooLarge, delete_after_commit, storage
 
 
 class UploadError(ServiceError):
@@ -52,7 +52,10 @@ def store_uploads(
     room = request_allowance(session, request)
     stored: list[int] = []
     for upload in files:
-        checked = check_and_store(upload, question, room, "this request's files")
+        checked = check_and_store(
+            upload, question, room, "this request's files",
+            current_app.config["EVIDENCE_REQUEST_LIMIT_MB"],
+        )  # fmt: skip
         room -= checked.blob.size
         evidence = Evidence(
             request_id=request.id,
@@ -87,10 +90,13 @@ class CheckedFile:
     content_type: str
 
 
-def check_and_store(upload: FileStorage, question: Question, room: int, whose: str) -> CheckedFile:
+def check_and_store(
+    upload: FileStorage, question: Question, room: int, whose: str, allowance_mb: int
+) -> CheckedFile:
     """Store one upload if its extension, size, content and (for Office files)
     its parts pass; otherwise keep nothing of it and say why. ``room`` is what
-    is left of the allowance ``whose`` names ("this request's files")."""
+    is left of the allowance (``allowance_mb`` in all) ``whose`` names
+    ("this request's files")."""
     store = storage()
     name = secure_filename(upload.filename or "") or "upload"
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
@@ -102,8 +108,7 @@ def check_and_store(upload: FileStorage, question: Question, room: int, whose: s
     except TooLarge as exc:
         if limit == room:
             raise UploadError(
-                f"{upload.filename} would take {whose} over "
-                f"{current_app.config['EVIDENCE_REQUEST_LIMIT_MB']} MB: remove a file first"
+                f"{upload.filename} would take {whose} over {allowance_mb} MB: remove a file first"
             ) from exc
         raise UploadError(
             f"{upload.filename} must be smaller than {question.max_size_mb} MB"
@@ -212,6 +217,6 @@ def update_attachments(
     now_attached = store_uploads(session, request, rules, new, kept)
     for item in attached(session, request).get(question.id, []):
         if item.id not in now_attached:
-            storage().delete(item.storage_key)
+            delete_after_commit(session, item.storage_key)
             session.delete(item)
     session.flush()

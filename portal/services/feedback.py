@@ -46,6 +46,28 @@ def active_share(
     return session.scalar(query.options(joinedload(FeedbackShare.comments)))
 
 
+def latest_share(
+    session: Session, organisation: Organisation, request: Request | None
+) -> FeedbackShare | None:
+    """The newest share of this request (or tracker), live or withdrawn: a
+    school keeps the comments it was given after it withdraws."""
+    query = select(FeedbackShare).where(FeedbackShare.organisation_id == organisation.id)
+    query = query.where(
+        FeedbackShare.request_id == request.id
+        if request is not None
+        else FeedbackShare.request_id.is_(None)
+    )
+    return (
+        session.scalars(
+            query.options(joinedload(FeedbackShare.comments))
+            .order_by(FeedbackShare.id.desc())
+            .limit(1)
+        )
+        .unique()
+        .first()
+    )
+
+
 def share(
     session: Session,
     organisation: Organisation,

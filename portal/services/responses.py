@@ -454,7 +454,7 @@ def save_section(
                 session,
                 request,
                 question,
-                [int(v) for v in evidence_keep.get(question.id, []) if str(v).isdigit()],
+                [int(v) for v in evidence_keep.get(question.id, []) if str(v).isdecimal()],
                 files.get(f"{question.id}-evidence", []),
             )
         except evidence.UploadError as exc:

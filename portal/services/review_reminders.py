@@ -54,8 +54,10 @@ def reviews_due(session: Session, today: date) -> list[ReviewReminder]:
     for organisation in organisations:
         items = [
             DueItem(f"supplier:{entry.supplier.id}", f"Review {entry.supplier.name}", review)
-            for entry in supplier_register.entries(session, organisation, today)
-            if (review := entry.next_review_date) is not None and review <= horizon
+            for entry in supplier_register.due_for_review(
+                supplier_register.entries(session, organisation, today), today, REVIEW_WARNING_DAYS
+            )
+            if (review := entry.next_review_date) is not None
         ]
         items += [
             DueItem(f"standard:{plan.standard}", f"Review {plan.standard}", plan.next_review_date)
@@ -85,7 +87,11 @@ def reviews_due(session: Session, today: date) -> list[ReviewReminder]:
 
 def _recipients(session: Session, organisation: Organisation) -> tuple[str, ...]:
     lead = organisation.digital_lead
-    if lead is not None and lead.is_active:
+    if (
+        lead is not None
+        and lead.is_active
+        and any(m.organisation_id == organisation.id for m in lead.memberships)
+    ):
         return (lead.email,)
     admins = session.scalars(
         select(User.email)

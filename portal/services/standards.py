@@ -37,7 +37,7 @@ from . import evidence, supplier_register
 from .audit import record_event
 from .errors import ServiceError
 from .questionnaires import definition_for, find_current, publish_version
-from .storage import storage
+from .storage import delete_after_commit
 
 KEY = "school_it_standards"
 KIND = "standards"
@@ -261,7 +261,8 @@ def status_of(items: list[Item]) -> StandardStatus:
     """Not started until something is answered; met when every item that
     applies is met; not met when nothing is; partly met in between."""
     judged = [i for i in items if i.outcome not in (Outcome.NOT_APPLICABLE, Outcome.NEEDS_REVIEW)]
-    if not any(i.answered for i in items):
+    # Notes-only items (no requirement) do not start a standard on their own.
+    if not any(i.answered for i in judged):
         return StandardStatus.NOT_STARTED
     if judged and all(i.outcome == Outcome.MET for i in judged):
         return StandardStatus.MET
@@ -375,7 +376,9 @@ def _update_files(
     room = _room(session, assessment)
     changed = 0
     for upload in files:
-        checked = evidence.check_and_store(upload, rules, room, "our evidence files")
+        checked = evidence.check_and_store(
+            upload, rules, room, "our evidence files", FILES_LIMIT_MB
+        )
         room -= checked.blob.size
         session.add(
             AssessmentFile(
@@ -388,7 +391,7 @@ def _update_files(
     for old in current:
         if old.id not in kept_ids:
             session.delete(old)
-            storage().delete(old.storage_key)
+            delete_after_commit(session, old.storage_key)
             changed += 1
     return changed
 

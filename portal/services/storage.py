@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 CHUNK = 1024 * 1024
 
@@ -80,3 +82,23 @@ def init_app(app: Flask) -> None:
 def storage() -> Storage:
     found: Storage = current_app.extensions["portal_storage"]
     return found
+
+
+_DOOMED = "portal_delete_after_commit"
+
+
+def delete_after_commit(session: Session, key: str) -> None:
+    """Remove a stored file once the transaction that dropped its row commits;
+    if it rolls back instead, the row (and so the file) is still wanted."""
+    session.info.setdefault(_DOOMED, []).append(key)
+
+
+@event.listens_for(Session, "after_commit")
+def _delete_doomed(session: Session) -> None:
+    for key in session.info.pop(_DOOMED, []):
+        storage().delete(key)
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_doomed(session: Session) -> None:
+    session.info.pop(_DOOMED, None)

@@ -64,6 +64,9 @@ class RegisterEntry:
     use: SupplierUse | None
     latest: Assessment | None
     today: date
+    # The review date of the newest decided assessment, which stands while a
+    # newer one waits for its decision.
+    decided_review: date | None = None
 
     @property
     def category(self) -> str:
@@ -75,7 +78,9 @@ class RegisterEntry:
         """The school's own date if it set one, else the latest decision's."""
         if self.use and self.use.next_review_date:
             return self.use.next_review_date
-        return self.latest.next_review_date if self.latest else None
+        if self.latest and self.latest.next_review_date:
+            return self.latest.next_review_date
+        return self.decided_review
 
     @property
     def overdue(self) -> bool:
@@ -102,6 +107,7 @@ def entries(
     }
     suppliers = {use.supplier_id: use.supplier for use in uses.values()}
     latest: dict[int, Assessment] = {}
+    decided: dict[int, date] = {}  # the newest decided assessment's review date
     asked_for_us = select(RequestOnBehalf.request_id).where(
         RequestOnBehalf.organisation_id == organisation.id
     )
@@ -123,19 +129,30 @@ def entries(
         )
         if _stands_above(found, latest.get(row.supplier_id)):
             latest[row.supplier_id] = found
+        if found.next_review_date is not None:  # oldest first: the newest wins
+            decided[row.supplier_id] = found.next_review_date
     for adoption in directory.adoptions(session, organisation):
         supplier = adoption.entry.supplier
         suppliers.setdefault(supplier.id, supplier)
         found = _of_adoption(session, organisation, adoption)
         if _stands_above(found, latest.get(supplier.id)):
             latest[supplier.id] = found
+        if found.next_review_date is not None and supplier.id not in decided:
+            decided[supplier.id] = found.next_review_date
     return sorted(
         (
-            RegisterEntry(supplier, uses.get(sid), latest.get(sid), today)
+            RegisterEntry(supplier, uses.get(sid), latest.get(sid), today, decided.get(sid))
             for sid, supplier in suppliers.items()
         ),
         key=lambda e: e.supplier.name.lower(),
     )
+
+
+def due_for_review(found: list[RegisterEntry], today: date, days: int) -> list[RegisterEntry]:
+    """Suppliers whose review is due within ``days`` or overdue, soonest first."""
+    horizon = today + timedelta(days=days)
+    due = [e for e in found if e.next_review_date is not None and e.next_review_date <= horizon]
+    return sorted(due, key=lambda e: (e.next_review_date or today, e.supplier.name))
 
 
 def _of_request(row: Request) -> Assessment:

@@ -9,7 +9,14 @@ from flask.typing import ResponseReturnValue
 from ..exports.supplier_register import supplier_register_workbook
 from ..extensions import db, export_limit, writes_on_get
 from ..models import utcnow
-from ..permissions import Action, can, current_actor, current_organisation, requires
+from ..permissions import (
+    Action,
+    can,
+    current_actor,
+    current_organisation,
+    register_entry,
+    requires,
+)
 from ..services import exports, supplier_register
 from ..services.errors import ServiceError
 from .exports import send_temporary
@@ -62,11 +69,8 @@ def add() -> ResponseReturnValue:
 
 
 def _entry_of(supplier_id: int) -> supplier_register.RegisterEntry:
-    """This supplier's register entry, or 404 when it is not in ours."""
-    for entry in supplier_register.entries(db.session, current_organisation()):
-        if entry.supplier.id == supplier_id:
-            return entry
-    abort(404)
+    entry: supplier_register.RegisterEntry = register_entry(supplier_id, current_organisation())
+    return entry
 
 
 @bp.route("/<int:supplier_id>", methods=["GET", "POST"])

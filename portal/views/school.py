@@ -48,8 +48,9 @@ from ..services import (
     requests,
     responses,
     review,
+    supplier_register,
 )
-from ..services.dashboard import summarise
+from ..services.dashboard import REVIEW_WARNING_DAYS, summarise
 from ..services.errors import ServiceError
 from ..services.timeline import describe
 from ..templating import format_date
@@ -69,6 +70,11 @@ def dashboard() -> ResponseReturnValue:
         organisation=organisation,
         rows=rows,
         summary=summarise(rows),
+        review_due=supplier_register.due_for_review(
+            supplier_register.entries(db.session, organisation),
+            utcnow().date(),
+            REVIEW_WARNING_DAYS,
+        ),
         today=utcnow().date(),
     )
 
@@ -97,7 +103,11 @@ def new_request() -> ResponseReturnValue:
             due_date=form.due_date.data,
             message=form.message.data or "",
             link_days=form.link_days.data,
-            on_behalf_of=tuple(int(v) for v in form.on_behalf_of.data or [] if v.isdigit()),
+            on_behalf_of=tuple(
+                number
+                for v in form.on_behalf_of.data or []
+                if v.isdecimal() and (number := valid_id(int(v))) is not None
+            ),
         )
         try:
             issued = requests.create_request(
@@ -142,7 +152,7 @@ def view_request(request_id: int) -> ResponseReturnValue:
         rounds=clarifications.rounds(db.session, row),
         link_live=requests.link_is_live(row),
         outbox=mail.emails_for_request(db.session, row),
-        feedback_share=feedback.active_share(db.session, row.organisation, row),
+        feedback_share=feedback.latest_share(db.session, row.organisation, row),
     )
 
 

@@ -9,7 +9,8 @@ from flask.typing import ResponseReturnValue
 from .. import keep_changes
 from ..exports.standards import raci_workbook, timeline_workbook
 from ..extensions import db, export_limit, writes_on_get
-from ..models import OrgKind, utcnow
+from ..input_hygiene import valid_id
+from ..models import utcnow
 from ..permissions import (
     Action,
     can,
@@ -17,7 +18,7 @@ from ..permissions import (
     current_organisation,
     org_members,
     requires,
-    trust_schools,
+    schools_of_trust,
 )
 from ..questionnaire import Questionnaire
 from ..questionnaire.forms import SelectChoice, build_section_form, form_data
@@ -30,7 +31,7 @@ from .forms import DigitalLeadForm, RaciForm, StandardPlanForm
 bp = Blueprint("standards", __name__, url_prefix="/standards")
 
 
-@bp.errorhandler(standards.NotInstalled)
+@bp.app_errorhandler(standards.NotInstalled)
 def _not_installed(exc: standards.NotInstalled) -> ResponseReturnValue:
     return render_template("standards/not_installed.html", message=exc.message), 404
 
@@ -49,7 +50,7 @@ def overview() -> ResponseReturnValue:
             1 for task in raci.tasks(db.session, organisation, found.questionnaire) if task.gaps
         ),
         today=utcnow().date(),
-        feedback_share=feedback.active_share(db.session, organisation, None),
+        feedback_share=feedback.latest_share(db.session, organisation, None),
     )
 
 
@@ -78,7 +79,9 @@ def digital_lead() -> ResponseReturnValue:
             )
             flash(f"{chosen.name} is now the SLT digital lead", "success")
             return redirect(url_for("standards.overview"))
-    return render_template("standards/digital_lead.html", form=form, organisation=organisation)
+    return render_template("standards/digital_lead.html", form=form, organisation=organisation), (
+        422 if form.errors else 200
+    )
 
 
 @bp.route("/sections/<section_id>", methods=["GET", "POST"])
@@ -103,7 +106,11 @@ def answer_section(section_id: str) -> ResponseReturnValue:
             db.session, organisation, current_actor(), section, form, notes,
             uploads={q.id: request.files.getlist(f"{q.id}-evidence") for q in section.answerable},
             keep={
-                q.id: [int(v) for v in request.form.getlist(f"{q.id}-evidence-keep") if v.isdigit()]
+                q.id: [
+                    number
+                    for v in request.form.getlist(f"{q.id}-evidence-keep")
+                    if v.isdecimal() and (number := valid_id(int(v))) is not None
+                ]
                 for q in section.answerable
             },
         )  # fmt: skip
@@ -182,7 +189,7 @@ def standard(slug: str) -> ResponseReturnValue:
         columns=raci.columns(tasks),
         names=raci.names(db.session, organisation),
         editable=can(Action.MANAGE_STANDARDS),
-    )
+    ), (422 if form.errors else 200)
 
 
 @bp.get("/raci")
@@ -257,9 +264,7 @@ def edit_task(question_id: str) -> ResponseReturnValue:
 def trust_overview() -> ResponseReturnValue:
     """A trust's schools side by side (404 for anyone but a trust)."""
     organisation = current_organisation()
-    schools = trust_schools(organisation)
-    if organisation.kind != OrgKind.TRUST:
-        abort(404)
+    schools = schools_of_trust(organisation)
     return render_template(
         "standards/trust.html",
         organisation=organisation,

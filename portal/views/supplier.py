@@ -257,7 +257,7 @@ def _posted_revisions() -> dict[str, int]:
     return {
         key[4:]: int(value)
         for key, value in request.form.items()
-        if key.startswith("rev-") and value.isdigit()
+        if key.startswith("rev-") and value.isdecimal()
     }
 
 
