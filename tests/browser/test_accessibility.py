@@ -207,6 +207,7 @@ def test_directory_pages_have_no_axe_violations(browser: Any, server: str, make:
         page.fill("#password", PASSWORD)
         page.click("button:has-text('Sign in')")
         if "/login/code" in page.url:  # curators sign in with an authenticator app
+            page.wait_for_selector("#code")  # the URL changes before the page has loaded
             check(page, seen)
             page.fill("#code", pyotp.TOTP(TEST_MFA_SECRET).now())
             page.click("button:has-text('Continue')")
