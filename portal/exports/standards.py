@@ -35,9 +35,7 @@ def _day(value: date | None) -> datetime | None:
     return None if value is None else datetime(value.year, value.month, value.day)
 
 
-def raci_workbook(
-    out: str | IO[bytes], school: str, progress: Progress, tasks: Sequence[Task], names: Names
-) -> None:
+def raci_workbook(out: str | IO[bytes], school: str, tasks: Sequence[Task], names: Names) -> None:
     """Tasks down, people and roles across, the letters in the cells; the
     standards each task serves, and its gaps."""
     workbook, cells, _ = _book(out, f"RACI: {school}")

@@ -5,6 +5,8 @@ which the curator sees nothing of it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
@@ -17,6 +19,7 @@ from ..models import (
     User,
     utcnow,
 )
+from . import raci, responses, standards
 from .audit import record_event
 from .errors import ServiceError
 
@@ -145,3 +148,22 @@ def open_shares(session: Session, curator: Organisation) -> list[FeedbackShare]:
             .order_by(FeedbackShare.shared_at.desc(), FeedbackShare.id.desc())
         ).unique()
     )
+
+
+@dataclass(frozen=True)
+class SharedMaterial:
+    """What the curator reads of a share: a request's answers, or the
+    tracker's standards and the RACI tasks without a clear owner."""
+
+    sheet: responses.AnswerSheet | None = None
+    progress: standards.Progress | None = None
+    gaps: tuple[raci.Task, ...] = ()
+
+
+def shared_material(session: Session, found: FeedbackShare) -> SharedMaterial:
+    if found.request is not None:
+        return SharedMaterial(sheet=responses.answer_sheet(session, found.request))
+    school = found.organisation
+    progress = standards.progress(session, school)
+    tasks = raci.tasks(session, school, progress.questionnaire)
+    return SharedMaterial(progress=progress, gaps=tuple(t for t in tasks if t.gaps))

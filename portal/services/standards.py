@@ -163,6 +163,12 @@ def questionnaire_for(assessment: Assessment | None) -> Questionnaire:
     return definition_for(assessment.questionnaire_version)
 
 
+def questionnaire_of(session: Session, organisation: Organisation) -> Questionnaire:
+    """The self-assessment version this organisation answers, for pages that
+    need its tasks but not the status of every standard."""
+    return questionnaire_for(find_assessment(session, organisation))
+
+
 def stored_answers(session: Session, assessment: Assessment | None) -> dict[str, AssessmentAnswer]:
     if assessment is None:
         return {}

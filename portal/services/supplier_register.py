@@ -241,12 +241,6 @@ def find_use(session: Session, organisation: Organisation, supplier_id: int) -> 
     )
 
 
-def in_register(session: Session, organisation: Organisation, supplier_id: int) -> bool:
-    """Whether this supplier is in the organisation's register (so the school
-    may see and change its row): a row of its own, a request or an adoption."""
-    return any(e.supplier.id == supplier_id for e in entries(session, organisation))
-
-
 def save_details(
     session: Session,
     organisation: Organisation,

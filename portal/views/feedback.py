@@ -16,7 +16,7 @@ from ..permissions import (
     requires,
     shared_for_feedback,
 )
-from ..services import feedback, raci, responses, standards
+from ..services import feedback
 from ..services.errors import ServiceError
 
 bp = Blueprint("feedback", __name__)
@@ -92,21 +92,14 @@ def shared(share_id: int) -> ResponseReturnValue:
         else:
             flash("Feedback sent to the school", "success")
             return redirect(url_for("feedback.shared", share_id=share_id))
-    school = found.organisation
-    context: dict[str, object] = {}
-    if found.request is not None:
-        context["sheet"] = responses.answer_sheet(db.session, found.request)
-    else:
-        progress = standards.progress(db.session, school)
-        context["progress"] = progress
-        context["gaps"] = [
-            t for t in raci.tasks(db.session, school, progress.questionnaire) if t.gaps
-        ]
+    shown = feedback.shared_material(db.session, found)
     return render_template(
         "curator/feedback_view.html",
         share=found,
+        sheet=shown.sheet,
+        progress=shown.progress,
+        gaps=shown.gaps,
         today=utcnow().date(),
         error=error,
         typed=request.form.get("body", "") if error else "",
-        **context,
     ), (422 if error else 200)

@@ -196,14 +196,14 @@ def standard(slug: str) -> ResponseReturnValue:
 @requires(Action.VIEW_REQUESTS)
 def raci_chart() -> ResponseReturnValue:
     organisation = current_organisation()
-    found = standards.progress(db.session, organisation)
-    tasks = raci.tasks(db.session, organisation, found.questionnaire)
+    questionnaire = standards.questionnaire_of(db.session, organisation)
+    tasks = raci.tasks(db.session, organisation, questionnaire)
     return render_template(
         "standards/raci.html",
         tasks=tasks,
         columns=raci.columns(tasks),
         names=raci.names(db.session, organisation),
-        questionnaire=found.questionnaire,
+        questionnaire=questionnaire,
         editable=can(Action.MANAGE_STANDARDS),
     )
 
@@ -212,7 +212,7 @@ def raci_chart() -> ResponseReturnValue:
 @requires(Action.VIEW_REQUESTS)
 def edit_task(question_id: str) -> ResponseReturnValue:
     organisation = current_organisation()
-    questionnaire = standards.progress(db.session, organisation).questionnaire
+    questionnaire = standards.questionnaire_of(db.session, organisation)
     task = next(
         (
             t
@@ -308,12 +308,13 @@ def report() -> ResponseReturnValue:
 @requires(Action.VIEW_REQUESTS)
 def download_raci() -> ResponseReturnValue:
     organisation = current_organisation()
-    found = standards.progress(db.session, organisation)
-    tasks = raci.tasks(db.session, organisation, found.questionnaire)
+    tasks = raci.tasks(
+        db.session, organisation, standards.questionnaire_of(db.session, organisation)
+    )
     exports.record_download(db.session, current_actor(), organisation, "raci", "xlsx")
     names = raci.names(db.session, organisation)
     return send_temporary(
-        lambda handle: raci_workbook(handle, organisation.name, found, tasks, names),
+        lambda handle: raci_workbook(handle, organisation.name, tasks, names),
         exports.download_name(organisation.name, "RACI", extension="xlsx"),
         exports.XLSX,
     )
