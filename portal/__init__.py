@@ -60,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
         auth,
         curator,
         directory,
+        dpia,
         exports,
         feedback,
         profiles,
@@ -77,7 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
     errors.init_app(app)
     for module in (
         auth, school, review, profiles, exports, directory, curator, standards, register,
-        feedback, supplier, api,
+        dpia, feedback, supplier, api,
     ):  # fmt: skip
         app.register_blueprint(module.bp)
     cli.init_app(app)

@@ -86,6 +86,10 @@ class Action(enum.StrEnum):
     CURATE = "curate"
     # The school's own side: its digital lead, standards self-assessment, plans and RACI.
     MANAGE_STANDARDS = "manage_standards"
+    # Start and write a full DPIA, send it for the DPO's advice and record it.
+    MANAGE_DPIA = "manage_dpia"
+    # Sign a DPIA off (admins; the SLT digital lead too: may_approve_dpia).
+    APPROVE_DPIA = "approve_dpia"
 
 
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
@@ -98,6 +102,7 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.REVIEW_REQUESTS,
             Action.ADOPT_ENTRIES,
             Action.MANAGE_STANDARDS,
+            Action.MANAGE_DPIA,
         }
     ),
     Role.VIEWER: frozenset({Action.VIEW_REQUESTS}),
@@ -299,6 +304,20 @@ def get_for_org(model: type[ModelT], row_id: int, organisation: Organisation) ->
     return row
 
 
+def may_approve_dpia(organisation: Organisation) -> bool:
+    """Who signs a DPIA off: the accountable person, which is the school's SLT
+    digital lead (whatever their role here) or an admin (the headteacher)."""
+    membership = current_membership()
+    if membership is None or membership.organisation_id != organisation.id:
+        return False
+    if (
+        organisation.digital_lead_id is not None
+        and membership.user_id == organisation.digital_lead_id
+    ):
+        return True
+    return can(Action.APPROVE_DPIA)
+
+
 def request_for_org(reference: str, organisation: Organisation) -> Request:
     """The organisation's request with this reference (as the API names them); otherwise 404."""
     row = db.session.scalar(
@@ -323,7 +342,7 @@ def curatable(row: Request) -> bool:
     if not row.directory_consent or row.status not in ANSWERED_STATUSES:
         return False
     questionnaire = definition_for(row.questionnaire_version)
-    return questionnaire.triage is None and questionnaire.audience != "self_assessment"
+    return questionnaire.triage is None and not questionnaire.answered_by_staff
 
 
 def consented_submission(request_id: int) -> Request:

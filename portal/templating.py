@@ -14,6 +14,9 @@ from .questionnaire.compare import OUTCOME_LABELS, expected_words
 from .questionnaire.display import format_day
 from .questionnaire.forms import formdata_pairs
 from .services.audit import event_details
+from .services.dpia import STATUS_COLOURS as DPIA_COLOURS
+from .services.dpia import STATUS_LABELS as DPIA_LABELS
+from .services.dpia import level_label
 from .services.profiles import OPERATOR_LABELS
 from .services.requests import STATUS_LABELS
 from .services.standards import STATUS_COLOURS as STANDARD_COLOURS
@@ -192,6 +195,9 @@ def init_app(app: Flask) -> None:
         evidence_of=evidence_of,
         product_name=PRODUCT_NAME,
         status_labels=STATUS_LABELS,
+        dpia_labels=DPIA_LABELS,
+        dpia_colours=DPIA_COLOURS,
+        risk_label=level_label,
         status_colours=STATUS_TAG_COLOURS,
         outcome_labels=OUTCOME_LABELS,
         expected_words=expected_words,

@@ -33,6 +33,7 @@ PUBLIC = {
 }
 STAFF_BLUEPRINTS = (
     "school.", "review.", "profiles.", "exports.", "directory.", "curator.", "standards.", "suppliers.", "feedback.",
+    "dpia.",
     "auth.authenticator",
     "auth.account", "auth.change_password",
 )  # fmt: skip
@@ -89,6 +90,27 @@ def own_api_key(app: Flask, admin: User) -> int:
         return new.key.id
 
 
+def own_dpia(app: Flask, owner: User, row: Request) -> int:
+    """A DPIA of the owner's organisation, of the shipped questionnaire; its id."""
+    from portal.models import Dpia
+    from portal.questionnaire.definition import load_directory
+    from portal.services.questionnaires import publish_version
+
+    from .conftest import SHIPPED_QUESTIONNAIRES
+
+    shipped = {q.key: q for q in load_directory(SHIPPED_QUESTIONNAIRES)}
+    with app.app_context():
+        version = publish_version(db.session, shipped["dpia_full"])
+        dpia = Dpia(
+            organisation_id=db.session.merge(owner).memberships[0].organisation_id,
+            questionnaire_version_id=version.id, request_id=row.id, supplier_id=row.supplier_id,
+            title="Acme's tool",
+        )  # fmt: skip
+        db.session.add(dpia)
+        db.session.commit()
+        return dpia.id
+
+
 def methods(rule: Rule) -> list[str]:
     return sorted(m for m in rule.methods or () if m not in {"HEAD", "OPTIONS"})
 
@@ -137,6 +159,7 @@ def test_every_staff_route_sends_anonymous_users_to_sign_in(
                 "slug": "dfe-it-support-standard-4",
                 "supplier_id": 1,
                 "share_id": 1,
+                "dpia_id": 1,
             },
         )
         for method in methods(rule):
@@ -159,6 +182,7 @@ def test_every_id_route_is_404_for_another_organisation(
         "key_id": own_api_key(app, owner),
         "user_id": owner.id,
         "supplier_id": row.supplier_id,
+        "dpia_id": own_dpia(app, owner, row),
     }
     intruder = make.user(make.org("Elm Tree Academy"), role="admin")
     login(client, intruder)
@@ -171,7 +195,10 @@ def test_every_id_route_is_404_for_another_organisation(
             or not rule.arguments
         ):
             continue
-        path = fill(rule, {**ids, "question_id": "response_hours", "file_format": "xlsx"})
+        path = fill(
+            rule,
+            {**ids, "question_id": "response_hours", "file_format": "xlsx", "section_id": "need"},
+        )
         for method in methods(rule):
             response = client.open(path, method=method, data={})
             assert response.status_code == 404, f"{method} {path} answered {response.status_code}"
@@ -252,6 +279,7 @@ def test_every_post_route_refuses_a_missing_csrf_token(app: Flask, make: Factory
                 "slug": "dfe-it-support-standard-4",
                 "supplier_id": 1,
                 "share_id": 1,
+                "dpia_id": 1,
             },
         )
         if rule.endpoint.startswith("api."):

@@ -528,7 +528,7 @@ BROKEN = {
     ),
     "bad audience": (
         definition(q("a"), audience="everyone"),
-        "header: audience 'everyone' must be one of cloud, it_support, screening, self_assessment",
+        "header: audience 'everyone' must be one of cloud, dpia, it_support, screening, self_assessment",
     ),
     "min more than max": (
         definition(q("n", "integer", min=10, max=5)),

@@ -16,7 +16,7 @@ VALUES = {
     "request_id": 1, "evidence_id": 1, "question_id": "q", "key": "features", "version": 1,
     "file_format": "xlsx", "entry_id": 1, "section_id": "main", "action": "publish",
     "key_id": 1, "user_id": 1, "reference": "DD-AAAAAA", "token": "t", "filename": "init.js",
-    "file_id": 1, "slug": "dfe-it-support-standard-4", "supplier_id": 1, "share_id": 1,
+    "file_id": 1, "slug": "dfe-it-support-standard-4", "supplier_id": 1, "share_id": 1, "dpia_id": 1,
 }  # fmt: skip
 POLICY = (
     "default-src 'self'",

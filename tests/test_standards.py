@@ -316,7 +316,7 @@ def test_the_service_refuses_a_self_assessment_as_a_request(app: Flask, make: Fa
             supplier_name="Acme", contact_name="Sam", contact_email="sam@acme.example",
             questionnaire_key="school_it_standards", due_date=None, message="", link_days=30,
         )  # fmt: skip
-        with pytest.raises(ServiceError, match="our own self-assessment"):
+        with pytest.raises(ServiceError, match="answered by our own staff"):
             requests.create_request(db.session, organisation, db.session.merge(user), details)
 
 

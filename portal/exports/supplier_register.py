@@ -8,6 +8,8 @@ from typing import IO
 
 import xlsxwriter
 
+from ..models import DpiaStatus
+from ..services.dpia import STATUS_LABELS as DPIA_LABELS
 from ..services.supplier_register import RegisterEntry
 from .cells import IN_MEMORY, list_styles
 from .request import RATING_FILLS
@@ -26,6 +28,7 @@ COLUMNS = (
     ("Next review", 13),
     ("Overdue", 10),
     ("Notes", 40),
+    ("DPIA", 24),
 )
 
 
@@ -64,5 +67,7 @@ def supplier_register_workbook(
         if entry.overdue:
             cells.text(sheet, line, 11, "Overdue", "overdue")
         cells.text(sheet, line, 12, (use.notes if use else None) or "", "wrap")
+        if entry.dpia is not None:
+            cells.text(sheet, line, 13, DPIA_LABELS[DpiaStatus(entry.dpia.status)], "wrap")
     sheet.autofilter(0, 0, max(len(entries), 1), count - 1)
     workbook.close()

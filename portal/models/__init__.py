@@ -15,6 +15,7 @@ from .api_keys import ApiKey, ApiScope
 from .audit import AuditEvent
 from .base import Base, utcnow
 from .directory import CATEGORIES, Adoption, DirectoryEntry, EntryStatus
+from .dpia import Dpia, DpiaAnswer, DpiaStatus
 from .outbox import OutgoingEmail
 from .questionnaires import QuestionnaireVersion
 from .requests import (
@@ -62,6 +63,9 @@ __all__ = [
     "ApiKey",
     "ApiScope",
     "DirectoryEntry",
+    "Dpia",
+    "DpiaAnswer",
+    "DpiaStatus",
     "EntryStatus",
     "Answer",
     "AuditEvent",

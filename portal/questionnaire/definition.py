@@ -20,7 +20,9 @@ from typing import Any
 
 from .conditions import ExpressionError, Node, check_types, names, parse
 
-AUDIENCES = frozenset({"it_support", "cloud", "screening", "self_assessment"})
+AUDIENCES = frozenset({"it_support", "cloud", "screening", "self_assessment", "dpia"})
+# Answered by the organisation's own staff, signed in: never sent to a supplier.
+STAFF_AUDIENCES = frozenset({"self_assessment", "dpia"})
 SEVERITIES = ("critical", "major", "minor")
 RISKS = ("low", "medium", "high")
 RACI_ROLES = ("responsible", "accountable", "consulted", "informed")
@@ -51,12 +53,16 @@ QUESTION_TYPES: dict[str, frozenset[str]] = {
 COMMON_KEYS = frozenset(
     {
         "id", "label", "help", "type", "required", "comment", "show_if", "required_if",
-        "constraint", "constraint_message", "evidence", "requirement", "raci",
+        "constraint", "constraint_message", "evidence", "requirement", "raci", "prefill",
     }
 )  # fmt: skip
 COLUMN_TYPES = frozenset(QUESTION_TYPES) - {"file", "table", "note"}
 COLUMN_KEYS = frozenset({"id", "label", "help", "type", "required"})
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# Where a staff questionnaire's answer may be copied from: another
+# questionnaire's question ("cloud_supplier.hosting_location"), or what the
+# portal knows of the request ("request.supplier", see services/dpia.py).
+PREFILL_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}\.[a-z][a-z0-9_]{0,62}$")
 DEFAULT_ACCEPT = ("pdf", "docx", "xlsx", "png", "jpg")
 # The file types whose content the portal can check (services/filetypes.py).
 FILE_TYPES = frozenset({"pdf", "png", "jpg", "jpeg", "docx", "xlsx", "pptx", "csv", "txt"})
@@ -159,6 +165,7 @@ class Question:
     max_rows: int = 100
     requirement: Requirement | None = None
     raci: Raci | None = None
+    prefill: tuple[str, ...] = ()
     # Parsed expressions, kept beside their text; not part of equality or hashing.
     show_if_node: Node | None = field(default=None, compare=False, repr=False)
     required_if_node: Node | None = field(default=None, compare=False, repr=False)
@@ -229,6 +236,12 @@ class Questionnaire:
     triage: Triage | None = None
     snapshot: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     sha256: str = field(default="", compare=False)
+
+    @property
+    def answered_by_staff(self) -> bool:
+        """The organisation's own staff answer it (a self-assessment, a DPIA):
+        it is never sent to a supplier, profiled or listed in the directory."""
+        return self.audience in STAFF_AUDIENCES
 
     def questions(self) -> Iterator[Question]:
         for section in self.sections:
@@ -522,6 +535,7 @@ class _Builder:
             max_rows=self._positive(raw, "max_rows", 100, where),
             requirement=self._requirement(raw.get("requirement"), qtype, choices, where),
             raci=self._raci(raw.get("raci"), where),
+            prefill=self._prefill(raw.get("prefill", []), where),
         )
         if question.constraint and not question.constraint_message:
             self.fail(where, "a constraint needs a constraint_message saying what to fix")
@@ -530,6 +544,15 @@ class _Builder:
         if qtype == "table" and question.min_rows > question.max_rows:
             self.fail(where, "min_rows is more than max_rows")
         return question
+
+    def _prefill(self, raw: Any, where: str) -> tuple[str, ...]:
+        if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+            self.fail(where, 'prefill must be a list like ["cloud_supplier.hosting_location"]')
+            return ()
+        for item in raw:
+            if not PREFILL_PATTERN.match(item):
+                self.fail(where, f"prefill {item!r} must be questionnaire_key.question_id")
+        return tuple(raw)
 
     def _question_choices(self, raw: dict[str, Any], qtype: str, where: str) -> tuple[Choice, ...]:
         if qtype == "yes_no":

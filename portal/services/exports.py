@@ -315,7 +315,7 @@ def key_question_choices() -> list[tuple[str, str, str]]:
     """(question id, label, questionnaire title) a school may add as register columns."""
     seen: dict[str, tuple[str, str, str]] = {}
     for questionnaire in current_definitions():
-        if questionnaire.audience == "self_assessment":
+        if questionnaire.answered_by_staff:
             continue
         for question in questionnaire.questions():
             if question.answerable and question.type not in ("file", "table"):

@@ -79,9 +79,9 @@ def current_definitions() -> list[Questionnaire]:
 
 
 def for_suppliers() -> list[Questionnaire]:
-    """The current questionnaires a supplier can be sent: not the school's own
-    self-assessment, which its staff answer under Standards."""
-    return [q for q in current_definitions() if q.audience != "self_assessment"]
+    """The current questionnaires a supplier can be sent: not those the
+    school's own staff answer (its standards self-assessment, a DPIA)."""
+    return [q for q in current_definitions() if not q.answered_by_staff]
 
 
 def find_current(key: str) -> Questionnaire:

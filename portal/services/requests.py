@@ -100,9 +100,14 @@ def create_request(
     if details.due_date is not None and details.due_date < utcnow().date():
         raise ServiceError("The due date must be today or in the future", "due_date")
     questionnaire = find_current(details.questionnaire_key)
-    if questionnaire.audience == "self_assessment":
+    if questionnaire.answered_by_staff:
         raise ServiceError(
-            "That questionnaire is our own self-assessment: answer it under Standards",
+            "That questionnaire is answered by our own staff, not sent to a supplier: "
+            + (
+                "start a DPIA from a request's page"
+                if questionnaire.audience == "dpia"
+                else "answer it under Standards"
+            ),
             "questionnaire",
         )
     schools = _schools_asked_for(session, organisation, details.on_behalf_of)

@@ -196,7 +196,7 @@ def follow_up_choices(request: Request) -> list[tuple[str, str]]:
         q
         for q in current_definitions()
         if q.triage is None
-        and q.audience != "self_assessment"
+        and not q.answered_by_staff
         and q.key != request.questionnaire_version.key
     ]
     # A screened tool is most often a cloud or edtech product: offer that first.

@@ -20,6 +20,7 @@ from ..models import (
     CATEGORIES,
     DECIDED_STATUSES,
     Adoption,
+    Dpia,
     Organisation,
     Request,
     RequestOnBehalf,
@@ -29,7 +30,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import directory, ratings
+from . import directory, dpia, ratings
 from .audit import record_event
 from .errors import ServiceError
 from .requests import STATUS_LABELS
@@ -67,6 +68,8 @@ class RegisterEntry:
     # The review date of the newest decided assessment, which stands while a
     # newer one waits for its decision.
     decided_review: date | None = None
+    # The newest full DPIA of the supplier's tool, if the school has begun one.
+    dpia: Dpia | None = None
 
     @property
     def category(self) -> str:
@@ -139,9 +142,12 @@ def entries(
             latest[supplier.id] = found
         if found.next_review_date is not None and supplier.id not in decided:
             decided[supplier.id] = found.next_review_date
+    dpias = dpia.latest_by_supplier(session, organisation)
     return sorted(
         (
-            RegisterEntry(supplier, uses.get(sid), latest.get(sid), today, decided.get(sid))
+            RegisterEntry(
+                supplier, uses.get(sid), latest.get(sid), today, decided.get(sid), dpias.get(sid)
+            )
             for sid, supplier in suppliers.items()
         ),
         key=lambda e: e.supplier.name.lower(),

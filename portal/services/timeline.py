@@ -51,6 +51,25 @@ def describe(event: AuditEvent) -> str:
             return "Decision withdrawn for a new review"
         case "follow_up_sent":
             return f"Extended due diligence sent ({detail.get('follow_up')})"
+        case "dpia_started":
+            return f"Full DPIA started ({detail.get('title')})"
+        case "dpia_answered":
+            return f"DPIA answers changed: {detail.get('section')}"
+        case "dpia_awaiting_advice":
+            return "DPIA sent for the DPO's advice"
+        case "dpia_awaiting_approval":
+            return f"DPO's advice recorded ({detail.get('dpo')})"
+        case "dpia_approved":
+            ico = (
+                "; the ICO is to be consulted before processing"
+                if detail.get("ico_consultation")
+                else ""
+            )
+            return f"DPIA approved by the {str(detail.get('role', '')).lower() or 'accountable person'}{ico}"
+        case "dpia_rejected":
+            return f"DPIA rejected: {detail.get('note')}"
+        case "dpia_draft":
+            return f"DPIA returned to draft: {detail.get('reason')}"
         case "export_downloaded":
             return f"Downloaded as {detail.get('format', 'a file')}"
         case _:

@@ -40,7 +40,7 @@ def search() -> ResponseReturnValue:
         questionnaires=[
             q
             for q in questionnaires.current_definitions()
-            if q.audience != "self_assessment" and q.triage is None
+            if not q.answered_by_staff and q.triage is None
         ],
         today=utcnow().date(),
         searched=any(

@@ -472,3 +472,78 @@ class AddSupplierForm(RegisterDetailsForm):
             Length(max=200, message="Name must be 200 characters or fewer"),
         ],
     )
+
+
+class DpoAdviceForm(FlaskForm):
+    dpo_name = StringField(
+        "Who gave the advice",
+        description="The DPO, or the DPO service and the adviser's name.",
+        validators=[
+            InputRequired("Enter the name of the DPO (or DPO service) who gave the advice"),
+            Length(max=200, message="Keep the name to 200 characters or fewer"),
+        ],
+    )
+    advice = TextAreaField(
+        "The DPO's advice",
+        description="In the DPO's words where you can: whether the measures are enough, and whether the processing can go ahead.",
+        validators=[
+            InputRequired("Enter the DPO's advice"),
+            Length(max=10_000, message="Keep the advice to 10,000 characters or fewer"),
+        ],
+    )
+    advised_on = DateAnswerField("Date of the advice", validators=[Optional()])
+
+
+class DpiaDecisionForm(FlaskForm):
+    outcome = RadioField(
+        "Decision",
+        choices=[
+            SelectChoice("approve", "Approve: the processing can go ahead with these measures"),
+            SelectChoice("reject", "Reject: the processing must not go ahead"),
+        ],
+        validators=[InputRequired("Choose approve or reject")],
+    )
+    approver_role = RadioField(
+        "You sign as",
+        choices=[
+            SelectChoice("SLT digital lead", "SLT digital lead"),
+            SelectChoice("Headteacher", "Headteacher"),
+        ],
+        validators=[
+            InputRequired("Choose whether you sign as the SLT digital lead or the headteacher")
+        ],
+    )
+    advice_followed = RadioField(
+        "Was the DPO's advice followed?",
+        choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
+        validators=[InputRequired("Say whether the DPO's advice was followed")],
+    )
+    not_followed_reason = TextAreaField(
+        "Why the advice was not followed",
+        description="Only if it was not. The reasons must be recorded.",
+        validators=[Length(max=5000, message="Keep the reasons to 5,000 characters or fewer")],
+    )
+    note = TextAreaField(
+        "Notes on the decision",
+        description="Needed for a rejection: why the processing must not go ahead.",
+        validators=[Length(max=5000, message="Keep the notes to 5,000 characters or fewer")],
+    )
+    decided_on = DateAnswerField("Date of the decision", validators=[Optional()])
+    next_review_date = DateAnswerField(
+        "Next review date",
+        description="When to look at this DPIA again, or sooner if the processing changes. We suggest a year.",
+        validators=[Optional()],
+    )
+    ico_acknowledged = BooleanField(
+        "A high risk remains: we will consult the ICO, and the processing will not start until it has answered"
+    )
+
+
+class DpiaReturnForm(FlaskForm):
+    reason = TextAreaField(
+        "What needs changing",
+        validators=[
+            InputRequired("Say what needs changing"),
+            Length(max=2000, message="Keep it to 2,000 characters or fewer"),
+        ],
+    )

@@ -23,7 +23,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def _questionnaire(key: str) -> Questionnaire:
     for questionnaire in questionnaires.current_definitions():
-        if questionnaire.key == key and questionnaire.audience != "self_assessment":
+        if questionnaire.key == key and not questionnaire.answered_by_staff:
             return questionnaire
     abort(404)
 
@@ -45,7 +45,7 @@ def overview() -> ResponseReturnValue:
     listed = [
         (q, len(profiles.own_rules(db.session, organisation.id, q.key)))
         for q in questionnaires.current_definitions()
-        if q.audience != "self_assessment" and any(x.requirement for x in q.questions())
+        if not q.answered_by_staff and any(x.requirement for x in q.questions())
     ]
     return render_template("profiles/overview.html", listed=listed, organisation=organisation)
 

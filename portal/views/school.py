@@ -38,6 +38,7 @@ from ..services import (
     api_keys,
     audit,
     clarifications,
+    dpia,
     evidence,
     exports,
     feedback,
@@ -153,6 +154,9 @@ def view_request(request_id: int) -> ResponseReturnValue:
         link_live=requests.link_is_live(row),
         outbox=mail.emails_for_request(db.session, row),
         feedback_share=feedback.latest_share(db.session, row.organisation, row),
+        dpias=dpia.for_request(db.session, row),
+        high_risk=answered and dpia.screened_high(db.session, row),
+        answered_statuses=ANSWERED_STATUSES,
     )
 
 

@@ -1,0 +1,138 @@
+"""A full DPIA as a workbook: the sign-off, every answer with where it came
+from, and the risk register with its levels in colour."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import IO, Any
+
+import xlsxwriter
+
+from ..models import Dpia, DpiaAnswer, DpiaStatus
+from ..questionnaire import Questionnaire
+from ..questionnaire.display import display_value
+from ..questionnaire.risk import LEVEL_LABELS
+from ..services.dpia import STATUS_LABELS, level_label, residual_level, risks_of
+from .cells import IN_MEMORY, list_styles
+
+LEVEL_FILLS = {"low": "#CCE2D8", "medium": "#FFF7BF", "high": "#F4CDC6"}
+
+
+def _day(value: date | None) -> datetime | None:
+    return None if value is None else datetime(value.year, value.month, value.day)
+
+
+def _words(value: str | None) -> str:
+    return (value or "").capitalize()
+
+
+def dpia_workbook(
+    out: str | IO[bytes],
+    dpia: Dpia,
+    questionnaire: Questionnaire,
+    stored: Mapping[str, DpiaAnswer],
+) -> None:
+    workbook = xlsxwriter.Workbook(out, IN_MEMORY)
+    workbook.set_properties({"title": f"DPIA: {dpia.title}", "comments": "Due Diligence Portal"})
+    cells, dates = list_styles(workbook, {"level": LEVEL_FILLS})
+    cells.add("label", {"bold": True, "valign": "top", "text_wrap": True})
+    values = {qid: row.value for qid, row in stored.items()}
+    risks = risks_of(values)
+    remaining = residual_level(risks)
+
+    summary = workbook.add_worksheet("DPIA")
+    summary.set_column(0, 0, 32)
+    summary.set_column(1, 1, 90)
+    signed = dpia.status in (DpiaStatus.APPROVED, DpiaStatus.REJECTED)
+    lines: list[tuple[str, Any]] = [
+        ("Tool", dpia.title),
+        ("Supplier", dpia.supplier.name if dpia.supplier else ""),
+        ("Started from request", dpia.request.reference if dpia.request else ""),
+        ("Status", STATUS_LABELS[DpiaStatus(dpia.status)]),
+        ("Highest risk left after the measures", level_label(remaining)),
+        (
+            "ICO consultation",
+            "Required before the processing starts: a high risk remains"
+            if remaining == "high"
+            else "Not required",
+        ),
+        ("DPO", dpia.dpo_name or ""),
+        ("DPO's advice", dpia.dpo_advice or ""),
+        ("Date of the advice", _day(dpia.dpo_advised_on)),
+        ("Advice followed", "" if dpia.advice_followed is None else ("Yes" if dpia.advice_followed else "No")),
+        ("Why the advice was not followed", dpia.advice_not_followed_reason or ""),
+        ("Signed off by", f"{dpia.decided_by.name}, {dpia.approver_role}" if signed and dpia.decided_by else ""),
+        ("Date of the decision", _day(dpia.decided_on)),
+        ("Notes on the decision", dpia.decision_note or ""),
+        ("Next review", _day(dpia.next_review_date)),
+    ]  # fmt: skip
+    for line, (label, value) in enumerate(lines):
+        cells.text(summary, line, 0, label, "label")
+        if isinstance(value, datetime):
+            summary.write_datetime(line, 1, value, dates)
+        else:
+            cells.text(summary, line, 1, value, "wrap")
+
+    answers = workbook.add_worksheet("Answers")
+    count = cells.header(
+        answers, [("Section", 28), ("Question", 50), ("Answer", 70), ("Where it came from", 40)]
+    )
+    line = 0
+    for section in questionnaire.sections:
+        for question in section.answerable:
+            line += 1
+            row = stored.get(question.id)
+            value = row.value if row else None
+            text = "" if value is None else display_value(question, value)
+            if row and row.comment:
+                text = f"{text}\nComment: {row.comment}"
+            cells.texts(answers, line, (section.title, question.label, text), "wrap")
+            cells.text(
+                answers, line, 3, (row.source if row and row.source else "The school"), "wrap"
+            )
+    answers.autofilter(0, 0, max(line, 1), count - 1)
+
+    register = workbook.add_worksheet("Risk register")
+    count = cells.header(
+        register,
+        [
+            ("No.", 6), ("Risk to people", 50), ("Likelihood", 13), ("Severity", 13),
+            ("Risk", 10), ("Measure that reduces it", 50), ("Likelihood with the measure", 15),
+            ("Severity with the measure", 15), ("Risk left", 10), ("Measure approved", 11),
+        ],
+    )  # fmt: skip
+    for line, risk in enumerate(risks, 1):
+        register.write_number(line, 0, risk.number)
+        cells.texts(
+            register,
+            line,
+            (risk.risk, _words(risk.likelihood), _words(risk.severity)),
+            "wrap",
+            first=1,
+        )
+        cells.text(
+            register,
+            line,
+            4,
+            LEVEL_LABELS.get(risk.level or "", ""),
+            f"level:{risk.level}" if risk.level else "wrap",
+        )
+        cells.texts(
+            register,
+            line,
+            (risk.measure, _words(risk.residual_likelihood), _words(risk.residual_severity)),
+            "wrap",
+            first=5,
+        )
+        cells.text(
+            register,
+            line,
+            8,
+            LEVEL_LABELS.get(risk.residual_level or "", ""),
+            f"level:{risk.residual_level}" if risk.residual_level else "wrap",
+        )
+        cells.text(register, line, 9, _words(risk.approved), "wrap")
+
+    register.autofilter(0, 0, max(len(risks), 1), count - 1)
+    workbook.close()

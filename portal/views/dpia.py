@@ -1,0 +1,248 @@
+"""Full DPIAs: started from a request, written by the school's staff, advised
+on by the DPO and signed off by the accountable person."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from .. import keep_changes
+from ..exports.dpia import dpia_workbook
+from ..extensions import db, export_limit, writes_on_get
+from ..models import Dpia, DpiaStatus, Request, utcnow
+from ..permissions import (
+    Action,
+    can,
+    current_actor,
+    current_organisation,
+    get_for_org,
+    may_approve_dpia,
+    requires,
+)
+from ..questionnaire import Questionnaire
+from ..questionnaire.forms import build_section_form, form_data
+from ..services import dpia as dpias
+from ..services import exports, review
+from ..services.errors import ServiceError
+from .exports import send_temporary
+from .forms import DpiaDecisionForm, DpiaReturnForm, DpoAdviceForm
+
+bp = Blueprint("dpia", __name__)
+
+
+@bp.app_errorhandler(dpias.NotInstalled)
+def _not_installed(exc: dpias.NotInstalled) -> ResponseReturnValue:
+    return render_template("standards/not_installed.html", message=exc.message), 404
+
+
+def _dpia(dpia_id: int) -> Dpia:
+    return get_for_org(Dpia, dpia_id, current_organisation())
+
+
+def _to(row: Dpia, anchor: str = "") -> ResponseReturnValue:
+    return redirect(url_for("dpia.show", dpia_id=row.id, _anchor=anchor or None))
+
+
+@bp.get("/dpias")
+@requires(Action.VIEW_REQUESTS)
+def list_all() -> ResponseReturnValue:
+    return render_template(
+        "dpia/list.html", dpias=dpias.list_dpias(db.session, current_organisation())
+    )
+
+
+@bp.post("/requests/<int:request_id>/dpia")
+@requires(Action.MANAGE_DPIA)
+def start(request_id: int) -> ResponseReturnValue:
+    organisation = current_organisation()
+    row = get_for_org(Request, request_id, organisation)
+    try:
+        started = dpias.start_dpia(db.session, organisation, current_actor(), row)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("school.view_request", request_id=row.id, _anchor="dpia"))
+    flash("DPIA started: check what was copied from the supplier's answers", "success")
+    return _to(started)
+
+
+@bp.get("/dpias/<int:dpia_id>")
+@requires(Action.VIEW_REQUESTS)
+def show(dpia_id: int) -> ResponseReturnValue:
+    row = _dpia(dpia_id)
+    return render_template("dpia/show.html", **_overview(row))
+
+
+def _overview(row: Dpia) -> dict[str, object]:
+    questionnaire = dpias.questionnaire_of(row)
+    stored = dpias.stored_answers(db.session, row)
+    values = dpias.answer_values(stored)
+    risks = dpias.risks_of(values)
+    return {
+        "row": row,
+        "questionnaire": questionnaire,
+        "stored": stored,
+        "values": values,
+        "risks": risks,
+        "residual": dpias.residual_level(risks),
+        "missing": dpias.missing(questionnaire, values),
+        "history": dpias.history(db.session, row),
+        "editable": row.status in dpias.EDITABLE and can(Action.MANAGE_DPIA),
+        "may_approve": may_approve_dpia(row.organisation),
+    }
+
+
+@bp.route("/dpias/<int:dpia_id>/sections/<section_id>", methods=["GET", "POST"])
+@requires(Action.VIEW_REQUESTS)
+def answer_section(dpia_id: int, section_id: str) -> ResponseReturnValue:
+    row = _dpia(dpia_id)
+    questionnaire = dpias.questionnaire_of(row)
+    try:
+        section = questionnaire.section(section_id)
+    except KeyError:
+        abort(404)
+    form_class = build_section_form(questionnaire, section)
+    stored = dpias.stored_answers(db.session, row)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if not can(Action.MANAGE_DPIA):
+            abort(403)
+        form = form_class(request.form)
+        try:
+            result = dpias.save_section(db.session, row, current_actor(), section, form)
+        except ServiceError as exc:
+            flash(exc.message, "error")
+            return _to(row)
+        keep_changes()  # what was valid stays saved beside what was not
+        errors = result.errors
+        if not errors and request.form.get("action") == "add_row":
+            return redirect(request.path)
+        if not errors:
+            flash(f"{section.title}: saved", "success")
+            return redirect(_after(row, questionnaire, section_id))
+        stored = dpias.stored_answers(db.session, row)
+    else:
+        values = {qid: a.value for qid, a in stored.items()}
+        comments = {qid: a.comment for qid, a in stored.items()}
+        form = form_class(data=form_data(section, values, comments))
+    form.add_blank_rows()
+    return render_template(
+        "dpia/section.html",
+        row=row,
+        questionnaire=questionnaire,
+        section=section,
+        form=form,
+        stored=stored,
+        editable=row.status in dpias.EDITABLE and can(Action.MANAGE_DPIA),
+    ), (422 if errors else 200)
+
+
+def _after(row: Dpia, questionnaire: Questionnaire, section_id: str) -> str:
+    ids = [s.id for s in questionnaire.sections]
+    index = ids.index(section_id)
+    if index + 1 < len(ids):
+        return url_for("dpia.answer_section", dpia_id=row.id, section_id=ids[index + 1])
+    return url_for("dpia.show", dpia_id=row.id)
+
+
+@bp.post("/dpias/<int:dpia_id>/ask-for-advice")
+@requires(Action.MANAGE_DPIA)
+def ask_for_advice(dpia_id: int) -> ResponseReturnValue:
+    row = _dpia(dpia_id)
+    try:
+        dpias.ask_for_advice(db.session, row, current_actor())
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return _to(row, "missing")
+    flash("The DPIA is waiting for the DPO's advice", "success")
+    return _to(row)
+
+
+@bp.route("/dpias/<int:dpia_id>/advice", methods=["GET", "POST"])
+@requires(Action.MANAGE_DPIA)
+def record_advice(dpia_id: int) -> ResponseReturnValue:
+    row = _dpia(dpia_id)
+    form = DpoAdviceForm()
+    if request.method == "GET":
+        form.advised_on.process_data(utcnow().date())
+    elif form.validate_on_submit():
+        advice = dpias.Advice(
+            form.dpo_name.data or "", form.advice.data or "", form.advised_on.data
+        )
+        try:
+            dpias.record_advice(db.session, row, current_actor(), advice)
+        except ServiceError as exc:
+            form[exc.field or "advice"].errors = [exc.message]
+        else:
+            flash("The DPO's advice is recorded: the DPIA is waiting for approval", "success")
+            return _to(row)
+    return render_template("dpia/advice.html", row=row, form=form), (422 if form.errors else 200)
+
+
+@bp.route("/dpias/<int:dpia_id>/decision", methods=["GET", "POST"])
+@requires(Action.VIEW_REQUESTS)
+def decide(dpia_id: int) -> ResponseReturnValue:
+    row = _dpia(dpia_id)
+    if not may_approve_dpia(row.organisation):
+        abort(403)
+    form = DpiaDecisionForm()
+    if request.method == "GET":
+        form.decided_on.process_data(utcnow().date())
+        form.next_review_date.process_data(review.default_review_date())
+    elif form.validate_on_submit():
+        try:
+            dpias.decide(db.session, row, current_actor(), _sign_off(form))
+        except ServiceError as exc:
+            form[exc.field or "outcome"].errors = [exc.message]
+        else:
+            flash(f"DPIA {dpias.STATUS_LABELS[DpiaStatus(row.status)].lower()}", "success")
+            return _to(row)
+    return render_template("dpia/decision.html", form=form, **_overview(row)), (
+        422 if form.errors else 200
+    )
+
+
+def _sign_off(form: DpiaDecisionForm) -> dpias.SignOff:
+    return dpias.SignOff(
+        approve=form.outcome.data == "approve",
+        approver_role=form.approver_role.data or "",
+        advice_followed={"yes": True, "no": False}.get(form.advice_followed.data or ""),
+        not_followed_reason=form.not_followed_reason.data or "",
+        note=form.note.data or "",
+        decided_on=form.decided_on.data,
+        next_review_date=form.next_review_date.data,
+        ico_acknowledged=bool(form.ico_acknowledged.data),
+    )
+
+
+@bp.route("/dpias/<int:dpia_id>/return", methods=["GET", "POST"])
+@requires(Action.MANAGE_DPIA)
+def return_to_draft(dpia_id: int) -> ResponseReturnValue:
+    row = _dpia(dpia_id)
+    form = DpiaReturnForm()
+    if form.validate_on_submit():
+        try:
+            dpias.return_to_draft(db.session, row, current_actor(), form.reason.data or "")
+        except ServiceError as exc:
+            form.reason.errors = [exc.message]
+        else:
+            flash("The DPIA is a draft again: change it, then ask for the DPO's advice", "success")
+            return _to(row)
+    return render_template("dpia/return.html", row=row, form=form), (422 if form.errors else 200)
+
+
+@bp.get("/dpias/<int:dpia_id>/export.xlsx")
+@writes_on_get
+@export_limit
+@requires(Action.VIEW_REQUESTS)
+def export(dpia_id: int) -> ResponseReturnValue:
+    row = _dpia(dpia_id)
+    questionnaire = dpias.questionnaire_of(row)
+    stored = dpias.stored_answers(db.session, row)
+    exports.record_download(
+        db.session, current_actor(), row.organisation, "dpia", "xlsx", row.request
+    )
+    return send_temporary(
+        lambda handle: dpia_workbook(handle, row, questionnaire, stored),
+        exports.download_name("DPIA", row.title, extension="xlsx"),
+        exports.XLSX,
+    )
