@@ -34,6 +34,7 @@ from .questionnaire.examples import example_answers
 from .services import (
     accounts,
     directory,
+    dpia,
     evidence,
     profile_changes,
     profiles,
@@ -185,6 +186,8 @@ def seed_demo(session: Session) -> str:
         if (spec[6] if len(spec) > 6 else "it_support") in installed:
             _request(session, orgs, users, *spec)
     _directory_entry(session, users["Northgate Data Protection"])
+    if dpia.KEY in installed and {"dpia_screening", "cloud_supplier"} <= set(installed):
+        _dpia(session, orgs["Oakfield Primary School"], users["Oakfield Primary School"])
     if standards.KEY in installed:
         _standards(session, orgs["Oakfield Primary School"], users["Oakfield Primary School"])
     link = url_for("supplier.open_link", token=demo_token("DD-DEMO01"), _external=True)
@@ -238,6 +241,24 @@ def _standards(session: Session, school: Organisation, admin: User) -> None:
             "Staff and pupil accounts; the school network", "", None,
         ),
     )  # fmt: skip
+
+
+def _dpia(session: Session, school: Organisation, admin: User) -> None:
+    """Cloudy Classroom screened high (DD-DEMO06), then answered the extended
+    questionnaire (DD-DEMO05): its full DPIA is begun, prefilled from both."""
+    found = {
+        row.reference: row
+        for row in session.scalars(
+            select(Request).where(Request.reference.in_(["DD-DEMO05", "DD-DEMO06"]))
+        )
+    }
+    cloud, screening = found.get("DD-DEMO05"), found.get("DD-DEMO06")
+    if cloud is None or screening is None or dpia.for_request(session, cloud):
+        return
+    cloud.follows_request_id = screening.id
+    session.flush()
+    session.refresh(cloud)
+    dpia.start_dpia(session, school, admin, cloud)
 
 
 def _organisations(session: Session) -> dict[str, Organisation]:

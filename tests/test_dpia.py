@@ -221,11 +221,12 @@ def test_a_dpia_started_from_a_submitted_request_is_prefilled_and_marked(
     assert found["project_aims"].value == "Reading practice at home for Years 3 to 6."
     assert found["screening_result"].value.startswith("High risk")
     assert screening.reference in found["screening_result"].value
+    assert found["screening_result"].source == f"The result of screening {screening.reference}"
     assert "No safeguard in place" in found["findings_not_met"].value
     # The unmet critical finding (no transfer safeguard) is proposed as a risk.
     proposed = found["risk_register"].value
     assert any("legal safeguard" in row["risk"] for row in proposed)
-    assert found["risk_register"].source.startswith("Proposed from the comparison")
+    assert found["risk_register"].source.startswith("Proposed from the unmet critical findings")
     # The school's own judgements are not guessed.
     assert "lawful_basis" not in found
     dpia = dbs.get(Dpia, dpia_id)
@@ -547,7 +548,7 @@ def test_the_dpia_exports_with_its_answers_sources_and_coloured_risks(
     assert summary["DPO"] == "Jo Patel, Shire DPO Service"
     answers = {row[1]: row for row in book["Answers"].iter_rows(values_only=True)}
     supplier_row = answers[DPIA.question("supplier_name").label]
-    assert supplier_row[2] == SUPPLIER and supplier_row[3].startswith("From request")
+    assert supplier_row[2] == SUPPLIER and supplier_row[3].startswith("The supplier named on request")
     assert answers[DPIA.question("lawful_basis").label][3] == "The school"
     register = book["Risk register"]
     assert [c.value for c in register[1]][:5] == [

@@ -123,12 +123,16 @@ def chain_of(session: Session, request: Request) -> list[Request]:
 
 def known_facts(
     session: Session, chain: Iterable[Request]
-) -> tuple[dict[str, Known], dict[str, Any]]:
+) -> tuple[dict[str, Known], dict[str, Prefilled]]:
     """Answers by ``questionnaire_key.question_id`` (the newest request wins),
-    and what the comparisons say: the screening and the unmet findings."""
+    and what the comparisons say, with where each came from: the screening's
+    result, the findings that did not meet our requirements, and the unmet
+    critical ones as proposed risks."""
     answers: dict[str, Known] = {}
     screening: list[str] = []
+    screened: list[str] = []
     unmet: list[str] = []
+    compared: list[str] = []
     critical: list[dict[str, Any]] = []
     for row in chain:
         questionnaire = definition_for(row.questionnaire_version)
@@ -150,9 +154,13 @@ def known_facts(
             lines += [f"- {reason}" for reason in triage.reasons]
             lines += [f"- Until answered: {reason}" for reason in triage.uncertain]
             screening.append("\n".join(lines))
-        for finding in comparison.findings:
-            if finding.outcome not in (Outcome.NOT_MET, Outcome.PARTLY_MET):
-                continue
+            screened.append(row.reference)
+        gaps = [
+            f for f in comparison.findings if f.outcome in (Outcome.NOT_MET, Outcome.PARTLY_MET)
+        ]
+        if gaps:
+            compared.append(row.reference)
+        for finding in gaps:
             severity = finding.requirement.severity
             words = (
                 f"{finding.question.label} Expected: {finding.expected}; given: {finding.actual}"
@@ -162,18 +170,26 @@ def known_facts(
                 critical.append(
                     {"risk": f"{finding.question.label} {finding.requirement.rationale}".strip()}
                 )
-    portal_facts: dict[str, Any] = {
-        "request.screening": "\n\n".join(screening) or None,
-        "request.unmet_findings": "\n".join(unmet) or None,
-        "request.critical_findings": critical or None,
-    }
-    return answers, portal_facts
+    facts: dict[str, Prefilled] = {}
+    if screening:
+        facts["request.screening"] = Prefilled(
+            "\n\n".join(screening), f"The result of screening {', '.join(screened)}"
+        )
+    if unmet:
+        facts["request.unmet_findings"] = Prefilled(
+            "\n".join(unmet), f"The comparison of {', '.join(compared)} with our requirements"
+        )
+    if critical:
+        facts["request.critical_findings"] = Prefilled(
+            critical, f"Proposed from the unmet critical findings of {', '.join(compared)}"
+        )
+    return answers, facts
 
 
 def prefill(
     questionnaire: Questionnaire,
     answers: Mapping[str, Known],
-    portal_facts: Mapping[str, Any],
+    portal_facts: Mapping[str, Prefilled],
     supplier_name: str,
     reference: str,
 ) -> dict[str, Prefilled]:
@@ -183,43 +199,42 @@ def prefill(
     from a yes/no, a table's matching columns); a text question gathers every
     source it names, each under its own question, so the school reads the
     supplier's words and changes what it must."""
-    facts = {**portal_facts, "request.supplier": supplier_name or None}
+    facts = dict(portal_facts)
+    if supplier_name:
+        facts["request.supplier"] = Prefilled(
+            supplier_name, f"The supplier named on request {reference}"
+        )
     found: dict[str, Prefilled] = {}
     for question in questionnaire.questions():
-        if not question.prefill:
-            continue
-        value, source = _prefilled(question, answers, facts, reference)
-        if value is not None:
-            found[question.id] = Prefilled(value, source)
+        if question.prefill:
+            filled = _prefilled(question, answers, facts)
+            if filled is not None:
+                found[question.id] = filled
     return found
 
 
 def _prefilled(
-    question: Question, answers: Mapping[str, Known], facts: Mapping[str, Any], reference: str
-) -> tuple[Any, str]:
-    given = [(name, answers[name]) for name in question.prefill if name in answers]
-    portal = [(name, facts[name]) for name in question.prefill if facts.get(name)]
-    if portal and question.type == "table":
-        rows = _rows(question, portal[0][1])
-        return rows, f"Proposed from the comparison of request {reference}"
-    if portal:
-        return _text(question, str(portal[0][1])), f"From request {reference}"
-    if not given:
-        return None, ""
-    for _name, known in given:
-        copied = _same_kind(question, known)
+    question: Question, answers: Mapping[str, Known], facts: Mapping[str, Prefilled]
+) -> Prefilled | None:
+    known = [facts[name] for name in question.prefill if name in facts]
+    if known:
+        value = known[0].value
+        if question.type == "table":
+            rows = _rows(question, value)
+            return Prefilled(rows, known[0].source) if rows else None
+        return Prefilled(_text(question, str(value)), known[0].source)
+    given = [answers[name] for name in question.prefill if name in answers]
+    for source in given:
+        copied = _same_kind(question, source)
         if copied is not None:
-            return copied, _source([known])
-    if question.type not in TEXT_TYPES_WITH_LIMITS:
-        return None, ""
+            return Prefilled(copied, _source([source]))
+    if not given or question.type not in TEXT_TYPES_WITH_LIMITS:
+        return None
     if len(given) == 1:
-        text = display_value(given[0][1].question, given[0][1].value)
+        text = display_value(given[0].question, given[0].value)
     else:
-        text = "\n".join(
-            f"{known.question.label} {display_value(known.question, known.value)}"
-            for _name, known in given
-        )
-    return _text(question, text), _source([known for _name, known in given])
+        text = "\n".join(f"{k.question.label} {display_value(k.question, k.value)}" for k in given)
+    return Prefilled(_text(question, text), _source(given))
 
 
 TEXT_TYPES_WITH_LIMITS = frozenset(TEXT_LIMITS)
