@@ -548,7 +548,9 @@ def test_the_dpia_exports_with_its_answers_sources_and_coloured_risks(
     assert summary["DPO"] == "Jo Patel, Shire DPO Service"
     answers = {row[1]: row for row in book["Answers"].iter_rows(values_only=True)}
     supplier_row = answers[DPIA.question("supplier_name").label]
-    assert supplier_row[2] == SUPPLIER and supplier_row[3].startswith("The supplier named on request")
+    assert supplier_row[2] == SUPPLIER and supplier_row[3].startswith(
+        "The supplier named on request"
+    )
     assert answers[DPIA.question("lawful_basis").label][3] == "The school"
     register = book["Risk register"]
     assert [c.value for c in register[1]][:5] == [

@@ -145,7 +145,7 @@ def world(app: Flask, make: Factory) -> dict[str, Any]:
             "slug": "dfe-it-support-standard-4",
             "supplier_id": 1,
             "share_id": 1,
-                "dpia_id": 1,
+            "dpia_id": 1,
         },
         "link": link,
     }

@@ -181,9 +181,7 @@ def test_the_school_answers_its_own_self_assessment_in_every_section(
 
 
 @pytest.mark.config(QUESTIONNAIRE_FOLDER=str(SHIPPED_QUESTIONNAIRES))
-@pytest.mark.parametrize(
-    "key", sorted(k for k in EXPECTED if not SHIPPED[k].answered_by_staff)
-)
+@pytest.mark.parametrize("key", sorted(k for k in EXPECTED if not SHIPPED[k].answered_by_staff))
 def test_supplier_can_open_every_section_and_submit(
     key: str, client: FlaskClient, make: Factory, dbs: Session
 ) -> None:
