@@ -304,18 +304,42 @@ def get_for_org(model: type[ModelT], row_id: int, organisation: Organisation) ->
     return row
 
 
-def may_approve_dpia(organisation: Organisation) -> bool:
-    """Who signs a DPIA off: the accountable person, which is the school's SLT
-    digital lead (whatever their role here) or an admin (the headteacher)."""
+def dpia_signing_roles(organisation: Organisation) -> tuple[str, ...]:
+    """The roles the signed-in person may sign a DPIA off as: the school's SLT
+    digital lead (whatever their role here), and an admin as headteacher.
+    Naming the digital lead is an admin's act, so no one grants it to themselves."""
     membership = current_membership()
     if membership is None or membership.organisation_id != organisation.id:
-        return False
+        return ()
+    roles: list[str] = []
     if (
         organisation.digital_lead_id is not None
         and membership.user_id == organisation.digital_lead_id
     ):
-        return True
-    return can(Action.APPROVE_DPIA)
+        roles.append("SLT digital lead")
+    if can(Action.APPROVE_DPIA):
+        roles.append("Headteacher")
+    return tuple(roles)
+
+
+def may_approve_dpia(organisation: Organisation) -> bool:
+    return bool(dpia_signing_roles(organisation))
+
+
+def ensure(action: Action) -> None:
+    """Refuse (403, audited) unless the signed-in person may do this: for views
+    whose GET anyone signed in may read but whose POST changes something."""
+    if not can(action):
+        _refuse(action)
+
+
+def ensure_dpia_approver(organisation: Organisation) -> tuple[str, ...]:
+    roles = dpia_signing_roles(organisation)
+    if not roles:
+        _refuse(
+            Action.APPROVE_DPIA, "Only the SLT digital lead or the headteacher signs a DPIA off"
+        )
+    return roles
 
 
 def request_for_org(reference: str, organisation: Organisation) -> Request:

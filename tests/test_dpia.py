@@ -78,6 +78,37 @@ def test_every_prefill_source_is_a_shipped_question() -> None:
                 SHIPPED[key].question(question_id)  # KeyError if it is not there
 
 
+def test_a_measure_not_approved_leaves_the_risk_as_it_was() -> None:
+    from portal.services.dpia import residual_level, risks_of
+
+    row = {**HIGH_RISK[0], "residual_likelihood": "remote", "residual_severity": "minimal"}
+    approved, refused = risks_of({"risk_register": [{**row, "approved": "yes"}, row]})
+    assert (approved.level, approved.residual_level) == ("high", "low")
+    assert (refused.level, refused.residual_level) == ("high", "high")  # approved: "no"
+    assert residual_level([approved, refused]) == "high"
+    assert risks_of({"risk_register": "not a table"}) == []
+
+
+def test_prefill_skips_answers_whose_shape_does_not_fit() -> None:
+    from portal.services.dpia import Known, prefill
+
+    cloud = SHIPPED["cloud_supplier"]
+    odd = {
+        "cloud_supplier.data_categories": Known(cloud.question("data_categories"), 7, "DD-1"),
+        "cloud_supplier.used_by_children": Known(
+            cloud.question("used_by_children"), ["yes"], "DD-1"
+        ),
+        "cloud_supplier.sub_processors": Known(cloud.question("sub_processors"), "Acme", "DD-1"),
+        "cloud_supplier.deletion_days": Known(cloud.question("deletion_days"), 30, "DD-1"),
+    }
+    found = prefill(DPIA, odd, {}, "Acme", "DD-1")
+    assert "data_categories" not in found
+    assert "pupils_use_directly" not in found
+    assert "sub_processors" not in found
+    assert found["retention"].value == "30 days"
+    assert found["supplier_name"].value == "Acme"
+
+
 # --- Setting up: a tool screened as high risk, then asked about in depth ----------
 
 
@@ -361,9 +392,18 @@ def test_no_approval_without_the_dpos_advice(
     dpia_id = start(client, cloud)
     answer_every_section(client, dbs, dpia_id, {"risk_register": LOW_RISK})
     assert client.post(f"/dpias/{dpia_id}/ask-for-advice").status_code == 302
-    refused = client.post(f"/dpias/{dpia_id}/decision", data=sign_off())
-    assert refused.status_code == 422
+    refused = client.post(f"/dpias/{dpia_id}/decision", data=sign_off(), follow_redirects=True)
     assert "Record the DPO&#39;s advice before approving" in refused.get_data(as_text=True)
+    # The rule is the service's own, whatever the page offers.
+    with client.application.test_request_context():
+        from portal.extensions import db
+        from portal.services import dpia as dpias
+        from portal.services.errors import ServiceError
+
+        row = db.session.get(Dpia, dpia_id)
+        decision = dpias.SignOff(True, "Headteacher", True, "", "", date.today(), None, True)
+        with pytest.raises(ServiceError, match="Record the DPO's advice before approving"):
+            dpias.decide(db.session, row, db.session.get(User, admin.id), decision, ["Headteacher"])
     missing = client.post(f"/dpias/{dpia_id}/advice", data={"dpo_name": "Jo Patel", "advice": ""})
     assert missing.status_code == 422
     assert "Enter the DPO&#39;s advice" in missing.get_data(as_text=True)
@@ -400,7 +440,9 @@ def test_the_accountable_person_approves_and_the_ico_is_flagged_for_a_high_risk_
     assert "as recorded at sign-off" in shown and "Approved by" in shown
     # Approved answers are locked.
     locked = client.post(f"/dpias/{dpia_id}/sections/need", data={"supplier_name": "Changed"})
-    assert locked.status_code == 302
+    assert locked.status_code == 409
+    text = locked.get_data(as_text=True)
+    assert "no longer a draft" in text and 'value="Changed"' in text  # shown, not lost
     assert answers_of(dbs, dpia_id)["supplier_name"].value == SUPPLIER
     actions = [e.action for e in dbs.scalars(select(AuditEvent).order_by(AuditEvent.id))]
     assert actions.count("dpia_started") == 1
@@ -564,3 +606,162 @@ def test_the_dpia_exports_with_its_answers_sources_and_coloured_risks(
     assert dbs.scalars(
         select(AuditEvent).where(AuditEvent.action == "export_downloaded")
     ).first().detail == {"what": "dpia", "format": "xlsx"}
+
+
+def hostile_dpia() -> tuple[Dpia, Any, dict[str, DpiaAnswer]]:
+    """A DPIA (not stored) whose every text is hostile, for the workbook."""
+    from .test_exports import HOSTILE
+
+    text = HOSTILE[0]
+    dpia = Dpia(
+        title=text, status="approved", dpo_name=text, dpo_advice=text, advice_followed=False,
+        advice_not_followed_reason=text, approver_role="Headteacher", decision_note=text,
+        decided_on=date(2026, 12, 1), next_review_date=date(2027, 12, 1),
+    )  # fmt: skip
+    values = example_answers(DPIA, fixed={"risk_register": [{**HIGH_RISK[0], "risk": text}]})
+    stored = {
+        qid: DpiaAnswer(question_id=qid, value=value, source=text) for qid, value in values.items()
+    }
+    return dpia, DPIA, stored
+
+
+def test_hostile_text_in_a_dpia_stays_text_in_its_workbook() -> None:
+    from portal.exports.dpia import dpia_workbook
+
+    from .test_exports import HOSTILE
+
+    out = io.BytesIO()
+    dpia_workbook(out, *hostile_dpia())
+    book = openpyxl.load_workbook(io.BytesIO(out.getvalue()))
+    summary = {row[0]: row[1] for row in book["DPIA"].iter_rows(values_only=True)}
+    assert summary["Tool"] == HOSTILE[0] and book["DPIA"]["B1"].data_type == "s"
+    assert book["Risk register"]["B2"].value == HOSTILE[0]
+    assert book["Risk register"]["B2"].data_type == "s"
+    assert book["Answers"]["D2"].value == HOSTILE[0]
+
+
+# --- What the first review of this feature found --------------------------------
+
+
+@shipped
+def test_proposed_risks_must_be_rated_before_the_dpo_is_asked(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    admin = make.user(role="admin")
+    _, cloud = screened_high(make, admin, dbs)
+    login(client, admin)
+    dpia_id = start(client, cloud)
+    proposed = answers_of(dbs, dpia_id)["risk_register"].value
+    values = example_answers(DPIA, fixed={"risk_register": LOW_RISK})
+    for section in DPIA.sections:
+        own = {q.id: values[q.id] for q in section.answerable if q.id in values}
+        if section.id == "risks":  # the proposed risks as they came, not yet rated
+            own["risk_register"] = proposed
+        client.post(f"/dpias/{dpia_id}/sections/{section.id}", data=as_formdata(DPIA, own))
+    assert answers_of(dbs, dpia_id)["risk_register"].value == proposed
+    # Everything else is answered; the proposed risk keeps its text only.
+    page = client.get(f"/dpias/{dpia_id}").get_data(as_text=True)
+    assert "Row 1: select" in page and "likelihood of harm" in page
+    asked = client.post(f"/dpias/{dpia_id}/ask-for-advice", follow_redirects=True)
+    assert "Answer every question before asking" in asked.get_data(as_text=True)
+    dbs.rollback()
+    assert dbs.get(Dpia, dpia_id).status == "draft"
+
+
+@shipped
+def test_a_comment_alone_survives_saving_another_section(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    reviewer = make.user()
+    _, cloud = screened_high(make, reviewer, dbs)
+    login(client, reviewer)
+    dpia_id = start(client, cloud)
+    need = {qid: row.value for qid, row in answers_of(dbs, dpia_id).items()}
+    posted = {k: need[k] for k in ("supplier_name", "product", "project_aims", "screening_result")}
+    comment = {"already_in_use-comment": "Trialled by Year 4 last spring"}
+    assert (
+        client.post(f"/dpias/{dpia_id}/sections/need", data={**posted, **comment}).status_code
+        == 302
+    )
+    consultation = {"dpo_involved": "yes", "staff_consulted": "The SENCO and the DSL"}
+    assert (
+        client.post(f"/dpias/{dpia_id}/sections/consultation", data=consultation).status_code == 302
+    )
+    kept = answers_of(dbs, dpia_id)["already_in_use"]
+    assert (kept.value, kept.comment) == (None, "Trialled by Year 4 last spring")
+
+
+@shipped
+def test_an_unchanged_answer_posted_with_crlf_keeps_its_source(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    reviewer = make.user()
+    _, cloud = screened_high(make, reviewer, dbs)
+    login(client, reviewer)
+    dpia_id = start(client, cloud)
+    before = answers_of(dbs, dpia_id)
+    assert "\n" in before["screening_result"].value
+    posted = {
+        qid: before[qid].value.replace("\n", "\r\n")  # as a browser sends a textarea
+        for qid in ("supplier_name", "product", "project_aims", "screening_result")
+    }
+    assert client.post(f"/dpias/{dpia_id}/sections/need", data=posted).status_code == 302
+    after = answers_of(dbs, dpia_id)
+    assert after["screening_result"].source == before["screening_result"].source
+    assert after["screening_result"].value == before["screening_result"].value
+
+
+@shipped
+def test_the_screening_and_its_follow_up_share_one_dpia(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    reviewer = make.user()
+    screening, cloud = screened_high(make, reviewer, dbs)
+    login(client, reviewer)
+    assert start(client, cloud) == start(client, screening)
+
+
+@shipped
+def test_sign_off_pages_send_a_dpia_in_another_state_back_with_a_reason(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    admin = make.user(role="admin")
+    _, cloud = screened_high(make, admin, dbs)
+    login(client, admin)
+    dpia_id = start(client, cloud)
+    for path, words in (
+        ("decision", "This DPIA is not waiting for a decision"),
+        ("advice", "This DPIA is not waiting for the DPO&#39;s advice"),
+        ("return", "Only a DPIA waiting for advice or approval can go back to draft"),
+    ):
+        response = client.get(f"/dpias/{dpia_id}/{path}")
+        assert response.status_code == 302, path
+        assert words in client.get(response.location).get_data(as_text=True), path
+
+
+@shipped
+def test_only_an_admin_names_the_digital_lead_who_signs_as_such(
+    client: FlaskClient, make: Factory, dbs: Session, app: Flask
+) -> None:
+    admin = make.user(role="admin")
+    login(client, admin)
+    dpia_id = ready_for_approval(client, make, dbs, admin, LOW_RISK)
+    organisation = dbs.get(Organisation, dbs.get(Dpia, dpia_id).organisation_id)
+    reviewer = make.user(organisation)
+    other = app.test_client()
+    login(other, reviewer)
+    # A reviewer cannot make themselves the digital lead, and so an approver.
+    named = other.post("/standards/digital-lead", data={"lead": str(reviewer.id)})
+    assert named.status_code == 403
+    assert other.get(f"/dpias/{dpia_id}/decision").status_code == 403
+    assert (
+        client.post("/standards/digital-lead", data={"lead": str(reviewer.id)}).status_code == 302
+    )
+    page = other.get(f"/dpias/{dpia_id}/decision").get_data(as_text=True)
+    assert "SLT digital lead" in page and 'value="Headteacher"' not in page
+    as_head = other.post(f"/dpias/{dpia_id}/decision", data=sign_off())
+    assert as_head.status_code == 422
+    refusal = "Sign as the SLT digital lead: only an admin signs as the headteacher"
+    assert refusal in as_head.get_data(as_text=True)
+    dbs.rollback()
+    assert dbs.get(Dpia, dpia_id).status == "awaiting_approval"

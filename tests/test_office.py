@@ -14,6 +14,7 @@ import pytest
 
 from portal.exports.comparison import ComparisonColumn, ComparisonLine, comparison_workbook
 from portal.exports.directory import DirectoryBlock, directory_workbook
+from portal.exports.dpia import dpia_workbook
 from portal.exports.profile import profile_workbook
 from portal.exports.register import RegisterRow, register_workbook
 from portal.questionnaire.compare import compare
@@ -22,6 +23,7 @@ from portal.questionnaire.examples import example_answers
 from portal.services.profiles import ProfileRow
 
 from .conftest import SHIPPED_QUESTIONNAIRES
+from .test_dpia import hostile_dpia
 from .test_exports import HOSTILE, directory_rows, hostile_workbook
 
 pytestmark = pytest.mark.office
@@ -68,6 +70,7 @@ def test_every_workbook_opens_in_libreoffice(tmp_path: Path) -> None:
         "directory": tmp_path / "directory.xlsx",
         "comparison": tmp_path / "comparison.xlsx",
         "profile": tmp_path / "profile.xlsx",
+        "dpia": tmp_path / "dpia.xlsx",
     }
     files["request"].write_bytes(hostile_workbook())
     files["supplier"].write_bytes(hostile_workbook(for_supplier=True))
@@ -109,6 +112,7 @@ def test_every_workbook_opens_in_libreoffice(tmp_path: Path) -> None:
             "=Oakfield",
         )
     )
+    dpia_workbook(str(files["dpia"]), *hostile_dpia())
     convert(list(files.values()), "ods", tmp_path)
     for name in files:
         converted = tmp_path / "out" / f"{name}.ods"

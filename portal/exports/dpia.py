@@ -27,6 +27,16 @@ def _words(value: str | None) -> str:
     return (value or "").capitalize()
 
 
+def _ico_words(dpia: Dpia, remaining: str | None) -> str:
+    if dpia.status == DpiaStatus.REJECTED:
+        return "Not applicable: the processing was rejected"
+    if dpia.status == DpiaStatus.APPROVED:
+        high = dpia.ico_consultation
+    else:
+        high = remaining == "high"
+    return "Required before the processing starts: a high risk remains" if high else "Not required"
+
+
 def dpia_workbook(
     out: str | IO[bytes],
     dpia: Dpia,
@@ -51,12 +61,7 @@ def dpia_workbook(
         ("Started from request", dpia.request.reference if dpia.request else ""),
         ("Status", STATUS_LABELS[DpiaStatus(dpia.status)]),
         ("Highest risk left after the measures", level_label(remaining)),
-        (
-            "ICO consultation",
-            "Required before the processing starts: a high risk remains"
-            if remaining == "high"
-            else "Not required",
-        ),
+        ("ICO consultation", _ico_words(dpia, remaining)),
         ("DPO", dpia.dpo_name or ""),
         ("DPO's advice", dpia.dpo_advice or ""),
         ("Date of the advice", _day(dpia.dpo_advised_on)),

@@ -35,7 +35,7 @@ from ..questionnaire.compare import Outcome
 from ..questionnaire.display import display_value
 from ..questionnaire.forms import SectionForm
 from ..questionnaire.risk import LEVEL_LABELS, highest, risk_level
-from . import ratings
+from . import ratings, requests
 from .audit import record_event
 from .errors import ServiceError
 from .questionnaires import definition_for, find_current, publish_version
@@ -81,6 +81,18 @@ def questionnaire_of(dpia: Dpia) -> Questionnaire:
     return definition_for(dpia.questionnaire_version)
 
 
+def lock(session: Session, dpia: Dpia) -> None:
+    """Hold the DPIA's row until commit and read it afresh: two people
+    deciding at once, or a save racing the request for advice, meet one at a
+    time on PostgreSQL (SQLite's BEGIN IMMEDIATE already serialises writers)."""
+    session.execute(
+        select(Dpia)
+        .where(Dpia.id == dpia.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def stored_answers(session: Session, dpia: Dpia) -> dict[str, DpiaAnswer]:
     rows = session.scalars(select(DpiaAnswer).where(DpiaAnswer.dpia_id == dpia.id))
     return {row.question_id: row for row in rows}
@@ -109,7 +121,7 @@ def chain_of(session: Session, request: Request) -> list[Request]:
     (extended due diligence): together, what the supplier has told us about
     this tool. Only answered ones, oldest first."""
     found = {request.id: request}
-    if request.follows is not None:
+    if request.follows is not None and request.follows.organisation_id == request.organisation_id:
         found[request.follows.id] = request.follows
     for row in session.scalars(
         select(Request).where(
@@ -223,7 +235,11 @@ def _prefilled(
             rows = _rows(question, value)
             return Prefilled(rows, known[0].source) if rows else None
         return Prefilled(_text(question, str(value)), known[0].source)
-    given = [answers[name] for name in question.prefill if name in answers]
+    given = [
+        answers[name]
+        for name in question.prefill
+        if name in answers and _fits(answers[name].question, answers[name].value)
+    ]
     for source in given:
         copied = _same_kind(question, source)
         if copied is not None:
@@ -238,6 +254,22 @@ def _prefilled(
 
 
 TEXT_TYPES_WITH_LIMITS = frozenset(TEXT_LIMITS)
+
+
+def _fits(question: Question, value: Any) -> bool:
+    """Whether a stored answer has the shape its question gives (an answer of
+    an older version, or written by hand, may not): the rest is not copied."""
+    match question.type:
+        case "multi_choice":
+            return isinstance(value, list) and all(isinstance(v, str) for v in value)
+        case "table":
+            return isinstance(value, list) and all(isinstance(row, dict) for row in value)
+        case "integer" | "decimal" | "money_gbp" | "percent":
+            return isinstance(value, int | float) and not isinstance(value, bool)
+        case "file":
+            return False
+        case _:
+            return isinstance(value, str)
 
 
 def _same_kind(question: Question, known: Known) -> Any:
@@ -322,9 +354,13 @@ def start_dpia(session: Session, organisation: Organisation, actor: User, reques
         raise ServiceError("That request is not this organisation's")
     if request.status not in ANSWERED_STATUSES:
         raise ServiceError("Wait for the supplier to submit their answers before starting a DPIA")
-    for existing in for_request(session, request):
-        if existing.status != DpiaStatus.REJECTED:
-            return existing
+    requests.lock(session, request)  # two clicks on Start make one DPIA
+    chain = chain_of(session, request)
+    # One DPIA per tool: the screening and its follow-up assess the same one.
+    for row in chain:
+        for existing in for_request(session, row):
+            if existing.status != DpiaStatus.REJECTED:
+                return existing
     questionnaire = current_questionnaire()
     version = publish_version(session, questionnaire)
     dpia = Dpia(
@@ -338,7 +374,7 @@ def start_dpia(session: Session, organisation: Organisation, actor: User, reques
     )
     session.add(dpia)
     session.flush()
-    answers, facts = known_facts(session, chain_of(session, request))
+    answers, facts = known_facts(session, chain)
     now = utcnow()
     for question_id, found in prefill(
         questionnaire, answers, facts, request.supplier.name, request.reference
@@ -369,7 +405,8 @@ def save_section(
     """Store what is valid of one section; what is not stays on the form with
     its message. A DPIA is written over days: nothing has to be answered at
     once, but everything must be before the DPO is asked."""
-    _must_be(dpia, EDITABLE, "Return the DPIA to draft before changing its answers")
+    lock(session, dpia)
+    _must_be(dpia, EDITABLE, "This DPIA is no longer a draft: return it to draft to change it")
     questionnaire = questionnaire_of(dpia)
     stored = stored_answers(session, dpia)
     own = {q.id for q in section.answerable}
@@ -381,10 +418,9 @@ def save_section(
     merged = {qid: row.value for qid, row in stored.items()}
     for qid, value in visible.items():
         if qid not in errors:
-            merged[qid] = value
-    kept = logic.drop_hidden(
-        questionnaire, {k: v for k, v in merged.items() if not logic.is_blank(v)}
-    )
+            merged[qid] = _normalised(value)
+    answered = {k: v for k, v in merged.items() if not logic.is_blank(v)}
+    kept = logic.drop_hidden(questionnaire, answered)
     now = utcnow()
     changed = 0
     for question in section.answerable:
@@ -404,15 +440,15 @@ def save_section(
                 )
             )  # fmt: skip
             changed += 1
-        elif row.value != value or row.comment != comment:
+        elif _normalised(row.value) != value or row.comment != comment:
             # The school's own answer now, not the supplier's.
             row.value, row.comment, row.source = value, comment, None
             row.updated_at, row.updated_by_id = now, actor.id
             changed += 1
-    for qid, row in stored.items():  # answers elsewhere that these ones now hide
-        if qid not in own and qid not in kept:
-            session.delete(row)
-            changed += 1
+    # Answers elsewhere that these ones now hide (a comment alone stays).
+    for qid in set(answered) - set(kept) - own:
+        session.delete(stored[qid])
+        changed += 1
     if changed:
         dpia.updated_at = now
         record_event(
@@ -421,6 +457,18 @@ def save_section(
         )  # fmt: skip
     session.flush()
     return SectionSaved(saved=changed, errors=errors)
+
+
+def _normalised(value: Any) -> Any:
+    """An answer as stored: line breaks as LF (browsers post CRLF) and table
+    rows without their blank cells, so an unchanged answer compares equal."""
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n")
+    if isinstance(value, list) and all(isinstance(row, dict) for row in value):
+        return [
+            {k: _normalised(v) for k, v in row.items() if not logic.is_blank(v)} for row in value
+        ]
+    return value
 
 
 # --- The risk register --------------------------------------------------------
@@ -442,13 +490,23 @@ class Risk:
         return risk_level(self.likelihood, self.severity)
 
     @property
+    def measure_approved(self) -> bool:
+        return self.approved == "yes"
+
+    @property
     def residual_level(self) -> str | None:
+        """What is left once the measure is in place; a measure not approved
+        reduces nothing, so the risk stays at its own level."""
+        if not self.measure_approved:
+            return self.level
         return risk_level(self.residual_likelihood, self.residual_severity)
 
 
 def risks_of(answers: Mapping[str, Any]) -> list[Risk]:
     """The register's rows as risks, each with its level worked out."""
-    rows = answers.get(RISK_TABLE) or []
+    rows = answers.get(RISK_TABLE)
+    if not isinstance(rows, list):
+        return []
     return [
         Risk(
             number=number,
@@ -487,11 +545,31 @@ class Missing:
 def missing(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> list[Missing]:
     """Every question still to answer (or to put right) before the DPO is asked."""
     found = logic.problems(questionnaire, answers, enforce_required=True)
+    shown = logic.visibility(questionnaire, answers)
+    gaps: list[Missing] = []
+    for section in questionnaire.sections:
+        for question in section.answerable:
+            if question.id in found:
+                gaps.append(Missing(section, question, found[question.id]))
+            elif question.type == "table" and shown.get(question.id, False):
+                gaps += [
+                    Missing(section, question, message)
+                    for message in _row_gaps(question, answers.get(question.id))
+                ]
+    return gaps
+
+
+def _row_gaps(question: Question, rows: Any) -> list[str]:
+    """A table's rows with a required cell still empty (a proposed risk not yet
+    rated, say): saved as a start, but not finished."""
+    if not isinstance(rows, list):
+        return []
     return [
-        Missing(section, question, found[question.id])
-        for section in questionnaire.sections
-        for question in section.answerable
-        if question.id in found
+        f"Row {number}: {logic.missing_message(column).lower()} for {column.label.lower()}"
+        for number, row in enumerate(rows, start=1)
+        if isinstance(row, dict)
+        for column in question.columns
+        if column.required and logic.is_blank(row.get(column.id))
     ]
 
 
@@ -519,6 +597,7 @@ def _move(session: Session, dpia: Dpia, actor: User, to: DpiaStatus, **detail: A
 
 def ask_for_advice(session: Session, dpia: Dpia, actor: User) -> None:
     """Send the finished draft to the DPO: every question answered first."""
+    lock(session, dpia)
     _must_be(dpia, {DpiaStatus.DRAFT}, "Only a draft can be sent for the DPO's advice")
     answers = answer_values(stored_answers(session, dpia))
     gaps = missing(questionnaire_of(dpia), answers)
@@ -541,6 +620,7 @@ class Advice:
 def record_advice(session: Session, dpia: Dpia, actor: User, advice: Advice) -> None:
     """The DPO's advice, as the DPO gave it (often an outside service, so staff
     record it): then the accountable person can decide."""
+    lock(session, dpia)
     _must_be(
         dpia, {DpiaStatus.AWAITING_ADVICE}, "Send the DPIA for the DPO's advice before recording it"
     )
@@ -574,17 +654,28 @@ class SignOff:
     ico_acknowledged: bool
 
 
-def decide(session: Session, dpia: Dpia, actor: User, sign_off: SignOff) -> None:
-    """Approve or reject, by the accountable person (permissions decide who).
-    No decision without the DPO's advice; approving a DPIA whose residual risk
-    stays high records that the ICO must be consulted before processing."""
+def _role_message(allowed: list[str]) -> str:
+    if allowed == ["SLT digital lead"]:
+        return "Sign as the SLT digital lead: only an admin signs as the headteacher"
+    if allowed == ["Headteacher"]:
+        return "Sign as the headteacher: you are not the school's SLT digital lead"
+    return "Choose whether you sign as the SLT digital lead or the headteacher"
+
+
+def decide(
+    session: Session, dpia: Dpia, actor: User, sign_off: SignOff, roles: Iterable[str]
+) -> None:
+    """Approve or reject, by the accountable person signing in one of
+    ``roles`` (permissions.dpia_signing_roles decides which). No decision
+    without the DPO's advice; approving a DPIA whose residual risk stays high
+    records that the ICO must be consulted before processing."""
+    lock(session, dpia)
     if dpia.status == DpiaStatus.AWAITING_ADVICE or not dpia.dpo_advice:
         raise ServiceError("Record the DPO's advice before approving or rejecting the DPIA")
     _must_be(dpia, {DpiaStatus.AWAITING_APPROVAL}, "This DPIA is not waiting for a decision")
-    if sign_off.approver_role not in APPROVER_ROLES:
-        raise ServiceError(
-            "Choose whether you sign as the SLT digital lead or the headteacher", "approver_role"
-        )
+    allowed = [role for role in APPROVER_ROLES if role in set(roles)]
+    if sign_off.approver_role not in allowed:
+        raise ServiceError(_role_message(allowed), "approver_role")
     if sign_off.advice_followed is None:
         raise ServiceError("Say whether the DPO's advice was followed", "advice_followed")
     reason = sign_off.not_followed_reason.strip()
@@ -628,6 +719,7 @@ def decide(session: Session, dpia: Dpia, actor: User, sign_off: SignOff) -> None
 def return_to_draft(session: Session, dpia: Dpia, actor: User, reason: str) -> None:
     """Back to the school for changes. Advice already given was about the old
     answers, so it goes (the history keeps it) and is asked for again."""
+    lock(session, dpia)
     _must_be(
         dpia,
         {DpiaStatus.AWAITING_ADVICE, DpiaStatus.AWAITING_APPROVAL},

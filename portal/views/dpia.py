@@ -15,12 +15,15 @@ from ..permissions import (
     can,
     current_actor,
     current_organisation,
+    dpia_signing_roles,
+    ensure,
+    ensure_dpia_approver,
     get_for_org,
     may_approve_dpia,
     requires,
 )
 from ..questionnaire import Questionnaire
-from ..questionnaire.forms import build_section_form, form_data
+from ..questionnaire.forms import SelectChoice, build_section_form, form_data
 from ..services import dpia as dpias
 from ..services import exports, review
 from ..services.errors import ServiceError
@@ -88,6 +91,7 @@ def _overview(row: Dpia) -> dict[str, object]:
         "history": dpias.history(db.session, row),
         "editable": row.status in dpias.EDITABLE and can(Action.MANAGE_DPIA),
         "may_approve": may_approve_dpia(row.organisation),
+        "signing_roles": dpia_signing_roles(row.organisation),
     }
 
 
@@ -102,24 +106,24 @@ def answer_section(dpia_id: int, section_id: str) -> ResponseReturnValue:
         abort(404)
     form_class = build_section_form(questionnaire, section)
     stored = dpias.stored_answers(db.session, row)
-    errors: dict[str, str] = {}
+    status = 200
     if request.method == "POST":
-        if not can(Action.MANAGE_DPIA):
-            abort(403)
+        ensure(Action.MANAGE_DPIA)
         form = form_class(request.form)
         try:
             result = dpias.save_section(db.session, row, current_actor(), section, form)
-        except ServiceError as exc:
+        except ServiceError as exc:  # no longer a draft: show what was typed, save nothing
             flash(exc.message, "error")
-            return _to(row)
-        keep_changes()  # what was valid stays saved beside what was not
-        errors = result.errors
-        if not errors and request.form.get("action") == "add_row":
-            return redirect(request.path)
-        if not errors:
-            flash(f"{section.title}: saved", "success")
-            return redirect(_after(row, questionnaire, section_id))
-        stored = dpias.stored_answers(db.session, row)
+            status = 409
+        else:
+            keep_changes()  # what was valid stays saved beside what was not
+            if not result.errors and request.form.get("action") == "add_row":
+                return redirect(request.path)
+            if not result.errors:
+                flash(f"{section.title}: saved", "success")
+                return redirect(_after(row, questionnaire, section_id))
+            stored = dpias.stored_answers(db.session, row)
+            status = 422
     else:
         values = {qid: a.value for qid, a in stored.items()}
         comments = {qid: a.comment for qid, a in stored.items()}
@@ -132,8 +136,8 @@ def answer_section(dpia_id: int, section_id: str) -> ResponseReturnValue:
         section=section,
         form=form,
         stored=stored,
-        editable=row.status in dpias.EDITABLE and can(Action.MANAGE_DPIA),
-    ), (422 if errors else 200)
+        editable=(row.status in dpias.EDITABLE or status == 409) and can(Action.MANAGE_DPIA),
+    ), status
 
 
 def _after(row: Dpia, questionnaire: Questionnaire, section_id: str) -> str:
@@ -161,6 +165,9 @@ def ask_for_advice(dpia_id: int) -> ResponseReturnValue:
 @requires(Action.MANAGE_DPIA)
 def record_advice(dpia_id: int) -> ResponseReturnValue:
     row = _dpia(dpia_id)
+    if row.status != DpiaStatus.AWAITING_ADVICE:
+        flash("This DPIA is not waiting for the DPO's advice", "error")
+        return _to(row)
     form = DpoAdviceForm()
     if request.method == "GET":
         form.advised_on.process_data(utcnow().date())
@@ -182,15 +189,23 @@ def record_advice(dpia_id: int) -> ResponseReturnValue:
 @requires(Action.VIEW_REQUESTS)
 def decide(dpia_id: int) -> ResponseReturnValue:
     row = _dpia(dpia_id)
-    if not may_approve_dpia(row.organisation):
-        abort(403)
+    roles = ensure_dpia_approver(row.organisation)
+    if row.status == DpiaStatus.AWAITING_ADVICE:
+        flash("Record the DPO's advice before approving or rejecting the DPIA", "error")
+        return _to(row)
+    if row.status != DpiaStatus.AWAITING_APPROVAL:
+        flash("This DPIA is not waiting for a decision", "error")
+        return _to(row)
     form = DpiaDecisionForm()
+    form.approver_role.choices = [SelectChoice(role, role) for role in roles]
     if request.method == "GET":
+        if len(roles) == 1:
+            form.approver_role.data = roles[0]
         form.decided_on.process_data(utcnow().date())
         form.next_review_date.process_data(review.default_review_date())
     elif form.validate_on_submit():
         try:
-            dpias.decide(db.session, row, current_actor(), _sign_off(form))
+            dpias.decide(db.session, row, current_actor(), _sign_off(form), roles)
         except ServiceError as exc:
             form[exc.field or "outcome"].errors = [exc.message]
         else:
@@ -218,6 +233,9 @@ def _sign_off(form: DpiaDecisionForm) -> dpias.SignOff:
 @requires(Action.MANAGE_DPIA)
 def return_to_draft(dpia_id: int) -> ResponseReturnValue:
     row = _dpia(dpia_id)
+    if row.status not in (DpiaStatus.AWAITING_ADVICE, DpiaStatus.AWAITING_APPROVAL):
+        flash("Only a DPIA waiting for advice or approval can go back to draft", "error")
+        return _to(row)
     form = DpiaReturnForm()
     if form.validate_on_submit():
         try:

@@ -512,6 +512,8 @@ class DpiaDecisionForm(FlaskForm):
         validators=[
             InputRequired("Choose whether you sign as the SLT digital lead or the headteacher")
         ],
+        # Who may sign as which is the service's to say, in words (not "Not a valid choice").
+        validate_choice=False,
     )
     advice_followed = RadioField(
         "Was the DPO's advice followed?",
