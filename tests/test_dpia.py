@@ -765,3 +765,55 @@ def test_only_an_admin_names_the_digital_lead_who_signs_as_such(
     assert refusal in as_head.get_data(as_text=True)
     dbs.rollback()
     assert dbs.get(Dpia, dpia_id).status == "awaiting_approval"
+
+
+# --- Reviews ---------------------------------------------------------------------------
+
+
+@shipped
+def test_an_approved_dpia_is_reviewed_from_its_own_answers(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    admin = make.user(role="admin")
+    login(client, admin)
+    dpia_id = ready_for_approval(client, make, dbs, admin, LOW_RISK)
+    assert client.post(f"/dpias/{dpia_id}/review").status_code == 302  # not approved yet
+    dbs.rollback()
+    assert dbs.scalars(select(Dpia).where(Dpia.review_of_id == dpia_id)).first() is None
+    assert client.post(f"/dpias/{dpia_id}/decision", data=sign_off()).status_code == 302
+
+    started = client.post(f"/dpias/{dpia_id}/review")
+    review_id = int(started.location.rstrip("/").rsplit("/", 1)[1])
+    assert review_id != dpia_id
+    assert client.post(f"/dpias/{dpia_id}/review").location == started.location  # not doubled
+    approved, review = answers_of(dbs, dpia_id), answers_of(dbs, review_id)
+    assert {q: a.value for q, a in review.items()} == {q: a.value for q, a in approved.items()}
+    assert review["supplier_name"].source == approved["supplier_name"].source
+    dbs.rollback()
+    assert (dbs.get(Dpia, review_id).status, dbs.get(Dpia, dpia_id).status) == ("draft", "approved")
+    page = client.get(f"/dpias/{review_id}").get_data(as_text=True)
+    assert "which stands until this one is signed off" in page
+    assert "Review of the approved DPIA started" in page
+
+
+@shipped
+def test_a_dpia_review_date_is_on_the_timeline_and_reminded(
+    client: FlaskClient, make: Factory, dbs: Session, app: Flask
+) -> None:
+    from portal.services.review_reminders import send_review_reminders
+
+    admin = make.user(role="admin")
+    login(client, admin)
+    dpia_id = ready_for_approval(client, make, dbs, admin, LOW_RISK)
+    review_on = date.today() + timedelta(days=10)
+    decision = sign_off(next_review_date=review_on.isoformat())
+    assert client.post(f"/dpias/{dpia_id}/decision", data=decision).status_code == 302
+    timeline = client.get("/standards/timeline").get_data(as_text=True)
+    assert f'href="/dpias/{dpia_id}">Review the DPIA of {SUPPLIER}</a>' in timeline
+    with app.test_request_context():
+        from portal.extensions import db
+
+        sent = send_review_reminders(db.session, date.today())
+        db.session.commit()
+    items = [i.what for r in sent for i in r.items]
+    assert f"Review the DPIA of {SUPPLIER}" in items

@@ -41,6 +41,10 @@ class Dpia(Base):
     )
     supplier_id: Mapped[int | None] = mapped_column(ForeignKey("supplier.id"))
     title: Mapped[str] = mapped_column(String(200), comment="the tool, as the school names it")
+    review_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dpia.id", ondelete="SET NULL"),
+        comment="the approved DPIA this one reviews (its answers were the start)",
+    )
     status: Mapped[str] = mapped_column(String(30), default=DpiaStatus.DRAFT)
     created_at: Mapped[created_at]
     created_by_id: Mapped[int | None] = mapped_column(
@@ -80,6 +84,7 @@ class Dpia(Base):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     advice_recorded_by: Mapped[User | None] = relationship(foreign_keys=[advice_recorded_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    review_of: Mapped[Dpia | None] = relationship(remote_side="Dpia.id")
 
 
 class DpiaAnswer(Base):

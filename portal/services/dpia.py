@@ -393,6 +393,51 @@ def start_dpia(session: Session, organisation: Organisation, actor: User, reques
     return dpia
 
 
+def start_review(session: Session, dpia: Dpia, actor: User) -> Dpia:
+    """The review of an approved DPIA (its next review date, or a change in
+    the processing): a new draft that starts from the approved answers, each
+    keeping where it came from. The approved one stands until the review is
+    signed off. A review already under way is returned, not doubled."""
+    lock(session, dpia)
+    _must_be(dpia, {DpiaStatus.APPROVED}, "Only an approved DPIA is reviewed")
+    for newer in session.scalars(
+        select(Dpia).where(Dpia.review_of_id == dpia.id, Dpia.status != DpiaStatus.REJECTED)
+    ):
+        return newer
+    questionnaire = current_questionnaire()
+    version = publish_version(session, questionnaire)
+    review = Dpia(
+        organisation_id=dpia.organisation_id, questionnaire_version_id=version.id,
+        request_id=dpia.request_id, supplier_id=dpia.supplier_id, title=dpia.title,
+        status=DpiaStatus.DRAFT, created_by_id=actor.id, review_of_id=dpia.id,
+    )  # fmt: skip
+    session.add(review)
+    session.flush()
+    now = utcnow()
+    asked = {q.id for q in questionnaire.questions() if q.answerable}
+    for question_id, row in stored_answers(session, dpia).items():
+        if question_id in asked:  # a newer version may have dropped a question
+            session.add(
+                DpiaAnswer(
+                    dpia_id=review.id, question_id=question_id, value=row.value,
+                    comment=row.comment, source=row.source, updated_at=now,
+                    updated_by_id=actor.id,
+                )
+            )  # fmt: skip
+    record_event(
+        session, "dpia_review_started", organisation=dpia.organisation, actor=actor,
+        request=dpia.request, dpia=review.id, reviews=dpia.id, title=dpia.title,
+    )  # fmt: skip
+    session.flush()
+    return review
+
+
+def reviews_of(session: Session, dpia: Dpia) -> list[Dpia]:
+    return list(
+        session.scalars(select(Dpia).where(Dpia.review_of_id == dpia.id).order_by(Dpia.id.desc()))
+    )
+
+
 @dataclass(frozen=True)
 class SectionSaved:
     saved: int
@@ -754,3 +799,13 @@ def latest_by_supplier(session: Session, organisation: Organisation) -> dict[int
         if dpia.supplier_id is not None:
             found.setdefault(dpia.supplier_id, dpia)
     return found
+
+
+def due_reviews(session: Session, organisation: Organisation) -> list[Dpia]:
+    """The newest approved DPIA of each tool that has a review date: what the
+    school must look at again (it stays due while a review is under way)."""
+    found: dict[object, Dpia] = {}
+    for dpia in list_dpias(session, organisation):  # newest first
+        if dpia.status == DpiaStatus.APPROVED and dpia.next_review_date is not None:
+            found.setdefault(dpia.supplier_id or f"dpia:{dpia.id}", dpia)
+    return sorted(found.values(), key=lambda d: (d.next_review_date or date.max, d.id))

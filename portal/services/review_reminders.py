@@ -23,7 +23,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import supplier_register
+from . import dpia, supplier_register
 from .audit import record_event
 from .dashboard import REVIEW_WARNING_DAYS
 from .mail import queue_email
@@ -31,7 +31,7 @@ from .mail import queue_email
 
 @dataclass(frozen=True)
 class DueItem:
-    key: str  # "supplier:<id>" or "standard:<name>"
+    key: str  # "supplier:<id>", "standard:<name>" or "dpia:<id>"
     what: str
     due: date
 
@@ -68,6 +68,11 @@ def reviews_due(session: Session, today: date) -> list[ReviewReminder]:
                 )
             )
             if plan.next_review_date is not None
+        ]
+        items += [
+            DueItem(f"dpia:{found.id}", f"Review the DPIA of {found.title}", found.next_review_date)
+            for found in dpia.due_reviews(session, organisation)
+            if found.next_review_date is not None and found.next_review_date <= horizon
         ]
         sent = {
             (row.item, row.due_date)

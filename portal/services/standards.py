@@ -33,7 +33,7 @@ from ..models import (
 from ..questionnaire import Question, Questionnaire, Section, logic
 from ..questionnaire.compare import Outcome, check_answer
 from ..questionnaire.forms import SectionForm
-from . import evidence, supplier_register
+from . import dpia, evidence, supplier_register
 from .audit import record_event
 from .errors import ServiceError
 from .questionnaires import definition_for, find_current, publish_version
@@ -479,13 +479,15 @@ class Due:
     overdue: bool
     standard_slug: str | None = None
     supplier_id: int | None = None
+    dpia_id: int | None = None
 
 
 def timeline(
     session: Session, organisation: Organisation, found: Progress, today: date | None = None
 ) -> list[Due]:
     """Targets and reviews of the standards, and the annual reviews of the
-    suppliers in the register: overdue first (oldest first), then what comes next."""
+    suppliers in the register and of approved DPIAs: overdue first (oldest
+    first), then what comes next."""
     today = today or utcnow().date()
     entries: list[Due] = []
     for standard in found.standards:
@@ -512,6 +514,15 @@ def timeline(
                     review, f"Review {entry.supplier.name}", "Supplier review",
                     entry.latest.decision if entry.latest else "In the register",
                     review < today, supplier_id=entry.supplier.id,
+                )
+            )  # fmt: skip
+    for approved in dpia.due_reviews(session, organisation):
+        review = approved.next_review_date
+        if review is not None:
+            entries.append(
+                Due(
+                    review, f"Review the DPIA of {approved.title}", "DPIA review", "Approved",
+                    review < today, dpia_id=approved.id,
                 )
             )  # fmt: skip
     return sorted(entries, key=lambda due: (not due.overdue, due.on, due.what))

@@ -53,6 +53,8 @@ def describe(event: AuditEvent) -> str:
             return f"Extended due diligence sent ({detail.get('follow_up')})"
         case "dpia_started":
             return f"Full DPIA started ({detail.get('title')})"
+        case "dpia_review_started":
+            return f"Review of the approved DPIA started ({detail.get('title')})"
         case "dpia_answered":
             return f"DPIA answers changed: {detail.get('section')}"
         case "dpia_awaiting_advice":

@@ -92,6 +92,7 @@ def _overview(row: Dpia) -> dict[str, object]:
         "editable": row.status in dpias.EDITABLE and can(Action.MANAGE_DPIA),
         "may_approve": may_approve_dpia(row.organisation),
         "signing_roles": dpia_signing_roles(row.organisation),
+        "reviews": dpias.reviews_of(db.session, row),
     }
 
 
@@ -227,6 +228,19 @@ def _sign_off(form: DpiaDecisionForm) -> dpias.SignOff:
         next_review_date=form.next_review_date.data,
         ico_acknowledged=bool(form.ico_acknowledged.data),
     )
+
+
+@bp.post("/dpias/<int:dpia_id>/review")
+@requires(Action.MANAGE_DPIA)
+def start_review(dpia_id: int) -> ResponseReturnValue:
+    row = _dpia(dpia_id)
+    try:
+        review = dpias.start_review(db.session, row, current_actor())
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return _to(row)
+    flash("Review started from the approved answers: change what is no longer right", "success")
+    return _to(review)
 
 
 @bp.route("/dpias/<int:dpia_id>/return", methods=["GET", "POST"])
