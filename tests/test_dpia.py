@@ -817,3 +817,22 @@ def test_a_dpia_review_date_is_on_the_timeline_and_reminded(
         db.session.commit()
     items = [i.what for r in sent for i in r.items]
     assert f"Review the DPIA of {SUPPLIER}" in items
+
+
+@shipped
+def test_a_dpia_is_never_sent_to_a_supplier(client: FlaskClient, make: Factory, app: Flask) -> None:
+    from portal.extensions import db
+    from portal.services import requests
+    from portal.services.errors import ServiceError
+
+    reviewer = make.user()
+    login(client, reviewer)
+    assert "dpia_full" not in client.get("/requests/new").get_data(as_text=True)
+    with app.test_request_context():
+        organisation = db.session.merge(reviewer).memberships[0].organisation
+        details = requests.NewRequest(
+            supplier_name="Acme", contact_name="Sam", contact_email="sam@acme.example",
+            questionnaire_key="dpia_full", due_date=None, message="",
+        )  # fmt: skip
+        with pytest.raises(ServiceError, match="start a DPIA from a request's page"):
+            requests.create_request(db.session, organisation, db.session.merge(reviewer), details)
