@@ -109,35 +109,17 @@ def dpia_workbook(
     )  # fmt: skip
     for line, risk in enumerate(risks, 1):
         register.write_number(line, 0, risk.number)
-        cells.texts(
-            register,
-            line,
-            (risk.risk, _words(risk.likelihood), _words(risk.severity)),
-            "wrap",
-            first=1,
-        )
-        cells.text(
-            register,
-            line,
-            4,
-            LEVEL_LABELS.get(risk.level or "", ""),
-            f"level:{risk.level}" if risk.level else "wrap",
-        )
-        cells.texts(
-            register,
-            line,
-            (risk.measure, _words(risk.residual_likelihood), _words(risk.residual_severity)),
-            "wrap",
-            first=5,
-        )
-        cells.text(
-            register,
-            line,
-            8,
-            LEVEL_LABELS.get(risk.residual_level or "", ""),
-            f"level:{risk.residual_level}" if risk.residual_level else "wrap",
-        )
+        judged = (risk.likelihood, risk.severity, risk.level)
+        left = (risk.residual_likelihood, risk.residual_severity, risk.residual_level)
+        for first, text, (likelihood, severity, level) in (
+            (1, risk.risk, judged),
+            (5, risk.measure, left),
+        ):
+            cells.texts(
+                register, line, (text, _words(likelihood), _words(severity)), "wrap", first=first
+            )
+            style = f"level:{level}" if level else "wrap"
+            cells.text(register, line, first + 3, LEVEL_LABELS.get(level or "", ""), style)
         cells.text(register, line, 9, _words(risk.approved), "wrap")
-
     register.autofilter(0, 0, max(len(risks), 1), count - 1)
     workbook.close()

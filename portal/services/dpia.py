@@ -45,6 +45,7 @@ RISK_TABLE = "risk_register"
 ADVICE_LIMIT = 10_000
 APPROVER_ROLES = ("SLT digital lead", "Headteacher")
 TEXT_LIMITS = {"text": 500, "long_text": 10_000}
+TEXT_TYPES_WITH_LIMITS = frozenset(TEXT_LIMITS)
 
 STATUS_LABELS = {
     DpiaStatus.DRAFT: "Draft",
@@ -251,9 +252,6 @@ def _prefilled(
     else:
         text = "\n".join(f"{k.question.label} {display_value(k.question, k.value)}" for k in given)
     return Prefilled(_text(question, text), _source(given))
-
-
-TEXT_TYPES_WITH_LIMITS = frozenset(TEXT_LIMITS)
 
 
 def _fits(question: Question, value: Any) -> bool:
