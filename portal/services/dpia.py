@@ -31,7 +31,7 @@ from ..models import (
     utcnow,
 )
 from ..questionnaire import Question, Questionnaire, Section, logic
-from ..questionnaire.compare import Outcome
+from ..questionnaire.compare import Finding, Outcome
 from ..questionnaire.display import display_value
 from ..questionnaire.forms import SectionForm
 from ..questionnaire.risk import LEVEL_LABELS, highest, risk_level
@@ -180,9 +180,7 @@ def known_facts(
             )
             unmet.append(f"- [{severity}] {words} ({row.reference})")
             if severity == "critical" and finding.outcome == Outcome.NOT_MET:
-                critical.append(
-                    {"risk": f"{finding.question.label} {finding.requirement.rationale}".strip()}
-                )
+                critical.append({"risk": _proposed_risk(finding)})
     facts: dict[str, Prefilled] = {}
     if screening:
         facts["request.screening"] = Prefilled(
@@ -197,6 +195,14 @@ def known_facts(
             critical, f"Proposed from the unmet critical findings of {', '.join(compared)}"
         )
     return answers, facts
+
+
+def _proposed_risk(finding: Finding) -> str:
+    """An unmet critical finding, as a risk for the school to judge."""
+    return (
+        f"Not met: {finding.question.label} We expect {finding.expected.lower()}; the supplier "
+        f"answered {finding.actual}. {finding.requirement.rationale}"
+    ).strip()
 
 
 def prefill(
