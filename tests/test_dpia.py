@@ -836,3 +836,6 @@ def test_a_dpia_is_never_sent_to_a_supplier(client: FlaskClient, make: Factory, 
         )  # fmt: skip
         with pytest.raises(ServiceError, match="start a DPIA from a request's page"):
             requests.create_request(db.session, organisation, db.session.merge(reviewer), details)
+    # Nor listed to API callers as a questionnaire a request can use.
+    listed = client.get("/api/v1/questionnaires").json["items"]
+    assert {q["key"] for q in listed} == {"it_support", "cloud_supplier", "dpia_screening"}

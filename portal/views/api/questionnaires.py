@@ -29,7 +29,8 @@ def list_questionnaires() -> ResponseReturnValue:
                 "question_count": q.question_count,
                 "definition": url_for("api.get_questionnaire", key=q.key, version=q.version),
             }
-            for q in questionnaires.current_definitions()
+            # Not those the school's own staff answer: a request cannot use them.
+            for q in questionnaires.for_suppliers()
         ]
     )
 
