@@ -74,7 +74,9 @@ def format_number(value: float | int | None, money: bool = False) -> str:
 
 def form_error_list(form: Any, with_labels: bool = False) -> list[tuple[str, str]]:
     """(field id, message) pairs for the error summary, in the form's order."""
-    pairs = []
+    pairs: list[tuple[str, str]] = []
+    if form is None:  # a page written without its form has no errors
+        return pairs
     for field in form:
         for message in field.errors[:1]:
             text = f"{field.label.text}: {message}" if with_labels else message
@@ -141,20 +143,95 @@ def question_html(
     macros = current_app.jinja_env.get_template("_macros.html").module
     if question.type in ("file", "table"):
         return macros.question(question, field, form, files)  # type: ignore[attr-defined]
+    return _own_html(macros, questionnaire, question, field, form, files) + _evidence_html(
+        macros, questionnaire, question, form, files
+    )
+
+
+def _own_html(
+    macros: Any, questionnaire: Any, question: Any, field: Any, form: Any, files: Any
+) -> Any:
     comment = form[f"{question.id}-comment"] if question.comment and form else None
     field_state, comment_state = _state(field), _state(comment)
     if field_state is None or comment_state is None:
-        html = macros.question_own(question, field, form, files)  # type: ignore[attr-defined]
-    else:
-        key = (questionnaire.sha256, question.id, field_state, comment_state, form is None)
-        html = _kept(key, lambda: macros.question_own(question, field, form, files))  # type: ignore[attr-defined]
-    if question.evidence != "none" and form:
-        if evidence_of(files, question.id):
-            html += macros.evidence_upload(question, files)  # type: ignore[attr-defined]
-        else:  # no file yet: the same empty box for everyone
-            empty = (questionnaire.sha256, question.id, "evidence")
-            html += _kept(empty, lambda: macros.evidence_upload(question, files))  # type: ignore[attr-defined]
-    return html
+        return macros.question_own(question, field, form, files)
+    key = (questionnaire.sha256, question.id, field_state, comment_state, form is None)
+    return _kept(key, lambda: macros.question_own(question, field, form, files))
+
+
+def _evidence_html(macros: Any, questionnaire: Any, question: Any, form: Any, files: Any) -> Any:
+    if question.evidence == "none" or not form:
+        return ""  # added to the question's markup, it stays markup
+    # The box lists the question's files by id, name and size: kept by those
+    # (no file yet: the same empty box for everyone).
+    mine = tuple((f.id, f.filename, f.size) for f in evidence_of(files, question.id))
+    key = (questionnaire.sha256, question.id, "evidence", mine)
+    if len(mine) > 5:
+        return macros.evidence_upload(question, files)
+    return _kept(key, lambda: macros.evidence_upload(question, files))
+
+
+# A GET of a section page shows each question as its stored answer makes it,
+# so its markup is also kept by the stored answer: a page whose every question
+# is kept that way is written without building its WTForms form (a quarter of
+# a millisecond for the largest section).
+def _stored_key(
+    questionnaire: Any, question: Any, values: Mapping[str, Any], comments: Mapping[str, Any]
+) -> tuple[Any, ...] | None:
+    value = repr(values[question.id]) if question.id in values else "<none>"
+    comment = repr(comments.get(question.id) or None) if question.comment else ""
+    if len(value) + len(comment) > MEMO_TEXT:
+        return None
+    return (questionnaire.sha256, question.id, "stored", value, comment)
+
+
+def stored_questions_html(
+    questionnaire: Any,
+    section: Any,
+    values: Mapping[str, Any],
+    comments: Mapping[str, Any],
+    files: Mapping[int, Any],
+) -> dict[str, Any] | None:
+    """Every question of a section as a GET shows it, from markup kept by its
+    stored answer; None if any is not kept (or cannot be: files and tables)."""
+    if current_app.jinja_env.auto_reload:
+        return None
+    macros = current_app.jinja_env.get_template("_macros.html").module
+    found = {}
+    for question in section.questions:
+        if question.type in ("file", "table"):
+            return None
+        key = _stored_key(questionnaire, question, values, comments)
+        own = _rendered.get(key) if key is not None else None
+        if own is None:
+            return None
+        found[question.id] = own + _evidence_html(macros, questionnaire, question, True, files)
+    return found
+
+
+def keep_stored_questions(
+    questionnaire: Any,
+    section: Any,
+    values: Mapping[str, Any],
+    comments: Mapping[str, Any],
+    form: Any,
+    files: Mapping[int, Any],
+) -> dict[str, Any]:
+    """Every question of a GET's section page written with its form (built
+    from the stored answers), each kept by its stored answer for the next."""
+    macros: Any = current_app.jinja_env.get_template("_macros.html").module
+    found = {}
+    for question in section.questions:
+        field = form[question.id] if question.answerable else None
+        if question.type in ("file", "table"):
+            found[question.id] = macros.question(question, field, form, files)
+            continue
+        own = _own_html(macros, questionnaire, question, field, form, files)
+        key = _stored_key(questionnaire, question, values, comments)
+        if key is not None:
+            _kept(key, lambda markup=own: markup)  # type: ignore[misc]
+        found[question.id] = own + _evidence_html(macros, questionnaire, question, form, files)
+    return found
 
 
 def _kept(key: tuple[Any, ...], render: Callable[[], Any]) -> Any:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -20,7 +22,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 
-from .. import keep_changes
+from .. import keep_changes, templating
 from ..extensions import db, limiter, reads_first, start_writing, writes_on_get
 from ..models import Request
 from ..permissions import grant_supplier_access, supplier_request, supplier_view
@@ -171,26 +173,54 @@ def answer_section(row: Request, section_id: str) -> ResponseReturnValue:
             return redirect(_next_step(row, section_id))
         revealed = outcome.revealed
     else:
-        stored = responses.stored_answers(db.session, row)
-        form = form_class(data=form_data(section, stored.values, stored.comments))
-        return _section_page(row, questionnaire, section, form, stored=stored)
+        return _section_page_as_stored(row, questionnaire, section)
     return _section_page(row, questionnaire, section, form, revealed=revealed), status
+
+
+def _section_page_as_stored(row: Request, questionnaire: Questionnaire, section: Section) -> str:
+    """A GET: the questions as the stored answers make them, from markup kept
+    by those answers when every question has it; else through the form."""
+    stored = responses.stored_answers(db.session, row)
+    files = evidence.files_listed(db.session, row) if section.takes_files else {}
+    questions = templating.stored_questions_html(
+        questionnaire, section, stored.values, stored.comments, files
+    )
+    form = None
+    if questions is None:
+        form = build_section_form(questionnaire, section)(
+            data=form_data(section, stored.values, stored.comments)
+        )
+        form.add_blank_rows()
+        questions = templating.keep_stored_questions(
+            questionnaire, section, stored.values, stored.comments, form, files
+        )
+    return _section_page(
+        row, questionnaire, section, form, stored=stored, files=files, questions=questions
+    )
 
 
 def _section_page(
     row: Request,
     questionnaire: Questionnaire,
     section: Section,
-    form: SectionForm,
+    form: SectionForm | None,
     *,
     revealed: tuple[str, ...] = (),
     stale: bool = False,
     stored: responses.StoredAnswers | None = None,
+    files: Mapping[int, Any] | None = None,
+    questions: Mapping[str, Any] | None = None,
 ) -> str:
-    """The section page, whatever brought the supplier to it."""
-    form.add_blank_rows()
+    """The section page, whatever brought the supplier to it: ``questions``
+    written already (a GET), or written from ``form`` (what was posted)."""
+    if form is not None and questions is None:
+        form.add_blank_rows()
     if stored is None:
         stored = responses.stored_answers(db.session, row)
+    if files is None:
+        # Most sections take no files: skip the query then.
+        files = evidence.files_listed(db.session, row) if section.takes_files else {}
+    typed = form.answers() if form is not None else {}
     return render_template(
         "supplier/section_form.html",
         row=row,
@@ -202,11 +232,11 @@ def _section_page(
         editable=responses.editable_ids(db.session, row),
         prefilled=stored.unconfirmed,
         copied=sum(1 for q in section.answerable if q.id in stored.unconfirmed),
-        shown=logic.visibility(questionnaire, {**stored.values, **form.answers()}),
+        shown=logic.visibility(questionnaire, {**stored.values, **typed}),
         revealed=revealed,
         stale=stale,
-        # Most sections take no files: skip the query then.
-        files=evidence.files_listed(db.session, row) if section.takes_files else {},
+        files=files,
+        questions=questions,
     )
 
 
