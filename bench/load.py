@@ -50,11 +50,10 @@ class Client:
         if body is not None:
             lines.append(b"Content-Length: %d" % len(body))
         wire = b"\r\n".join(lines) + b"\r\n\r\n" + (body or b"")
-        try:
-            raw = self._exchange(wire)
-        except OSError:  # a worker that died: try once more, as a browser would
-            raw = self._exchange(wire)
-        return self._read(raw)
+        # No second try when a connection fails: a resent save whose first try
+        # was still running on the server could land after a later one, and the
+        # load test must count the first as unanswered (it may or may not land).
+        return self._read(self._exchange(wire))
 
     def _exchange(self, wire: bytes) -> bytes:
         with socket.create_connection(self.address, timeout=30) as connection:
@@ -113,29 +112,38 @@ def _connection(
     while time.monotonic() < deadline:
         number += 1
         started = time.perf_counter()
-        if action == "page":
-            status, _ = client.request("GET", path)
-        elif action == "floor":
-            status, _ = client.request("GET", "/bench/floor")
-        elif action == "floor_json":
-            status, _ = client.request(
-                "POST", "/bench/floor.json", b"{}", {"Content-Type": "application/json"}
-            )
-        else:
-            payload = {"answers": {question: number % 700}, "revisions": {question: revision}}
-            status, body = client.request(
-                "POST", f"{path}/autosave", json.dumps(payload).encode(),
-                {"Content-Type": "application/json", "X-CSRFToken": csrf},
-            )  # fmt: skip
-            if status == 200:
-                revision = json.loads(body)["revisions"].get(question, revision)
+        try:
+            status, revision = _one(client, action, path, question, number, revision, csrf)
+        except OSError:
+            status = 0  # no answer: an error, as a 5xx would be
         tally.latencies.append(time.perf_counter() - started)
         tally.statuses[status] = tally.statuses.get(status, 0) + 1
-        if status >= 400:
+        if status >= 400 or status == 0:
             tally.errors += 1
         else:
             tally.done += 1
     results.append(tally)
+
+
+def _one(
+    client: Client, action: str, path: str, question: str, number: int, revision: int, csrf: str
+) -> tuple[int, int]:
+    """One request of the load; its status, and the answer's revision after it."""
+    if action == "page":
+        return client.request("GET", path)[0], revision
+    if action == "floor":
+        return client.request("GET", "/bench/floor")[0], revision
+    if action == "floor_json":
+        json_type = {"Content-Type": "application/json"}
+        return client.request("POST", "/bench/floor.json", b"{}", json_type)[0], revision
+    payload = {"answers": {question: number % 700}, "revisions": {question: revision}}
+    status, body = client.request(
+        "POST", f"{path}/autosave", json.dumps(payload).encode(),
+        {"Content-Type": "application/json", "X-CSRFToken": csrf},
+    )  # fmt: skip
+    if status == 200:
+        revision = json.loads(body)["revisions"].get(question, revision)
+    return status, revision
 
 
 def _generator(

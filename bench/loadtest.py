@@ -59,6 +59,10 @@ class Outcome:
     # Values sent after the last acknowledged one that got no reply at all.
     in_doubt: dict[str, dict[str, list[int]]] = field(default_factory=lambda: defaultdict(dict))
     submitted: set[str] = field(default_factory=set)
+    # reference -> question -> every save sent: (seconds into the run, value, status)
+    sent: dict[str, dict[str, list[tuple[float, int, int]]]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
 
 
 def _multipart(fields: dict[str, str], name: str, filename: str, data: bytes) -> tuple[bytes, str]:
@@ -89,6 +93,7 @@ def supplier(
 ) -> None:  # noqa: PLR0915
     client = Client(base)
     rng = random.Random(reference)
+    began = time.monotonic()
 
     def call(
         action: str,
@@ -203,6 +208,10 @@ def supplier(
                 json.dumps({"answers": {question: value}}).encode(),
                 {"Content-Type": "application/json", "X-CSRFToken": csrf},
             )  # fmt: skip
+            with lock:
+                out.sent[reference].setdefault(question, []).append(
+                    (round(time.monotonic() - began, 3), value, status)
+                )
             if status == 200 and question in json.loads(data).get("saved", []):
                 with lock:
                     out.ledger[reference][question] = value
@@ -239,6 +248,7 @@ def generator(base: str, people: list[tuple[str, str, bool]], seconds: float, qu
             "connection_errors": out.connection_errors,
             "ledger": {k: dict(v) for k, v in out.ledger.items()},
             "in_doubt": {k: dict(v) for k, v in out.in_doubt.items()},
+            "sent": {k: dict(v) for k, v in out.sent.items()},
             "submitted": sorted(out.submitted),
         }
     )
@@ -350,6 +360,11 @@ def check(database_url: str, result: dict[str, Any], references: list[str]) -> l
         ]
         if lost:
             failures.append(f"{len(lost)} acknowledged saves differ: {lost[:5]}")
+            for line in lost[:2]:  # what was sent, to tell a lost save from a late one
+                ref, qid = line.split(":", 1)[0].split(" ")
+                failures.append(
+                    f"  {ref} {qid} sent (s, value, status): {result['sent'].get(ref, {}).get(qid)}"
+                )
         signed = dict(
             connection.execute(
                 select(AuditEvent.request_id, func.count())
