@@ -67,9 +67,14 @@ class Client:
         return raw
 
     def _read(self, raw: bytes) -> tuple[int, bytes]:
-        head, _, data = raw.partition(b"\r\n\r\n")
+        """The status and body of a whole response. A response cut short (a
+        worker killed while writing it) is an error, as it is to a browser:
+        read as complete, its truncated body would pass for an answer."""
+        head, complete, data = raw.partition(b"\r\n\r\n")
         status_line, *header_lines = head.split(b"\r\n")
-        chunked = False
+        if not complete or len(status_line.split()) < 2:
+            raise ConnectionResetError("the response was cut short in its headers")
+        chunked, length = False, None
         for line in header_lines:
             name, _, value = line.partition(b":")
             name = name.strip().lower()
@@ -77,20 +82,29 @@ class Client:
                 self.cookie = value.strip().split(b";", 1)[0].decode("latin-1")
             elif name == b"transfer-encoding" and b"chunked" in value.lower():
                 chunked = True
-        return int(status_line.split()[1]), _unchunked(data) if chunked else data
+            elif name == b"content-length":
+                length = int(value.strip())
+        if chunked:
+            return int(status_line.split()[1]), _unchunked(data)
+        if length is not None and len(data) < length:
+            raise ConnectionResetError(f"the response was cut short: {len(data)} of {length} bytes")
+        return int(status_line.split()[1]), data if length is None else data[:length]
 
 
 def _unchunked(data: bytes) -> bytes:
-    """A chunked body (a streamed download) as its bytes."""
+    """A chunked body (a streamed download) as its bytes; an error if the
+    closing empty chunk never came."""
     out = []
     while data:
         size_line, _, data = data.partition(b"\r\n")
         size = int(size_line.split(b";", 1)[0], 16)
         if size == 0:
+            return b"".join(out)
+        if len(data) < size + 2:
             break
         out.append(data[:size])
         data = data[size + 2 :]
-    return b"".join(out)
+    raise ConnectionResetError("the chunked response was cut short")
 
 
 def _connection(

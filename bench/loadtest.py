@@ -54,6 +54,8 @@ class Outcome:
     server_errors: int = 0
     locked: int = 0
     connection_errors: int = 0
+    # Replies of 200 that were not the JSON an autosave answers (a server bug).
+    unreadable: int = 0
     # reference -> question -> the last value the server acknowledged
     ledger: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
     # Values sent after the last acknowledged one that got no reply at all.
@@ -208,11 +210,20 @@ def supplier(
                 json.dumps({"answers": {question: value}}).encode(),
                 {"Content-Type": "application/json", "X-CSRFToken": csrf},
             )  # fmt: skip
+            try:
+                reply = json.loads(data) if status == 200 else {}
+            except ValueError:
+                with lock:
+                    out.unreadable += 1
+                status, reply = 0, {}  # its save may or may not have landed
+            answered_saved = status == 200 and question in reply.get("saved", [])
             with lock:
                 out.sent[reference].setdefault(question, []).append(
                     (round(time.monotonic() - began, 3), value, status)
+                    if answered_saved or status != 200
+                    else (round(time.monotonic() - began, 3), value, status, data[:300].decode())
                 )
-            if status == 200 and question in json.loads(data).get("saved", []):
+            if answered_saved:
                 with lock:
                     out.ledger[reference][question] = value
                     # Earlier unanswered saves stay in doubt: one the client
@@ -246,6 +257,7 @@ def generator(base: str, people: list[tuple[str, str, bool]], seconds: float, qu
             "server_errors": out.server_errors,
             "locked": out.locked,
             "connection_errors": out.connection_errors,
+            "unreadable": out.unreadable,
             "ledger": {k: dict(v) for k, v in out.ledger.items()},
             "in_doubt": {k: dict(v) for k, v in out.in_doubt.items()},
             "sent": {k: dict(v) for k, v in out.sent.items()},
@@ -335,6 +347,10 @@ def check(database_url: str, result: dict[str, Any], references: list[str]) -> l
         failures.append(f"{result['server_errors']} responses were 5xx")
     if result["locked"]:
         failures.append(f"{result['locked']} responses mentioned 'database is locked'")
+    if result["unreadable"]:
+        failures.append(
+            f"{result['unreadable']} autosaves answered 200 with a body that is not their JSON"
+        )
     engine = create_engine(database_url)
     with engine.connect() as connection:
         ids = dict(
