@@ -635,6 +635,31 @@ def apply_autosave(
     )
 
 
+_ANSWER_TABLE = cast(Table, Answer.__table__)
+_ONE_ANSWER = (_ANSWER_TABLE.c.request_id == bindparam("rid")) & (
+    _ANSWER_TABLE.c.question_id == bindparam("qid")
+)
+# Built once: constructing a statement per answer (and its cache key) was a
+# tenth of an autosave. Columns are bound as "new_<name>" (a bind parameter
+# may not share a column's name in an UPDATE's SET).
+_DELETE_ANSWER = delete(_ANSWER_TABLE).where(_ONE_ANSWER)
+_INSERT_ANSWER = insert(_ANSWER_TABLE)
+_UPDATES: dict[frozenset[str], Any] = {}
+
+
+def _update_answer(columns: Iterable[str]) -> Any:
+    """The UPDATE of one answer setting these columns, built once per set."""
+    key = frozenset(columns)
+    statement = _UPDATES.get(key)
+    if statement is None:
+        statement = _UPDATES[key] = (
+            update(_ANSWER_TABLE)
+            .where(_ONE_ANSWER)
+            .values({name: bindparam(f"new_{name}") for name in sorted(key)})
+        )
+    return statement
+
+
 def _write_answers(
     session: Session,
     request: Request,
@@ -655,22 +680,21 @@ def _write_answers(
     # Core statements on the table: the ORM's UPDATE and DELETE look through
     # the identity map for objects to keep in step, which more than doubled
     # an autosave's write. Answer objects already loaded are expired below.
-    table = cast(Table, Answer.__table__)
-    mine = table.c.request_id == request.id
     connection = rows_connection(session)
     changed = 0
     for qid in sorted(set(stored.values) | set(kept)):
         comment = comments.get(qid) if qid in comments else stored.comments.get(qid)
         if qid not in kept:
-            connection.execute(delete(table).where(mine, table.c.question_id == qid))
+            connection.execute(_DELETE_ANSWER, {"rid": request.id, "qid": qid})
             revisions.pop(qid, None)
             changed += 1
         elif qid not in stored.values:
             connection.execute(
-                insert(table).values(
-                    request_id=request.id, question_id=qid, value=kept[qid], comment=comment,
-                    revision=1, prefilled=False, updated_at=now,
-                )
+                _INSERT_ANSWER,
+                {
+                    "request_id": request.id, "question_id": qid, "value": kept[qid],
+                    "comment": comment, "revision": 1, "prefilled": False, "updated_at": now,
+                },
             )  # fmt: skip
             revisions[qid] = 1
             changed += 1
@@ -687,7 +711,12 @@ def _write_answers(
                 update_values["prefilled"] = False
             if update_values:
                 connection.execute(
-                    update(table).where(mine, table.c.question_id == qid).values(**update_values)
+                    _update_answer(update_values),
+                    {
+                        "rid": request.id,
+                        "qid": qid,
+                        **{f"new_{name}": value for name, value in update_values.items()},
+                    },
                 )
                 changed += "value" in update_values or "comment" in update_values
     if changed:
