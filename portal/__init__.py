@@ -55,7 +55,15 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import cli, errors, input_hygiene, permissions, security_headers, templating
+    from . import (
+        cli,
+        errors,
+        input_hygiene,
+        permissions,
+        rate_limit_store,
+        security_headers,
+        templating,
+    )
     from .services import questionnaires, storage
     from .views import (
         api,
@@ -78,6 +86,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
     security_headers.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    rate_limit_store.init_app(app)
     for module in (
         auth, school, review, profiles, exports, directory, curator, standards, register,
         dpia, feedback, supplier, api,

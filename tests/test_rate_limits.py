@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from portal import create_app
 from portal.cli import upgrade_database
 
-from .conftest import ROOT
+from .conftest import ROOT, app_config
 from .factories import Factory, login
 
 
@@ -103,7 +104,8 @@ def alternate(database_url: str, tmp_path: Path, storage: str, times: int) -> li
         server(database_url, tmp_path, storage) as first,
         server(database_url, tmp_path, storage) as second,
     ):
-        return [status_of(f"{(first, second)[n % 2]}/api/v1/health") for n in range(times)]
+        # Any limited route: the health check is exempt, so it can report the store.
+        return [status_of(f"{(first, second)[n % 2]}/api/v1/openapi.json") for n in range(times)]
 
 
 @pytest.fixture
@@ -152,3 +154,46 @@ def test_sign_in_is_limited_per_account_from_many_addresses(app: Flask, make: Fa
         for n in range(5)
     ]
     assert statuses == [200, 200, 200, 429, 429]
+
+
+def test_when_redis_is_down_limited_routes_fail_closed_and_say_so(
+    database_url: str, tmp_path: Path, make: Factory
+) -> None:
+    """Without the shared store no attempt can be counted: sign-in, password
+    reset, link tokens and the API answer 503 with what to do, not a 500 and
+    not unlimited; pages without a limit keep working; health says why."""
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    app = create_app(app_config(database_url, tmp_path, RATELIMIT_ENABLED=True,
+                                RATELIMIT_STORAGE_URI=dead))  # fmt: skip
+    user = make.user()
+    client = app.test_client()
+    signing_in = client.post("/login", data={"email": user.email, "password": "wrong"})
+    assert signing_in.status_code == 503
+    assert signing_in.headers["Retry-After"] == "30"
+    page = signing_in.get_data(as_text=True)
+    assert "the service that counts attempts is not answering" in page
+    assert "Try again in a minute" in page
+    reset = client.post("/forgot-password", data={"email": user.email})
+    assert reset.status_code == 503
+    api = client.get("/api/v1/openapi.json")
+    assert api.status_code == 503
+    assert api.mimetype == "application/problem+json"
+    assert "not answering" in api.json["detail"]
+    health = client.get("/api/v1/health")
+    assert health.status_code == 503
+    assert health.json == {
+        "status": "degraded",
+        "database": "ok",
+        "rate_limit_store": "unreachable",
+    }
+    assert client.get("/login").status_code == 200  # only the POST is limited
+
+
+def test_health_reports_a_shared_store_that_answers(
+    database_url: str, tmp_path: Path, redis_url: str
+) -> None:
+    app = create_app(app_config(database_url, tmp_path, RATELIMIT_ENABLED=True,
+                                RATELIMIT_STORAGE_URI=redis_url))  # fmt: skip
+    health = app.test_client().get("/api/v1/health")
+    assert health.status_code == 200
+    assert health.json["rate_limit_store"] == "ok"

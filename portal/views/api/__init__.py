@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from sqlalchemy import text
 
+from ... import rate_limit_store
 from ...extensions import WRITE_METHODS, csrf, db, limiter
 from ...permissions import bearer_token, session_holds_credentials
 
@@ -52,11 +53,21 @@ def _csrf_for_sessions() -> None:
         csrf.protect()
 
 
+@limiter.request_filter
+def _health_is_never_limited() -> bool:
+    """The health check must answer when the rate-limit store does not, to report it."""
+    return request.endpoint == "api.health"
+
+
 @bp.get("/health")
 def health() -> ResponseReturnValue:
-    """For load balancers and monitoring: the app answers and the database too."""
+    """For load balancers and monitoring: the app answers, the database too, and
+    the shared rate-limit store when there is one (without it sign-in is paused)."""
     db.session.execute(text("SELECT 1"))
-    return jsonify(status="ok", database="ok")
+    store = rate_limit_store.state()
+    if store == "unreachable":
+        return jsonify(status="degraded", database="ok", rate_limit_store=store), 503
+    return jsonify(status="ok", database="ok", rate_limit_store=store)
 
 
 from . import directory, openapi, questionnaires, requests, supplier  # noqa: E402,F401  (routes)

@@ -370,7 +370,19 @@ SCHEMAS: dict[str, Schema] = {
             "definition": {"type": "object", "description": "The definition file, as JSON"},
         }
     ),
-    "Health": _object({"status": STRING, "database": STRING}),
+    "Health": _object(
+        {
+            "status": {"type": "string", "enum": ["ok", "degraded"]},
+            "database": STRING,
+            "rate_limit_store": {
+                "type": "string",
+                "enum": ["ok", "unreachable", "in-process", "off"],
+                "description": "The shared store the rate limits count in (Redis); in-process "
+                "when each worker counts its own. While it is unreachable, every "
+                "rate-limited route answers 503: limits fail closed.",
+            },
+        }
+    ),
 }
 
 ERRORS = {
@@ -483,11 +495,14 @@ def document() -> dict[str, Any]:
         "/health": {
             "get": _op(
                 "health",
-                "The app and its database answer",
+                "The app, its database and its rate-limit store answer",
                 "Operations",
-                {"200": _json(_ref("Health"))},
+                {
+                    "200": _json(_ref("Health")),
+                    "503": _json(_ref("Health"), "The rate-limit store is unreachable"),
+                },
                 security=[{}],
-                errors=("429",),
+                errors=(),
             )
         },
         "/openapi.json": {
