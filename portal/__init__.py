@@ -106,8 +106,8 @@ def keep_changes() -> None:
 
 
 def _finish_request(response: Response) -> Response:
-    """Commit once per request, then send the email it queued."""
-    from .services.mail import deliver_queued
+    """Commit once per request; the email it queued goes after the response."""
+    from .services.mail import deliver_after_response
 
     session = g.get("_db_session")
     if session is not None:
@@ -115,8 +115,7 @@ def _finish_request(response: Response) -> Response:
         # success (a 409 conflict beside answers that did save): keep_changes().
         if response.status_code < 400 or (response.status_code < 500 and g.get("keep_changes")):
             session.commit()
-            deliver_queued(session)
-            session.commit()
+            deliver_after_response(response)
         else:
             session.rollback()
     return response

@@ -10,6 +10,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -114,6 +115,11 @@ def _check_production(app: Flask) -> None:
         )
     if len(app.config["SECRET_KEY"]) < 32:
         raise ConfigurationError("SECRET_KEY must be at least 32 characters in production.")
+    base = urlsplit(app.config["PORTAL_BASE_URL"])
+    if base.scheme not in ("http", "https") or not base.hostname:
+        raise ConfigurationError(
+            "PORTAL_BASE_URL must be the address people use, such as https://dd.example.org."
+        )
     app.config.update(
         # __Host-: only over HTTPS, for this host alone, for the whole site.
         SESSION_COOKIE_NAME="__Host-session",
@@ -124,6 +130,10 @@ def _check_production(app: Flask) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         PREFERRED_URL_SCHEME="https",
     )
+    # A request naming another host gets 400: nothing the app says or builds
+    # (links in emails are on PORTAL_BASE_URL anyway) ever follows a forged Host.
+    if not app.config.get("TRUSTED_HOSTS"):  # Flask's default is None: any host
+        app.config["TRUSTED_HOSTS"] = [base.hostname]
 
 
 def _local_secret_key(instance: Path) -> str:

@@ -13,11 +13,12 @@ import io
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
+from .links import absolute_url
 from .models import (
     AssessmentAnswer,
     DirectoryEntry,
@@ -190,7 +191,7 @@ def seed_demo(session: Session) -> str:
         _dpia(session, orgs["Oakfield Primary School"], users["Oakfield Primary School"])
     if standards.KEY in installed:
         _standards(session, orgs["Oakfield Primary School"], users["Oakfield Primary School"])
-    link = url_for("supplier.open_link", token=demo_token("DD-DEMO01"), _external=True)
+    link = absolute_url("supplier.open_link", token=demo_token("DD-DEMO01"))
     base = current_app.config["PORTAL_BASE_URL"]
 
     lines = [

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from . import redaction
 from .permissions import ApiUnauthorised
@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
     for code in HANDLED:
         app.register_error_handler(code, _render_error)
     app.register_error_handler(ApiUnauthorised, _unauthorised)
+    app.register_error_handler(SecurityError, _untrusted_host)
     app.register_error_handler(Exception, _unexpected)
 
 
@@ -82,6 +83,12 @@ def _render_error(error: HTTPException) -> ResponseReturnValue:
     # Statuses only the API raises share the page for a bad request.
     page = code if code in PAGES else 400
     return render_template(f"errors/{page}.html", error=error), code
+
+
+def _untrusted_host(error: SecurityError) -> ResponseReturnValue:
+    """A Host header naming someone else (production's TRUSTED_HOSTS): plain
+    text, because no link can be built for a host we do not serve."""
+    return Response("This address is not served here.\n", 400, mimetype="text/plain")
 
 
 def _unauthorised(error: ApiUnauthorised) -> ResponseReturnValue:

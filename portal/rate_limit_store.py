@@ -47,7 +47,7 @@ def state() -> str:
         return "unreachable"
 
 
-def _store_errors() -> tuple[type[BaseException], ...]:
+def _store_errors() -> tuple[type[Exception], ...]:
     errors = limiter.storage.base_exceptions
     return errors if isinstance(errors, tuple) else (errors,)
 

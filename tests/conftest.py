@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, MetaData, text
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from portal import create_app
 from portal.cli import upgrade_database
@@ -72,6 +74,15 @@ def app_config(database_url: str, tmp_path: Path, **overrides: object) -> dict[s
     }
 
 
+class ServedClient(FlaskClient):
+    """A test client that finishes each response as a WSGI server does: the
+    body is read and the response closed, which runs its close hooks (the
+    email a request queued is sent then, after the reply)."""
+
+    def open(self, *args: Any, buffered: bool = True, **kwargs: Any) -> TestResponse:
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Flask]:
     """The app; ``@pytest.mark.config(NAME=value)`` overrides its configuration."""
@@ -79,6 +90,7 @@ def app(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> It
     for marker in request.node.iter_markers("config"):
         overrides.update(marker.kwargs)
     app = create_app(app_config(database_url, tmp_path, **overrides))
+    app.test_client_class = ServedClient
     yield app
 
     engine = app.extensions["portal_db"].engine_for(app)

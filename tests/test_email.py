@@ -17,15 +17,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from portal.extensions import db
-from portal.models import OutgoingEmail, Request, utcnow
+from portal.models import OutgoingEmail, Request, User, utcnow
 from portal.services.reminders import send_reminders
 
-from .factories import LINK, Factory, login
+from .factories import LINK, PASSWORD, Factory, login
 
 
 def free_port() -> int:
@@ -211,3 +211,139 @@ def test_no_token_reaches_any_log_line_in_a_whole_journey(
     lines = [record.getMessage() for record in caplog.records]
     assert any("/respond/link/[redacted]" in line for line in lines), lines
     assert not [line for line in lines if token in line]
+
+
+# Issue 20, finding 3: links follow PORTAL_BASE_URL, never the Host header.
+def test_a_forged_host_never_reaches_a_reset_or_supplier_link(
+    client: FlaskClient, make: Factory, sent_mail: list[dict[str, str]]
+) -> None:
+    user = make.user()
+    forged = {"Host": "evil.example"}
+    assert client.post("/forgot-password", data={"email": user.email}, headers=forged).status_code
+    reset = sent_mail[-1]["body"]
+    assert "http://portal.test/reset-password/" in reset
+    assert "evil.example" not in reset
+
+    # Signed in and sending a request, all through the forged host.
+    evil = client.application.test_client()
+    signed_in = evil.post(
+        "/login", data={"email": user.email, "password": PASSWORD}, base_url="http://evil.example"
+    )
+    assert signed_in.status_code == 302
+    sent = evil.post(
+        "/requests/new",
+        data={
+            "questionnaire": "it_support",
+            "supplier_name": "Acme IT Services Ltd",
+            "contact_name": "Sam Carter",
+            "contact_email": "sam@acme.example",
+        },
+        base_url="http://evil.example",
+    )
+    assert sent.status_code == 302
+    invitation = sent_mail[-1]["body"]
+    assert "http://portal.test/respond/link/" in invitation
+    assert "evil.example" not in invitation
+
+
+@pytest.mark.config(
+    PORTAL_ENV="production",
+    SECRET_KEY="production-secret-key-of-at-least-32-characters",
+    PORTAL_BASE_URL="https://portal.example",
+    SERVER_NAME=None,
+)
+def test_production_answers_an_unknown_host_with_400(
+    client: FlaskClient, make: Factory, sent_mail: list[dict[str, str]]
+) -> None:
+    user = make.user()
+    forged = client.post(
+        "/forgot-password",
+        data={"email": user.email},
+        headers={"Host": "evil.example"},
+        base_url="https://evil.example",
+    )
+    assert forged.status_code == 400
+    assert sent_mail == []
+    ours = client.get("/login", base_url="https://portal.example")
+    assert ours.status_code == 200
+
+
+# Issue 20, finding 5: the reply does not wait for the mail server.
+def test_forgot_password_replies_before_any_email_is_sent(
+    app: Flask, make: Factory, sent_mail: list[dict[str, str]], dbs: Session
+) -> None:
+    """Registered or not, the reply is finished with nothing sent: delivery
+    happens when the server closes the response, so its time says nothing."""
+    user = make.user()
+    unserved = FlaskClient(app)  # a client that does not close responses by itself
+    known = unserved.post("/forgot-password", data={"email": user.email})
+    unknown = unserved.post("/forgot-password", data={"email": "nobody@nowhere.example"})
+    assert known.status_code == unknown.status_code == 200
+    assert sent_mail == []
+    queued = dbs.scalars(select(OutgoingEmail)).all()
+    assert [(e.to_address, e.sent_at) for e in queued] == [(user.email, None)]
+    unknown.close()
+    assert sent_mail == []
+    known.close()  # what a WSGI server does once the body has gone
+    assert [m["to"] for m in sent_mail] == [user.email]
+    dbs.rollback()
+    assert dbs.scalar(select(OutgoingEmail.sent_at)) is not None
+
+
+# Issue 20, finding 9: a line break in a name.
+def test_a_name_is_one_line_and_a_bad_email_never_blocks_the_queue(
+    app: Flask, client: FlaskClient, make: Factory, inbox: Inbox, smtp_port: int, dbs: Session
+) -> None:
+    app.config["PORTAL_SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
+    admin = make.user(role="admin")
+    # A name saved before names were checked.
+    dbs.execute(
+        update(User).where(User.id == admin.id).values(name="Ann\nBcc: everyone@evil.example")
+    )
+    dbs.commit()
+    login(client, admin)
+    refused = client.post(
+        "/users", data={"email": "new@school.example", "name": "Eve\r\nBcc: x", "role": "viewer"}
+    )
+    assert refused.status_code == 200
+    assert "Enter their name on one line" in refused.get_data(as_text=True)
+    invited = client.post(
+        "/users", data={"email": "new@school.example", "name": "Eve Smith", "role": "viewer"}
+    )
+    assert invited.status_code == 302  # the inviter's own two-line name breaks nothing
+    assert len(inbox.messages) == 1
+    assert inbox.messages[0]["Subject"].startswith("Ann Bcc: everyone@evil.example has invited")
+    assert inbox.messages[0]["Bcc"] is None
+
+    # A row that can never be sent (written before names were checked) is
+    # marked failed with its reason; the emails after it still go.
+    dbs.add_all(
+        [
+            OutgoingEmail(to_address="a@school.example", subject="Broken\nBcc: x", body="1"),
+            OutgoingEmail(to_address="b@school.example", subject="Fine", body="2"),
+        ]
+    )
+    dbs.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["send-emails"])
+    assert "1 sent, 1 still waiting" in result.output
+    assert [m["To"] for m in inbox.messages[1:]] == ["b@school.example"]
+    dbs.expire_all()
+    broken = dbs.scalar(select(OutgoingEmail).where(OutgoingEmail.subject.startswith("Broken")))
+    assert broken is not None
+    assert broken.sent_at is None
+    assert (broken.error or "").startswith("Cannot be sent")
+    again = runner.invoke(args=["send-emails"])
+    assert "0 sent, 0 still waiting" in again.output  # not retried for ever
+
+
+# Issue 20, finding 13: only our own links are links.
+def test_addresses_people_typed_are_never_links_in_an_email(make: Factory, dbs: Session) -> None:
+    admin = make.user()
+    make.request(admin, message="Please sign in first at https://evil.example/login")
+    sent = dbs.scalar(select(OutgoingEmail))
+    assert sent is not None
+    html = sent.html_body or ""
+    assert "https://evil.example/login" in html  # shown, as typed
+    assert 'href="https://evil.example' not in html
+    assert '<a href="http://portal.test/respond/link/' in html  # the link we made

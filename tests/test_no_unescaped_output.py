@@ -38,14 +38,19 @@ def test_nothing_marks_user_data_safe() -> None:
     assert justified == ["mail.py"]  # a new one needs a look, and this list
 
 
-def test_the_one_justified_markup_escapes_first() -> None:
+def test_the_one_justified_markup_escapes_first(app: Flask) -> None:
     from portal.services.mail import html_paragraphs
 
-    paragraphs = html_paragraphs('<script>alert(1)</script> "x" & https://example.com/a?b=1&c=2')
+    with app.app_context():
+        paragraphs = html_paragraphs(
+            '<script>alert(1)</script> "x" & http://portal.test/a?b=1&c=2 https://evil.example/x'
+        )
     html = str(paragraphs[0])
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
-    assert '<a href="https://example.com/a?b=1&amp;c=2">' in html
+    assert '<a href="http://portal.test/a?b=1&amp;c=2">' in html  # ours: a link
+    assert "evil.example/x" in html
+    assert 'href="https://evil.example' not in html  # anyone else's: text
 
 
 def test_html_templates_are_autoescaped(app: Flask) -> None:

@@ -85,7 +85,7 @@ def test_pages_have_no_inline_script_or_style_but_the_templates_nonced_one(
 @pytest.mark.config(
     PORTAL_ENV="production",
     SECRET_KEY="production-secret-key-of-at-least-32-characters",
-    PORTAL_BASE_URL="https://portal.example",
+    PORTAL_BASE_URL="https://portal.test",  # the host the test client uses
 )
 def test_production_adds_hsts(client: FlaskClient) -> None:
     response = client.get("/login")

@@ -111,7 +111,7 @@ def test_a_forged_session_without_the_markers_is_refused(
 @pytest.mark.config(
     PORTAL_ENV="production",
     SECRET_KEY="production-secret-key-of-at-least-32-characters",
-    PORTAL_BASE_URL="https://portal.example",
+    PORTAL_BASE_URL="https://portal.test",  # the host the test client uses
 )
 def test_production_cookies_are_host_only_and_secure(app: Flask, make: Factory) -> None:
     client = app.test_client()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ..links import absolute_url
 from ..models import (
     LoginFailure,
     Membership,
@@ -210,6 +211,8 @@ def create_user(
     if (role == Role.CURATOR) != (organisation.kind == OrgKind.CURATOR) and role != Role.ADMIN:
         raise ServiceError("The curator role is only for curator organisations", "role")
     email = normalise_email(email)
+    if len(name.strip().splitlines()) > 1:
+        raise ServiceError("Enter the name on one line", "name")
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
         if password is not None:
@@ -242,7 +245,7 @@ def invite_user(
         )
         template = "invitation"
     else:
-        link = url_for("auth.login", _external=True)
+        link = absolute_url("auth.login")
         template = "added_to_organisation"
     queue_email(
         session,
@@ -309,7 +312,7 @@ def _issue_user_link(session: Session, user: User, purpose: str, hours: int) -> 
     endpoint = (
         "auth.accept_invitation" if purpose == TokenPurpose.INVITATION else "auth.reset_password"
     )
-    return url_for(endpoint, token=token, _external=True)
+    return absolute_url(endpoint, token=token)
 
 
 def find_user_link(

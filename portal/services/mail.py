@@ -20,12 +20,12 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from flask import current_app, g, render_template
+from flask import Flask, Response, current_app, g, render_template
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..extensions import begin_write
+from ..extensions import begin_write, db
 from ..models import Organisation, OutgoingEmail, Request, utcnow
 from ..redaction import redact
 
@@ -49,6 +49,9 @@ def queue_email(
 
     The template sees ``organisation``, ``row`` (the request) and ``context``.
     """
+    # A subject is one header line: a line break typed into a name it quotes
+    # must not make the email unsendable (or add a header).
+    subject = " ".join(subject.split())
     body = render_template(
         f"email/{template}.txt", organisation=organisation, row=request, **context
     )
@@ -69,69 +72,133 @@ def queue_email(
 
 
 def html_paragraphs(text: str) -> list[Markup]:
-    """Paragraphs of the text part, escaped, with web addresses as links."""
+    """Paragraphs of the text part, escaped, with our own links made links.
+
+    Only addresses on this portal (PORTAL_BASE_URL) become links: an address a
+    supplier or anyone else typed into a message, an answer or a name stays
+    plain text, so an email from us never carries a link we did not make.
+    """
+    ours = current_app.config["PORTAL_BASE_URL"] + "/"
     paragraphs = []
     for block in re.split(r"\n\s*\n", text.strip()):
         escaped = str(escape(block))
-        linked = URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
+        linked = URL.sub(
+            lambda m: (
+                f'<a href="{m.group(0)}">{m.group(0)}</a>'
+                if m.group(0).startswith(ours)
+                else m.group(0)
+            ),
+            escaped,
+        )
         # Escaped just above: only our own <a> and <br> are markup here.
         paragraphs.append(Markup(linked.replace("\n", "<br>\n")))  # noqa: S704  # nosec B704
     return paragraphs
 
 
-def deliver_queued(session: Session) -> None:
-    """Send what this request (or command) queued; runs after the commit, and
-    the caller commits again to record what was sent."""
+def deliver_after_response(response: Response) -> None:
+    """Send what this request queued once the response has gone out.
+
+    The reply to a request must not wait for a mail server: a slow one would
+    hold the worker, and how long the reply took would tell an attacker
+    whether "forgot password" found an account (issue 20, finding 5). Werkzeug
+    calls the response's close hooks after the server has sent the body.
+    """
     ids = g.pop("outbox_ids", [])
     if ids:
-        begin_write(session)  # a new transaction after the request's commit
-        deliver(session, session.scalars(select(OutgoingEmail).where(OutgoingEmail.id.in_(ids))))
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        response.call_on_close(lambda: deliver_in_own_context(app, ids))
+
+
+def deliver_in_own_context(app: Flask, ids: list[int]) -> None:
+    """Deliver these outbox rows outside any request, in a session of their own."""
+    with app.app_context():
+        session = db.new_session()
+        try:
+            deliver(session, ids)
+        except Exception:  # an email left unsent stays in the outbox for send-emails
+            log.exception("Delivering emails %s after the response failed", ids)
+        finally:
+            session.close()
+
+
+def deliver_queued(session: Session) -> None:
+    """Send what this command queued, after its commit (the CLI's twin of
+    deliver_after_response)."""
+    deliver(session, g.pop("outbox_ids", []))
 
 
 def send_pending(session: Session) -> tuple[int, int]:
     """Try every email not yet sent (fewer than MAX_ATTEMPTS tries). Returns (sent, failed)."""
-    pending = list(
+    ids = list(
         session.scalars(
-            select(OutgoingEmail)
+            select(OutgoingEmail.id)
             .where(OutgoingEmail.sent_at.is_(None), OutgoingEmail.attempts < MAX_ATTEMPTS)
             .order_by(OutgoingEmail.id)
         )
     )
-    deliver(session, pending)
-    sent = sum(1 for email in pending if email.sent_at is not None)
-    return sent, len(pending) - sent
+    session.commit()  # end the read: nothing is held while the mail server talks
+    sent = deliver(session, ids)
+    return sent, len(ids) - sent
 
 
-def deliver(session: Session, emails: Iterable[OutgoingEmail]) -> None:
-    smtp_url = current_app.config["PORTAL_SMTP_URL"]
-    for email in emails:
-        email.attempts += 1
-        try:
-            if smtp_url.startswith("memory:"):
-                # Kept in memory for tests and local tools, like Django's locmem backend.
-                current_app.extensions.setdefault("portal_mail_memory", []).append(
-                    {"to": email.to_address, "subject": email.subject, "body": email.body}
-                )
-            elif smtp_url:
-                _send_smtp(smtp_url, email)
-            else:
-                # No mail server: the outbox table and the console are the delivery.
-                log.info("Email to %s: %s\n%s", email.to_address, email.subject, email.body)
+def deliver(session: Session, ids: Iterable[int]) -> int:
+    """Send each email, then record its outcome in a short write of its own.
+
+    No transaction is open while the mail server is talked to, so a slow
+    server never holds SQLite's write lock (or a PostgreSQL row) against
+    every other writer. One email that cannot be sent never stops the rest.
+    Returns how many were sent.
+    """
+    sent = 0
+    for email_id in ids:
+        email = session.get(OutgoingEmail, email_id)
+        session.commit()  # end the read; expire_on_commit is off, so the row stays readable
+        if email is None or email.sent_at is not None:
+            continue
+        error, permanent = _send(email)
+        begin_write(session)
+        email = session.get(OutgoingEmail, email_id, populate_existing=True)
+        if email is None or email.sent_at is not None:
+            session.rollback()
+            continue
+        email.attempts = MAX_ATTEMPTS if permanent else email.attempts + 1
+        if error is None:
+            sent += 1
             email.sent_at = utcnow()
             email.error = None
             # The body is kept as a record, but a link token must not outlive delivery.
             email.body = redact(email.body)
             email.html_body = redact(email.html_body or "") or None
-        except (OSError, smtplib.SMTPException) as exc:
-            log.warning(
-                "Email %s to %s not sent (try %s): %s",
-                email.id,
-                email.to_address,
-                email.attempts,
-                exc,
+        else:
+            email.error = error
+        session.commit()
+    return sent
+
+
+def _send(email: OutgoingEmail) -> tuple[str | None, bool]:
+    """Hand one email to the mail server. Returns (error, permanent): an error
+    the server may not repeat is tried again later; one in the email itself
+    (a header it refuses) is marked failed for good with its reason."""
+    smtp_url = current_app.config["PORTAL_SMTP_URL"]
+    try:
+        if smtp_url.startswith("memory:"):
+            # Kept in memory for tests and local tools, like Django's locmem backend.
+            current_app.extensions.setdefault("portal_mail_memory", []).append(
+                {"to": email.to_address, "subject": email.subject, "body": email.body}
             )
-            email.error = f"{type(exc).__name__}: {exc}"
-    session.flush()
+        elif smtp_url:
+            _send_smtp(smtp_url, email)
+        else:
+            # No mail server: the outbox table and the console are the delivery.
+            log.info("Email to %s: %s\n%s", email.to_address, email.subject, email.body)
+        return None, False
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("Email %s to %s not sent (try %s): %s", email.id, email.to_address,
+                    email.attempts + 1, exc)  # fmt: skip
+        return f"{type(exc).__name__}: {exc}", False
+    except Exception as exc:  # the email itself is at fault: never block the queue on it
+        log.error("Email %s to %s cannot be sent: %s", email.id, email.to_address, exc)
+        return f"Cannot be sent: {type(exc).__name__}: {exc}", True
 
 
 def _send_smtp(url: str, email: OutgoingEmail) -> None:

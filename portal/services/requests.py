@@ -6,11 +6,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..extensions import rows_connection
+from ..links import absolute_url
 from ..models import (
     Organisation,
     OrgKind,
@@ -201,7 +202,7 @@ def issue_link(
         session, request, RequestStatus.SENT, actor=actor, only_from={RequestStatus.DRAFT}
     )
     session.flush()
-    return IssuedLink(request, url_for("supplier.open_link", token=token, _external=True))
+    return IssuedLink(request, absolute_url("supplier.open_link", token=token))
 
 
 def _reopened_status(request: Request) -> RequestStatus:

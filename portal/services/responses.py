@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
-from flask import url_for
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from ..extensions import rows_connection
+from ..links import absolute_url
 from ..models import Answer, Request, RequestStatus, utcnow
 from ..questionnaire import Question, Questionnaire, Section, compare, logic
 from ..questionnaire.display import display_value
@@ -334,7 +334,7 @@ def submit_response(session: Session, request: Request, declaration: Declaration
             organisation=request.organisation,
             request=request,
             resubmission=resubmission,
-            link=url_for("school.view_request", request_id=request.id, _external=True),
+            link=absolute_url("school.view_request", request_id=request.id),
         )
     session.flush()
 

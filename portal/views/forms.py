@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    Field,
     FileField,
     IntegerField,
     PasswordField,
@@ -28,6 +29,18 @@ from ..models import CATEGORIES
 from ..questionnaire.forms import DateAnswerField, SelectChoice
 
 EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.com"
+
+
+class OneLine:
+    """A name, role or title is one line: a line break in one would break the
+    subject line of every email it is written into (and means nothing)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        if field.data and any(c in field.data for c in "\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029"):
+            raise ValidationError(self.message)
 
 
 class LoginForm(FlaskForm):
@@ -90,6 +103,7 @@ class InviteUserForm(FlaskForm):
     name = StringField(
         "Full name",
         validators=[
+            OneLine("Enter their name on one line"),
             InputRequired("Enter their full name"),
             Length(max=200, message="Name must be 200 characters or fewer"),
         ],
@@ -141,6 +155,7 @@ class NewRequestForm(FlaskForm):
         "Supplier name",
         description="The company or service you are checking, for example Acme IT Services Ltd.",
         validators=[
+            OneLine("Enter the supplier's name on one line"),
             InputRequired("Enter the supplier's name"),
             Length(max=200, message="Supplier name must be 200 characters or fewer"),
         ],
@@ -148,6 +163,7 @@ class NewRequestForm(FlaskForm):
     contact_name = StringField(
         "Contact's full name",
         validators=[
+            OneLine("Enter the contact's name on one line"),
             InputRequired("Enter the name of the person who will answer"),
             Length(max=200, message="Name must be 200 characters or fewer"),
         ],
@@ -192,6 +208,7 @@ class DeclarationForm(FlaskForm):
     declared_name = StringField(
         "Your full name",
         validators=[
+            OneLine("Enter your name on one line"),
             InputRequired("Enter your full name"),
             Length(max=200, message="Name must be 200 characters or fewer"),
         ],
@@ -200,6 +217,7 @@ class DeclarationForm(FlaskForm):
         "Your role",
         description="For example, Managing Director or Data Protection Officer.",
         validators=[
+            OneLine("Enter your role on one line"),
             InputRequired("Enter your role"),
             Length(max=200, message="Role must be 200 characters or fewer"),
         ],
@@ -368,6 +386,7 @@ class AuthoredEntryForm(EntryForm):
     supplier_name = StringField(
         "Supplier name",
         validators=[
+            OneLine("Enter the supplier's name on one line"),
             InputRequired("Enter the supplier's name"),
             Length(max=200, message="Supplier name must be 200 characters or fewer"),
         ],
@@ -468,6 +487,7 @@ class AddSupplierForm(RegisterDetailsForm):
     supplier_name = StringField(
         "Supplier name",
         validators=[
+            OneLine("Enter the supplier's name on one line"),
             InputRequired("Enter the supplier's name"),
             Length(max=200, message="Name must be 200 characters or fewer"),
         ],
@@ -479,6 +499,7 @@ class DpoAdviceForm(FlaskForm):
         "Who gave the advice",
         description="The DPO, or the DPO service and the adviser's name.",
         validators=[
+            OneLine("Enter the name on one line"),
             InputRequired("Enter the name of the DPO (or DPO service) who gave the advice"),
             Length(max=200, message="Keep the name to 200 characters or fewer"),
         ],
