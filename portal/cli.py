@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 
 from . import ROOT
 from .extensions import db
-from .models import Organisation, OrgKind, Role
+from .models import Organisation, OrgKind, Role, User
 from .questionnaire import DefinitionError
 from .questionnaire.definition import load_files
 from .services import accounts
@@ -145,6 +146,28 @@ def create_user(email: str, name: str, org_id: int, role: str, password: str) ->
         raise click.UsageError(exc.message) from exc
     db.session.commit()
     click.echo(f"Created {user.email} as {role} of {organisation.name}")
+
+
+@click.command("reset-authenticator")
+@with_appcontext
+@click.argument("email")
+def reset_authenticator_command(email: str) -> None:
+    """Remove a person's authenticator app and recovery codes (a lost phone, for
+    someone no single organisation's admin may reset) and sign them out everywhere."""
+    from .services import mfa
+
+    user = db.session.scalar(select(User).where(User.email == accounts.normalise_email(email)))
+    if user is None:
+        raise click.UsageError(f"No account has the email address {email}")
+    try:
+        mfa.reset(db.session, user, None)
+    except ServiceError as exc:
+        raise click.UsageError(exc.message) from exc
+    db.session.commit()
+    click.echo(
+        f"The authenticator app of {user.email} was removed and they were signed out "
+        "everywhere; they set it up again at their next sign-in."
+    )
 
 
 @click.command("create-api-key")
@@ -430,6 +453,7 @@ def init_app(app: Flask) -> None:
         create_org,
         create_user,
         create_api_key_command,
+        reset_authenticator_command,
         backup_command,
         purge_closed_command,
         restore_command,

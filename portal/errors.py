@@ -82,7 +82,9 @@ def _render_error(error: HTTPException) -> ResponseReturnValue:
         return response
     # Statuses only the API raises share the page for a bad request.
     page = code if code in PAGES else 400
-    return render_template(f"errors/{page}.html", error=error), code
+    # A refusal that says why (abort(403, description=...)) shows the reason.
+    detail = error.description if error.description != type(error).description else None
+    return render_template(f"errors/{page}.html", error=error, detail=detail), code
 
 
 def _untrusted_host(error: SecurityError) -> ResponseReturnValue:

@@ -49,6 +49,7 @@ from .models import (
     EntryStatus,
     FeedbackShare,
     Membership,
+    MembershipInvitation,
     Organisation,
     OrgKind,
     Request,
@@ -455,6 +456,53 @@ def register_entry(supplier_id: int, organisation: Organisation) -> Any:
         if entry.supplier.id == supplier_id:
             return entry
     abort(404)
+
+
+def authenticator_resettable(members: list[Membership]) -> set[int]:
+    """Whose authenticator app the signed-in admin may reset: only people all
+    of whose organisations they administer. An app is a sign-in factor of the
+    whole account, so one school's admin must not take it from a person who
+    also signs in to another school (issue 20, finding 1); the operator can
+    reset anyone's from the CLI."""
+    person_ids = [m.user_id for m in members if m.user.mfa_enabled_at is not None]
+    if not person_ids:
+        return set()
+    administered = {m.organisation_id for m in current_user.memberships if m.role == Role.ADMIN}
+    theirs = db.session.execute(
+        select(Membership.user_id, Membership.organisation_id).where(
+            Membership.user_id.in_(person_ids)
+        )
+    ).all()
+    outside = {user_id for user_id, org_id in theirs if org_id not in administered}
+    return set(person_ids) - outside
+
+
+def ensure_may_reset_authenticator(member: Membership) -> None:
+    if member.user_id not in authenticator_resettable([member]):
+        _refuse(
+            Action.MANAGE_USERS,
+            f"{member.user.name} also belongs to another organisation, so only an "
+            "administrator of every organisation they belong to (or the operator) can "
+            "reset their authenticator app. Ask them to use a recovery code.",
+        )
+
+
+def invitation_for_org(invitation_id: int, organisation: Organisation) -> MembershipInvitation:
+    """The organisation's own invitation; another organisation's is 404."""
+    return get_for_org(MembershipInvitation, invitation_id, organisation)
+
+
+def own_invitation(invitation_id: int) -> MembershipInvitation:
+    """An invitation addressed to the signed-in person's email; anyone else's is 404."""
+    invitation = db.session.scalar(
+        select(MembershipInvitation).where(
+            MembershipInvitation.id == invitation_id,
+            MembershipInvitation.email == current_user.email,
+        )
+    )
+    if invitation is None:
+        abort(404)
+    return invitation
 
 
 def org_members(organisation: Organisation) -> list[Membership]:

@@ -111,6 +111,20 @@ def own_dpia(app: Flask, owner: User, row: Request) -> int:
         return dpia.id
 
 
+def own_invitation(app: Flask, owner: User) -> int:
+    """An invitation of the owner's organisation (to someone else); its id."""
+    from portal.services import accounts
+
+    with app.test_request_context():
+        owner = db.session.merge(owner)
+        invitation = accounts.invite_user(
+            db.session, inviter=owner, organisation=owner.memberships[0].organisation,
+            email="invited@oakfield.example", name="Invited Person", role="viewer",
+        )  # fmt: skip
+        db.session.commit()
+        return invitation.id
+
+
 def methods(rule: Rule) -> list[str]:
     return sorted(m for m in rule.methods or () if m not in {"HEAD", "OPTIONS"})
 
@@ -155,6 +169,8 @@ def test_every_staff_route_sends_anonymous_users_to_sign_in(
                 "action": "publish",
                 "key_id": 1,
                 "user_id": 1,
+                "invitation_id": 1,
+                "answer": "accept",
                 "file_id": 1,
                 "slug": "dfe-it-support-standard-4",
                 "supplier_id": 1,
@@ -183,6 +199,8 @@ def test_every_id_route_is_404_for_another_organisation(
         "user_id": owner.id,
         "supplier_id": row.supplier_id,
         "dpia_id": own_dpia(app, owner, row),
+        "invitation_id": own_invitation(app, owner),
+        "answer": "accept",
     }
     intruder = make.user(make.org("Elm Tree Academy"), role="admin")
     login(client, intruder)
@@ -275,6 +293,8 @@ def test_every_post_route_refuses_a_missing_csrf_token(app: Flask, make: Factory
                 "action": "publish",
                 "key_id": 1,
                 "user_id": 1,
+                "invitation_id": 1,
+                "answer": "accept",
                 "file_id": 1,
                 "slug": "dfe-it-support-standard-4",
                 "supplier_id": 1,

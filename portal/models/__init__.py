@@ -1,8 +1,10 @@
 """SQLAlchemy models: tables only, no behaviour beyond what the ORM needs."""
 
 from .accounts import (
+    InvitationStatus,
     LoginFailure,
     Membership,
+    MembershipInvitation,
     Organisation,
     OrgKind,
     RecoveryCode,
@@ -73,8 +75,10 @@ __all__ = [
     "Clarification",
     "Evidence",
     "FindingReview",
+    "InvitationStatus",
     "LoginFailure",
     "Membership",
+    "MembershipInvitation",
     "OrgKind",
     "Organisation",
     "OutgoingEmail",

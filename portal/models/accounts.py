@@ -129,6 +129,48 @@ class Membership(Base):
     organisation: Mapped[Organisation] = relationship()
 
 
+class InvitationStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class MembershipInvitation(Base):
+    """An organisation asks the owner of an email address to join it.
+
+    Nobody joins an organisation because an admin typed their address: the
+    person accepts, by setting their password from the emailed link (a new
+    account) or signed in (an account they already have). Until then the
+    inviter sees only what they typed themselves.
+    """
+
+    __tablename__ = "membership_invitation"
+    __table_args__ = (
+        enum_check("role", Role),
+        enum_check("status", InvitationStatus),
+        Index("ix_membership_invitation_email_status", "email", "status"),
+    )
+
+    id: Mapped[intpk]
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str_email] = mapped_column(comment="as the inviter typed it, lower-case")
+    name: Mapped[str_name] = mapped_column(comment="as the inviter typed it")
+    role: Mapped[str] = mapped_column(String(20))
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(20), default=InvitationStatus.PENDING)
+    created_at: Mapped[created_at]
+    expires_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+    organisation: Mapped[Organisation] = relationship()
+    invited_by: Mapped[User | None] = relationship()
+
+
 class UserToken(Base):
     """A single-use link for setting a password (invitation or reset)."""
 
@@ -140,12 +182,17 @@ class UserToken(Base):
         ForeignKey("user_account.id", ondelete="CASCADE"), index=True
     )
     purpose: Mapped[str] = mapped_column(String(20))
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("membership_invitation.id", ondelete="CASCADE"),
+        comment="the invitation a set-password link accepts when it is used",
+    )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, comment="SHA-256 hex")
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     created_at: Mapped[created_at]
 
     user: Mapped[User] = relationship()
+    invitation: Mapped[MembershipInvitation | None] = relationship()
 
 
 class RecoveryCode(Base):

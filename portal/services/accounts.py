@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from ..links import absolute_url
 from ..models import (
+    InvitationStatus,
     LoginFailure,
     Membership,
+    MembershipInvitation,
     Organisation,
     OrgKind,
     Role,
@@ -195,6 +197,18 @@ def create_organisation(
     return organisation
 
 
+def _check_role(role: str, organisation: Organisation) -> None:
+    if role not in set(Role):
+        raise ServiceError(f"Role must be one of {', '.join(Role)}", "role")
+    if (role == Role.CURATOR) != (organisation.kind == OrgKind.CURATOR) and role != Role.ADMIN:
+        raise ServiceError("The curator role is only for curator organisations", "role")
+
+
+def _check_name(name: str) -> None:
+    if len(name.strip().splitlines()) > 1:
+        raise ServiceError("Enter the name on one line", "name")
+
+
 def create_user(
     session: Session,
     *,
@@ -205,14 +219,12 @@ def create_user(
     password: str | None = None,
     password_hash: str | None = None,
 ) -> User:
-    """Create a user with a membership, or add the membership to an existing user."""
-    if role not in set(Role):
-        raise ServiceError(f"Role must be one of {', '.join(Role)}", "role")
-    if (role == Role.CURATOR) != (organisation.kind == OrgKind.CURATOR) and role != Role.ADMIN:
-        raise ServiceError("The curator role is only for curator organisations", "role")
+    """Create a user with a membership, or add the membership to an existing
+    user: for the operator's CLI and the demo. Staff invite through invite_user,
+    which never attaches an account that exists."""
+    _check_role(role, organisation)
     email = normalise_email(email)
-    if len(name.strip().splitlines()) > 1:
-        raise ServiceError("Enter the name on one line", "name")
+    _check_name(name)
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
         if password is not None:
@@ -236,37 +248,159 @@ def invite_user(
     email: str,
     name: str,
     role: str,
-) -> User:
-    """Create (or extend) an account and email a single-use set-password link."""
-    user = create_user(session, email=email, name=name, organisation=organisation, role=role)
-    if user.password_hash is None:
+) -> MembershipInvitation:
+    """Invite the owner of an email address to join the organisation.
+
+    Nobody joins because an admin typed their address (issue 20, finding 1):
+    a new address gets an account without a password and a set-password link
+    that accepts this invitation; the owner of an account that exists is asked
+    to sign in and accept. Either way the inviter sees only what they typed,
+    so the users page does not even tell whether the address had an account.
+    Inviting an address again replaces its pending invitation.
+    """
+    _check_role(role, organisation)
+    _check_name(name)
+    email = normalise_email(email)
+    member = session.scalar(
+        select(Membership.id)
+        .join(Membership.user)
+        .where(User.email == email, Membership.organisation_id == organisation.id)
+    )
+    if member is not None:
+        raise ServiceError(f"{email} is already a member of {organisation.name}", "email")
+    now = utcnow()
+    hours = current_app.config["INVITATION_LIFETIME_HOURS"]
+    for earlier in session.scalars(
+        select(MembershipInvitation).where(
+            MembershipInvitation.organisation_id == organisation.id,
+            MembershipInvitation.email == email,
+            MembershipInvitation.status == InvitationStatus.PENDING,
+        )
+    ):
+        earlier.status = InvitationStatus.WITHDRAWN
+        earlier.decided_at = now
+    invitation = MembershipInvitation(
+        organisation_id=organisation.id,
+        email=email,
+        name=name.strip(),
+        role=role,
+        invited_by_id=inviter.id,
+        expires_at=now + timedelta(hours=hours),
+    )
+    session.add(invitation)
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = User(email=email, name=name.strip(), password_hash=None)
+        session.add(user)
+    session.flush()
+    if user.password_hash is None or not user.is_active:
+        # Setting the password from the emailed link proves the address is theirs.
         link = _issue_user_link(
-            session, user, TokenPurpose.INVITATION, current_app.config["INVITATION_LIFETIME_HOURS"]
+            session, user, TokenPurpose.INVITATION, hours, invitation=invitation
         )
         template = "invitation"
     else:
-        link = absolute_url("auth.login")
+        link = absolute_url("auth.account")
         template = "added_to_organisation"
     queue_email(
         session,
-        to=user.email,
+        to=email,
         subject=f"{inviter.name} has invited you to {organisation.name} on the Due Diligence Portal",
         template=template,
         organisation=organisation,
         user=user,
         inviter=inviter,
         link=link,
-        hours=current_app.config["INVITATION_LIFETIME_HOURS"],
+        hours=hours,
     )
     record_event(
-        session,
-        "user_invited",
-        organisation=organisation,
-        actor=inviter,
-        email=user.email,
-        role=role,
+        session, "user_invited", organisation=organisation, actor=inviter, email=email, role=role
     )
-    return user
+    return invitation
+
+
+def pending_invitations(session: Session, user: User) -> list[MembershipInvitation]:
+    """The live invitations addressed to this person's email, oldest first."""
+    return list(
+        session.scalars(
+            select(MembershipInvitation)
+            .where(
+                MembershipInvitation.email == user.email,
+                MembershipInvitation.status == InvitationStatus.PENDING,
+                MembershipInvitation.expires_at > utcnow(),
+            )
+            .order_by(MembershipInvitation.id)
+        )
+    )
+
+
+def organisation_invitations(
+    session: Session, organisation: Organisation
+) -> list[MembershipInvitation]:
+    """An organisation's invitations waiting for an answer (expired ones too)."""
+    return list(
+        session.scalars(
+            select(MembershipInvitation)
+            .where(
+                MembershipInvitation.organisation_id == organisation.id,
+                MembershipInvitation.status == InvitationStatus.PENDING,
+            )
+            .order_by(MembershipInvitation.name)
+        )
+    )
+
+
+def answer_invitation(
+    session: Session, user: User, invitation: MembershipInvitation, *, accept: bool
+) -> None:
+    """The invited person, signed in, accepts or declines their invitation
+    (permissions.own_invitation found it)."""
+    if invitation.status != InvitationStatus.PENDING or invitation.expires_at <= utcnow():
+        raise ServiceError(
+            "This invitation is no longer open: it was answered, withdrawn or has expired. "
+            "Ask an administrator of the organisation to invite you again."
+        )
+    if accept:
+        _join(session, user, invitation)
+    else:
+        invitation.status = InvitationStatus.DECLINED
+        invitation.decided_at = utcnow()
+        record_event(
+            session, "invitation_declined", organisation=invitation.organisation, actor=user
+        )
+    session.flush()
+
+
+def _join(session: Session, user: User, invitation: MembershipInvitation) -> None:
+    if not any(m.organisation_id == invitation.organisation_id for m in user.memberships):
+        user.memberships.append(
+            Membership(organisation_id=invitation.organisation_id, role=invitation.role)
+        )
+    invitation.status = InvitationStatus.ACCEPTED
+    invitation.decided_at = utcnow()
+    record_event(
+        session,
+        "invitation_accepted",
+        organisation=invitation.organisation,
+        actor=user,
+        role=invitation.role,
+    )
+
+
+def withdraw_invitation(session: Session, invitation: MembershipInvitation, actor: User) -> None:
+    """An admin takes back their organisation's invitation (permissions.invitation_for_org)."""
+    if invitation.status != InvitationStatus.PENDING:
+        raise ServiceError("This invitation has already been answered or withdrawn")
+    invitation.status = InvitationStatus.WITHDRAWN
+    invitation.decided_at = utcnow()
+    record_event(
+        session,
+        "invitation_withdrawn",
+        organisation=invitation.organisation,
+        actor=actor,
+        email=invitation.email,
+    )
+    session.flush()
 
 
 def request_password_reset(session: Session, email: str) -> None:
@@ -289,20 +423,32 @@ def request_password_reset(session: Session, email: str) -> None:
     )
 
 
-def _issue_user_link(session: Session, user: User, purpose: str, hours: int) -> str:
-    # A new link replaces any unused one of the same purpose.
+def _issue_user_link(
+    session: Session,
+    user: User,
+    purpose: str,
+    hours: int,
+    invitation: MembershipInvitation | None = None,
+) -> str:
     now = utcnow()
-    for old in session.scalars(
-        select(UserToken).where(
-            UserToken.user_id == user.id, UserToken.purpose == purpose, UserToken.used_at.is_(None)
-        )
-    ):
-        old.used_at = now
+    if invitation is None:
+        # A new reset link replaces any unused one. Invitation links do not:
+        # each accepts its own organisation's invitation, so one school's
+        # invitation cannot cancel another's.
+        for old in session.scalars(
+            select(UserToken).where(
+                UserToken.user_id == user.id,
+                UserToken.purpose == purpose,
+                UserToken.used_at.is_(None),
+            )
+        ):
+            old.used_at = now
     token, digest = new_token()
     session.add(
         UserToken(
             user_id=user.id,
             purpose=purpose,
+            invitation_id=invitation.id if invitation else None,
             token_hash=digest,
             created_at=now,
             expires_at=now + timedelta(hours=hours),
@@ -340,6 +486,12 @@ def find_user_link(
             else "This reset link has already been used or replaced by a newer one. Ask for a new one.",
             gone=True,
         )
+    if link.invitation is not None and link.invitation.status != InvitationStatus.PENDING:
+        raise LinkError(
+            "This invitation was withdrawn or answered. Ask an administrator of the "
+            "organisation to invite you again if you still need to join.",
+            gone=True,
+        )
     if link.expires_at <= now:
         raise LinkError(
             "This invitation has expired. Ask an administrator of your organisation to invite you again."
@@ -363,33 +515,44 @@ def set_password_from_link(session: Session, token: str, purpose: str, password:
     user.password_hash = hash_password(password)
     end_sessions(user)  # a reset often follows a stolen password
     link.used_at = utcnow()
+    if link.invitation is not None:
+        user.is_active = True  # the emailed link proved the address is theirs
+        _join(session, user, link.invitation)
+        session.flush()  # the new membership is among those audited below
     session.execute(delete(LoginFailure).where(LoginFailure.email_hash == _email_key(user.email)))
-    for membership in user.memberships:
-        record_event(
-            session,
-            "invitation_accepted" if purpose == TokenPurpose.INVITATION else "password_reset",
-            organisation=membership.organisation,
-            actor=user,
-        )
+    if purpose == TokenPurpose.PASSWORD_RESET:
+        for membership in user.memberships:
+            record_event(
+                session, "password_reset", organisation=membership.organisation, actor=user
+            )
+    elif link.invitation is None:  # a link sent before invitations had to be accepted
+        for membership in user.memberships:
+            record_event(
+                session, "invitation_accepted", organisation=membership.organisation, actor=user
+            )
     session.flush()
     return user
 
 
 def remove_member(session: Session, organisation: Organisation, user: User, actor: User) -> None:
-    """Take someone out of an organisation (they left, or their account must
-    stop): every session of theirs ends now; with no organisation left the
-    account is disabled."""
+    """Take someone out of an organisation (they left): this membership only,
+    never their sign-in or their other organisations. With no organisation
+    left the account is disabled and every session of theirs ends."""
     if user.id == actor.id:
         raise ServiceError("You cannot remove yourself: ask another administrator")
     membership = next((m for m in user.memberships if m.organisation_id == organisation.id), None)
     if membership is None:
         raise ServiceError(f"{user.name} is not a member of {organisation.name}")
     user.memberships.remove(membership)
-    if not user.memberships:
-        user.is_active = False
     if organisation.digital_lead_id == user.id:
         organisation.digital_lead_id = None  # they no longer lead here: ask for another
-    end_sessions(user)
+    if not user.memberships:
+        # Nothing left to sign in to: the account stops, on every device.
+        user.is_active = False
+        end_sessions(user)
+    # Otherwise their sessions stay, for their other organisations: a session
+    # acts under a membership it still has (permissions.current_membership),
+    # so this organisation is closed to them from their next request.
     record_event(
         session,
         "member_removed",

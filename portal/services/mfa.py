@@ -129,9 +129,14 @@ def replace_recovery_codes(session: Session, user: User) -> list[str]:
     return codes
 
 
-def reset(session: Session, user: User, actor: User) -> None:
-    """An admin's reset for a lost phone: the app and codes go, every session
-    of the user ends, and they set it up again at their next sign-in."""
+OPERATOR = "Operator (command line)"
+
+
+def reset(session: Session, user: User, actor: User | None) -> None:
+    """A reset for a lost phone, by an admin of every organisation the person
+    belongs to (permissions.ensure_may_reset_authenticator) or by the operator
+    (actor None): the app and codes go, every session of the user ends, and
+    they set it up again at their next sign-in."""
     from .accounts import end_sessions
 
     if user.mfa_enabled_at is None:
@@ -166,13 +171,14 @@ def _new_recovery_codes(session: Session, user: User) -> list[str]:
     return [f"{c[:5]}-{c[5:]}" for c in codes]
 
 
-def _audit(session: Session, user: User, action: str, actor: User) -> None:
+def _audit(session: Session, user: User, action: str, actor: User | None) -> None:
     for membership in user.memberships:
         record_event(
             session,
             action,
             organisation=membership.organisation,
             actor=actor,
+            actor_label=None if actor else OPERATOR,
             person=user.name,
         )
     session.flush()

@@ -23,7 +23,13 @@ from flask_login import current_user, login_required
 
 from ..extensions import db, limiter
 from ..models import TokenPurpose, User
-from ..permissions import current_actor, end_session, start_session
+from ..permissions import (
+    current_actor,
+    end_session,
+    own_invitation,
+    start_session,
+    switch_organisation,
+)
 from ..services import accounts, mfa
 from ..services.errors import ServiceError
 from .forms import ChangePasswordForm, CodeForm, ForgotPasswordForm, LoginForm, SetPasswordForm
@@ -88,6 +94,7 @@ def login() -> ResponseReturnValue:
                 return redirect(url_for("auth.enter_code"))
             start_session(user)
             accounts.record_signed_in(db.session, user, request.remote_addr, "password")
+            _mention_invitations(user)
             return redirect(destination)
     return render_template("auth/login.html", form=form, error=error)
 
@@ -120,6 +127,7 @@ def enter_code() -> ResponseReturnValue:
                     "authenticator page if you are running out.",
                     "info",
                 )
+            _mention_invitations(user)
             return redirect(pending["next"])
     return render_template("auth/enter_code.html", form=form)
 
@@ -165,7 +173,40 @@ def authenticator() -> ResponseReturnValue:
 @bp.get("/account")
 @login_required
 def account() -> ResponseReturnValue:
-    return render_template("auth/account.html", user=current_actor())
+    user = current_actor()
+    return render_template(
+        "auth/account.html",
+        user=user,
+        invitations=accounts.pending_invitations(db.session, user),
+    )
+
+
+@bp.post("/account/invitations/<int:invitation_id>/<any(accept, decline):answer>")
+@login_required
+def account_invitation(invitation_id: int, answer: str) -> ResponseReturnValue:
+    """Join an organisation that invited you, or say no."""
+    invitation = own_invitation(invitation_id)
+    try:
+        accounts.answer_invitation(
+            db.session, current_actor(), invitation, accept=answer == "accept"
+        )
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        name = invitation.organisation.name
+        if answer == "accept":
+            switch_organisation(invitation.organisation_id)
+            flash(f"You have joined {name}", "success")
+            return redirect(url_for("school.dashboard"))
+        flash(f"You declined the invitation to {name}", "success")
+    return redirect(url_for("auth.account"))
+
+
+def _mention_invitations(user: User) -> None:
+    waiting = accounts.pending_invitations(db.session, user)
+    if waiting:
+        names = ", ".join(i.organisation.name for i in waiting)
+        flash(f"You are invited to join {names}: accept or decline on your account page.")
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

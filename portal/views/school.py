@@ -23,9 +23,12 @@ from ..input_hygiene import valid_id
 from ..models import ANSWERED_STATUSES, ApiKey, Request, utcnow
 from ..permissions import (
     Action,
+    authenticator_resettable,
     current_actor,
     current_organisation,
+    ensure_may_reset_authenticator,
     get_for_org,
+    invitation_for_org,
     org_members,
     request_on_behalf,
     requires,
@@ -253,7 +256,7 @@ def manage_users() -> ResponseReturnValue:
     form = InviteUserForm()
     if form.validate_on_submit():
         try:
-            user = accounts.invite_user(
+            invitation = accounts.invite_user(
                 db.session,
                 inviter=current_actor(),
                 organisation=organisation,
@@ -264,14 +267,31 @@ def manage_users() -> ResponseReturnValue:
         except ServiceError as exc:
             form[exc.field or "email"].errors = [exc.message]
         else:
-            flash(f"Invitation sent to {user.email}", "success")
+            flash(f"Invitation sent to {invitation.email}", "success")
             return redirect(url_for("school.manage_users"))
+    members = org_members(organisation)
     return render_template(
         "school/users_manage.html",
         form=form,
         organisation=organisation,
-        members=org_members(organisation),
+        members=members,
+        invitations=accounts.organisation_invitations(db.session, organisation),
+        resettable=authenticator_resettable(members),
+        now=utcnow(),
     )
+
+
+@bp.post("/users/invitations/<int:invitation_id>/withdraw")
+@requires(Action.MANAGE_USERS)
+def withdraw_invitation(invitation_id: int) -> ResponseReturnValue:
+    invitation = invitation_for_org(invitation_id, current_organisation())
+    try:
+        accounts.withdraw_invitation(db.session, invitation, current_actor())
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"The invitation to {invitation.email} was withdrawn", "success")
+    return redirect(url_for("school.manage_users"))
 
 
 @bp.post("/users/<int:user_id>/reset-authenticator")
@@ -282,6 +302,7 @@ def reset_authenticator(user_id: int) -> ResponseReturnValue:
     member = next((m for m in org_members(organisation) if m.user_id == user_id), None)
     if member is None:
         abort(404)
+    ensure_may_reset_authenticator(member)
     try:
         mfa.reset(db.session, member.user, current_actor())
     except ServiceError as exc:
@@ -309,7 +330,12 @@ def remove_member(user_id: int) -> ResponseReturnValue:
         flash(exc.message, "error")
     else:
         flash(
-            f"{person.name} can no longer use {organisation.name}; they were signed out everywhere",
+            f"{person.name} can no longer use {organisation.name}"
+            + (
+                ""
+                if person.is_active
+                else "; their account is closed and they were signed out everywhere"
+            ),
             "success",
         )
     return redirect(url_for("school.manage_users"))
