@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.models import Membership, User, UserToken, utcnow
+from portal.models import User, UserToken, utcnow
 from portal.services import accounts
 
 from .factories import PASSWORD, Factory, login
