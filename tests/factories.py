@@ -82,7 +82,7 @@ class Factory:
             details = requests.NewRequest(
                 supplier_name=overrides.get("supplier_name", "Acme IT Services Ltd"),
                 contact_name="Sam Carter",
-                contact_email="sam@acme.example",
+                contact_email=overrides.get("contact_email", "sam@acme.example"),
                 questionnaire_key=questionnaire,
                 due_date=None,
                 message=overrides.get("message", ""),

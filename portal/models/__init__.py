@@ -30,6 +30,7 @@ from .requests import (
     Request,
     RequestOnBehalf,
     RequestStatus,
+    ReuseCode,
 )
 from .review import FindingReview, RequirementRule
 from .standards import (
@@ -86,6 +87,7 @@ __all__ = [
     "RecoveryCode",
     "Request",
     "RequestOnBehalf",
+    "ReuseCode",
     "RequestStatus",
     "RequirementRule",
     "Role",

@@ -68,6 +68,12 @@ class Request(Base):
         server_default=false(),
         comment="answers may be shared in the curated directory",
     )
+    reuse_consent: Mapped[bool] = mapped_column(
+        default=False,
+        server_default=false(),
+        comment="the supplier agreed these answers may start its later questionnaires "
+        "for other organisations, after a code sent to this contact",
+    )
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
@@ -179,3 +185,26 @@ class RequestOnBehalf(Base):
     organisation_id: Mapped[int] = mapped_column(
         ForeignKey("organisation.id", ondelete="CASCADE"), index=True
     )
+
+
+class ReuseCode(Base):
+    """A one-time code that lets the person at a supplier link copy in answers
+    their company submitted to another organisation: sent to the contact who
+    submitted them, never to an address the asking school typed."""
+
+    __tablename__ = "reuse_code"
+
+    id: Mapped[intpk]
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("request.id", ondelete="CASCADE"), index=True, comment="the request asking"
+    )
+    source_request_id: Mapped[int] = mapped_column(
+        ForeignKey("request.id", ondelete="CASCADE"), comment="the submission to copy from"
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), comment="SHA-256 hex of the code")
+    attempts: Mapped[int] = mapped_column(default=0, comment="wrong codes typed")
+    created_at: Mapped[created_at]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    source: Mapped[Request] = relationship(foreign_keys=[source_request_id])

@@ -283,6 +283,9 @@ class Declaration:
     name: str
     role: str
     directory_consent: bool
+    # May these answers start this supplier's questionnaires for other
+    # organisations (after a code sent to this contact)? services/reuse.py.
+    reuse_consent: bool = False
 
 
 def submit_response(session: Session, request: Request, declaration: Declaration) -> None:
@@ -299,6 +302,7 @@ def submit_response(session: Session, request: Request, declaration: Declaration
     request.declared_name = declaration.name.strip()
     request.declared_role = declaration.role.strip()
     request.directory_consent = declaration.directory_consent
+    request.reuse_consent = declaration.reuse_consent
     who = f"{declaration.name.strip()}, {declaration.role.strip()}"
     change_status(
         session,
@@ -315,6 +319,7 @@ def submit_response(session: Session, request: Request, declaration: Declaration
         request=request,
         answers=len(request.answers),
         directory_consent=declaration.directory_consent,
+        reuse_consent=declaration.reuse_consent,
     )
     queue_email(
         session,

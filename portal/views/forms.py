@@ -59,6 +59,17 @@ class CodeForm(FlaskForm):
     )
 
 
+class ReuseCodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        description="The 6 digits in the email we sent.",
+        validators=[
+            InputRequired("Enter the 6-digit code from the email"),
+            Length(max=20, message="Enter the 6-digit code from the email"),
+        ],
+    )
+
+
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(
         "Email address",
@@ -230,6 +241,10 @@ class DeclarationForm(FlaskForm):
     directory_consent = BooleanField(
         "The curated due-diligence directory may publish these answers, so that other schools "
         "can reuse them (optional)"
+    )
+    reuse_consent = BooleanField(
+        "When another school asks us for this questionnaire, we may start from these answers, "
+        "after typing a code emailed to this address (optional)"
     )
 
 

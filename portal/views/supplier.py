@@ -31,7 +31,7 @@ from ..questionnaire.forms import SectionForm, build_section_form, form_data
 from ..services import audit, clarifications, evidence, exports, requests, responses, reuse
 from ..services.audit import SUPPLIER_ACTOR
 from ..services.errors import ServiceError
-from .forms import DeclarationForm
+from .forms import DeclarationForm, ReuseCodeForm
 
 bp = Blueprint("supplier", __name__, url_prefix="/respond")
 
@@ -103,21 +103,67 @@ def start(row: Request) -> ResponseReturnValue:
 @bp.post("/<reference>/reuse")
 @supplier_view
 def reuse_answers(row: Request) -> ResponseReturnValue:
-    """Start from the answers this supplier last submitted for this questionnaire."""
-    earlier = reuse.earlier_submission(db.session, row)
-    if earlier is None:
+    """Start from the answers this supplier last submitted to the same organisation."""
+    offer = reuse.earlier_submission(db.session, row)
+    if offer is None or offer.needs_code:
         return redirect(url_for("supplier.task_list", reference=row.reference))
     try:
-        copied = reuse.prefill_from(db.session, row, earlier)
+        copied = reuse.prefill_from(db.session, row, offer.source)
     except ServiceError as exc:
         flash(exc.message, "error")
     else:
-        flash(
-            f"{copied} answers copied from your earlier questionnaire. Check each section and save "
-            "it to confirm them.",
-            "success",
-        )
+        _copied(copied)
     return redirect(url_for("supplier.task_list", reference=row.reference))
+
+
+@bp.route("/<reference>/reuse/code", methods=["GET", "POST"])
+@supplier_view
+def reuse_code(row: Request) -> ResponseReturnValue:
+    """Another organisation's answers: email a code to whoever submitted them (POST),
+    then ask for it (GET)."""
+    if request.method == "POST":
+        try:
+            reuse.send_code(db.session, row)
+        except ServiceError as exc:
+            flash(exc.message, "error")
+            return redirect(url_for("supplier.start", reference=row.reference))
+        return redirect(url_for("supplier.reuse_code", reference=row.reference))
+    return _code_page(row, ReuseCodeForm())
+
+
+@bp.post("/<reference>/reuse/confirm")
+@supplier_view
+def reuse_confirm(row: Request) -> ResponseReturnValue:
+    form = ReuseCodeForm()
+    if form.validate_on_submit():
+        try:
+            copied = reuse.copy_with_code(db.session, row, form.code.data or "")
+        except ServiceError as exc:
+            form.code.errors = [exc.message]
+            keep_changes()  # a wrong code counts against the code's tries
+            return _code_page(row, form), 422
+        _copied(copied)
+        return redirect(url_for("supplier.task_list", reference=row.reference))
+    return _code_page(row, form), 422
+
+
+def _code_page(row: Request, form: ReuseCodeForm) -> str:
+    waiting = reuse.pending_code(db.session, row)
+    return render_template(
+        "supplier/reuse_code.html",
+        row=row,
+        form=form,
+        sent_to=reuse.mask_email(waiting.source.contact_email) if waiting else None,
+        minutes=reuse.CODE_MINUTES,
+    )
+
+
+def _copied(count: int) -> None:
+    flash(
+        f"{count} answers copied from your earlier questionnaire. Check each section and save "
+        "it to confirm them.",
+        "success",
+    )
 
 
 @bp.get("/<reference>/tasks")
@@ -313,6 +359,7 @@ def check_answers(row: Request) -> ResponseReturnValue:
             name=form.declared_name.data or "",
             role=form.declared_role.data or "",
             directory_consent=bool(form.directory_consent.data),
+            reuse_consent=bool(form.reuse_consent.data),
         )
         try:
             responses.submit_response(db.session, row, declaration)

@@ -303,6 +303,11 @@ SCHEMAS: dict[str, Schema] = {
             "declared_role": {"type": "string", "maxLength": 200},
             "accurate": {"type": "boolean", "description": "Must be true to submit"},
             "directory_consent": BOOLEAN,
+            "reuse_consent": {
+                "type": "boolean",
+                "description": "These answers may start this supplier's questionnaires for other "
+                "organisations, after a one-time code emailed to this request's contact",
+            },
         },
         required=["declared_name", "declared_role", "accurate"],
     ),

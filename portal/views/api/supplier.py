@@ -188,6 +188,7 @@ def submit() -> ResponseReturnValue:
                 name=form.declared_name.data or "",
                 role=form.declared_role.data or "",
                 directory_consent=bool(form.directory_consent.data),
+                reuse_consent=bool(form.reuse_consent.data),
             ),
         )
     except responses.IncompleteError as exc:
