@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "7835244fa39f"
 down_revision = "4c3c09797fee"
 branch_labels = None
