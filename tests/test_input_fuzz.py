@@ -146,6 +146,8 @@ def world(app: Flask, make: Factory) -> dict[str, Any]:
             "supplier_id": 1,
             "share_id": 1,
             "dpia_id": 1,
+            "invitation_id": 1,
+            "answer": "accept",
         },
         "link": link,
     }
