@@ -10,6 +10,7 @@ import zipfile
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
 from portal.services.profile_workbook import ProfileWorkbookError, read_profile
 
@@ -115,3 +116,76 @@ def test_a_profile_import_refuses_a_zip_bomb_before_opening_it() -> None:
     with pytest.raises(ProfileWorkbookError) as caught:
         read_profile(questionnaire, bomb)
     assert "compressed far more tightly" in caught.value.problems[0]
+
+
+def files_on_disk(app: Flask) -> list[str]:
+    from pathlib import Path
+
+    root = Path(app.config["UPLOAD_FOLDER"])
+    return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+# Issue 20, finding 4: a refused upload leaves nothing on disk.
+def test_a_refused_file_beside_a_good_one_leaves_nothing_behind(
+    app: Flask, client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    from sqlalchemy import select
+
+    from portal.models import Evidence
+
+    row, link = make.request(make.user(), "features")
+    client.get(link)
+    response = client.post(
+        f"/respond/{row.reference}/sections/more",
+        data={
+            "policy": [(io.BytesIO(PDF), "good.pdf"), (io.BytesIO(b"MZ\x90 a program"), "bad.pdf")],
+            "shown": "policy",
+            "action": "later",
+        },
+        content_type="multipart/form-data",
+    )
+    assert "bad.pdf is not a real PDF file" in response.get_data(as_text=True)
+    assert files_on_disk(app) == []
+    dbs.rollback()
+    assert dbs.scalars(select(Evidence)).all() == []
+
+
+def test_a_request_that_fails_after_storing_a_file_leaves_nothing_behind(
+    app: Flask, client: FlaskClient, make: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portal.services import responses
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database went away")
+
+    row, link = make.request(make.user(), "features")
+    client.get(link)
+    monkeypatch.setattr(responses, "save_valid_answers", broken)
+    response = client.post(
+        f"/respond/{row.reference}/sections/more",
+        data={"policy": (io.BytesIO(PDF), "good.pdf"), "shown": "policy", "action": "later"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 500
+    assert files_on_disk(app) == []
+
+
+# Issue 20, finding 10: sizes an archive declares are not believed.
+def test_an_archive_that_lies_about_its_sizes_is_refused(upload: tuple[FlaskClient, str]) -> None:
+    import struct
+
+    data = bytearray(docx(("word/media/zeros.bin", b"\0" * (30 * 1024 * 1024))))
+    name = b"word/media/zeros.bin"
+    # Declare 1 KB unpacked in the local header and in the central directory,
+    # so the declared ratio looks like a real document's.
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        at = 0
+        while (at := data.find(signature, at)) != -1:
+            name_at = at + (30 if signature == b"PK\x03\x04" else 46)
+            if data[name_at : name_at + len(name)] == name:
+                struct.pack_into("<I", data, at + offset, 1024)
+            at += 4
+    client, token = upload
+    status, detail = send(client, token, "policy.docx", bytes(data))
+    assert status == 422
+    assert "its parts do not unpack to what it declares" in detail

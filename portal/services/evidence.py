@@ -23,7 +23,7 @@ from ..questionnaire import Question
 from ..questionnaire.definition import DEFAULT_ACCEPT
 from . import filetypes
 from .errors import ServiceError
-from .storage import Blob, TooLarge, delete_after_commit, storage
+from .storage import Blob, TooLarge, delete_after_commit, delete_after_rollback, storage
 
 
 class UploadError(ServiceError):
@@ -50,26 +50,43 @@ def store_uploads(
     """
     files = check_count(question, files, len(kept))
     room = request_allowance(session, request)
-    stored: list[int] = []
-    for upload in files:
-        checked = check_and_store(
-            upload, question, room, "this request's files",
-            current_app.config["EVIDENCE_REQUEST_LIMIT_MB"],
-        )  # fmt: skip
-        room -= checked.blob.size
-        evidence = Evidence(
-            request_id=request.id,
-            question_id=question.id,
-            filename=checked.filename,
-            storage_key=checked.blob.key,
-            sha256=checked.blob.sha256,
-            size=checked.blob.size,
-            content_type=checked.content_type,
-        )
-        session.add(evidence)
-        session.flush()
-        stored.append(evidence.id)
-    return [*kept, *stored]
+    stored: list[Evidence] = []
+    try:
+        for upload in files:
+            checked = check_and_store(
+                session, upload, question, room, "this request's files",
+                current_app.config["EVIDENCE_REQUEST_LIMIT_MB"],
+            )  # fmt: skip
+            room -= checked.blob.size
+            evidence = Evidence(
+                request_id=request.id,
+                question_id=question.id,
+                filename=checked.filename,
+                storage_key=checked.blob.key,
+                sha256=checked.blob.sha256,
+                size=checked.blob.size,
+                content_type=checked.content_type,
+            )
+            session.add(evidence)
+            session.flush()
+            stored.append(evidence)
+    except UploadError:
+        discard(session, stored)
+        raise
+    return [*kept, *(e.id for e in stored)]
+
+
+def discard(session: Session, rows: list[Evidence] | list[AssessmentFile]) -> None:
+    """Undo what a refused post stored before the refusal, rows and bytes: the
+    rest of the post may still be saved, and a file it refused must leave
+    nothing behind (neither a row nor a file the allowance cannot see)."""
+    for row in rows:
+        if row in session.new:
+            session.expunge(row)
+        else:
+            session.delete(row)
+        storage().delete(row.storage_key)
+    session.flush()
 
 
 def check_count(question: Question, files: list[FileStorage], kept: int) -> list[FileStorage]:
@@ -80,7 +97,16 @@ def check_count(question: Question, files: list[FileStorage], kept: int) -> list
             f"You can upload up to {question.max_files} file{'s' if question.max_files != 1 else ''} "
             "here: remove one before adding another"
         )
+    # What can be judged by name is judged for every file before any is stored.
+    for upload in files:
+        if _extension(upload) not in question.accept:
+            raise UploadError(f"{upload.filename} must be a {describe_types(question)} file")
     return files
+
+
+def _extension(upload: FileStorage) -> str:
+    name = secure_filename(upload.filename or "") or "upload"
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
 
 @dataclass(frozen=True)
@@ -91,15 +117,21 @@ class CheckedFile:
 
 
 def check_and_store(
-    upload: FileStorage, question: Question, room: int, whose: str, allowance_mb: int
+    session: Session,
+    upload: FileStorage,
+    question: Question,
+    room: int,
+    whose: str,
+    allowance_mb: int,
 ) -> CheckedFile:
     """Store one upload if its extension, size, content and (for Office files)
     its parts pass; otherwise keep nothing of it and say why. ``room`` is what
     is left of the allowance (``allowance_mb`` in all) ``whose`` names
-    ("this request's files")."""
+    ("this request's files"). If the transaction that records it rolls back,
+    the stored file goes too."""
     store = storage()
     name = secure_filename(upload.filename or "") or "upload"
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    extension = _extension(upload)
     if extension not in question.accept:
         raise UploadError(f"{upload.filename} must be a {describe_types(question)} file")
     limit = min(question.max_size_mb * 1024 * 1024, room)
@@ -113,6 +145,7 @@ def check_and_store(
         raise UploadError(
             f"{upload.filename} must be smaller than {question.max_size_mb} MB"
         ) from exc
+    delete_after_rollback(session, blob.key)
     if blob.size == 0:
         store.delete(blob.key)
         raise UploadError(f"{upload.filename} is empty")

@@ -61,6 +61,35 @@ def archive_problem(source: Path | IO[bytes]) -> str | None:
             return "is compressed far more tightly than a real document (a zip bomb)"
         if name.lower().endswith("vbaproject.bin"):
             return "contains macros: save it without them (as .docx or .xlsx) and upload that"
+    return _inflation_problem(source)
+
+
+INFLATE_CHUNK = 256 * 1024
+
+
+def _inflation_problem(source: Path | IO[bytes]) -> str | None:
+    """What the parts really unpack to, measured as they stream, never trusting
+    the sizes the archive declares (which a crafted one fakes): a running total
+    capped at MAX_UNPACKED_BYTES, and each part's real ratio."""
+    total = 0
+    try:
+        if not isinstance(source, Path):
+            source.seek(0)
+        with zipfile.ZipFile(source) as archive:
+            for part in archive.infolist():
+                unpacked = 0
+                with archive.open(part) as stream:
+                    while chunk := stream.read(INFLATE_CHUNK):
+                        unpacked += len(chunk)
+                        total += len(chunk)
+                        if total > MAX_UNPACKED_BYTES:
+                            return f"unpacks to more than {MAX_UNPACKED_BYTES // (1024 * 1024)} MB"
+                if unpacked > 1024 * 1024 and unpacked > MAX_RATIO * max(part.compress_size, 1):
+                    return "is compressed far more tightly than a real document (a zip bomb)"
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
+        # zipfile stops a part at its declared size and then finds the CRC
+        # wrong: an archive that lies about its sizes ends here.
+        return "is damaged: its parts do not unpack to what it declares"
     return None
 
 

@@ -380,20 +380,26 @@ def _update_files(
     kept_ids = {f.id for f in current if f.id in set(keep)}
     files = evidence.check_count(rules, new, len(kept_ids))
     room = _room(session, assessment)
-    changed = 0
-    for upload in files:
-        checked = evidence.check_and_store(
-            upload, rules, room, "our evidence files", FILES_LIMIT_MB
-        )
-        room -= checked.blob.size
-        session.add(
-            AssessmentFile(
-                assessment_id=assessment.id, question_id=question.id, filename=checked.filename,
-                storage_key=checked.blob.key, sha256=checked.blob.sha256, size=checked.blob.size,
-                content_type=checked.content_type, uploaded_by_id=actor.id,
+    added: list[AssessmentFile] = []
+    try:
+        for upload in files:
+            checked = evidence.check_and_store(
+                session, upload, rules, room, "our evidence files", FILES_LIMIT_MB
             )
-        )  # fmt: skip
-        changed += 1
+            room -= checked.blob.size
+            added.append(
+                AssessmentFile(
+                    assessment_id=assessment.id, question_id=question.id,
+                    filename=checked.filename, storage_key=checked.blob.key,
+                    sha256=checked.blob.sha256, size=checked.blob.size,
+                    content_type=checked.content_type, uploaded_by_id=actor.id,
+                )
+            )  # fmt: skip
+            session.add(added[-1])
+    except evidence.UploadError:
+        evidence.discard(session, added)
+        raise
+    changed = len(added)
     for old in current:
         if old.id not in kept_ids:
             session.delete(old)

@@ -93,8 +93,19 @@ def delete_after_commit(session: Session, key: str) -> None:
     session.info.setdefault(_DOOMED, []).append(key)
 
 
+_FRESH = "portal_delete_after_rollback"
+
+
+def delete_after_rollback(session: Session, key: str) -> None:
+    """Remove a file just stored if the transaction that was to record it rolls
+    back (a refused file beside a good one, an error later in the request):
+    otherwise each failed upload would leave its bytes on disk for good."""
+    session.info.setdefault(_FRESH, []).append(key)
+
+
 @event.listens_for(Session, "after_commit")
 def _delete_doomed(session: Session) -> None:
+    session.info.pop(_FRESH, None)  # recorded: wanted
     for key in session.info.pop(_DOOMED, []):
         storage().delete(key)
 
@@ -102,3 +113,5 @@ def _delete_doomed(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _keep_doomed(session: Session) -> None:
     session.info.pop(_DOOMED, None)
+    for key in session.info.pop(_FRESH, []):
+        storage().delete(key)
