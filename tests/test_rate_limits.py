@@ -197,3 +197,29 @@ def test_health_reports_a_shared_store_that_answers(
     health = app.test_client().get("/api/v1/health")
     assert health.status_code == 200
     assert health.json["rate_limit_store"] == "ok"
+
+
+@pytest.mark.config(RATELIMIT_ENABLED=True, EXPORT_RATE_LIMIT="2 per minute")
+def test_the_requirement_profile_download_is_audited_and_counted_like_the_others(
+    app: Flask, make: Factory
+) -> None:
+    """Issue 20, finding 11."""
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.models import AuditEvent
+
+    admin = make.user(make.org(), role="admin")
+    client = app.test_client()
+    login(client, admin)
+    assert client.get("/requirements/features.xlsx").status_code == 200
+    assert client.get("/register.xlsx").status_code == 200
+    assert client.get("/requirements/features.xlsx").status_code == 429  # one budget
+    with app.app_context():
+        downloads = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "export_downloaded")
+        ).all()
+        assert [(e.actor_id, e.detail["what"]) for e in downloads] == [
+            (admin.id, "requirements features"),
+            (admin.id, "register"),
+        ]

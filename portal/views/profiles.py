@@ -6,11 +6,11 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 
 from ..exports.profile import profile_workbook
-from ..extensions import db
+from ..extensions import db, export_limit, writes_on_get
 from ..permissions import Action, current_actor, current_organisation, requires
 from ..questionnaire.definition import Question, Questionnaire
 from ..questionnaire.forms import SelectChoice
-from ..services import audit, profile_changes, profiles, questionnaires
+from ..services import audit, exports, profile_changes, profiles, questionnaires
 from ..services.errors import ServiceError
 from ..services.profile_workbook import ProfileWorkbookError, read_profile
 from ..services.profiles import OPERATOR_LABELS, RuleInput
@@ -143,10 +143,16 @@ def edit_rule(key: str, question_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/<key>.xlsx")
+@writes_on_get
+@export_limit
 @requires(Action.VIEW_REQUESTS)
 def export(key: str) -> ResponseReturnValue:
+    """The requirement profile as a workbook: audited and counted like every download."""
     questionnaire = _questionnaire(key)
     organisation = current_organisation()
+    exports.record_download(
+        db.session, current_actor(), organisation, f"requirements {key}", "xlsx"
+    )
     data = profile_workbook(
         questionnaire,
         profiles.profile_rows(db.session, organisation, questionnaire),
