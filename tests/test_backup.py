@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import stat
 import tarfile
 from pathlib import Path
 
@@ -27,6 +28,10 @@ def sqlite_app(tmp_path: Path) -> Flask:
     url = f"sqlite:///{tmp_path / 'portal.sqlite3'}"
     upgrade_database("head", url)
     return create_app(app_config(url, tmp_path))
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
 
 
 def test_a_backup_restores_the_database_and_the_evidence(sqlite_app: Flask, tmp_path: Path) -> None:
@@ -61,6 +66,13 @@ def test_a_backup_restores_the_database_and_the_evidence(sqlite_app: Flask, tmp_
         assert conn.execute("SELECT reference FROM request").fetchall() == [(row.reference,)]
     assert stored_file.read_bytes().startswith(b"%PDF")
     assert (tmp_path / "portal.sqlite3.before-restore").exists()  # kept aside, not deleted
+    # Issue 20, finding 12: a backup and what it restores are the owner's alone.
+    assert mode(archive) == 0o600
+    assert mode(database) == 0o600
+    assert mode(stored_file) == 0o600
+    assert mode(stored_file.parent) == 0o700
+    with tarfile.open(archive) as opened:
+        assert {m.mode for m in opened.getmembers() if m.isfile()} == {0o600}
 
     fresh = create_app(app_config(f"sqlite:///{database}", tmp_path))
     with fresh.app_context():

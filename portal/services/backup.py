@@ -10,11 +10,14 @@ all (storage.LocalStorage), so a copy never holds half a file.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess  # nosec B404  (pg_dump, without a shell)
 import tarfile
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -47,9 +50,28 @@ class Manifest:
     files: int
 
 
+@contextmanager
+def _private_files() -> Iterator[None]:
+    """Everything a backup or restore creates is its owner's alone (0600 files,
+    0700 folders) from the moment it exists: a backup holds every school's
+    data. Backups and restores run from the command line, one at a time, so
+    changing the process's umask for their length touches nothing else."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _owner_only(member: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Inside the archive too: whoever unpacks it by hand gets private files."""
+    member.mode = 0o700 if member.isdir() else 0o600
+    return member
+
+
 def make_backup(engine: Engine, uploads: Path, out: Path) -> Manifest:
     """Write one .tar.gz with the database, the evidence files and a manifest."""
-    with tempfile.TemporaryDirectory(prefix="portal-backup-") as work:
+    with _private_files(), tempfile.TemporaryDirectory(prefix="portal-backup-") as work:
         folder = Path(work)
         if engine.dialect.name == "sqlite":
             member = SQLITE_MEMBER
@@ -68,10 +90,10 @@ def make_backup(engine: Engine, uploads: Path, out: Path) -> Manifest:
         (folder / MANIFEST).write_text(json.dumps(manifest.__dict__, indent=2))
         partial = out.with_name(out.name + ".part")
         with tarfile.open(partial, "w:gz") as archive:
-            archive.add(folder / MANIFEST, MANIFEST)
-            archive.add(folder / member, member)
+            archive.add(folder / MANIFEST, MANIFEST, filter=_owner_only)
+            archive.add(folder / member, member, filter=_owner_only)
             if uploads.exists():
-                archive.add(uploads, UPLOADS_MEMBER)
+                archive.add(uploads, UPLOADS_MEMBER, filter=_owner_only)
         partial.replace(out)  # never a half-written backup under the real name
     return manifest
 
@@ -82,7 +104,7 @@ def restore_backup(archive_path: Path, database_path: Path, uploads: Path) -> Ma
     The portal must be stopped. What is there now is moved aside (``.before-restore``),
     not deleted, until the restored copy has passed ``PRAGMA integrity_check``.
     """
-    with tempfile.TemporaryDirectory(prefix="portal-restore-") as work:
+    with _private_files(), tempfile.TemporaryDirectory(prefix="portal-restore-") as work:
         folder = Path(work)
         with tarfile.open(archive_path, "r:gz") as archive:
             # Every member checked by _plain_members first (ruff S202, bandit B202).
@@ -104,10 +126,16 @@ def restore_backup(archive_path: Path, database_path: Path, uploads: Path) -> Ma
             aside = uploads.with_name(uploads.name + ".before-restore")
             shutil.rmtree(aside, ignore_errors=True)
             uploads.replace(aside)
-        if (folder / UPLOADS_MEMBER).exists():
-            shutil.copytree(folder / UPLOADS_MEMBER, uploads)
-        else:
-            uploads.mkdir(parents=True, exist_ok=True)
+        uploads.mkdir(parents=True, exist_ok=True)
+        unpacked = folder / UPLOADS_MEMBER
+        # Copied one by one, not with copytree: its modes would be the archive's
+        # (0644 in backups made before they were private), not the umask's.
+        for path in sorted(unpacked.rglob("*")) if unpacked.exists() else []:
+            target = uploads / path.relative_to(unpacked)
+            if path.is_dir():
+                target.mkdir(exist_ok=True)
+            else:
+                shutil.copyfile(path, target)
     return manifest
 
 
