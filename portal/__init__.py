@@ -10,7 +10,7 @@ from flask import Flask, Response, g
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from .config import load_config
-from .extensions import csrf, db, limiter, login_manager
+from .extensions import StrictJSONProvider, csrf, db, limiter, login_manager
 from .template_environment import PortalEnvironment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
         template_folder=str(ROOT / "templates"),
     )
     app.jinja_environment = PortalEnvironment  # before anything touches app.jinja_env
+    app.json = StrictJSONProvider(app)
     load_config(app, test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
+from flask.json.provider import DefaultJSONProvider
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -145,9 +147,23 @@ def _on_sqlite() -> bool:
     return Database.engine_for(current_app).dialect.name == "sqlite"
 
 
+def strict_json_dumps(value: Any) -> str:
+    return json.dumps(value, allow_nan=False)
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, refusing NaN and Infinity instead of writing invalid JSON."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        kwargs.setdefault("allow_nan", False)
+        return super().dumps(obj, **kwargs)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine with the settings each backend needs."""
-    kwargs: dict[str, Any] = {}
+    # A non-finite number is not JSON: refuse to store one (NaN and Infinity
+    # would be written as bare words that break every reader after).
+    kwargs: dict[str, Any] = {"json_serializer": strict_json_dumps}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
         if url in ("sqlite://", "sqlite:///:memory:"):

@@ -77,6 +77,12 @@ class DateAnswerField(Field):
         return self.raw_text
 
 
+# The largest number an answer may hold (below 2**53, so a float keeps it
+# exactly), and the finest fraction: no due-diligence answer needs more.
+NUMBER_LIMIT = Decimal(10) ** 15
+DECIMAL_PLACES = 6
+
+
 class NumberAnswerField(Field):
     """A number as people type it: '1,000', '£2.5m' is not accepted, '99.5%' is."""
 
@@ -99,6 +105,17 @@ class NumberAnswerField(Field):
             raise ValueError(self.invalid_message) from exc
         if not number.is_finite():
             raise ValueError(self.invalid_message)
+        # Every number we store must survive JSON, a float and a spreadsheet
+        # cell: a 400-digit amount became "Infinity" and broke every page and
+        # workbook that showed it (issue 20, finding 6).
+        if abs(number) >= NUMBER_LIMIT:
+            raise ValueError(f"{self.invalid_message}, smaller than 1,000,000,000,000,000")
+        if number.as_tuple().exponent < -DECIMAL_PLACES:  # type: ignore[operator]
+            raise ValueError(
+                f"{self.invalid_message}, with no more than {DECIMAL_PLACES} decimal places"
+            )
+        if number == 0:
+            number = Decimal(0)  # "-0" is 0
         if self.kind == "integer":
             if number != number.to_integral_value():
                 raise ValueError(self.invalid_message)
