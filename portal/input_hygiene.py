@@ -39,9 +39,17 @@ def clean_value(value: Any) -> Any:
 
 
 def _clean_multidict(data: MultiDict[str, str]) -> ImmutableMultiDict[str, str]:
-    return ImmutableMultiDict(
-        [(clean_text(key), clean_text(value)) for key, value in data.items(multi=True)]
-    )
+    items = list(data.items(multi=True))
+    if any(not isinstance(key, str) or not isinstance(value, str) for key, value in items):
+        # Werkzeug reads a multipart field named with a trailing backslash
+        # as a field without a name: no form of ours sends one.
+        abort(400, description="The form could not be read: one of its fields has no usable name")
+    return ImmutableMultiDict([(clean_text(key), clean_text(value)) for key, value in items])
+
+
+def safe_ids(values: list[int]) -> list[int]:
+    """Ids from a query string that could be ours (others name nothing)."""
+    return [value for value in values if valid_id(value) is not None]
 
 
 class CleanRequest(Request):
@@ -61,7 +69,11 @@ class CleanRequest(Request):
         return cleaned
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
-        return clean_value(super().get_json(force=force, silent=silent, cache=cache))
+        try:
+            return clean_value(super().get_json(force=force, silent=silent, cache=cache))
+        except RecursionError:
+            abort(400, description="The JSON is nested too deeply to read: no field of ours "
+                  "is more than a few levels deep")  # fmt: skip
 
 
 # Our ids are 32-bit (PostgreSQL integer): a larger number in a URL can name

@@ -21,7 +21,7 @@ from wtforms.fields.core import UnboundField
 from portal.models import Request
 from portal.views import forms as page_forms
 
-from .factories import Factory, login
+from .factories import PASSWORD, Factory, login
 from .test_access_matrix import fill, methods, rules, upload_evidence
 
 HOSTILE = [
@@ -265,3 +265,95 @@ def test_ids_too_large_for_the_database_are_not_found(app: Flask, make: Factory)
     assert (
         app.test_client().get(f"/api/v1/requests?cursor={cursor}", headers=key).status_code == 400
     )
+
+
+# Issue 20, finding 7: the input that gave server errors, as a property over
+# every route, anonymous, as an admin and as a supplier.
+DEEP_JSON = "[" * 50_000 + "]" * 50_000
+HUGE = st.sampled_from(["9" * 30, "9" * 400, "-" + "9" * 25, "1e400", str(2**63)])
+CRLF = st.sampled_from(["/\r\nSet-Cookie: x=1", "a\r\nb", "\n", "/\\evil.example", "%0d%0a"])
+HOSTILE_QUERY = st.dictionaries(st.sampled_from(FIELDS), st.one_of(HUGE, CRLF), max_size=5)
+HOSTILE_FORM = st.dictionaries(st.sampled_from(FIELDS), HUGE, max_size=5)
+
+
+def backslash_multipart(name: str) -> bytes:
+    return (
+        f'--b\r\nContent-Disposition: form-data; name="{name}\\"\r\n\r\nx\r\n--b--\r\n'
+    ).encode()
+
+
+def hostile_one(client: FlaskClient, rule: Rule, path: str, method: str) -> None:
+    @given(
+        query=HOSTILE_QUERY,
+        form=HOSTILE_FORM,
+        kind=st.sampled_from(["query", "form", "deep", "multipart"]),
+    )
+    @settings(max_examples=4, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    def call(query: dict[str, str], form: dict[str, str], kind: str) -> None:
+        if method == "GET" or kind == "query":
+            response = client.open(path, method=method, query_string=query)
+        elif kind == "deep":
+            response = client.open(path, method=method, data=DEEP_JSON,
+                                   content_type="application/json")  # fmt: skip
+        elif kind == "multipart":
+            response = client.open(path, method=method, data=backslash_multipart("email"),
+                                   content_type="multipart/form-data; boundary=b")  # fmt: skip
+        elif is_json_route(rule):
+            response = client.open(path, method=method, json={k: int(v) if v.lstrip("-").isdigit() else v for k, v in form.items()})  # fmt: skip
+        else:
+            response = client.open(path, method=method, data=form)
+        assert response.status_code < 500, f"{method} {path} ({kind}): {response.status_code}"
+
+    call()
+
+
+def test_hostile_input_of_the_penetration_test_makes_no_server_error(
+    app: Flask, world: dict[str, Any]
+) -> None:
+    staff = app.test_client()
+    login(staff, world["admin"])
+    supplier = app.test_client()
+    assert supplier.get(world["link"]).status_code == 303
+    anonymous = app.test_client()
+    checked = 0
+    for rule in rules(app):
+        if rule.endpoint in SKIP:
+            continue
+        path = fill(rule, world["values"])
+        clients = [anonymous, supplier if rule.endpoint.startswith("supplier.") else staff]
+        for client in clients:
+            for method in methods(rule):
+                hostile_one(client, rule, path, method)
+        checked += 1
+    assert checked > 70
+
+
+def test_each_hostile_input_gets_a_clear_answer(
+    app: Flask, make: Factory, world: dict[str, Any]
+) -> None:
+    anonymous = app.test_client()
+    for path in ("/login", "/forgot-password"):  # no account needed
+        broken = anonymous.post(path, data=backslash_multipart("email"),
+                                content_type="multipart/form-data; boundary=b")  # fmt: skip
+        assert broken.status_code == 400
+        assert "one of its fields has no usable name" in broken.get_data(as_text=True)
+    signed_in = anonymous.post(
+        "/login?next=/requests%0d%0aSet-Cookie:%20x=1",
+        data={"email": world["admin"].email, "password": PASSWORD},
+    )
+    assert signed_in.status_code == 302
+    assert signed_in.location == "/"
+    staff = app.test_client()
+    login(staff, world["admin"])
+    assert staff.get("/compare?request=" + "9" * 30).status_code == 200
+    deep = staff.post("/api/v1/requests", data=DEEP_JSON, content_type="application/json")
+    assert deep.status_code == 400
+    assert "nested too deeply" in deep.json["detail"]
+    huge = staff.post(
+        "/requests/new",
+        data={"questionnaire": "features", "supplier_name": "A", "contact_name": "B",
+              "contact_email": "b@x.example", "link_days": "9" * 30},
+    )  # fmt: skip
+    assert huge.status_code == 200
+    assert "Enter a number of days" in huge.get_data(as_text=True)

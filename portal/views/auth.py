@@ -53,10 +53,13 @@ def _typed_account() -> str:
 
 def _safe_next(target: str | None) -> str:
     # Only same-site paths: an open redirect after sign-in is a phishing aid.
+    # No control characters either: a CR or LF would break the Location header,
+    # and browsers read "/\\" as "//".
     if (
         target
         and target.startswith("/")
-        and not target.startswith("//")
+        and not target.startswith(("//", "/\\"))
+        and target.isprintable()
         and not urlsplit(target).netloc
     ):
         return target

@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from ..exports.register import register_csv, register_workbook
 from ..extensions import db, export_limit, writes_on_get
+from ..input_hygiene import safe_ids
 from ..models import Organisation, Request, User
 from ..permissions import Action, current_actor, current_organisation, get_for_org, requires
 from ..services import exports, side_by_side
@@ -122,7 +123,7 @@ def download_comparison() -> ResponseReturnValue:
     organisation = current_organisation()
     chosen = [
         get_for_org(Request, request_id, organisation)
-        for request_id in request.args.getlist("request", type=int)
+        for request_id in safe_ids(request.args.getlist("request", type=int))
     ]
     try:
         matrix = side_by_side.build_matrix(

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 
 from ..extensions import db
+from ..input_hygiene import safe_ids
 from ..models import Request, RequestStatus
 from ..permissions import Action, current_actor, current_organisation, get_for_org, requires
 from ..questionnaire.forms import SelectChoice
@@ -146,7 +147,7 @@ def compare_suppliers() -> ResponseReturnValue:
     organisation = current_organisation()
     options = side_by_side.comparable_requests(db.session, organisation)
     key = request.args.get("questionnaire", "")
-    chosen_ids = request.args.getlist("request", type=int)
+    chosen_ids = safe_ids(request.args.getlist("request", type=int))
     error = None
     matrix = None
     if chosen_ids:
