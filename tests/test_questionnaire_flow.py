@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import Answer, Evidence, Request
 
-from .factories import DECLARATION, Factory
+from .factories import DECLARATION, FEATURES_MAIN, Factory
 
 MAIN_OK = {
     "certificate": "basic",
@@ -742,3 +742,21 @@ def test_a_section_page_written_from_kept_markup_is_the_page_its_form_writes(
     assert changed.status_code == 200
     third = client.get(path).get_data(as_text=True)
     assert 'value="45"' in third and 'value="30"' not in third
+
+
+# Issue 20, finding 8: a supplier whose session cookie is gone keeps what they typed.
+@pytest.mark.parametrize("csrf", [True, False])
+def test_saving_without_the_session_cookie_shows_what_was_typed(
+    app: Flask, make: Factory, dbs: Session, csrf: bool
+) -> None:
+    app.config["WTF_CSRF_ENABLED"] = csrf
+    row, link = make.request(make.user(), "features")
+    lost = app.test_client()  # a private window, or the cookie cleared: no grant
+    typed = {**FEATURES_MAIN, "cover": "2750000", "csrf_token": "from-the-old-page"}
+    response = lost.post(f"/respond/{row.reference}/sections/main", data=typed)
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Your session has ended" in page
+    assert "2750000" in page  # nothing typed is lost
+    dbs.rollback()
+    assert dbs.scalars(select(Answer).where(Answer.request_id == row.id)).all() == []

@@ -21,6 +21,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from .. import keep_changes, templating
 from ..extensions import db, limiter, reads_first, start_writing, writes_on_get
@@ -41,9 +42,16 @@ def stale_form(error: CSRFError) -> ResponseReturnValue:
     """A page left open until its security token went stale: show the section
     again with everything typed, and ask to save again (nothing was saved)."""
     args = request.view_args or {}
+    try:
+        # Without a grant (the session cookie lost or ended) this refuses with
+        # the page of what was typed: the stale token is not the news then.
+        row = supplier_request(str(args.get("reference")))
+    except HTTPException as refused:
+        if refused.response is not None:
+            return refused.response
+        return render_template("errors/404.html", error=refused), 404
     if request.endpoint != "supplier.answer_section" or request.is_json:
         return render_template("errors/400.html", error=error), 400
-    row = supplier_request(str(args.get("reference")))
     questionnaire = responses.questionnaire_of(row)
     try:
         section = questionnaire.section(str(args.get("section_id")))
