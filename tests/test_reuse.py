@@ -22,20 +22,7 @@ def test_a_supplier_starts_from_its_earlier_answers_and_confirms_them(
     client: FlaskClient, make: Factory, dbs: Session
 ) -> None:
     first_school = make.user(make.org("Oakfield Primary"))
-    old, old_link = make.request(first_school, questionnaire="features")
-    client.get(old_link)
-    base = f"/respond/{old.reference}"
-    client.post(f"{base}/sections/main", data=FEATURES_MAIN)
-    client.post(
-        f"{base}/sections/more",
-        data={
-            "uses_subprocessors": "no",
-            "policy": (io.BytesIO(b"%PDF-1.7 x"), "p.pdf"),
-            "shown": ["policy"],
-        },
-        content_type="multipart/form-data",
-    )
-    assert client.post(f"{base}/check", data=DECLARATION).status_code == 302
+    old = submit_features(client, make, first_school, reuse_consent=False)
 
     # The same school asks the same supplier again, a year on.
     new, new_link = make.request(first_school, questionnaire="features")
@@ -110,6 +97,12 @@ def submit_features(
     return row
 
 
+def emailed_code(sent_mail: list[dict[str, str]]) -> str:
+    found = re.search(r"\n(\d{6})\n", sent_mail[-1]["body"])
+    assert found, "no code in the last email"
+    return found.group(1)
+
+
 def copied_answers(dbs: Session, row: Request) -> int:
     dbs.rollback()
     return len(dbs.scalars(select(Answer).where(Answer.request_id == row.id)).all())
@@ -140,7 +133,7 @@ def test_another_schools_answers_need_consent_and_the_code_sent_to_who_submitted
     sent = hostile.post(f"{base}/reuse/code", follow_redirects=True).get_data(as_text=True)
     assert "We sent a 6-digit code to s***@acme.example" in sent
     assert sent_mail[-1]["to"] == "sam@acme.example"  # who submitted, not who asked
-    code = re.search(r"\n(\d{6})\n", sent_mail[-1]["body"]).group(1)
+    code = emailed_code(sent_mail)
     wrong = "000000" if code != "000000" else "111111"
     refused = hostile.post(f"{base}/reuse/confirm", data={"code": wrong})
     assert refused.status_code == 422
@@ -159,7 +152,7 @@ def test_another_schools_answers_need_consent_and_the_code_sent_to_who_submitted
     supplier.get(my_link)
     mine_base = f"/respond/{mine.reference}"
     supplier.post(f"{mine_base}/reuse/code")
-    code = re.search(r"\n(\d{6})\n", sent_mail[-1]["body"]).group(1)
+    code = emailed_code(sent_mail)
     done = supplier.post(f"{mine_base}/reuse/confirm", data={"code": f" {code[:3]} {code[3:]} "})
     assert done.status_code == 302
     assert "answers copied from your earlier questionnaire" in supplier.get(done.location).get_data(
@@ -184,7 +177,7 @@ def test_a_code_expires(
     row, link = make.request(make.user(make.org("Ash")), questionnaire="features")
     supplier.get(link)
     supplier.post(f"/respond/{row.reference}/reuse/code")
-    code = re.search(r"\n(\d{6})\n", sent_mail[-1]["body"]).group(1)
+    code = emailed_code(sent_mail)
     dbs.execute(update(ReuseCode).values(expires_at=utcnow() - timedelta(seconds=1)))
     dbs.commit()
     late = supplier.post(f"/respond/{row.reference}/reuse/confirm", data={"code": code})
