@@ -133,6 +133,10 @@ def test_another_schools_answers_need_consent_and_the_code_sent_to_who_submitted
     sent = hostile.post(f"{base}/reuse/code", follow_redirects=True).get_data(as_text=True)
     assert "We sent a 6-digit code to s***@acme.example" in sent
     assert sent_mail[-1]["to"] == "sam@acme.example"  # who submitted, not who asked
+    mails = len(sent_mail)
+    again = hostile.post(f"{base}/reuse/code", follow_redirects=True).get_data(as_text=True)
+    assert "A code was sent to s***@acme.example less than a minute ago" in again
+    assert len(sent_mail) == mails  # nobody's inbox is flooded from a link
     code = emailed_code(sent_mail)
     wrong = "000000" if code != "000000" else "111111"
     refused = hostile.post(f"{base}/reuse/confirm", data={"code": wrong})

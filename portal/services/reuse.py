@@ -50,6 +50,7 @@ SUBMITTED = [
 ]
 CODE_MINUTES = 15
 CODE_ATTEMPTS = 5
+RESEND_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,13 @@ def send_code(session: Session, request: Request) -> str:
     if offer is None or not offer.needs_code:
         raise ServiceError("There are no earlier answers from another organisation to copy")
     now = utcnow()
+    waiting = pending_code(session, request)
+    if waiting is not None and waiting.created_at > now - timedelta(seconds=RESEND_SECONDS):
+        # The contact's inbox is not ours to fill: one code a minute at most.
+        raise ServiceError(
+            f"A code was sent to {mask_email(waiting.source.contact_email)} less than a minute "
+            "ago: check that inbox, or ask for a new code in a minute"
+        )
     for earlier in session.scalars(
         select(ReuseCode).where(ReuseCode.request_id == request.id, ReuseCode.used_at.is_(None))
     ):

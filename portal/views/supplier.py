@@ -134,7 +134,12 @@ def reuse_code(row: Request) -> ResponseReturnValue:
             reuse.send_code(db.session, row)
         except ServiceError as exc:
             flash(exc.message, "error")
-            return redirect(url_for("supplier.start", reference=row.reference))
+            waiting = reuse.pending_code(db.session, row) is not None
+            return redirect(
+                url_for(
+                    "supplier.reuse_code" if waiting else "supplier.start", reference=row.reference
+                )
+            )
         return redirect(url_for("supplier.reuse_code", reference=row.reference))
     return _code_page(row, ReuseCodeForm())
 
