@@ -40,6 +40,8 @@ def chromium_path() -> str:
 def server(app: Flask) -> Iterator[str]:
     app.config["SERVER_NAME"] = None
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    # The portal's public address is this server's: links shown and emailed use it.
+    app.config["PORTAL_BASE_URL"] = f"http://127.0.0.1:{httpd.server_port}"
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_port}"
