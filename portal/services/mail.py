@@ -1,9 +1,12 @@
-"""Outgoing email: queued in the outbox inside the transaction, delivered after commit.
+"""Outgoing email: queued in the outbox inside the transaction, delivered after the response.
 
 Queuing inside the transaction means an email is never sent for work that was
-rolled back; delivering after the commit means a slow mail server never holds
-a database lock. A failed delivery stays in the outbox with its error, and
-``flask --app app send-emails`` tries again: an email is never lost.
+rolled back; delivering after the response, each email sent with no
+transaction open and its outcome written in a short transaction of its own,
+means a slow mail server never holds a database lock nor the reply. A failed
+delivery stays in the outbox with its error, and ``flask --app app
+send-emails`` tries again: an email is never lost. One that can never be sent
+(a header the mail library refuses) is marked failed with its reason.
 
 Each email is written once, as text (``templates/email/<name>.txt``); the HTML
 part is that text laid out by ``templates/email/_layout.html``, so the two can
@@ -98,10 +101,11 @@ def html_paragraphs(text: str) -> list[Markup]:
 def deliver_after_response(response: Response) -> None:
     """Send what this request queued once the response has gone out.
 
-    The reply to a request must not wait for a mail server: a slow one would
-    hold the worker, and how long the reply took would tell an attacker
-    whether "forgot password" found an account (issue 20, finding 5). Werkzeug
-    calls the response's close hooks after the server has sent the body.
+    The reply must not wait for a mail server: the person would wait for it,
+    and how long the reply took would tell an attacker whether "forgot
+    password" found an account (issue 20, finding 5). Werkzeug calls the
+    response's close hooks once the server has sent the body; the worker
+    then delivers, with no transaction open (see deliver).
     """
     ids = g.pop("outbox_ids", [])
     if ids:
