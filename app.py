@@ -2,7 +2,11 @@
 
 import sys
 
+from flask import Flask
+
 from portal import create_app
+from portal.questionnaire import DefinitionError
+from portal.services.questionnaires import PublishedVersionChanged
 
 # The app refuses to start when a published questionnaire's file has changed,
 # except for the commands that report the problem or prepare the database.
@@ -22,4 +26,17 @@ def _flask_command(argv: list[str]) -> str | None:
     return None
 
 
-app = create_app(check_published=_flask_command(sys.argv) not in REPORTING_COMMANDS)
+def _start() -> Flask:
+    """The app, or one plain line per problem on stderr and exit 1 when a
+    questionnaire file is broken or a published one changed: whoever starts
+    it (flask run, a flask command, gunicorn) reads what to fix, not a
+    traceback."""
+    try:
+        return create_app(check_published=_flask_command(sys.argv) not in REPORTING_COMMANDS)
+    except (DefinitionError, PublishedVersionChanged) as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+app = _start()

@@ -72,6 +72,7 @@ ENVIRONMENT: dict[str, type] = {
     # The name the README gives it; wins over RATELIMIT_STORAGE_URI when both are set.
     "PORTAL_RATELIMIT_STORAGE_URL": str,
     "UPLOAD_FOLDER": str,
+    "QUESTIONNAIRE_FOLDER": str,
     "TOKEN_RATE_LIMIT": str,
     "API_RATE_LIMIT": str,
     "LOGIN_RATE_LIMIT": str,

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
@@ -9,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import AssessmentAnswer, Organisation, Request, SupplierUse, User
 
-from .conftest import SHIPPED_QUESTIONNAIRES
+from .conftest import ROOT, SHIPPED_QUESTIONNAIRES
 
 
 def counts(dbs: Session) -> tuple[int, int, int]:
@@ -176,3 +181,59 @@ def test_seed_demo_works_with_the_shipped_questionnaires(app: Flask, dbs: Sessio
     dbs.rollback()
     assert len(list(dbs.scalars(select(AssessmentAnswer)))) == 5
     assert [u.category for u in dbs.scalars(select(SupplierUse))] == ["it_support"]
+
+
+BROKEN_FILE = """
+key = "broken"
+version = 1
+title = "Broken"
+audience = "cloud"
+
+[[sections]]
+id = "s"
+title = "S"
+
+[[sections.questions]]
+id = "about_note"
+label = "About"
+type = "note"
+
+[[sections.questions]]
+id = "a"
+label = "A"
+type = "text"
+evidence = "mandatory"
+show_if = "about_note == 'x'"
+"""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["-m", "flask", "--app", "app", "questionnaires", "check"], ["-c", "import app"]],
+    ids=["questionnaires check", "start-up (gunicorn imports app)"],
+)
+def test_a_broken_questionnaire_stops_start_up_with_one_line_per_problem(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """Issue 21: whoever starts the portal reads what to fix, not a traceback."""
+    folder = tmp_path / "questionnaires"
+    folder.mkdir()
+    (folder / "broken.toml").write_text(BROKEN_FILE)
+    environment = {
+        **os.environ,
+        "QUESTIONNAIRE_FOLDER": str(folder),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite3'}",
+        "SECRET_KEY": "a-test-secret-key-that-is-long-enough-0123",
+    }
+    done = subprocess.run(  # noqa: S603 (our own arguments)
+        [sys.executable, *command], cwd=ROOT, env=environment, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr + done.stdout
+    lines = (done.stderr + done.stdout).strip().splitlines()
+    assert lines == [
+        "broken.toml: question a: show_if: about_note is a note and has no answer",
+        "broken.toml: question a: evidence: 'mandatory' is not none, optional or required, "
+        "nor a condition on other answers",
+    ]

@@ -696,6 +696,64 @@ BROKEN = {
         ),
         "triage rule 2: when: unknown question id 'b' (at character 1)",
     ),
+    # Issue 21, part 2: what can never work is refused when the file loads.
+    "requirement on a note": (
+        definition(q("about", "note", requirement={"operator": "present", "severity": "minor"})),
+        "question about: requirement: a note has no answer, so it cannot have a requirement",
+    ),
+    "a note's id in an expression": (
+        definition(q("about_note", "note"), q("a", show_if="about_note == 'x'")),
+        "question a: show_if: about_note is a note and has no answer",
+    ),
+    "percent limits outside 0 to 100": (
+        definition(q("p", "percent", max=150)),
+        "question p: a percentage's min and max must be between 0 and 100",
+    ),
+    "requirement value outside the question's min and max": (
+        definition(
+            q(
+                "n",
+                "integer",
+                min=0,
+                max=10,
+                requirement={"operator": "min", "value": 20, "severity": "major"},
+            )
+        ),  # fmt: skip
+        "question n: requirement: value 20 is outside what the question accepts (between 0 and 10)",
+    ),
+    "requirement value outside a percentage": (
+        definition(
+            q(
+                "p",
+                "percent",
+                requirement={"operator": "min", "value": 99.99 * 2, "severity": "major"},
+            )
+        ),  # fmt: skip
+        "question p: requirement: value 199.98 is outside what the question accepts "
+        "(between 0 and 100)",
+    ),
+    "within_days of 0": (
+        definition(
+            q("d", "date", requirement={"operator": "within_days", "value": 0, "severity": "major"})
+        ),  # fmt: skip
+        "question d: requirement: within_days needs a number of days of 1 or more",
+    ),
+    "includes_all with no values": (
+        definition(
+            q(
+                "m",
+                "multi_choice",
+                choices=[{"value": "a", "label": "A"}],
+                requirement={"operator": "includes_all", "value": [], "severity": "major"},
+            )
+        ),  # fmt: skip
+        "question m: requirement: operator includes_all needs at least one value",
+    ),
+    "an evidence word we do not have": (
+        definition(q("a", evidence="mandatory")),
+        "question a: evidence: 'mandatory' is not none, optional or required, nor a condition "
+        "on other answers",
+    ),
 }
 
 

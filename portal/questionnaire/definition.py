@@ -355,6 +355,7 @@ class _Builder:
         self.problems: list[str] = []
         self.choice_lists: dict[str, tuple[Choice, ...]] = {}
         self.seen_ids: set[str] = set()
+        self.note_ids: set[str] = set()
 
     def fail(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
@@ -533,7 +534,7 @@ class _Builder:
             columns=self._columns(raw, qid, section_id, where) if qtype == "table" else (),
             min_rows=self._positive(raw, "min_rows", 0, where, allow_zero=True),
             max_rows=self._positive(raw, "max_rows", 100, where),
-            requirement=self._requirement(raw.get("requirement"), qtype, choices, where),
+            requirement=self._requirement(raw.get("requirement"), qtype, choices, where, bounds),
             raci=self._raci(raw.get("raci"), where),
             prefill=self._prefill(raw.get("prefill", []), where),
         )
@@ -587,6 +588,8 @@ class _Builder:
             values.append(value)
         low, high = values
         if qtype == "percent":
+            if any(v is not None and not 0 <= v <= 100 for v in (low, high)):
+                self.fail(where, "a percentage's min and max must be between 0 and 100")
             low = 0 if low is None else low
             high = 100 if high is None else high
         if qtype == "money_gbp" and low is None:
@@ -641,13 +644,21 @@ class _Builder:
         return columns
 
     def _requirement(
-        self, raw: Any, qtype: str, choices: tuple[Choice, ...], where: str
+        self,
+        raw: Any,
+        qtype: str,
+        choices: tuple[Choice, ...],
+        where: str,
+        bounds: tuple[float | None, float | None] = (None, None),
     ) -> Requirement | None:
         if raw is None:
             return None
         where = f"{where}: requirement"
         if not isinstance(raw, dict):
             self.fail(where, "must be a table")
+            return None
+        if qtype == "note":
+            self.fail(where, "a note has no answer, so it cannot have a requirement")
             return None
         unknown = set(raw) - {"operator", "value", "severity", "rationale", "maps_to", "subject"}
         if unknown:
@@ -664,7 +675,7 @@ class _Builder:
             if value is not None:
                 self.fail(where, f"operator {operator} takes no value")
         else:
-            self._check_requirement_value(operator, value, qtype, choices, where)
+            self._check_requirement_value(operator, value, qtype, choices, where, bounds)
         severity = raw.get("severity", "minor" if operator == "info" else None)
         if severity not in SEVERITIES:
             self.fail(where, f"severity must be one of {', '.join(SEVERITIES)}")
@@ -684,17 +695,30 @@ class _Builder:
         )
 
     def _check_requirement_value(
-        self, operator: str, value: Any, qtype: str, choices: tuple[Choice, ...], where: str
+        self,
+        operator: str,
+        value: Any,
+        qtype: str,
+        choices: tuple[Choice, ...],
+        where: str,
+        bounds: tuple[float | None, float | None] = (None, None),
     ) -> None:
         allowed = {c.value for c in choices}
         if operator in ("in", "not_in", "includes_all", "includes_any"):
-            if not isinstance(value, list) or not value:
+            if not isinstance(value, list):
                 self.fail(where, f"operator {operator} needs a list value")
+                return
+            if not value:
+                self.fail(where, f"operator {operator} needs at least one value")
                 return
             values = value
         elif operator in ("min", "max", "within_days"):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 self.fail(where, f"operator {operator} needs a number value")
+            elif operator == "within_days" and value <= 0:
+                self.fail(where, "within_days needs a number of days of 1 or more")
+            else:
+                self._check_within_bounds(value, bounds, where)
             return
         else:
             if value is None:
@@ -712,6 +736,24 @@ class _Builder:
             isinstance(v, bool) or not isinstance(v, int | float) for v in values
         ):
             self.fail(where, "value must be a number")
+        elif qtype in NUMBER_TYPES:
+            for item in values:
+                self._check_within_bounds(item, bounds, where)
+
+    def _check_within_bounds(
+        self, value: float, bounds: tuple[float | None, float | None], where: str
+    ) -> None:
+        """A requirement no allowed answer can meet (or fail) is a mistake."""
+        low, high = bounds
+        if (low is None or value >= low) and (high is None or value <= high):
+            return
+        if low is not None and high is not None:
+            accepted = f"between {low:g} and {high:g}"
+        elif low is not None:
+            accepted = f"{low:g} or more"
+        else:
+            accepted = f"{high:g} or less"
+        self.fail(where, f"value {value:g} is outside what the question accepts ({accepted})")
 
     def _raci(self, raw: Any, where: str) -> Raci | None:
         if raw is None:
@@ -746,6 +788,7 @@ class _Builder:
     def _with_expressions(self, questionnaire: Questionnaire) -> Questionnaire:
         """Parse and type-check every expression; check show_if/required_if for cycles."""
         kinds = {q.id: EXPRESSION_KINDS[q.type] for q in questionnaire.questions() if q.answerable}
+        self.note_ids = {q.id for q in questionnaire.questions() if q.type == "note"}
         choice_values = {
             q.id: frozenset(c.value for c in q.choices)
             for q in questionnaire.questions()
@@ -760,6 +803,14 @@ class _Builder:
                 for name in ("show_if", "required_if", "constraint", "evidence"):
                     text = getattr(q, name)
                     if name == "evidence" and text in ("none", "optional", "required"):
+                        nodes[name] = None
+                        continue
+                    if name == "evidence" and ID_PATTERN.match(text) and text not in kinds:
+                        self.fail(
+                            f"question {q.id}: evidence",
+                            f"{text!r} is not none, optional or required, nor a condition "
+                            "on other answers",
+                        )
                         nodes[name] = None
                         continue
                     if not text:
@@ -813,6 +864,10 @@ class _Builder:
     ) -> Node | None:
         try:
             node = parse(text)
+            notes = sorted(set(names(node)) & self.note_ids)
+            if notes:
+                self.problems.append(f"{where}: {notes[0]} is a note and has no answer")
+                return None
             kind = check_types(node, kinds, choice_values)
         except ExpressionError as exc:
             self.problems.append(f"{where}: {exc}")
