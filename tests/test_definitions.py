@@ -412,12 +412,12 @@ def column(cid: str, ctype: str = "text", **extra: Any) -> dict[str, Any]:
 
 
 def definition(*questions: dict[str, Any], **header: Any) -> dict[str, Any]:
-    """A small valid definition (given valid questions)."""
+    """A small valid definition (given valid questions); with a triage, a screening."""
     return {
         "key": "k",
         "version": 1,
         "title": "T",
-        "audience": "cloud",
+        "audience": "screening" if "triage" in header else "cloud",
         "choices": {
             "yes_no_unsure": [{"value": "yes", "label": "Yes"}, {"value": "no", "label": "No"}]
         },
@@ -748,6 +748,22 @@ BROKEN = {
             )
         ),  # fmt: skip
         "question m: requirement: operator includes_all needs at least one value",
+    ),
+    "a triage on a questionnaire that is not a screening": (
+        definition(
+            q("a", "yes_no"),
+            audience="cloud",
+            triage={
+                "rules": [{"when": "a == 'yes'", "risk": "high", "reason": "A."}],
+                "next_steps": RISKS_NEXT,
+            },
+        ),  # fmt: skip
+        'triage: only a screening has a triage: set audience = "screening", or remove [triage] '
+        "(a cloud questionnaire is compared with requirements instead)",
+    ),
+    "a screening without a triage": (
+        definition(q("a", "yes_no"), audience="screening"),
+        "header: a screening needs a [triage] table: its risk and next step",
     ),
     "an evidence word we do not have": (
         definition(q("a", evidence="mandatory")),

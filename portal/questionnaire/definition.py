@@ -390,6 +390,16 @@ class _Builder:
         }  # fmt: skip
         if unknown:
             self.fail("header", f"unknown keys: {', '.join(sorted(unknown))}")
+        # A triage makes a questionnaire a screening (risk, next step, a
+        # follow-up to send): only a file that says it is one may have it.
+        if "triage" in data and audience != "screening":
+            self.fail(
+                "triage",
+                'only a screening has a triage: set audience = "screening", or remove '
+                f"[triage] (a {audience} questionnaire is compared with requirements instead)",
+            )
+        if audience == "screening" and "triage" not in data:
+            self.fail("header", "a screening needs a [triage] table: its risk and next step")
         self.choice_lists = self._choice_lists(data.get("choices", {}))
         raw_sections = data["sections"] if isinstance(data["sections"], list) else []
         section_ids: set[str] = set()
