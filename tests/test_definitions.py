@@ -732,6 +732,18 @@ BROKEN = {
         "question p: requirement: value 199.98 is outside what the question accepts "
         "(between 0 and 100)",
     ),
+    "requirement value its own constraint refuses": (
+        definition(
+            q(
+                "hours",
+                "integer",
+                constraint="value <= 72",
+                constraint_message="At most 72.",
+                requirement={"operator": "max", "value": 96, "severity": "major"},
+            )
+        ),  # fmt: skip
+        "question hours: requirement: value 96 breaks the question's own constraint (value <= 72)",
+    ),
     "within_days of 0": (
         definition(
             q("d", "date", requirement={"operator": "within_days", "value": 0, "severity": "major"})

@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .conditions import ExpressionError, Node, check_types, names, parse
+from .conditions import ExpressionError, Node, check_types, evaluate, names, parse
 
 AUDIENCES = frozenset({"it_support", "cloud", "screening", "self_assessment", "dpia"})
 # Answered by the organisation's own staff, signed in: never sent to a supplier.
@@ -834,6 +834,8 @@ class _Builder:
                     nodes[name] = self._expression(
                         text, scope, choice_values, f"question {q.id}: {name}"
                     )
+                if nodes["constraint"] is not None and q.requirement is not None:
+                    self._check_value_meets_constraint(q, q.requirement, nodes["constraint"])
                 depends[q.id] = {
                     ident
                     for key in ("show_if", "required_if")
@@ -864,6 +866,27 @@ class _Builder:
             snapshot=questionnaire.snapshot,
             sha256=questionnaire.sha256,
         )
+
+    def _check_value_meets_constraint(
+        self, q: Question, requirement: Requirement, constraint: Node
+    ) -> None:
+        """A requirement value no answer may take (the question's own constraint
+        refuses it) can never be met, or never fail: a mistake in the file."""
+        if requirement.operator == "within_days":
+            return  # a number of days, not an answer the constraint could read
+        value = requirement.value
+        for item in value if isinstance(value, tuple) else (value,):
+            if item is None or isinstance(item, bool):
+                continue
+            try:
+                refused = evaluate(constraint, {q.id: item, "value": item}) is False
+            except (TypeError, ValueError):
+                continue  # not an answer of this question's kind: checked elsewhere
+            if refused:
+                self.fail(
+                    f"question {q.id}: requirement",
+                    f"value {item!r} breaks the question's own constraint ({q.constraint})",
+                )
 
     def _expression(
         self,
