@@ -135,7 +135,7 @@ CASES = [
     ("within_days", "date", {}, 30, "2026-11-28", MET),
     ("within_days", "date", {}, 30, "2026-10-28", NOT_MET),
     ("present", "text", {}, None, "anything", MET),
-    ("present", "long_text", {}, None, "paragraphs", Outcome.NEEDS_REVIEW),
+    ("present", "long_text", {}, None, "paragraphs", MET),  # issue 21: given is met
     ("present", "file", {}, None, [41], MET),
     ("present", "yes_no_na", {}, None, "na", MET),
 ]

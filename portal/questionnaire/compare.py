@@ -337,8 +337,8 @@ def judge(
         return Outcome.NOT_MET, "Evidence is required but no file was uploaded"
     match requirement.operator:
         case "present":
-            if question.type == "long_text":
-                return Outcome.NEEDS_REVIEW, "A written answer: read it to judge it"
+            # Given at all is met, for a written answer too (questionnaires/README):
+            # what it says is the reviewer's to read, and to judge with a review.
             return Outcome.MET, ""
         case "equals":
             met = _same(value, wanted)
