@@ -805,3 +805,37 @@ def test_profiles_change_findings_never_answers_and_comparing_is_repeatable(
         assert 0 <= finding.points_lost <= 100
     if one.score is not None:
         assert 0 <= one.score <= 100
+
+
+# Issue 21: once submitted, a hidden follow-up was not asked; it is not unknown.
+SUBPROCESSORS = [
+    {"id": "uses_sub", "label": "Do you use sub-processors?", "type": "yes_no"},
+    {
+        "id": "subs",
+        "label": "Your sub-processors",
+        "type": "table",
+        "show_if": "uses_sub == 'yes'",
+        "columns": [{"id": "name", "label": "Name", "type": "text"}],
+    },
+]
+MANY_SUBPROCESSORS = {
+    "default": "low",
+    "rules": [{"when": "count(subs) > 5", "risk": "high", "reason": "Many sub-processors."}],
+    "next_steps": {"low": "L", "medium": "M", "high": "H"},
+}
+
+
+def test_a_hidden_follow_up_gives_no_reason_once_submitted() -> None:
+    q = questionnaire(SUBPROCESSORS, triage=MANY_SUBPROCESSORS)
+    no_subs = {"uses_sub": "no"}
+    in_progress = triage(q, no_subs, TODAY)
+    assert in_progress is not None
+    # Still answering: the table may yet appear, so the reason stays possible.
+    assert (in_progress.risk, in_progress.uncertain) == ("high", ("Many sub-processors.",))
+    submitted = triage(q, no_subs, TODAY, submitted=True)
+    assert submitted is not None
+    assert (submitted.risk, submitted.reasons, submitted.uncertain) == ("low", (), ())
+    # Through compare, as the request page and the workbook get it.
+    assert compare(q, no_subs, today=TODAY, submitted=True).triage == submitted
+    many = {"uses_sub": "yes", "subs": [{"name": f"S{n}"} for n in range(6)]}
+    assert triage(q, many, TODAY, submitted=True).reasons == ("Many sub-processors.",)

@@ -406,6 +406,7 @@ def compare(
     evidence: Collection[str] = (),
     reviews: Mapping[str, Review] | None = None,
     today: date | None = None,
+    submitted: bool = False,
 ) -> Comparison:
     """Every visible question with a requirement, judged, rated and explained.
 
@@ -413,6 +414,7 @@ def compare(
     the ids of questions that have at least one file; ``reviews`` are reviewer
     overrides by question id. A hidden question was not asked, so it has no
     finding; a switched-off requirement is listed apart with its note.
+    ``submitted`` says the answers are final (see :func:`triage`).
     """
     rules = effective_requirements(questionnaire) if requirements is None else requirements
     reviews = reviews or {}
@@ -472,7 +474,7 @@ def compare(
         score=score,
         rating=rating,
         rating_reasons=rating_reasons,
-        triage=triage(questionnaire, answers, now),
+        triage=triage(questionnaire, answers, now, submitted=submitted),
         counts=counts,
     )
 
@@ -508,10 +510,16 @@ def _rating(found: list[Finding], score: int | None) -> tuple[str | None, tuple[
 
 
 def triage(
-    questionnaire: Questionnaire, answers: Mapping[str, Any], today: date | None = None
+    questionnaire: Questionnaire,
+    answers: Mapping[str, Any],
+    today: date | None = None,
+    *,
+    submitted: bool = False,
 ) -> TriageResult | None:
     """The highest risk of every rule that matches, or may match while answers
-    are unknown: an unknown answer never lowers the risk."""
+    are unknown: an unknown answer never lowers the risk. Once the response is
+    submitted, a question hidden by its show_if was not asked: counting it
+    gives 0, so no rule gives a reason that is false for this supplier."""
     if questionnaire.triage is None:
         return None
     scope = logic.visible_answers(questionnaire, answers, today)
@@ -521,7 +529,7 @@ def triage(
     for rule in questionnaire.triage.rules:
         if rule.when_node is None:
             continue
-        result = evaluate(rule.when_node, scope, today)
+        result = evaluate(rule.when_node, scope, today, complete=submitted)
         if result is True or result is UNKNOWN:
             (reasons if result is True else uncertain).append(rule.reason)
             if RISKS.index(rule.risk) > RISKS.index(risk):

@@ -468,8 +468,15 @@ def _check_choice(ident: str, value: str, choices: Mapping[str, frozenset[str]],
 # --- Evaluation -------------------------------------------------------------
 
 
-def evaluate(node: Node, answers: Mapping[str, Any], today: date | None = None) -> Any:
-    """True, False, a value, or UNKNOWN. ``answers`` holds only visible answers."""
+def evaluate(
+    node: Node, answers: Mapping[str, Any], today: date | None = None, *, complete: bool = False
+) -> Any:
+    """True, False, a value, or UNKNOWN. ``answers`` holds only visible answers.
+
+    ``complete`` says the answers are final (the response was submitted): a
+    question without an answer then was not asked or was left empty, so
+    ``count()`` of it is 0 and ``selected()`` false, not unknown.
+    """
     now = today or date.today()
 
     def value_of(n: Node) -> Any:
@@ -506,7 +513,9 @@ def evaluate(node: Node, answers: Mapping[str, Any], today: date | None = None) 
         if function == "answered":
             return raw is not UNKNOWN and raw not in (None, "", [])
         if raw is UNKNOWN or raw is None or raw == "" or raw == []:
-            return UNKNOWN
+            if not complete:
+                return UNKNOWN
+            return 0 if function == "count" else False
         if function == "count":
             return len(raw) if isinstance(raw, list) else 1
         wanted = value_of(args[1])

@@ -109,6 +109,7 @@ def comparison_for(session: Session, request: Request, today: date | None = None
         evidence=_files_by_question(session, request),
         reviews=reviews,
         today=today,
+        submitted=request.submitted_at is not None,
     )
 
 
@@ -125,6 +126,7 @@ def comparison_for_school(
         requirements_for(session, organisation, questionnaire),
         evidence=_files_by_question(session, request),
         today=today,
+        submitted=request.submitted_at is not None,
     )
 
 

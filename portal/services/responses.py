@@ -762,7 +762,7 @@ def answer_sheet(session: Session, request: Request) -> AnswerSheet:
         comments=answer_comments(request),
         shown=logic.visibility(questionnaire, answers),
         files=evidence.files_for(session, request),
-        triage=compare.triage(questionnaire, answers),
+        triage=compare.triage(questionnaire, answers, submitted=request.submitted_at is not None),
     )
 
 
