@@ -724,6 +724,32 @@ def test_a_critical_gap_is_red_whatever_the_score() -> None:
     assert result.score is not None and result.score >= 80
     assert result.rating == "red"
     assert result.rating_reasons[0] == "1 critical requirement not fully met"
+    # Issue 21: a high score beside red never stands without the reason.
+    assert result.rating_summary == (
+        f"Red because 1 critical requirement is not fully met (score {result.score} out of 100)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("answers", "summary"),
+    [
+        ({"response": 30, "hosting": "uk", "extras": ["mfa"]},
+         "Green: score 100 out of 100, and no critical or major requirement unmet"),
+        ({"response": 90, "hosting": "uk", "extras": ["mfa"]},
+         "Amber because the score is 71 out of 100 (below 80), and 1 major requirement is "
+         "not fully met"),
+        ({"response": 30, "hosting": "us", "extras": ["mfa"]},
+         "Red because the score is 41 out of 100 (below 50), and 1 critical requirement is "
+         "not fully met"),
+        ({"response": 30, "hosting": "uk", "extras": ["sso"]},
+         "Green: score 88 out of 100, and no critical or major requirement unmet"),
+    ],
+)  # fmt: skip
+def test_the_rating_says_in_one_sentence_what_decided_it(
+    answers: dict[str, Any], summary: str
+) -> None:
+    result = compare(questionnaire(PROFILED), answers, today=TODAY)
+    assert result.rating_summary == summary
 
 
 def test_unanswered_never_counts_as_met() -> None:

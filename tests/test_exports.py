@@ -211,6 +211,7 @@ def test_a_reviewer_downloads_the_request_workbook(
     assert summary["Supplier"] == "Cloudy Classroom Ltd"
     assert summary["Rating"] == "Red"
     assert isinstance(summary["Score (out of 100)"], int | float)
+    assert summary["In words"].startswith("Red because")  # issue 21: the rating explains itself
     assert isinstance(summary["Sent"], datetime)
     assert book["Summary"]._charts  # the findings chart
 

@@ -54,6 +54,8 @@ def test_a_reviewer_sees_each_requirement_met_or_not_with_the_rating(
     assert "Met" in finding_row(page, "hosting_location")
     assert "2 critical requirements not fully met" in page
     assert "1 major requirement not fully met" in page
+    summary = re.search(r'<p [^>]*id="rating-summary">([^<]*)</p>', page)
+    assert summary and summary.group(1).startswith("Red because")  # in words, first
     dbs.rollback()
     stored = dbs.get(Request, row.id)
     assert stored is not None

@@ -147,6 +147,8 @@ class Comparison:
     rating_reasons: tuple[str, ...]
     triage: TriageResult | None
     counts: Mapping[str, int] = field(default_factory=dict)
+    # The rating in one sentence a governor can read: what decided it.
+    rating_summary: str = ""
 
     def by_severity(self) -> dict[str, Counter[str]]:
         """Severity -> outcome -> how many (for summaries and exports)."""
@@ -463,7 +465,7 @@ def compare(
             checked, outcomes, weights, strict=True
         )
     ]
-    rating, rating_reasons = _rating(found, score)
+    rating, rating_reasons, rating_summary = _rating(found, score)
     counts: dict[str, int] = {}
     for outcome in outcomes:
         # An Outcome is its own string value: no .value lookup in this loop.
@@ -476,18 +478,20 @@ def compare(
         rating_reasons=rating_reasons,
         triage=triage(questionnaire, answers, now, submitted=submitted),
         counts=counts,
+        rating_summary=rating_summary,
     )
 
 
-def _rating(found: list[Finding], score: int | None) -> tuple[str | None, tuple[str, ...]]:
-    """Red, amber or green, with the reasons in words.
+def _rating(found: list[Finding], score: int | None) -> tuple[str | None, tuple[str, ...], str]:
+    """Red, amber or green, with the reasons in words and one sentence saying
+    what decided it.
 
     The score alone could hide one critical gap among many small wins, so any
     critical requirement not fully met makes the rating red and any major one
     amber, whatever the score.
     """
     if score is None:
-        return None, ()
+        return None, (), ""
     gaps = {"critical": 0, "major": 0, "minor": 0}
     for finding in found:
         if finding.review is None and finding.computed in MET_OR_UNJUDGED:
@@ -506,7 +510,31 @@ def _rating(found: list[Finding], score: int | None) -> tuple[str | None, tuple[
     if gaps["minor"]:
         reasons.append(f"{_plural(gaps['minor'], 'minor requirement')} not fully met")
     reasons.append(f"Score {score} out of 100 (green from {GREEN_FROM}, amber from {AMBER_FROM})")
-    return rating, tuple(reasons)
+    return rating, tuple(reasons), _summary(rating, score, gaps)
+
+
+def _summary(rating: str, score: int, gaps: Mapping[str, int]) -> str:
+    """'Red because 2 critical requirements are not met (score 91 out of 100)':
+    a high score beside a red rating must never stand without its reason."""
+    by_score = "green" if score >= GREEN_FROM else "amber" if score >= AMBER_FROM else "red"
+    label = RATING_LABELS[rating]
+    decided_by = {"red": "critical", "amber": "major"}.get(rating)
+    count = gaps.get(decided_by, 0) if decided_by else 0
+    if count and rating != by_score:
+        verb = "is" if count == 1 else "are"
+        return (
+            f"{label} because {_plural(count, f'{decided_by} requirement')} {verb} not fully "
+            f"met (score {score} out of 100)"
+        )
+    if rating == "green":
+        return f"{label}: score {score} out of 100, and no critical or major requirement unmet"
+    threshold = GREEN_FROM if rating == "amber" else AMBER_FROM
+    return f"{label} because the score is {score} out of 100 (below {threshold})" + (
+        f", and {_plural(count, f'{decided_by} requirement')} "
+        f"{'is' if count == 1 else 'are'} not fully met"
+        if count
+        else ""
+    )
 
 
 def triage(

@@ -104,6 +104,7 @@ def _summary(
     if comparison is not None and comparison.rating:
         lines += [
             ("Rating", comparison.rating),
+            ("In words", comparison.rating_summary),
             ("Score (out of 100)", comparison.score),
             ("Why", "\n".join(comparison.rating_reasons)),
         ]
@@ -268,6 +269,7 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
     return {
         "rating": comparison.rating,
         "score": comparison.score,
+        "rating_summary": comparison.rating_summary or None,
         "rating_reasons": list(comparison.rating_reasons),
         "triage": {
             "risk": comparison.triage.risk,

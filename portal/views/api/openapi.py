@@ -167,6 +167,7 @@ SCHEMAS: dict[str, Schema] = {
         {
             "rating": _nullable("string"),
             "score": _nullable("integer"),
+            "rating_summary": _nullable("string"),
             "rating_reasons": STRINGS,
             "triage": _nullable(
                 "object",
