@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 
 from .questionnaire.compare import OUTCOME_LABELS, expected_words
-from .questionnaire.display import format_day
+from .questionnaire.display import display_value, format_day
 from .questionnaire.forms import formdata_pairs
 from .services.audit import event_details
 from .services.dpia import STATUS_COLOURS as DPIA_COLOURS
@@ -278,6 +278,7 @@ def init_app(app: Flask) -> None:
         status_colours=STATUS_TAG_COLOURS,
         outcome_labels=OUTCOME_LABELS,
         expected_words=expected_words,
+        display_value=display_value,
         describe_event=describe,
         event_details=event_details,
         operator_labels=OPERATOR_LABELS,

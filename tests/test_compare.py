@@ -771,8 +771,28 @@ def test_nothing_to_judge_has_no_rating() -> None:
         ]
     )
     result = compare(q, {"about": "We are a small firm."}, today=TODAY)
-    assert [f.outcome for f in result.findings] == [Outcome.NEEDS_REVIEW]
+    # Issue 21: information is never judged: no finding, no outcome, no count.
+    assert result.findings == ()
+    assert [(question.id, value) for question, value in result.information] == [
+        ("about", "We are a small firm.")
+    ]
     assert (result.score, result.rating, result.rating_reasons) == (None, None, ())
+    assert dict(result.counts) == {}
+    assert compare(q, {}, today=TODAY).information == ()  # nothing to read
+
+
+def test_information_beside_judged_requirements_changes_nothing() -> None:
+    info = {"id": "about", "label": "About you", "type": "long_text", "required": False,
+            "requirement": {"operator": "info", "severity": "critical"}}  # fmt: skip
+    judged = compare(questionnaire(PROFILED), {"response": 90, "hosting": "uk"}, today=TODAY)
+    both = compare(
+        questionnaire([*PROFILED, info]), {"response": 90, "hosting": "uk", "about": "x"},
+        today=TODAY,
+    )  # fmt: skip
+    assert (both.score, both.rating, both.rating_reasons) == (
+        judged.score, judged.rating, judged.rating_reasons,
+    )  # fmt: skip
+    assert sum(sum(c.values()) for c in both.by_severity().values()) == len(judged.findings)
 
 
 def test_a_reviewer_override_replaces_the_outcome_and_shows_both() -> None:

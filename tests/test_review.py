@@ -56,6 +56,10 @@ def test_a_reviewer_sees_each_requirement_met_or_not_with_the_rating(
     assert "1 major requirement not fully met" in page
     summary = re.search(r'<p [^>]*id="rating-summary">([^<]*)</p>', page)
     assert summary and summary.group(1).startswith("Red because")  # in words, first
+    # Issue 21: information is shown to read, never judged or counted.
+    assert 'id="finding-data_subjects"' not in page
+    information = page[page.index('id="information-list"') :]
+    assert "Whose information does the product handle?" in information
     dbs.rollback()
     stored = dbs.get(Request, row.id)
     assert stored is not None

@@ -149,6 +149,9 @@ class Comparison:
     counts: Mapping[str, int] = field(default_factory=dict)
     # The rating in one sentence a governor can read: what decided it.
     rating_summary: str = ""
+    # Answers whose requirement is "info": shown to the reviewer beside the
+    # findings, never judged, scored or counted (an unanswered one is left out).
+    information: tuple[tuple[Question, Any], ...] = ()
 
     def by_severity(self) -> dict[str, Counter[str]]:
         """Severity -> outcome -> how many (for summaries and exports)."""
@@ -322,7 +325,8 @@ def judge(
     """The outcome and, where it needs one, the reason. Words for what was
     expected and given are left to the caller: a rating does not need them."""
     if requirement.operator == "info":
-        return Outcome.NEEDS_REVIEW, "For information: read the answer"
+        # compare() never judges these; one answer checked alone says so too.
+        return Outcome.NEEDS_REVIEW, "For information only: not judged"
     if logic.is_blank(value):
         return Outcome.UNANSWERED, "Not answered"
     wanted = requirement.value
@@ -426,12 +430,17 @@ def compare(
     scope: dict[str, Any] | None = None
     checked: list[tuple[Question, Requirement, tuple[Outcome, str]]] = []
     switched_off: list[tuple[Question, Requirement]] = []
+    information: list[tuple[Question, Any]] = []
     for question in questionnaire.questions():
         rule = rules.get(question.id)
         if rule is None or not shown.get(question.id, False):
             continue
         if rule.off:
             switched_off.append((question, rule))
+            continue
+        if rule.operator == "info":
+            if not logic.is_blank(answers.get(question.id)):
+                information.append((question, answers[question.id]))
             continue
         missing_files = False
         if question.type != "file" and question.id not in evidence and question.evidence != "none":
@@ -479,6 +488,7 @@ def compare(
         triage=triage(questionnaire, answers, now, submitted=submitted),
         counts=counts,
         rating_summary=rating_summary,
+        information=tuple(information),
     )
 
 
