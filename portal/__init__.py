@@ -107,16 +107,21 @@ def keep_changes() -> None:
 
 
 def _finish_request(response: Response) -> Response:
-    """Commit once per request; the email it queued goes after the response."""
-    from .services.mail import deliver_after_response
+    """Commit once per request; what it deferred and the email it queued go
+    after the response (portal/after_response.py)."""
+    from . import after_response
 
+    # A view may keep its changes on a 4xx answer that reports a partial
+    # success (a 409 conflict beside answers that did save): keep_changes().
+    kept = response.status_code < 400 or (response.status_code < 500 and g.get("keep_changes"))
     session = g.get("_db_session")
     if session is not None:
-        # A view may keep its changes on a 4xx answer that reports a partial
-        # success (a 409 conflict beside answers that did save): keep_changes().
-        if response.status_code < 400 or (response.status_code < 500 and g.get("keep_changes")):
+        if kept:
             session.commit()
-            deliver_after_response(response)
         else:
             session.rollback()
+    if kept:
+        after_response.schedule(response)
+    else:
+        after_response.discard()
     return response

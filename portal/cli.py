@@ -294,10 +294,12 @@ def send_emails_command() -> None:
     """Send every email still waiting in the outbox (after a mail server failure)."""
     from .services.mail import send_pending
 
-    sent, failed = send_pending(db.session)
+    done = send_pending(db.session)
     db.session.commit()
-    click.echo(f"{sent} sent, {failed} still waiting")
-    if failed:
+    click.echo(f"{done.sent} sent, {done.waiting} still waiting")
+    for email in done.refused:
+        click.echo(f"Email {email.id} to {email.to_address} failed for good: {email.error}")
+    if done.waiting or done.refused:
         sys.exit(1)
 
 

@@ -15,10 +15,17 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 
-def absolute_url(endpoint: str, **values: Any) -> str:
+class PortalLink(str):
+    """An address this module built. An email makes only these into links:
+    an address someone typed (even one that looks like ours) stays text."""
+
+    __slots__ = ()
+
+
+def absolute_url(endpoint: str, **values: Any) -> PortalLink:
     """The full address of an endpoint on this installation's public base URL."""
     base = urlsplit(current_app.config["PORTAL_BASE_URL"])
     urls = current_app.url_map.bind(
         base.netloc, script_name=base.path or "/", url_scheme=base.scheme
     )
-    return urls.build(endpoint, values, force_external=True)
+    return PortalLink(urls.build(endpoint, values, force_external=True))

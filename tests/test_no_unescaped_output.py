@@ -44,11 +44,14 @@ def test_the_one_justified_markup_escapes_first(app: Flask) -> None:
     with app.app_context():
         paragraphs = html_paragraphs(
             '<script>alert(1)</script> "x" & http://portal.test/a?b=1&c=2 https://evil.example/x'
+            " http://portal.test/typed",
+            ["http://portal.test/a?b=1&c=2"],
         )
     html = str(paragraphs[0])
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
     assert '<a href="http://portal.test/a?b=1&amp;c=2">' in html  # ours: a link
+    assert 'href="http://portal.test/typed' not in html  # looks like ours, but typed
     assert "evil.example/x" in html
     assert 'href="https://evil.example' not in html  # anyone else's: text
 

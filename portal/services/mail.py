@@ -18,17 +18,19 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from flask import Flask, Response, current_app, g, render_template
+from flask import current_app, g, render_template
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..extensions import begin_write, db
+from ..extensions import begin_write
+from ..links import PortalLink
 from ..models import Organisation, OutgoingEmail, Request, utcnow
 from ..redaction import redact
 
@@ -65,7 +67,12 @@ def queue_email(
         subject=subject,
         body=body,
         html_body=render_template(
-            "email/_layout.html", subject=subject, paragraphs=html_paragraphs(body)
+            "email/_layout.html",
+            subject=subject,
+            # Only the links the service built (links.absolute_url) become links.
+            paragraphs=html_paragraphs(
+                body, [value for value in context.values() if isinstance(value, PortalLink)]
+            ),
         ),
     )
     session.add(email)
@@ -74,22 +81,21 @@ def queue_email(
     return email
 
 
-def html_paragraphs(text: str) -> list[Markup]:
+def html_paragraphs(text: str, links: Collection[str] = ()) -> list[Markup]:
     """Paragraphs of the text part, escaped, with our own links made links.
 
-    Only addresses on this portal (PORTAL_BASE_URL) become links: an address a
-    supplier or anyone else typed into a message, an answer or a name stays
-    plain text, so an email from us never carries a link we did not make.
+    Only ``links``, the addresses the service built on PORTAL_BASE_URL for
+    this email, become links. An address a supplier or anyone else typed into
+    a message, an answer or a name stays plain text, even one that looks like
+    ours: an email from us never carries a link we did not make.
     """
-    ours = current_app.config["PORTAL_BASE_URL"] + "/"
+    ours = {str(escape(link)) for link in links}
     paragraphs = []
     for block in re.split(r"\n\s*\n", text.strip()):
         escaped = str(escape(block))
         linked = URL.sub(
             lambda m: (
-                f'<a href="{m.group(0)}">{m.group(0)}</a>'
-                if m.group(0).startswith(ours)
-                else m.group(0)
+                f'<a href="{m.group(0)}">{m.group(0)}</a>' if m.group(0) in ours else m.group(0)
             ),
             escaped,
         )
@@ -98,41 +104,23 @@ def html_paragraphs(text: str) -> list[Markup]:
     return paragraphs
 
 
-def deliver_after_response(response: Response) -> None:
-    """Send what this request queued once the response has gone out.
-
-    The reply must not wait for a mail server: the person would wait for it,
-    and how long the reply took would tell an attacker whether "forgot
-    password" found an account (issue 20, finding 5). Werkzeug calls the
-    response's close hooks once the server has sent the body; the worker
-    then delivers, with no transaction open (see deliver).
-    """
-    ids = g.pop("outbox_ids", [])
-    if ids:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        response.call_on_close(lambda: deliver_in_own_context(app, ids))
-
-
-def deliver_in_own_context(app: Flask, ids: list[int]) -> None:
-    """Deliver these outbox rows outside any request, in a session of their own."""
-    with app.app_context():
-        session = db.new_session()
-        try:
-            deliver(session, ids)
-        except Exception:  # an email left unsent stays in the outbox for send-emails
-            log.exception("Delivering emails %s after the response failed", ids)
-        finally:
-            session.close()
-
-
 def deliver_queued(session: Session) -> None:
     """Send what this command queued, after its commit (the CLI's twin of
-    deliver_after_response)."""
+    portal/after_response.py)."""
     deliver(session, g.pop("outbox_ids", []))
 
 
-def send_pending(session: Session) -> tuple[int, int]:
-    """Try every email not yet sent (fewer than MAX_ATTEMPTS tries). Returns (sent, failed)."""
+@dataclass
+class Delivery:
+    """What one round of delivery did."""
+
+    sent: int = 0
+    waiting: int = 0  # not sent this time; tried again by send-emails
+    refused: list[OutgoingEmail] = field(default_factory=list)  # never sendable: failed for good
+
+
+def send_pending(session: Session) -> Delivery:
+    """Try every email not yet sent (fewer than MAX_ATTEMPTS tries)."""
     ids = list(
         session.scalars(
             select(OutgoingEmail.id)
@@ -141,19 +129,18 @@ def send_pending(session: Session) -> tuple[int, int]:
         )
     )
     session.commit()  # end the read: nothing is held while the mail server talks
-    sent = deliver(session, ids)
-    return sent, len(ids) - sent
+    return deliver(session, ids)
 
 
-def deliver(session: Session, ids: Iterable[int]) -> int:
+def deliver(session: Session, ids: Iterable[int]) -> Delivery:
     """Send each email, then record its outcome in a short write of its own.
 
     No transaction is open while the mail server is talked to, so a slow
     server never holds SQLite's write lock (or a PostgreSQL row) against
-    every other writer. One email that cannot be sent never stops the rest.
-    Returns how many were sent.
+    every other writer. One email that cannot be sent never stops the rest:
+    it is marked failed with its reason and the next one goes.
     """
-    sent = 0
+    done = Delivery()
     for email_id in ids:
         email = session.get(OutgoingEmail, email_id)
         session.commit()  # end the read; expire_on_commit is off, so the row stays readable
@@ -167,7 +154,7 @@ def deliver(session: Session, ids: Iterable[int]) -> int:
             continue
         email.attempts = MAX_ATTEMPTS if permanent else email.attempts + 1
         if error is None:
-            sent += 1
+            done.sent += 1
             email.sent_at = utcnow()
             email.error = None
             # The body is kept as a record, but a link token must not outlive delivery.
@@ -175,8 +162,12 @@ def deliver(session: Session, ids: Iterable[int]) -> int:
             email.html_body = redact(email.html_body or "") or None
         else:
             email.error = error
+            if email.attempts >= MAX_ATTEMPTS:
+                done.refused.append(email)
+            else:
+                done.waiting += 1
         session.commit()
-    return sent
+    return done
 
 
 def _send(email: OutgoingEmail) -> tuple[str | None, bool]:

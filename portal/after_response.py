@@ -1,0 +1,78 @@
+"""Work that waits until the response has gone: email delivery, and work
+whose cost must not show in how long the reply took.
+
+"Forgot password" must take the same work whether or not the address has an
+account, or the time of the reply tells an attacker which addresses are
+registered (issue 20, finding 5). So its view does the same thing either way:
+it asks for the reset to be done after the response, and answers. Werkzeug
+(and gunicorn, waitress, the test client) call a response's close hooks once
+the body has been sent; then each piece of work runs in a transaction of its
+own, and the email it and the request queued go out with no transaction open
+(services/mail.deliver), so a slow mail server holds neither the reply nor a
+database lock. An email that does not go stays in the outbox for
+``flask send-emails``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Flask, Response, current_app, g
+from sqlalchemy.orm import Session
+
+from .extensions import begin_write, db
+
+log = logging.getLogger(__name__)
+
+Work = Callable[[Session], object]
+
+
+def after_response(work: Work) -> None:
+    """Run ``work(session)`` once this request's response has been sent, in a
+    write transaction of its own, committed when it returns. Dropped, like the
+    request's own changes, when the request fails."""
+    g.setdefault("after_response", []).append(work)
+
+
+def schedule(response: Response) -> None:
+    """After the request's commit: hand its deferred work and the email it
+    queued to the response's close hook."""
+    work: list[Work] = g.pop("after_response", [])
+    emails: list[int] = g.pop("outbox_ids", [])
+    if work or emails:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        response.call_on_close(lambda: run(app, work, emails))
+
+
+def discard() -> None:
+    """The request failed: what it deferred goes with its rolled-back changes."""
+    g.pop("after_response", None)
+    g.pop("outbox_ids", None)
+
+
+def run(app: Flask, work: list[Work], emails: list[int]) -> None:
+    """Do the deferred work, then deliver every email queued, outside any request."""
+    from .services.mail import deliver
+
+    # A request context of our own, on our public address, as the CLI uses:
+    # email templates share context processors that ask who is signed in
+    # (nobody, here).
+    with app.test_request_context(base_url=app.config["PORTAL_BASE_URL"]):
+        session = db.new_session()
+        try:
+            for item in work:
+                try:
+                    begin_write(session)
+                    item(session)
+                    session.commit()
+                    emails = emails + g.pop("outbox_ids", [])
+                except Exception:  # one failed piece must not stop the others or the email
+                    session.rollback()
+                    g.pop("outbox_ids", None)  # rolled back with the work
+                    log.exception("Work deferred after the response failed")
+            deliver(session, emails)
+        except Exception:  # an email left unsent stays in the outbox for send-emails
+            log.exception("Delivering emails %s after the response failed", emails)
+        finally:
+            session.close()
