@@ -139,6 +139,7 @@ class ApiKeyForm(FlaskForm):
         "Name",
         description="What the key is for, so you recognise it later. For example, Trust tracker sync.",
         validators=[
+            OneLine("Enter the key's name on one line"),
             InputRequired("Enter a name for the key, for example Trust tracker sync"),
             Length(max=100, message="The name must be 100 characters or fewer"),
         ],
@@ -433,7 +434,10 @@ class DigitalLeadForm(FlaskForm):
     link_governor = StringField(
         "Governor or trustee linked with the digital lead",
         description="Optional. Their name: governors need no login.",
-        validators=[Length(max=200, message="Name must be 200 characters or fewer")],
+        validators=[
+            OneLine("Enter the governor's name on one line"),
+            Length(max=200, message="Name must be 200 characters or fewer"),
+        ],
     )
 
 
