@@ -214,6 +214,8 @@ def test_no_token_reaches_any_log_line_in_a_whole_journey(
 
 
 # Issue 20, finding 3: links follow PORTAL_BASE_URL, never the Host header.
+# No SERVER_NAME, as in production: Flask would build external links on it.
+@pytest.mark.config(SERVER_NAME=None)
 def test_a_forged_host_never_reaches_a_reset_or_supplier_link(
     client: FlaskClient, make: Factory, sent_mail: list[dict[str, str]]
 ) -> None:

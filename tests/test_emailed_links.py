@@ -93,12 +93,20 @@ def test_a_reset_that_fails_after_the_response_leaves_the_email_for_send_emails(
     assert "/reset-password/" in waiting.body  # kept whole until it is delivered
 
 
-# Finding 3
-def test_links_shown_on_pages_and_in_the_api_are_on_portal_base_url(
-    app: Flask, client: FlaskClient, make: Factory
+# Finding 3. No SERVER_NAME, as in production: with one, Flask builds
+# external links on it and hides what a forged Host would do.
+@pytest.mark.config(SERVER_NAME=None)
+def test_links_emailed_shown_on_pages_and_in_the_api_are_on_portal_base_url(
+    app: Flask, client: FlaskClient, make: Factory, sent_mail: list[dict[str, str]]
 ) -> None:
     school = make.org("Oakfield Primary")
     user = make.user(school)
+    forgot = client.post("/forgot-password", data={"email": user.email}, base_url=FORGED)
+    assert forgot.status_code == 200
+    assert [m["to"] for m in sent_mail] == [user.email]
+    assert "http://portal.test/reset-password/" in sent_mail[0]["body"]
+    assert "evil.example" not in sent_mail[0]["body"]
+
     evil = app.test_client()
     assert (
         evil.post(
@@ -121,6 +129,9 @@ def test_links_shown_on_pages_and_in_the_api_are_on_portal_base_url(
     page = sent.get_data(as_text=True)
     assert "http://portal.test/respond/link/" in page  # the link to copy
     assert "evil.example/respond" not in page
+    invitation = sent_mail[-1]["body"]
+    assert "http://portal.test/respond/link/" in invitation
+    assert "evil.example" not in invitation
 
     key = make_key(app, school)
     created = client.post(
