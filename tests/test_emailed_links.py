@@ -4,6 +4,9 @@ password" takes the same work either way (finding 5), names are one line
 
 from __future__ import annotations
 
+import threading
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
 
 from portal.demo import attach_demo_files
 from portal.extensions import db
@@ -21,6 +25,7 @@ from portal.services import clarifications, responses
 
 from .factories import FEATURES_MAIN, Factory, login
 from .test_api import NEW_REQUEST, bearer, make_key
+from .test_email import Controller, free_port
 
 FORGED = "http://evil.example"
 
@@ -91,6 +96,54 @@ def test_a_reset_that_fails_after_the_response_leaves_the_email_for_send_emails(
     assert waiting.sent_at is None
     assert "ConnectionRefusedError" in (waiting.error or "")
     assert "/reset-password/" in waiting.body  # kept whole until it is delivered
+
+
+class HangingInbox:
+    """A mail server that takes each message only when the test lets it."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.arrived = threading.Event()
+        self.received: list[bytes] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        self.arrived.set()
+        # aiosmtpd runs handlers on its own event loop thread: blocking it
+        # here is what a mail server that hangs looks like to the portal.
+        self.release.wait(timeout=30)
+        self.received.append(envelope.content)
+        return "250 OK"
+
+
+def test_a_hanging_mail_server_never_holds_the_reply(app: Flask, make: Factory) -> None:
+    """Through a real server: the reply to forgot-password has been read in
+    full while the mail server still holds the reset email."""
+    app.config["SERVER_NAME"] = None
+    port = free_port()
+    app.config["PORTAL_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+    mail = HangingInbox()
+    controller = Controller(mail, hostname="127.0.0.1", port=port)
+    controller.start()
+    user = make.user()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        form = urllib.parse.urlencode({"email": user.email}).encode()
+        url = f"http://127.0.0.1:{server.server_port}/forgot-password"
+        with urllib.request.urlopen(url, data=form, timeout=10) as reply:  # noqa: S310 (loopback)
+            assert reply.status == 200
+            assert b"</html>" in reply.read()
+        assert mail.arrived.wait(timeout=10)  # delivery started after the reply...
+        assert mail.received == []  # ...and is still waiting on the mail server
+        mail.release.set()
+    finally:
+        mail.release.set()
+        server.shutdown()
+        thread.join(timeout=10)
+        controller.stop()
+    assert len(mail.received) == 1
+    assert b"/reset-password/" in mail.received[0]
 
 
 # Finding 3. No SERVER_NAME, as in production: with one, Flask builds
