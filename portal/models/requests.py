@@ -198,8 +198,16 @@ class ReuseCode(Base):
     request_id: Mapped[int] = mapped_column(
         ForeignKey("request.id", ondelete="CASCADE"), index=True, comment="the request asking"
     )
-    source_request_id: Mapped[int] = mapped_column(
-        ForeignKey("request.id", ondelete="CASCADE"), comment="the submission to copy from"
+    # None when no submission matched the address typed: the code is made and
+    # counted all the same (and sent nowhere), so the person at the link cannot
+    # tell whether another organisation holds answers from that address.
+    source_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("request.id", ondelete="CASCADE"),
+        index=True,
+        comment="the submission to copy from; none if the address matched none",
+    )
+    sent_to: Mapped[str] = mapped_column(
+        String(320), default="", server_default="", comment="the address typed, masked"
     )
     code_hash: Mapped[str] = mapped_column(String(64), comment="SHA-256 hex of the code")
     attempts: Mapped[int] = mapped_column(default=0, comment="wrong codes typed")
@@ -207,4 +215,4 @@ class ReuseCode(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
 
-    source: Mapped[Request] = relationship(foreign_keys=[source_request_id])
+    source: Mapped[Request | None] = relationship(foreign_keys=[source_request_id])

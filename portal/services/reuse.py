@@ -3,27 +3,32 @@ for the same questionnaire, and confirms them section by section.
 
 Answers are copied only to someone who can show they are the supplier's
 (issue 20, finding 2). The asking school types the supplier's name and
-contact, so a name or an email domain proves nothing:
+contact, so neither a name, nor an email domain, nor the contact address of
+the asking request proves anything:
 
 - from the same organisation's earlier submission for the same supplier
   record, at once (the school holds those answers already);
 - from another organisation's submission only if the supplier agreed, when
   submitting it, that it may start later questionnaires, and only once the
   person at the link types a one-time code emailed to the contact who
-  submitted it (never to an address the asking school typed).
+  submitted it (the address that request was sent to and submitted from,
+  never one the asking school typed).
 
-Nothing about the other organisation (its name, the answers) is shown before
-the code is confirmed; the page names the address the code went to, masked.
+The person at the link types the address their earlier answers were
+submitted from. The page answers the same whether or not another
+organisation holds reusable answers from that address: a code is made and
+counted either way (sent nowhere when nothing matched), so a school that
+opens its own link learns nothing of another school's supplier: not the
+school, not the answers, not whether there are any.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -51,114 +56,71 @@ SUBMITTED = [
 CODE_MINUTES = 15
 CODE_ATTEMPTS = 5
 RESEND_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class Offer:
-    """What the start page may offer: answers to copy now (same organisation),
-    or a code to send (another organisation's), with nothing more about it."""
-
-    source: Request
-    needs_code: bool
-
-
-def email_domain(address: str) -> str:
-    return address.rsplit("@", 1)[-1].strip().lower()
+# A 6-digit code with 5 tries is a 1 in 200,000 guess; these caps keep the
+# guesses (and the emails) a link can cause to a handful a day.
+CODES_PER_REQUEST_PER_DAY = 5
+CODES_PER_SOURCE_PER_DAY = 10
 
 
 def mask_email(address: str) -> str:
     """j***@acme.example: enough to recognise one's own address, not to learn it."""
-    local, _, domain = address.partition("@")
-    return f"{local[:1]}***@{domain}"
+    local, _, domain = address.strip().partition("@")
+    return f"{local[:1].lower()}***@{domain.lower()}"
 
 
-def earlier_submission(session: Session, request: Request) -> Offer | None:
-    """The earlier submission this request may start from, if any (only before
-    any answer is given): the organisation's own first, else another's that
-    the supplier agreed may be reused."""
-    if request.answers:
-        return None
-    key = request.questionnaire_version.key
-    base = (
+def _submitted_for(request: Request) -> Select[Request]:
+    return (
         select(Request)
         .join(Request.questionnaire_version)
         .where(
             Request.id != request.id,
-            QuestionnaireVersion.key == key,
+            QuestionnaireVersion.key == request.questionnaire_version.key,
             Request.status.in_([str(s) for s in SUBMITTED]),
+        )
+    )
+
+
+def earlier_submission(session: Session, request: Request) -> Request | None:
+    """The same organisation's latest submission from the same supplier record
+    for this questionnaire, which this request may start from at once (only
+    before any answer is given). Another organisation's answers are never
+    offered here: see send_code."""
+    if request.answers:
+        return None
+    return session.scalar(
+        _submitted_for(request)
+        .where(
+            Request.organisation_id == request.organisation_id,
+            Request.supplier_id == request.supplier_id,
         )
         .order_by(Request.submitted_at.desc())
         .limit(1)
     )
-    own = session.scalar(
-        base.where(
-            Request.organisation_id == request.organisation_id,
-            Request.supplier_id == request.supplier_id,
-        )
-    )
-    if own is not None:
-        return Offer(own, needs_code=False)
-    domain = email_domain(request.contact_email)
-    elsewhere = session.scalar(
-        base.where(
+
+
+def may_reuse_elsewhere(request: Request) -> bool:
+    """Offered to every request without answers alike: whether another
+    organisation holds reusable answers is not for the page to say."""
+    return not request.answers and not questionnaire_of(request).answered_by_staff
+
+
+def _reusable_elsewhere(session: Session, request: Request, address: str) -> Request | None:
+    """Another organisation's latest submission of this questionnaire that its
+    supplier agreed may be reused and that was submitted from ``address``
+    (the same supplier record first)."""
+    return session.scalar(
+        _submitted_for(request)
+        .where(
             Request.organisation_id != request.organisation_id,
             Request.reuse_consent.is_(True),
-            (Request.supplier_id == request.supplier_id)
-            | (func.lower(Request.contact_email).like(f"%@{domain}")),
+            func.lower(Request.contact_email) == address.strip().lower(),
         )
-    )
-    return Offer(elsewhere, needs_code=True) if elsewhere is not None else None
-
-
-def send_code(session: Session, request: Request) -> str:
-    """Email a one-time code to the contact who submitted the other
-    organisation's answers; returns that address, masked. A new code
-    replaces any earlier one."""
-    ensure_editable(request)
-    offer = earlier_submission(session, request)
-    if offer is None or not offer.needs_code:
-        raise ServiceError("There are no earlier answers from another organisation to copy")
-    now = utcnow()
-    waiting = pending_code(session, request)
-    if waiting is not None and waiting.created_at > now - timedelta(seconds=RESEND_SECONDS):
-        # The contact's inbox is not ours to fill: one code a minute at most.
-        raise ServiceError(
-            f"A code was sent to {mask_email(waiting.source.contact_email)} less than a minute "
-            "ago: check that inbox, or ask for a new code in a minute"
+        .order_by(
+            case((Request.supplier_id == request.supplier_id, 0), else_=1),
+            Request.submitted_at.desc(),
         )
-    for earlier in session.scalars(
-        select(ReuseCode).where(ReuseCode.request_id == request.id, ReuseCode.used_at.is_(None))
-    ):
-        earlier.used_at = now  # replaced
-    code = f"{secrets.randbelow(1_000_000):06d}"
-    session.add(
-        ReuseCode(
-            request_id=request.id,
-            source_request_id=offer.source.id,
-            code_hash=hash_token(code),
-            expires_at=now + timedelta(minutes=CODE_MINUTES),
-        )
+        .limit(1)
     )
-    sent_to = offer.source.contact_email
-    queue_email(
-        session,
-        to=sent_to,
-        subject="Your code to reuse your earlier answers on the Due Diligence Portal",
-        template="reuse_code",
-        code=code,
-        minutes=CODE_MINUTES,
-        title=request.questionnaire_version.title,
-    )
-    record_event(
-        session,
-        "reuse_code_sent",
-        organisation=request.organisation,
-        actor_label=SUPPLIER_ACTOR,
-        request=request,
-        sent_to=mask_email(sent_to),
-    )
-    session.flush()
-    return mask_email(sent_to)
 
 
 def pending_code(session: Session, request: Request) -> ReuseCode | None:
@@ -168,6 +130,104 @@ def pending_code(session: Session, request: Request) -> ReuseCode | None:
         .order_by(ReuseCode.id.desc())
         .limit(1)
     )
+
+
+def send_code(session: Session, request: Request, address: str) -> str:
+    """Email a one-time code to ``address`` if another organisation's
+    submission of this questionnaire came from it and may be reused; returns
+    the address, masked. The answer (and what is stored and audited on this
+    request) is the same when nothing matched. A new code replaces any earlier one."""
+    ensure_editable(request)
+    if not may_reuse_elsewhere(request):
+        raise ServiceError(
+            "Answers have already been given here, so earlier ones cannot be copied", "email"
+        )
+    now = utcnow()
+    masked = mask_email(address)
+    waiting = pending_code(session, request)
+    if waiting is not None and waiting.created_at > now - timedelta(seconds=RESEND_SECONDS):
+        # Nobody's inbox is ours to fill: one code a minute at most.
+        raise ServiceError(
+            "You asked for a code less than a minute ago: check that inbox, "
+            "or ask for a new code in a minute",
+            "email",
+        )
+    asked_today = session.scalar(
+        select(func.count(ReuseCode.id)).where(
+            ReuseCode.request_id == request.id, ReuseCode.created_at > now - timedelta(days=1)
+        )
+    )
+    if (asked_today or 0) >= CODES_PER_REQUEST_PER_DAY:
+        raise ServiceError(
+            f"You have asked for {CODES_PER_REQUEST_PER_DAY} codes in the last 24 hours. "
+            "Start without your earlier answers, or try again tomorrow",
+            "email",
+        )
+    for earlier in session.scalars(
+        select(ReuseCode).where(ReuseCode.request_id == request.id, ReuseCode.used_at.is_(None))
+    ):
+        earlier.used_at = now  # replaced
+    source = _reusable_elsewhere(session, request, address)
+    if source is not None:
+        sent_for_source = session.scalar(
+            select(func.count(ReuseCode.id)).where(
+                ReuseCode.source_request_id == source.id,
+                ReuseCode.created_at > now - timedelta(days=1),
+            )
+        )
+        if (sent_for_source or 0) >= CODES_PER_SOURCE_PER_DAY:
+            # Asked from many links at once: the submitting contact's inbox
+            # and the code's odds are protected; this link sees no difference.
+            record_event(
+                session,
+                "reuse_code_withheld",
+                organisation=source.organisation,
+                actor_label=SUPPLIER_ACTOR,
+                request=source,
+                sent_to=masked,
+            )
+            source = None
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    session.add(
+        ReuseCode(
+            request_id=request.id,
+            source_request_id=source.id if source is not None else None,
+            sent_to=masked,
+            code_hash=hash_token(code),
+            expires_at=now + timedelta(minutes=CODE_MINUTES),
+        )
+    )
+    if source is not None:
+        # To the address stored on the submission itself, not the one typed.
+        queue_email(
+            session,
+            to=source.contact_email,
+            subject="Your code to reuse your earlier answers on the Due Diligence Portal",
+            template="reuse_code",
+            code=code,
+            minutes=CODE_MINUTES,
+            title=request.questionnaire_version.title,
+        )
+        # The organisation whose submission it is sees that a code was sent
+        # for it (not who asked).
+        record_event(
+            session,
+            "reuse_code_sent",
+            organisation=source.organisation,
+            actor_label=SUPPLIER_ACTOR,
+            request=source,
+            sent_to=masked,
+        )
+    record_event(
+        session,
+        "reuse_code_requested",
+        organisation=request.organisation,
+        actor_label=SUPPLIER_ACTOR,
+        request=request,
+        sent_to=masked,
+    )
+    session.flush()
+    return masked
 
 
 def copy_with_code(session: Session, request: Request, code: str) -> int:
@@ -180,14 +240,18 @@ def copy_with_code(session: Session, request: Request, code: str) -> int:
         raise ServiceError("Ask for a code first: none is waiting for this questionnaire", "code")
     if sent.expires_at <= now or sent.attempts >= CODE_ATTEMPTS:
         sent.used_at = now
-        session.flush()
+        _refused(session, request, "expired" if sent.expires_at <= now else "too many tries")
         raise ServiceError(
             "This code has expired or been tried too many times. Ask for a new code.", "code"
         )
     typed = "".join(code.split())
-    if not hmac.compare_digest(hash_token(typed), sent.code_hash):
+    right = hmac.compare_digest(hash_token(typed), sent.code_hash)
+    source = sent.source
+    # A code made for an address that matched nothing was sent nowhere: no
+    # code typed is right for it, exactly as a wrong code for a real one.
+    if not right or source is None:
         sent.attempts += 1
-        session.flush()
+        _refused(session, request, "wrong code")
         left = CODE_ATTEMPTS - sent.attempts
         raise ServiceError(
             "That code is not right. Enter the 6 digits from the email"
@@ -195,10 +259,16 @@ def copy_with_code(session: Session, request: Request, code: str) -> int:
             "code",
         )
     sent.used_at = now
-    source = sent.source
+    if (
+        not source.reuse_consent
+        or source.status not in SUBMITTED
+        or source.organisation_id == request.organisation_id
+    ):
+        _refused(session, request, "source no longer reusable")
+        raise ServiceError("Those earlier answers can no longer be copied", "code")
     copied = prefill_from(session, request, source, confirmed_by_code=True)
     # The organisation the answers came from sees that they were reused (and
-    # when, and how many), not by whom.
+    # when, how many and that the code was confirmed), not by whom.
     record_event(
         session,
         "answers_reused_elsewhere",
@@ -207,9 +277,22 @@ def copy_with_code(session: Session, request: Request, code: str) -> int:
         request=source,
         answers=copied,
         code_confirmed=True,
+        sent_to=sent.sent_to,
     )
     session.flush()
     return copied
+
+
+def _refused(session: Session, request: Request, reason: str) -> None:
+    record_event(
+        session,
+        "reuse_code_refused",
+        organisation=request.organisation,
+        actor_label=SUPPLIER_ACTOR,
+        request=request,
+        reason=reason,
+    )
+    session.flush()
 
 
 def prefill_from(
@@ -220,6 +303,9 @@ def prefill_from(
     ensure_editable(request)
     if request.answers:
         raise ServiceError("Answers have already been given here, so earlier ones cannot be copied")
+    if source.organisation_id != request.organisation_id and not confirmed_by_code:
+        # Only copy_with_code may cross organisations.
+        raise ServiceError("Those earlier answers can no longer be copied")
     questionnaire = questionnaire_of(request)
     known = {q.id: q for q in questionnaire.questions() if q.answerable and q.type != "file"}
     values = {a.question_id: a.value for a in source.answers if a.question_id in known}

@@ -70,6 +70,24 @@ class ReuseCodeForm(FlaskForm):
     )
 
 
+def _stripped(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class ReuseAddressForm(FlaskForm):
+    email = EmailField(
+        "Email address your earlier answers were submitted from",
+        description="The address that other organisation sent its questionnaire to.",
+        validators=[
+            InputRequired("Enter the email address your earlier answers were submitted from"),
+            Length(max=320, message="Enter an email address of 320 characters or fewer"),
+            Email(EMAIL_FORMAT),
+        ],
+        # A space copied in with an address is not a different address.
+        filters=[_stripped],
+    )
+
+
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(
         "Email address",
@@ -244,8 +262,8 @@ class DeclarationForm(FlaskForm):
         "can reuse them (optional)"
     )
     reuse_consent = BooleanField(
-        "When another school asks us for this questionnaire, we may start from these answers, "
-        "after typing a code emailed to this address (optional)"
+        "When another organisation asks us for this questionnaire, we may start from these "
+        "answers, after typing a code emailed to the address this one was sent to (optional)"
     )
 
 

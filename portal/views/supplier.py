@@ -32,7 +32,7 @@ from ..questionnaire.forms import SectionForm, build_section_form, form_data
 from ..services import audit, clarifications, evidence, exports, requests, responses, reuse
 from ..services.audit import SUPPLIER_ACTOR
 from ..services.errors import ServiceError
-from .forms import DeclarationForm, ReuseCodeForm
+from .forms import DeclarationForm, ReuseAddressForm, ReuseCodeForm
 
 bp = Blueprint("supplier", __name__, url_prefix="/respond")
 
@@ -105,6 +105,7 @@ def start(row: Request) -> ResponseReturnValue:
         questionnaire=responses.questionnaire_of(row),
         clarifying=clarifications.open_items(db.session, row),
         earlier=reuse.earlier_submission(db.session, row),
+        reuse_elsewhere=reuse.may_reuse_elsewhere(row),
     )
 
 
@@ -112,11 +113,11 @@ def start(row: Request) -> ResponseReturnValue:
 @supplier_view
 def reuse_answers(row: Request) -> ResponseReturnValue:
     """Start from the answers this supplier last submitted to the same organisation."""
-    offer = reuse.earlier_submission(db.session, row)
-    if offer is None or offer.needs_code:
+    earlier = reuse.earlier_submission(db.session, row)
+    if earlier is None:
         return redirect(url_for("supplier.task_list", reference=row.reference))
     try:
-        copied = reuse.prefill_from(db.session, row, offer.source)
+        copied = reuse.prefill_from(db.session, row, earlier)
     except ServiceError as exc:
         flash(exc.message, "error")
     else:
@@ -127,21 +128,21 @@ def reuse_answers(row: Request) -> ResponseReturnValue:
 @bp.route("/<reference>/reuse/code", methods=["GET", "POST"])
 @supplier_view
 def reuse_code(row: Request) -> ResponseReturnValue:
-    """Another organisation's answers: email a code to whoever submitted them (POST),
-    then ask for it (GET)."""
-    if request.method == "POST":
+    """Answers given to another organisation: ask for a code for the address
+    they were submitted from (POST), then type it in."""
+    address_form = ReuseAddressForm(prefix="send")
+    if request.method == "GET":
+        # The address the school typed is only a guess to start from.
+        address_form.email.data = row.contact_email
+        return _code_page(row, ReuseCodeForm(), address_form)
+    if address_form.validate_on_submit():
         try:
-            reuse.send_code(db.session, row)
+            reuse.send_code(db.session, row, address_form.email.data or "")
         except ServiceError as exc:
-            flash(exc.message, "error")
-            waiting = reuse.pending_code(db.session, row) is not None
-            return redirect(
-                url_for(
-                    "supplier.reuse_code" if waiting else "supplier.start", reference=row.reference
-                )
-            )
-        return redirect(url_for("supplier.reuse_code", reference=row.reference))
-    return _code_page(row, ReuseCodeForm())
+            address_form.email.errors = [exc.message]
+        else:
+            return redirect(url_for("supplier.reuse_code", reference=row.reference))
+    return _code_page(row, ReuseCodeForm(), address_form), 422
 
 
 @bp.post("/<reference>/reuse/confirm")
@@ -160,14 +161,18 @@ def reuse_confirm(row: Request) -> ResponseReturnValue:
     return _code_page(row, form), 422
 
 
-def _code_page(row: Request, form: ReuseCodeForm) -> str:
+def _code_page(
+    row: Request, form: ReuseCodeForm, address_form: ReuseAddressForm | None = None
+) -> str:
     waiting = reuse.pending_code(db.session, row)
     return render_template(
         "supplier/reuse_code.html",
         row=row,
         form=form,
-        sent_to=reuse.mask_email(waiting.source.contact_email) if waiting else None,
+        address_form=address_form or ReuseAddressForm(prefix="send"),
+        sent_to=waiting.sent_to if waiting else None,
         minutes=reuse.CODE_MINUTES,
+        may_copy=reuse.may_reuse_elsewhere(row),
     )
 
 
