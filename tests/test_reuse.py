@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.models import Answer, AuditEvent, Organisation, Request, ReuseCode, User, utcnow
 from portal.services import api_keys
 
-from .factories import DECLARATION, FEATURES_MAIN, Factory
+from .factories import DECLARATION, FEATURES_MAIN, Factory, login
 
 
 def test_a_supplier_starts_from_its_earlier_answers_and_confirms_them(
@@ -256,6 +256,24 @@ def test_the_code_goes_to_who_submitted_the_source_works_once_and_is_audited(
         as_text=True
     )
     assert copied_answers(dbs, mine) >= len(FEATURES_MAIN) - 1
+    # Ash sees none of them until the supplier saves them as answers to Ash.
+    with app.app_context():
+        key = api_keys.create_api_key(db.session, db.session.merge(asking), None, "Ash", "read")
+        db.session.commit()
+    staff = app.test_client()
+    ash_api = {"Authorization": f"Bearer {key.secret}"}
+    assert (
+        staff.get(f"/api/v1/requests/{mine.reference}/answers", headers=ash_api).json["answers"]
+        == []
+    )
+    ash = make.user(asking)
+    login(staff, ash)
+    view = staff.get(f"/requests/{mine.id}").get_data(as_text=True)
+    assert "1,000,000" not in view and "1000000" not in view
+    supplier.post(f"{base}/sections/main", data=FEATURES_MAIN)
+    given = staff.get(f"/api/v1/requests/{mine.reference}/answers", headers=ash_api).json
+    assert {a["question_id"]: a["value"] for a in given["answers"]}["cover"] == 1000000
+    assert "1,000,000" in staff.get(f"/requests/{mine.id}").get_data(as_text=True)
     # A code works once.
     reused = supplier.post(f"{base}/reuse/confirm", data={"code": code})
     assert reused.status_code == 422

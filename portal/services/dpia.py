@@ -150,6 +150,8 @@ def known_facts(
     for row in chain:
         questionnaire = definition_for(row.questionnaire_version)
         for answer in row.answers:
+            if answer.prefilled:
+                continue  # copied in, not yet given by the supplier (services/reuse.py)
             try:
                 question = questionnaire.question(answer.question_id)
             except KeyError:

@@ -121,7 +121,8 @@ def request_export(
     session: Session, request: Request, for_supplier: bool = False
 ) -> RequestWorkbook:
     questionnaire = questionnaire_of(request)
-    answers = answer_values(request)
+    # Answers copied in and not yet saved by the supplier are theirs alone.
+    answers = answer_values(request, confirmed_only=not for_supplier)
     comparison = None if for_supplier else ratings.comparison_for(session, request)
     files: dict[str, list[str]] = {
         qid: [f.filename for f in items]
@@ -143,7 +144,7 @@ def request_export(
         questionnaire=questionnaire,
         summary=_summary(request, comparison, for_supplier),
         answers=answers,
-        comments=answer_comments(request),
+        comments=answer_comments(request, confirmed_only=not for_supplier),
         shown=logic.visibility(questionnaire, answers),
         files=files,
         comparison=comparison,
@@ -253,6 +254,7 @@ def request_summary_json(request: Request) -> dict[str, Any]:
 
 
 def answers_json(request: Request) -> list[dict[str, Any]]:
+    """For the school: answers copied in and not yet saved by the supplier are left out."""
     return [
         {
             "question_id": a.question_id,
@@ -261,6 +263,7 @@ def answers_json(request: Request) -> list[dict[str, Any]]:
             "revision": a.revision,
         }
         for a in request.answers
+        if not a.prefilled
     ]
 
 

@@ -104,7 +104,8 @@ def comparison_for(session: Session, request: Request, today: date | None = None
     }
     return compare(
         questionnaire,
-        {answer.question_id: answer.value for answer in request.answers},
+        # Copied in and not yet saved by the supplier: not the school's to judge.
+        {a.question_id: a.value for a in request.answers if not a.prefilled},
         rules_for(session, request),
         evidence=_files_by_question(session, request),
         reviews=reviews,
@@ -122,7 +123,8 @@ def comparison_for_school(
     questionnaire = definition_for(request.questionnaire_version)
     return compare(
         questionnaire,
-        {answer.question_id: answer.value for answer in request.answers},
+        # Copied in and not yet saved by the supplier: not the school's to judge.
+        {a.question_id: a.value for a in request.answers if not a.prefilled},
         requirements_for(session, organisation, questionnaire),
         evidence=_files_by_question(session, request),
         today=today,

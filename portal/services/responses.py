@@ -64,8 +64,15 @@ def questionnaire_of(request: Request) -> Questionnaire:
     return definition_for(request.questionnaire_version)
 
 
-def answer_values(request: Request) -> dict[str, Any]:
-    return {answer.question_id: answer.value for answer in request.answers}
+def answer_values(request: Request, *, confirmed_only: bool = False) -> dict[str, Any]:
+    """``confirmed_only`` leaves out answers copied from an earlier submission
+    that the supplier has not saved yet: the school sees those only once the
+    supplier has chosen to give them (services/reuse.py)."""
+    return {
+        answer.question_id: answer.value
+        for answer in request.answers
+        if not (confirmed_only and answer.prefilled)
+    }
 
 
 @dataclass(frozen=True)
@@ -145,8 +152,12 @@ def stored_answers(session: Session, request: Request) -> StoredAnswers:
     return StoredAnswers(values, comments, revisions, unconfirmed)
 
 
-def answer_comments(request: Request) -> dict[str, str | None]:
-    return {answer.question_id: answer.comment for answer in request.answers if answer.comment}
+def answer_comments(request: Request, *, confirmed_only: bool = False) -> dict[str, str | None]:
+    return {
+        answer.question_id: answer.comment
+        for answer in request.answers
+        if answer.comment and not (confirmed_only and answer.prefilled)
+    }
 
 
 def progress(request: Request) -> list[SectionProgress]:
@@ -753,13 +764,17 @@ class AnswerSheet:
     triage: compare.TriageResult | None
 
 
-def answer_sheet(session: Session, request: Request) -> AnswerSheet:
+def answer_sheet(
+    session: Session, request: Request, *, confirmed_only: bool = False
+) -> AnswerSheet:
+    """The answers as a page shows them; for the school, ``confirmed_only``
+    (see answer_values)."""
     questionnaire = questionnaire_of(request)
-    answers = answer_values(request)
+    answers = answer_values(request, confirmed_only=confirmed_only)
     return AnswerSheet(
         questionnaire=questionnaire,
         answers=answers,
-        comments=answer_comments(request),
+        comments=answer_comments(request, confirmed_only=confirmed_only),
         shown=logic.visibility(questionnaire, answers),
         files=evidence.files_for(session, request),
         triage=compare.triage(questionnaire, answers, submitted=request.submitted_at is not None),

@@ -151,7 +151,7 @@ def view_request(request_id: int) -> ResponseReturnValue:
         decisions=review.DECISIONS,
         follow_ups=requests.follow_ups(db.session, row),
         issued_url=issued["url"] if issued and issued.get("request_id") == row.id else None,
-        sheet=responses.answer_sheet(db.session, row),
+        sheet=responses.answer_sheet(db.session, row, confirmed_only=True),
         history=audit.request_history(db.session, row),
         rounds=clarifications.rounds(db.session, row),
         link_live=requests.link_is_live(row),
