@@ -16,16 +16,18 @@ the asking request proves anything:
 
 The person at the link types the address their earlier answers were
 submitted from. The page answers the same whether or not another
-organisation holds reusable answers from that address: a code is made and
-counted either way (sent nowhere when nothing matched), so a school that
-opens its own link learns nothing of another school's supplier: not the
-school, not the answers, not whether there are any.
+organisation holds reusable answers from that address: a code is made,
+counted and audited either way, and the search for a matching submission and
+the email happen after the response (deliver_code), so neither the reply nor
+its timing tells a school that opens its own link anything of another
+school's supplier: not the school, not the answers, not whether there are any.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import Select, case, func, select
@@ -132,11 +134,25 @@ def pending_code(session: Session, request: Request) -> ReuseCode | None:
     )
 
 
-def send_code(session: Session, request: Request, address: str) -> str:
-    """Email a one-time code to ``address`` if another organisation's
-    submission of this questionnaire came from it and may be reused; returns
-    the address, masked. The answer (and what is stored and audited on this
-    request) is the same when nothing matched. A new code replaces any earlier one."""
+@dataclass(frozen=True)
+class CodeAsked:
+    """A code made for an address typed at a link, still to be sent (or not):
+    deliver_code does that after the response, so neither what the link is
+    told nor how long the answer takes depends on whether anything matched.
+    Holds the code in clear: keep it in memory only, never log it."""
+
+    code_id: int
+    address: str
+    code: str = field(repr=False)
+    masked: str = ""
+
+
+def send_code(session: Session, request: Request, address: str) -> CodeAsked:
+    """Make a one-time code for ``address`` at this link: the same work,
+    stored rows and audit whatever the address. deliver_code, after the
+    response, sends it there only if another organisation's submission of
+    this questionnaire came from it and may be reused. A new code replaces
+    any earlier one."""
     ensure_editable(request)
     if not may_reuse_elsewhere(request):
         raise ServiceError(
@@ -167,57 +183,14 @@ def send_code(session: Session, request: Request, address: str) -> str:
         select(ReuseCode).where(ReuseCode.request_id == request.id, ReuseCode.used_at.is_(None))
     ):
         earlier.used_at = now  # replaced
-    source = _reusable_elsewhere(session, request, address)
-    if source is not None:
-        sent_for_source = session.scalar(
-            select(func.count(ReuseCode.id)).where(
-                ReuseCode.source_request_id == source.id,
-                ReuseCode.created_at > now - timedelta(days=1),
-            )
-        )
-        if (sent_for_source or 0) >= CODES_PER_SOURCE_PER_DAY:
-            # Asked from many links at once: the submitting contact's inbox
-            # and the code's odds are protected; this link sees no difference.
-            record_event(
-                session,
-                "reuse_code_withheld",
-                organisation=source.organisation,
-                actor_label=SUPPLIER_ACTOR,
-                request=source,
-                sent_to=masked,
-            )
-            source = None
     code = f"{secrets.randbelow(1_000_000):06d}"
-    session.add(
-        ReuseCode(
-            request_id=request.id,
-            source_request_id=source.id if source is not None else None,
-            sent_to=masked,
-            code_hash=hash_token(code),
-            expires_at=now + timedelta(minutes=CODE_MINUTES),
-        )
+    made = ReuseCode(
+        request_id=request.id,
+        sent_to=masked,
+        code_hash=hash_token(code),
+        expires_at=now + timedelta(minutes=CODE_MINUTES),
     )
-    if source is not None:
-        # To the address stored on the submission itself, not the one typed.
-        queue_email(
-            session,
-            to=source.contact_email,
-            subject="Your code to reuse your earlier answers on the Due Diligence Portal",
-            template="reuse_code",
-            code=code,
-            minutes=CODE_MINUTES,
-            title=request.questionnaire_version.title,
-        )
-        # The organisation whose submission it is sees that a code was sent
-        # for it (not who asked).
-        record_event(
-            session,
-            "reuse_code_sent",
-            organisation=source.organisation,
-            actor_label=SUPPLIER_ACTOR,
-            request=source,
-            sent_to=masked,
-        )
+    session.add(made)
     record_event(
         session,
         "reuse_code_requested",
@@ -227,7 +200,63 @@ def send_code(session: Session, request: Request, address: str) -> str:
         sent_to=masked,
     )
     session.flush()
-    return masked
+    return CodeAsked(made.id, address, code, masked)
+
+
+def deliver_code(session: Session, asked: CodeAsked) -> None:
+    """After the response: tie the code to another organisation's reusable
+    submission from the address typed, if there is one, and email it to the
+    address stored on that submission; else it stays tied to nothing, and no
+    code typed at the link will be right."""
+    made = session.get(ReuseCode, asked.code_id)
+    if made is None or made.used_at is not None:
+        return  # replaced or used meanwhile
+    request = session.get(Request, made.request_id)
+    if request is None:
+        return
+    source = _reusable_elsewhere(session, request, asked.address)
+    if source is None:
+        return
+    sent_for_source = session.scalar(
+        select(func.count(ReuseCode.id)).where(
+            ReuseCode.source_request_id == source.id,
+            ReuseCode.created_at > utcnow() - timedelta(days=1),
+        )
+    )
+    if (sent_for_source or 0) >= CODES_PER_SOURCE_PER_DAY:
+        # Asked from many links: the submitting contact's inbox and the
+        # code's odds are protected; the links see no difference.
+        record_event(
+            session,
+            "reuse_code_withheld",
+            organisation=source.organisation,
+            actor_label=SUPPLIER_ACTOR,
+            request=source,
+            sent_to=asked.masked,
+        )
+        return
+    made.source_request_id = source.id
+    # To the address stored on the submission itself, not the one typed.
+    queue_email(
+        session,
+        to=source.contact_email,
+        subject="Your code to reuse your earlier answers on the Due Diligence Portal",
+        template="reuse_code",
+        code=asked.code,
+        minutes=CODE_MINUTES,
+        title=request.questionnaire_version.title,
+    )
+    # The organisation whose submission it is sees that a code was sent for
+    # it (not who asked).
+    record_event(
+        session,
+        "reuse_code_sent",
+        organisation=source.organisation,
+        actor_label=SUPPLIER_ACTOR,
+        request=source,
+        sent_to=asked.masked,
+    )
+    session.flush()
 
 
 def copy_with_code(session: Session, request: Request, code: str) -> int:

@@ -24,6 +24,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .. import keep_changes, templating
+from ..after_response import after_response
 from ..extensions import db, limiter, reads_first, start_writing, writes_on_get
 from ..models import Request
 from ..permissions import grant_supplier_access, supplier_request, supplier_view
@@ -137,10 +138,13 @@ def reuse_code(row: Request) -> ResponseReturnValue:
         return _code_page(row, ReuseCodeForm(), address_form)
     if address_form.validate_on_submit():
         try:
-            reuse.send_code(db.session, row, address_form.email.data or "")
+            asked = reuse.send_code(db.session, row, address_form.email.data or "")
         except ServiceError as exc:
             address_form.email.errors = [exc.message]
         else:
+            # Whether it goes anywhere is settled after the reply, so the
+            # reply takes the same time either way.
+            after_response(lambda session: reuse.deliver_code(session, asked))
             return redirect(url_for("supplier.reuse_code", reference=row.reference))
     return _code_page(row, ReuseCodeForm(), address_form), 422
 
