@@ -134,7 +134,7 @@ def test_main_loop_pages_have_no_axe_violations(browser: Any, server: str, make:
     check(supplier, seen)
 
     supplier.goto(f"{server}/respond/{features.reference}/reuse/code")
-    assert supplier.inner_text("h1") == "Enter the code we emailed"
+    assert supplier.inner_text("h1") == "Copy in answers you gave another organisation"
     check(supplier, seen)
     supplier.goto(f"{server}/no-such-page")
     check(supplier, seen)
