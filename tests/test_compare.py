@@ -199,13 +199,108 @@ def test_an_unanswered_question_is_unanswered(
     assert outcome(qtype, operator, value, blank, **extra) is Outcome.UNANSWERED
 
 
-@pytest.mark.parametrize(
-    ("operator", "value"),
-    [("equals", "yes"), ("not_equals", "no"), ("in", ["yes"]), ("not_in", ["no"])],
-)
-def test_not_applicable_answer(operator: str, value: Any) -> None:
-    assert outcome("yes_no_na", operator, value, "na") is Outcome.NOT_APPLICABLE
-    assert outcome("yes_no_na", operator, value, "yes") is MET
+NA_RULES = [("equals", "yes"), ("not_equals", "no"), ("in", ["yes"]), ("not_in", ["no"])]
+
+
+def na_outcome(operator: str, value: Any, na: str | None, answer: str = "na") -> Outcome:
+    requirement = {"operator": operator, "value": value, "severity": "critical"}
+    if na is not None:
+        requirement["na"] = na
+    built = questionnaire(
+        [{"id": "q", "label": "Q", "type": "yes_no_na", "requirement": requirement}]
+    )
+    question = built.question("q")
+    assert question.requirement is not None
+    return check_answer(question, question.requirement, answer, TODAY).outcome
+
+
+@pytest.mark.parametrize(("operator", "value"), NA_RULES)
+def test_not_applicable_needs_review_unless_the_requirement_says(operator: str, value: Any) -> None:
+    # Issue 21: "na" must not dodge a requirement. By default it waits for a
+    # reviewer and counts as a gap meanwhile.
+    assert na_outcome(operator, value, None) is Outcome.NA_TO_REVIEW
+    assert na_outcome(operator, value, "review") is Outcome.NA_TO_REVIEW
+    assert na_outcome(operator, value, "accept") is Outcome.NOT_APPLICABLE
+    assert na_outcome(operator, value, "fail") is Outcome.NOT_MET
+    assert na_outcome(operator, value, None, answer="yes") is MET
+
+
+def test_a_value_that_names_na_is_met_by_it() -> None:
+    assert na_outcome("in", ["yes", "na"], None) is MET
+    assert na_outcome("equals", "na", None) is MET
+    assert na_outcome("not_in", ["na"], None) is NOT_MET
+
+
+def na_questionnaire(na: str | None = None) -> Questionnaire:
+    backups: dict[str, Any] = {"operator": "equals", "value": "yes", "severity": "critical"}
+    if na is not None:
+        backups["na"] = na
+    major = {"operator": "equals", "value": "yes", "severity": "major"}
+    return questionnaire(
+        [
+            {
+                "id": "backups",
+                "label": "Offline backups?",
+                "type": "yes_no_na",
+                "requirement": backups,
+            },
+            *(
+                {"id": f"q{n}", "label": f"Q{n}", "type": "yes_no", "requirement": major}
+                for n in range(9)
+            ),
+        ]
+    )
+
+
+def test_na_to_a_critical_requirement_keeps_the_rating_red_until_a_reviewer_accepts_it() -> None:
+    answers = {"backups": "na", **{f"q{n}": "yes" for n in range(9)}}
+    waiting = compare(na_questionnaire(), answers, today=TODAY)
+    finding = waiting.finding("backups")
+    assert finding is not None
+    assert finding.outcome is Outcome.NA_TO_REVIEW and finding.gap
+    assert "a reviewer must accept" in finding.reason
+    assert waiting.rating == "red"
+    # 45 of 55 points: unreviewed N/A earns nothing, like an unanswered question.
+    assert waiting.score == 82
+    assert waiting.rating_summary.startswith("Red because 1 critical requirement is not fully met")
+    assert waiting.counts[Outcome.NA_TO_REVIEW] == 1
+
+    accepted = compare(
+        na_questionnaire(),
+        answers,
+        reviews={"backups": Review(Outcome.NOT_APPLICABLE, "The trust keeps the backups itself")},
+        today=TODAY,
+    )
+    settled = accepted.finding("backups")
+    assert settled is not None and not settled.gap and not settled.scored
+    assert accepted.rating == "green" and accepted.score == 100
+    # A reviewer may also judge it not met: then it is a gap for good.
+    refused = compare(
+        na_questionnaire(),
+        answers,
+        reviews={"backups": Review(Outcome.NOT_MET, "Nobody keeps an offline copy")},
+        today=TODAY,
+    )
+    assert refused.rating == "red" and refused.score == 82
+
+
+def test_na_the_requirement_accepts_is_not_judged_and_na_it_refuses_is_not_met() -> None:
+    answers = {"backups": "na", **{f"q{n}": "yes" for n in range(9)}}
+    accepted = compare(na_questionnaire("accept"), answers, today=TODAY)
+    assert accepted.rating == "green" and accepted.score == 100
+    finding = accepted.finding("backups")
+    assert finding is not None and finding.outcome is Outcome.NOT_APPLICABLE
+    assert finding.reason == "Not applicable, which this requirement accepts"
+    refused = compare(na_questionnaire("fail"), answers, today=TODAY)
+    assert refused.rating == "red" and refused.score == 82
+    assert refused.finding("backups").outcome is Outcome.NOT_MET  # type: ignore[union-attr]
+
+
+def test_a_schools_own_rule_keeps_what_the_file_says_na_means() -> None:
+    built = na_questionnaire("accept")
+    own = Requirement("equals", "yes", "critical", "", (), source="school")
+    rules = effective_requirements(built, {"backups": own})
+    assert rules["backups"].source == "school" and rules["backups"].na == "accept"
 
 
 def test_outcomes_are_plain_strings() -> None:
@@ -216,6 +311,7 @@ def test_outcomes_are_plain_strings() -> None:
         "unanswered",
         "needs_review",
         "not_applicable",
+        "na_to_review",
     ]
     assert Outcome.NOT_MET == "not_met"
 
@@ -534,7 +630,7 @@ def test_within_days_too_old_says_how_old() -> None:
 def test_not_applicable_is_judged_when_the_rule_accepts_it() -> None:
     assert outcome("yes_no_na", "in", ["yes", "na"], "na") is MET
     check = check_answer(*question_with("yes_no_na", "equals", "yes"), "na", TODAY)
-    assert check.outcome is Outcome.NOT_APPLICABLE
+    assert check.outcome is Outcome.NA_TO_REVIEW
     assert "not applicable" in check.reason
 
 

@@ -777,6 +777,63 @@ BROKEN = {
         definition(q("a", "yes_no"), audience="screening"),
         "header: a screening needs a [triage] table: its risk and next step",
     ),
+    "na on a question that has no 'Not applicable'": (
+        definition(
+            q(
+                "a",
+                "yes_no",
+                requirement={
+                    "operator": "equals",
+                    "value": "yes",
+                    "severity": "major",
+                    "na": "accept",
+                },
+            )
+        ),  # fmt: skip
+        "question a: requirement: na applies only to a yes_no_na question "
+        "(its 'Not applicable' answer)",
+    ),
+    "na that is not one of the words": (
+        definition(
+            q(
+                "a",
+                "yes_no_na",
+                requirement={
+                    "operator": "equals",
+                    "value": "yes",
+                    "severity": "major",
+                    "na": "ignore",
+                },
+            )
+        ),  # fmt: skip
+        "question a: requirement: na 'ignore' must be one of review, accept, fail",
+    ),
+    "na beside a value that already names it": (
+        definition(
+            q(
+                "a",
+                "yes_no_na",
+                requirement={
+                    "operator": "in",
+                    "value": ["yes", "na"],
+                    "severity": "major",
+                    "na": "fail",
+                },
+            )
+        ),  # fmt: skip
+        "question a: requirement: value already includes 'na', so 'Not applicable' meets this "
+        "rule: remove na, or take 'na' out of value",
+    ),
+    "na on a rule that judges nothing": (
+        definition(
+            q(
+                "a",
+                "yes_no_na",
+                requirement={"operator": "present", "severity": "major", "na": "accept"},
+            )
+        ),  # fmt: skip
+        "question a: requirement: na has no effect with operator present: remove it",
+    ),
     "an evidence word we do not have": (
         definition(q("a", evidence="mandatory")),
         "question a: evidence: 'mandatory' is not none, optional or required, nor a condition "

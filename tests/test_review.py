@@ -639,3 +639,44 @@ def test_every_shipped_supplier_questionnaire_can_be_reviewed_and_decided(
 )
 def test_the_next_review_defaults_to_twelve_months(today: date, review: date) -> None:
     assert default_review_date(today) == review
+
+
+def test_the_request_page_leads_with_gaps_and_na_waits_for_a_reviewer(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    """Issue 21: critical and major gaps first, answers to read next, what is
+    met folded away; a supplier's 'Not applicable' to a critical requirement
+    keeps the rating red until a reviewer accepts it with a reason."""
+    reviewer = make.user()
+    row, _ = make.submitted(reviewer, "it_support", answers={"backups_offline": "na"})
+    login(client, reviewer)
+    page = client.get(f"/requests/{row.id}").get_data(as_text=True)
+    severe = page[page.index('id="group-severe"') : page.index('id="group-settled"')]
+    assert "Not applicable: needs review" in finding_row(severe, "backups_offline")
+    assert "a reviewer must accept that" in finding_row(severe, "backups_offline")
+    # What is met comes last, folded in a details element the reviewer opens.
+    settled = page[page.index('id="group-settled"') :]
+    assert page.index('id="group-severe"') < page.index('id="group-settled"')
+    assert '<details class="govuk-details" id="group-settled">' in page
+    assert "Met or not applicable" in settled
+    dbs.rollback()
+    assert dbs.get(Request, row.id).rating == "red"
+    assert "1 critical requirement is not fully met" in page
+
+    url = f"/requests/{row.id}/findings/backups_offline"
+    refused = client.post(url, data={"outcome": "not_applicable", "reason": " "})
+    assert "Say why you judge it differently" in refused.get_data(as_text=True)
+    accepted = client.post(
+        url,
+        data={"outcome": "not_applicable", "reason": "The trust's own team keeps the backups"},
+    )
+    assert accepted.status_code == 302
+    page = client.get(f"/requests/{row.id}").get_data(as_text=True)
+    settled = page[page.index('id="group-settled"') :]
+    assert "The trust&#39;s own team keeps the backups" in finding_row(settled, "backups_offline")
+    assert (
+        "backups_offline"
+        not in page[: page.index('id="group-settled"')].split('id="findings-shown"')[-1]
+    )
+    dbs.rollback()
+    assert dbs.get(Request, row.id).rating != "red"

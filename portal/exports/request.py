@@ -28,6 +28,7 @@ OUTCOME_FILLS = {
     Outcome.PARTLY_MET: "#FFF7BF",
     Outcome.NOT_MET: "#F4CDC6",
     Outcome.UNANSWERED: "#E8E8E8",
+    Outcome.NA_TO_REVIEW: "#FFDCA8",
 }
 RATING_FILLS = {"green": "#CCE2D8", "amber": "#FFDCA8", "red": "#F4CDC6"}
 NUMBER_FORMATS = {

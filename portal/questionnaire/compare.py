@@ -40,6 +40,9 @@ class Outcome(enum.StrEnum):
     UNANSWERED = "unanswered"
     NEEDS_REVIEW = "needs_review"
     NOT_APPLICABLE = "not_applicable"
+    # "Not applicable" to a requirement that does not say N/A is fine: a gap
+    # until a reviewer accepts it (a review of "not applicable" with a reason).
+    NA_TO_REVIEW = "na_to_review"
 
 
 OUTCOME_LABELS = {
@@ -49,6 +52,7 @@ OUTCOME_LABELS = {
     Outcome.UNANSWERED: "Unanswered",
     Outcome.NEEDS_REVIEW: "Needs review",
     Outcome.NOT_APPLICABLE: "Not applicable",
+    Outcome.NA_TO_REVIEW: "Not applicable: needs review",
 }
 # Outcomes a reviewer may set in place of the computed one.
 REVIEW_OUTCOMES = (Outcome.MET, Outcome.PARTLY_MET, Outcome.NOT_MET, Outcome.NOT_APPLICABLE)
@@ -56,13 +60,18 @@ REVIEW_OUTCOMES = (Outcome.MET, Outcome.PARTLY_MET, Outcome.NOT_MET, Outcome.NOT
 # Points at stake per requirement. A critical gap outweighs several minor ones.
 SEVERITY_WEIGHTS = {"critical": 10, "major": 5, "minor": 2}
 # The share of a requirement's weight each outcome earns; outcomes not listed
-# (needs review, not applicable) are not scored.
+# (needs review, not applicable) are not scored. An unreviewed "not
+# applicable" earns nothing, like an unanswered question, until a reviewer
+# accepts it: otherwise N/A would be a way round any requirement.
 EARNED = {
     Outcome.MET: 1.0,
     Outcome.PARTLY_MET: 0.5,
     Outcome.NOT_MET: 0.0,
     Outcome.UNANSWERED: 0.0,
+    Outcome.NA_TO_REVIEW: 0.0,
 }
+# Outcomes that count against the rating.
+GAPS = frozenset({Outcome.NOT_MET, Outcome.PARTLY_MET, Outcome.UNANSWERED, Outcome.NA_TO_REVIEW})
 GREEN_FROM = 80
 AMBER_FROM = 50
 RATING_LABELS = {"green": "Green", "amber": "Amber", "red": "Red"}
@@ -125,7 +134,7 @@ class Finding:
 
     @property
     def gap(self) -> bool:
-        return self.outcome in (Outcome.NOT_MET, Outcome.PARTLY_MET, Outcome.UNANSWERED)
+        return self.outcome in GAPS
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,16 @@ class TriageResult:
     next_step: str
     # Reasons that hold only because an answer is still unknown.
     uncertain: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FindingGroup:
+    """Findings of one kind, for a page that leads with what needs the reviewer."""
+
+    key: str
+    title: str
+    findings: tuple[Finding, ...]
+    folded: bool = False
 
 
 @dataclass(frozen=True)
@@ -172,6 +191,39 @@ class Comparison:
             and (not critical_only or f.requirement.severity == "critical")
         ]
 
+    def reading_order(
+        self, gaps_only: bool = False, critical_only: bool = False
+    ) -> list[FindingGroup]:
+        """The findings a reviewer asked to see, grouped in the order to weigh
+        them: critical and major gaps, then answers to read, then minor gaps,
+        then what is met or accepted as not applicable (shown folded). Within a
+        group, critical before major, then questionnaire order."""
+        chosen = self.filtered(gaps_only, critical_only)
+        severe = sorted(
+            (f for f in chosen if f.gap and f.requirement.severity != "minor"),
+            key=lambda f: SEVERITIES.index(f.requirement.severity),
+        )
+        groups = [
+            FindingGroup("severe", "Critical and major gaps", tuple(severe)),
+            FindingGroup(
+                "reading",
+                "Answers to read",
+                tuple(f for f in chosen if f.outcome == Outcome.NEEDS_REVIEW),
+            ),
+            FindingGroup(
+                "minor",
+                "Minor gaps",
+                tuple(f for f in chosen if f.gap and f.requirement.severity == "minor"),
+            ),
+            FindingGroup(
+                "settled",
+                "Met or not applicable",
+                tuple(f for f in chosen if not f.gap and f.outcome != Outcome.NEEDS_REVIEW),
+                folded=True,
+            ),
+        ]
+        return [group for group in groups if group.findings]
+
     def gaps_first(self) -> list[Finding]:
         """Gaps, then what needs reading, then the rest: what to weigh first."""
         return sorted(self.findings, key=lambda f: (not f.gap, f.outcome != Outcome.NEEDS_REVIEW))
@@ -201,6 +253,8 @@ def effective_requirements(
                     rationale=own.rationale or (rule.rationale if rule else ""),
                     maps_to=own.maps_to or (rule.maps_to if rule else ()),
                     subject=own.subject or (rule.subject if rule else ""),
+                    # A profile's rule has no say on N/A (yet): the file's holds.
+                    na=rule.na if rule else own.na,
                 )
         if rule is not None:
             result[question.id] = rule
@@ -330,15 +384,9 @@ def judge(
     if logic.is_blank(value):
         return Outcome.UNANSWERED, "Not answered"
     wanted = requirement.value
-    if question.type == "yes_no_na" and value == "na":
-        allows_na = requirement.operator == "present" or (
-            "na" in (wanted if requirement.operator in CHOICE_OPERATORS else (wanted,))
-        )
-        if not allows_na:
-            return (
-                Outcome.NOT_APPLICABLE,
-                "The supplier answered 'not applicable', so this requirement is not judged",
-            )
+    if question.type == "yes_no_na" and value == "na" and requirement.operator != "present":
+        if "na" not in (wanted if requirement.operator in CHOICE_OPERATORS else (wanted,)):
+            return _not_applicable(requirement.na)
     if evidence_missing:
         return Outcome.NOT_MET, "Evidence is required but no file was uploaded"
     match requirement.operator:
@@ -388,6 +436,22 @@ def judge(
         case _:
             raise ValueError(f"unknown operator {requirement.operator}")
     return (Outcome.MET if met else Outcome.NOT_MET), ""
+
+
+def _not_applicable(rule: str) -> tuple[Outcome, str]:
+    """A yes_no_na "Not applicable" to a requirement whose value does not name it."""
+    if rule == "accept":
+        return Outcome.NOT_APPLICABLE, "Not applicable, which this requirement accepts"
+    if rule == "fail":
+        return (
+            Outcome.NOT_MET,
+            "The supplier answered 'not applicable', which this requirement does not accept",
+        )
+    return (
+        Outcome.NA_TO_REVIEW,
+        "The supplier answered 'not applicable': a reviewer must accept that, with a reason, "
+        "before this stops counting as a gap",
+    )
 
 
 def _same(value: Any, wanted: Any) -> bool:
@@ -584,6 +648,7 @@ __all__ = [
     "Check",
     "Comparison",
     "Finding",
+    "FindingGroup",
     "Outcome",
     "Review",
     "TriageResult",

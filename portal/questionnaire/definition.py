@@ -25,6 +25,8 @@ AUDIENCES = frozenset({"it_support", "cloud", "screening", "self_assessment", "d
 STAFF_AUDIENCES = frozenset({"self_assessment", "dpia"})
 SEVERITIES = ("critical", "major", "minor")
 RISKS = ("low", "medium", "high")
+# What a yes_no_na "Not applicable" means to a requirement (Requirement.na).
+NA_RULES = ("review", "accept", "fail")
 RACI_ROLES = ("responsible", "accountable", "consulted", "informed")
 
 NUMBER_TYPES = frozenset({"integer", "decimal", "money_gbp", "percent"})
@@ -129,6 +131,10 @@ class Requirement:
     note: str = ""
     # "baseline", "trust" or "school": whose rule this is.
     source: str = "baseline"
+    # What a yes_no_na answer of "not applicable" means here, unless ``value``
+    # names "na" itself: "review" (a gap until a reviewer accepts it), "accept"
+    # (not judged) or "fail" (not met). See NA_RULES.
+    na: str = "review"
 
 
 @dataclass(frozen=True)
@@ -670,7 +676,9 @@ class _Builder:
         if qtype == "note":
             self.fail(where, "a note has no answer, so it cannot have a requirement")
             return None
-        unknown = set(raw) - {"operator", "value", "severity", "rationale", "maps_to", "subject"}
+        unknown = set(raw) - {
+            "operator", "value", "severity", "rationale", "maps_to", "subject", "na",
+        }  # fmt: skip
         if unknown:
             self.fail(where, f"unknown keys: {', '.join(sorted(unknown))}")
         operator = raw.get("operator")
@@ -695,6 +703,7 @@ class _Builder:
         if not isinstance(maps_to, list) or not all(isinstance(m, str) for m in maps_to):
             self.fail(where, "maps_to must be a list of references")
             maps_to = []
+        na = self._na_rule(raw, operator, value, qtype, where)
         return Requirement(
             operator=operator,
             value=tuple(value) if isinstance(value, list) else value,
@@ -702,7 +711,33 @@ class _Builder:
             rationale=str(raw.get("rationale", "")).strip(),
             maps_to=tuple(maps_to),
             subject=str(raw.get("subject", "")).strip(),
+            na=na,
         )
+
+    def _na_rule(
+        self, raw: Mapping[str, Any], operator: str, value: Any, qtype: str, where: str
+    ) -> str:
+        if "na" not in raw:
+            return "review"
+        na = raw["na"]
+        if qtype != "yes_no_na":
+            self.fail(
+                where, "na applies only to a yes_no_na question (its 'Not applicable' answer)"
+            )
+            return "review"
+        if na not in NA_RULES:
+            self.fail(where, f"na {na!r} must be one of {', '.join(NA_RULES)}")
+            return "review"
+        if operator in ("present", "info"):
+            self.fail(where, f"na has no effect with operator {operator}: remove it")
+        elif "na" in (value if isinstance(value, list) else [value]):
+            # The value already says what "na" means: two answers would disagree.
+            self.fail(
+                where,
+                "value already includes 'na', so 'Not applicable' meets this rule: "
+                "remove na, or take 'na' out of value",
+            )
+        return str(na)
 
     def _check_requirement_value(
         self,

@@ -144,7 +144,7 @@ def view_request(request_id: int) -> ResponseReturnValue:
         "school/request_view.html",
         row=row,
         comparison=comparison,
-        shown_findings=comparison.filtered("gaps" in only, "critical" in only)
+        finding_groups=comparison.reading_order("gaps" in only, "critical" in only)
         if comparison
         else [],
         only=only,

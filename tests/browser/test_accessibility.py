@@ -168,7 +168,7 @@ def test_review_pages_have_no_axe_violations(browser: Any, server: str, make: Fa
     check(staff, seen)
     staff.check("#only-gaps")
     staff.click("button:has-text('Filter')")
-    assert "2 of" in staff.inner_text("#findings-table caption")
+    assert "2 of" in staff.inner_text("#findings-shown")
     check(staff, seen)
     staff.click("#finding-deletion_days >> text=Judge differently")
     staff.click("button:has-text('Save your judgement')")
