@@ -4,6 +4,7 @@ supplier told us, assessed risk by risk, advised on and signed off."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from portal.models import AuditEvent, Dpia, DpiaAnswer, Organisation, Request, User
 from portal.questionnaire import load_directory
 from portal.questionnaire.examples import example_answers
-from portal.questionnaire.risk import LIKELIHOODS, SEVERITIES, highest, risk_level
+from portal.questionnaire.risk import DEFAULT_MATRIX, LIKELIHOODS, SEVERITIES, highest, risk_level
 
 from .conftest import SHIPPED_QUESTIONNAIRES
 from .factories import Factory, login
@@ -582,7 +583,10 @@ def test_the_dpia_exports_with_its_answers_sources_and_coloured_risks(
     assert response.status_code == 200
     assert response.mimetype.endswith("spreadsheetml.sheet")
     book = openpyxl.load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames == ["DPIA", "Answers", "Risk register"]
+    assert book.sheetnames == ["DPIA", "Answers", "Risk register", "Risk matrix"]
+    matrix = list(book["Risk matrix"].iter_rows(values_only=True))
+    assert matrix[0][0] == "The portal's default matrix"
+    assert matrix[2] == ("Remote", "Low", "Low", "Low")
     summary = {row[0]: row[1] for row in book["DPIA"].iter_rows(values_only=True)}
     assert summary["Status"] == "Awaiting approval"
     assert summary["Highest risk left after the measures"] == "High"
@@ -839,3 +843,95 @@ def test_a_dpia_is_never_sent_to_a_supplier(client: FlaskClient, make: Factory, 
     # Nor listed to API callers as a questionnaire a request can use.
     listed = client.get("/api/v1/questionnaires").json["items"]
     assert {q["key"] for q in listed} == {"it_support", "cloud_supplier", "dpia_screening"}
+
+
+def matrix_cells(**changed: str) -> dict[str, str]:
+    cells = {f"{lk}_{sv}": level for (lk, sv), level in DEFAULT_MATRIX.items()}
+    return {**cells, **changed}
+
+
+@shipped
+def test_the_risk_matrix_is_the_schools_to_set_and_rates_every_undecided_dpia(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    """Issue 21: the matrix is the school's choice, shown where risks are
+    rated, set by an administrator, audited; nonsense is refused with the
+    choices kept."""
+    admin = make.user(role="admin")
+    login(client, admin)
+    dpia_id = ready_for_approval(client, make, dbs, admin, LOW_RISK)
+    page = client.get(f"/dpias/{dpia_id}").get_data(as_text=True)
+    assert 'id="risk-matrix"' in page and "How each risk is rated" in page
+    # possible x significant is medium by default; with the measure, remote: low.
+    assert "Medium" in page
+
+    form = client.get("/dpias/risk-matrix").get_data(as_text=True)
+    assert "This is the portal's default matrix" in form
+    refused = client.post(
+        "/dpias/risk-matrix", data=matrix_cells(possible_severe="low", remote_severe="medium")
+    )
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert (
+        "A severe harm cannot be a lower risk than a significant one (possible likelihood)" in text
+    )
+    # What was chosen stays chosen.
+    assert re.search(
+        r'id="remote_severe" name="remote_severe">.*?<option value="medium" selected>', text, re.S
+    )
+    dbs.rollback()
+    dpia = dbs.get(Dpia, dpia_id)
+    assert dpia is not None
+    organisation = dpia.organisation
+    assert organisation.risk_matrix is None
+
+    saved = client.post(
+        "/dpias/risk-matrix",
+        data=matrix_cells(
+            remote_severe="medium", possible_significant="high", remote_significant="medium"
+        ),
+    )
+    assert saved.status_code == 302
+    dbs.rollback()
+    assert organisation.risk_matrix is not None
+    assert organisation.risk_matrix["possible_significant"] == "high"
+    [event] = dbs.scalars(
+        select(AuditEvent).where(AuditEvent.action == "risk_matrix_changed")
+    ).all()
+    assert event.detail["changed"]["possible_significant"] == "medium to high"
+    page = client.get(f"/dpias/{dpia_id}").get_data(as_text=True)
+    register = page[page.index('id="risk-register"') : page.index("How each risk is rated")]
+    # The same answers, rated with the school's matrix: possible x significant is
+    # high now, and remote x significant (with the measure) medium.
+    assert "High" in register and "Medium" in register and "Low" not in register
+    assert "Your organisation set this matrix" in client.get("/dpias/risk-matrix").get_data(
+        as_text=True
+    )
+
+    reviewer = make.user(organisation, role="reviewer")
+    other = client.application.test_client()
+    login(other, reviewer)
+    shown = other.get("/dpias/risk-matrix").get_data(as_text=True)
+    assert "Only an administrator can change it" in shown and "<select" not in shown
+    assert other.post("/dpias/risk-matrix", data=matrix_cells()).status_code == 403
+    # Another school's DPIAs keep the default.
+    stranger = make.user(role="admin")
+    third = client.application.test_client()
+    login(third, stranger)
+    assert "This is the portal's default matrix" in third.get("/dpias/risk-matrix").get_data(
+        as_text=True
+    )
+
+
+def test_a_matrix_a_dpo_would_not_sign_is_refused() -> None:
+    from portal.questionnaire.risk import matrix_problems
+
+    assert matrix_problems(DEFAULT_MATRIX) == []
+    backwards = {**DEFAULT_MATRIX, ("probable", "severe"): "low"}
+    assert matrix_problems(backwards) == [
+        "A severe harm cannot be a lower risk than a significant one (probable likelihood)",
+        "A probable harm cannot be a lower risk than a possible one (severe severity)",
+    ]
+    assert matrix_problems({**DEFAULT_MATRIX, ("remote", "minimal"): ""}) == [
+        "Choose a level for remote likelihood and minimal severity"
+    ]

@@ -12,8 +12,9 @@ import xlsxwriter
 from ..models import Dpia, DpiaAnswer, DpiaStatus
 from ..questionnaire import Questionnaire
 from ..questionnaire.display import display_value
-from ..questionnaire.risk import LEVEL_LABELS
+from ..questionnaire.risk import LEVEL_LABELS, LIKELIHOODS, SEVERITIES
 from ..services.dpia import STATUS_LABELS, level_label, residual_level, risks_of
+from ..services.risk_matrix import is_own, matrix_for
 from .cells import IN_MEMORY, list_styles
 
 LEVEL_FILLS = {"low": "#CCE2D8", "medium": "#FFF7BF", "high": "#F4CDC6"}
@@ -48,7 +49,8 @@ def dpia_workbook(
     cells, dates = list_styles(workbook, {"level": LEVEL_FILLS})
     cells.add("label", {"bold": True, "valign": "top", "text_wrap": True})
     values = {qid: row.value for qid, row in stored.items()}
-    risks = risks_of(values)
+    matrix = matrix_for(dpia.organisation)
+    risks = risks_of(values, matrix)
     remaining = residual_level(risks)
 
     summary = workbook.add_worksheet("DPIA")
@@ -105,6 +107,7 @@ def dpia_workbook(
             ("No.", 6), ("Risk to people", 50), ("Likelihood", 13), ("Severity", 13),
             ("Risk", 10), ("Measure that reduces it", 50), ("Likelihood with the measure", 15),
             ("Severity with the measure", 15), ("Risk left", 10), ("Measure approved", 11),
+            ("Why the risk left was set by hand", 40),
         ],
     )  # fmt: skip
     for line, risk in enumerate(risks, 1):
@@ -121,5 +124,25 @@ def dpia_workbook(
             style = f"level:{level}" if level else "wrap"
             cells.text(register, line, first + 3, LEVEL_LABELS.get(level or "", ""), style)
         cells.text(register, line, 9, _words(risk.approved), "wrap")
+        if risk.residual_level != risk.matrix_residual_level:
+            cells.text(register, line, 10, risk.judged_reason, "wrap")
     register.autofilter(0, 0, max(len(risks), 1), count - 1)
+
+    rated = workbook.add_worksheet("Risk matrix")
+    rated.set_column(0, 3, 16)
+    cells.text(
+        rated,
+        0,
+        0,
+        "Your organisation's matrix"
+        if is_own(dpia.organisation)
+        else "The portal's default matrix",
+        "label",
+    )
+    cells.texts(rated, 1, ["Likelihood", *(s.capitalize() for s in SEVERITIES)], "heading")
+    for line, likelihood in enumerate(LIKELIHOODS, 2):
+        cells.text(rated, line, 0, likelihood.capitalize(), "label")
+        for column, severity in enumerate(SEVERITIES, 1):
+            level = matrix[(likelihood, severity)]
+            cells.text(rated, line, column, LEVEL_LABELS[level], f"level:{level}")
     workbook.close()

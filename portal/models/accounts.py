@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, created_at, enum_check, intpk, str_email, str_name
@@ -54,6 +54,9 @@ class Organisation(Base):
     )
     link_governor: Mapped[str | None] = mapped_column(
         String(200), comment="the governor or trustee linked with the digital lead"
+    )
+    risk_matrix: Mapped[dict[str, str] | None] = mapped_column(
+        JSON, comment="DPIA risk matrix, 'likelihood_severity' -> level; none: the default"
     )
 
     trust: Mapped[Organisation | None] = relationship(remote_side="Organisation.id")

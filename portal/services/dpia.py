@@ -12,7 +12,7 @@ DPO's advice -> awaiting approval -> approved or rejected, every step audited.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -34,8 +34,8 @@ from ..questionnaire import Question, Questionnaire, Section, logic
 from ..questionnaire.compare import Finding, Outcome
 from ..questionnaire.display import display_value
 from ..questionnaire.forms import SectionForm
-from ..questionnaire.risk import LEVEL_LABELS, highest, risk_level
-from . import ratings, requests
+from ..questionnaire.risk import DEFAULT_MATRIX, LEVEL_LABELS, LEVELS, Matrix, highest, risk_level
+from . import ratings, requests, risk_matrix
 from .audit import record_event
 from .errors import ServiceError
 from .questionnaires import definition_for, find_current, publish_version
@@ -535,26 +535,40 @@ class Risk:
     residual_likelihood: str | None
     residual_severity: str | None
     approved: str | None
+    # The assessor's own level for the risk left, where the matrix does not
+    # fit this risk, and why (both or neither: see _row_gaps).
+    judged_level: str | None = None
+    judged_reason: str = ""
+    matrix: Matrix = field(default_factory=lambda: DEFAULT_MATRIX, repr=False, compare=False)
 
     @property
     def level(self) -> str | None:
-        return risk_level(self.likelihood, self.severity)
+        return risk_level(self.likelihood, self.severity, self.matrix)
 
     @property
     def measure_approved(self) -> bool:
         return self.approved == "yes"
 
     @property
-    def residual_level(self) -> str | None:
-        """What is left once the measure is in place; a measure not approved
+    def matrix_residual_level(self) -> str | None:
+        """What the matrix makes of the risk left; a measure not approved
         reduces nothing, so the risk stays at its own level."""
         if not self.measure_approved:
             return self.level
-        return risk_level(self.residual_likelihood, self.residual_severity)
+        return risk_level(self.residual_likelihood, self.residual_severity, self.matrix)
+
+    @property
+    def residual_level(self) -> str | None:
+        """The risk left: the assessor's judgement where they gave one with a
+        reason, else the matrix's."""
+        if self.judged_level in LEVELS and self.judged_reason:
+            return self.judged_level
+        return self.matrix_residual_level
 
 
-def risks_of(answers: Mapping[str, Any]) -> list[Risk]:
-    """The register's rows as risks, each with its level worked out."""
+def risks_of(answers: Mapping[str, Any], matrix: Matrix | None = None) -> list[Risk]:
+    """The register's rows as risks, each with its level worked out on the
+    organisation's matrix (the portal's default without one)."""
     rows = answers.get(RISK_TABLE)
     if not isinstance(rows, list):
         return []
@@ -568,6 +582,9 @@ def risks_of(answers: Mapping[str, Any]) -> list[Risk]:
             residual_likelihood=row.get("residual_likelihood"),
             residual_severity=row.get("residual_severity"),
             approved=row.get("approved"),
+            judged_level=row.get("judged_level"),
+            judged_reason=str(row.get("judged_reason") or "").strip(),
+            matrix=matrix or DEFAULT_MATRIX,
         )
         for number, row in enumerate(rows, start=1)
         if isinstance(row, dict)
@@ -615,13 +632,23 @@ def _row_gaps(question: Question, rows: Any) -> list[str]:
     rated, say): saved as a start, but not finished."""
     if not isinstance(rows, list):
         return []
-    return [
+    gaps = [
         f"Row {number}: {logic.missing_message(column).lower()} for {column.label.lower()}"
         for number, row in enumerate(rows, start=1)
         if isinstance(row, dict)
         for column in question.columns
         if column.required and logic.is_blank(row.get(column.id))
     ]
+    if question.id == RISK_TABLE:
+        # An assessor's own level stands only with its reason.
+        gaps += [
+            f"Row {number}: say why you set the risk left to {str(row['judged_level']).lower()}"
+            for number, row in enumerate(rows, start=1)
+            if isinstance(row, dict)
+            and not logic.is_blank(row.get("judged_level"))
+            and logic.is_blank(str(row.get("judged_reason") or "").strip())
+        ]
+    return gaps
 
 
 def answer_values(stored: Mapping[str, DpiaAnswer]) -> dict[str, Any]:
@@ -738,7 +765,9 @@ def decide(
     if sign_off.decided_on > today:
         raise ServiceError("The date of the decision cannot be in the future", "decided_on")
     note = sign_off.note.strip()
-    high = residual_level(risks_of(answer_values(stored_answers(session, dpia)))) == "high"
+    values = answer_values(stored_answers(session, dpia))
+    matrix = risk_matrix.matrix_for(dpia.organisation)
+    high = residual_level(risks_of(values, matrix)) == "high"
     if sign_off.approve:
         if sign_off.next_review_date is None:
             raise ServiceError("Enter the date of the next review", "next_review_date")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
 
 from .. import keep_changes
 from ..exports.dpia import dpia_workbook
@@ -24,8 +25,9 @@ from ..permissions import (
 )
 from ..questionnaire import Questionnaire
 from ..questionnaire.forms import SelectChoice, build_section_form, form_data
+from ..questionnaire.risk import LEVEL_LABELS, LEVELS, LIKELIHOODS, SEVERITIES, cell_key
 from ..services import dpia as dpias
-from ..services import exports, review
+from ..services import exports, review, risk_matrix
 from ..services.errors import ServiceError
 from .exports import send_temporary
 from .forms import DpiaDecisionForm, DpiaReturnForm, DpoAdviceForm
@@ -68,6 +70,54 @@ def start(request_id: int) -> ResponseReturnValue:
     return _to(started)
 
 
+@bp.route("/dpias/risk-matrix", methods=["GET", "POST"])
+@requires(Action.VIEW_REQUESTS)
+def risk_matrix_page() -> ResponseReturnValue:
+    """The matrix every DPIA of the organisation is rated with: anyone may
+    read it; an administrator may set their own (issue 21)."""
+    organisation = current_organisation()
+    form = FlaskForm()  # CSRF only: the nine cells are checked by the service
+    cells = {cell_key(*k): level for k, level in risk_matrix.matrix_for(organisation).items()}
+    error = ""
+    if request.method == "POST":
+        ensure(Action.MANAGE_REQUIREMENTS)
+        posted = {key: request.form.get(key, "") for key in cells}
+        if form.validate_on_submit():
+            try:
+                risk_matrix.set_matrix(db.session, organisation, current_actor(), posted)
+            except ServiceError as exc:
+                error = exc.message
+            else:
+                flash("Risk matrix saved: every DPIA not yet decided is rated with it", "success")
+                return redirect(url_for("dpia.risk_matrix_page"))
+        else:
+            error = "Your session timed out: check the levels and save again"
+        cells = posted  # what was chosen stays chosen
+    return render_template(
+        "dpia/risk_matrix.html",
+        form=form,
+        cells=cells,
+        error=error,
+        own=risk_matrix.is_own(organisation),
+        editable=can(Action.MANAGE_REQUIREMENTS),
+        **_matrix_words(),
+    ), (422 if error else 200)
+
+
+def _matrix_words() -> dict[str, object]:
+    return {
+        "likelihoods": LIKELIHOODS,
+        "severities": SEVERITIES,
+        "levels": LEVELS,
+        "level_labels": LEVEL_LABELS,
+        "cell_key": cell_key,
+    }
+
+
+def _matrix_page(matrix: object) -> dict[str, object]:
+    return {"cells": matrix, **_matrix_words()}
+
+
 @bp.get("/dpias/<int:dpia_id>")
 @requires(Action.VIEW_REQUESTS)
 def show(dpia_id: int) -> ResponseReturnValue:
@@ -79,7 +129,8 @@ def _overview(row: Dpia) -> dict[str, object]:
     questionnaire = dpias.questionnaire_of(row)
     stored = dpias.stored_answers(db.session, row)
     values = dpias.answer_values(stored)
-    risks = dpias.risks_of(values)
+    matrix = risk_matrix.matrix_for(row.organisation)
+    risks = dpias.risks_of(values, matrix)
     return {
         "row": row,
         "questionnaire": questionnaire,
@@ -93,6 +144,7 @@ def _overview(row: Dpia) -> dict[str, object]:
         "may_approve": may_approve_dpia(row.organisation),
         "signing_roles": dpia_signing_roles(row.organisation),
         "reviews": dpias.reviews_of(db.session, row),
+        "matrix": _matrix_page(matrix),
     }
 
 
