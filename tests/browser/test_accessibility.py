@@ -399,7 +399,12 @@ def test_dpia_pages_have_no_axe_violations(browser: Any, server: str, make: Fact
     check(staff, seen)
     staff.goto(f"{server}/dpias")
     check(staff, seen)
+    staff.goto(f"{server}/dpias/risk-matrix")
+    staff.select_option("#possible_severe", "low")
+    staff.click("button:has-text('Save the matrix')")
+    assert "cannot be a lower risk" in staff.inner_text(".govuk-error-summary")
+    check(staff, seen)
 
-    assert len(seen) >= 7
+    assert len(seen) >= 8
     failures = {url: v for url, v in seen.items() if v}
     assert failures == {}, failures
