@@ -12,7 +12,15 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import AssessmentAnswer, Organisation, Request, SupplierUse, User
+from portal.models import (
+    AssessmentAnswer,
+    Organisation,
+    QuestionnaireVersion,
+    Request,
+    SupplierUse,
+    User,
+)
+from portal.questionnaire import load_directory
 
 from .conftest import ROOT, SHIPPED_QUESTIONNAIRES
 
@@ -66,6 +74,21 @@ def test_seed_demo_is_idempotent_and_prints_a_working_link(app: Flask, dbs: Sess
         data={"email": "admin@oakfield.example", "password": "correct-horse-battery-staple-42"},
     )
     assert demo_login.status_code == 302
+
+
+@pytest.mark.config(QUESTIONNAIRE_FOLDER=str(SHIPPED_QUESTIONNAIRES))
+def test_the_demo_uses_the_newest_shipped_questionnaires(app: Flask, dbs: Session) -> None:
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    dbs.rollback()
+    # The demo shows the questionnaires as they ship now, newest version of each.
+    newest = {q.key: q.version for q in load_directory(SHIPPED_QUESTIONNAIRES)}
+    used = dbs.execute(
+        select(QuestionnaireVersion.key, QuestionnaireVersion.version).join(
+            Request, Request.questionnaire_version_id == QuestionnaireVersion.id
+        )
+    ).all()
+    assert {key for key, _ in used} >= {"it_support", "cloud_supplier"}
+    assert all(version == newest[key] for key, version in used), used
 
 
 def test_seed_demo_refuses_in_production(app: Flask, dbs: Session) -> None:
