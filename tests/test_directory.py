@@ -426,7 +426,10 @@ def test_an_entry_copies_only_the_answers_the_supplier_was_asked(
 ) -> None:
     school_user = make.user(make.org("Another School"))
     row, _ = make.submitted(
-        school_user, answers={"hosting_location": "uk"}, consent=True, supplier_name="Second Ltd"
+        school_user,
+        answers={"hosting_location": "uk", "access_outside_uk": "no"},
+        consent=True,
+        supplier_name="Second Ltd",
     )
     # A stale answer to a question that UK hosting hides (transfers abroad).
     dbs.add(Answer(request_id=row.id, question_id="transfer_mechanism", value="idta"))

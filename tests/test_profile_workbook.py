@@ -206,7 +206,7 @@ def test_exported_workbook_layout(questionnaire: Questionnaire) -> None:
     assert hosting[3:8] == [
         "One choice",
         "uk (United Kingdom); eea (European Economic Area (EU, Iceland, Liechtenstein, Norway)); "
-        "adequacy (Another country covered by UK adequacy regulations); "
+        "adequacy (Another country approved by UK regulations (an 'adequacy' country)); "
         "other (Another country, including the United States)",
         "is one of uk, eea, adequacy",
         "major",

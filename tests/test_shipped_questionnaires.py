@@ -4,6 +4,7 @@ answers, HTML and JSON agree, and a supplier can open and complete each one."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from typing import Any
 
@@ -27,7 +28,7 @@ SHIPPED = {q.key: q for q in load_directory(SHIPPED_QUESTIONNAIRES)}
 EXPECTED = {
     # key: (audience, fewest questions, most questions)
     "it_support": ("it_support", 40, 62),
-    "cloud_supplier": ("cloud", 50, 60),
+    "cloud_supplier": ("cloud", 50, 68),
     "dpia_screening": ("screening", 12, 16),
     "school_it_standards": ("self_assessment", 18, 24),
     "dpia_full": ("dpia", 30, 45),
@@ -227,3 +228,33 @@ def test_supplier_can_open_every_section_and_submit(
     dbs.rollback()
     assert dbs.get(Request, row.id).status == "submitted"
     assert "Answers submitted" in client.get(submitted.location).get_data(as_text=True)
+
+
+# Replaced on 5 February 2026 by the Data (Use and Access) Act 2025: transfers
+# are now Arts 44A and 45A ("approved by regulations"), automated decisions
+# Arts 22A to 22D. A shipped file that cites the old articles misleads a school.
+REPEALED = re.compile(r"\bArt(?:icle)?s?\.?\s*(44|45|22)\b(?![A-D])", re.I)
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_every_requirement_names_a_source_that_is_law_as_it_stands(key: str) -> None:
+    for question in SHIPPED[key].questions():
+        rule = question.requirement
+        if rule is None or rule.operator == "info":
+            continue
+        assert rule.maps_to, f"{key}.{question.id}: maps_to names no source"
+        for source in rule.maps_to:
+            assert not REPEALED.search(source), f"{key}.{question.id} cites {source!r}"
+
+
+def test_a_repealed_article_is_caught() -> None:
+    caught = [
+        "UK GDPR Art 44",
+        "UK GDPR Art 45",
+        "UK GDPR Art 22",
+        "UK GDPR Articles 44",
+        "UK GDPR Art 22(1)",
+    ]
+    allowed = ["UK GDPR Art 45A", "UK GDPR Art 22C", "UK GDPR Art 44A", "UK GDPR Art 28(3)(a)"]
+    assert all(REPEALED.search(s) for s in caught)
+    assert not any(REPEALED.search(s) for s in allowed)
