@@ -485,6 +485,8 @@ LOW_RISK_STAFF_TOOL: dict[str, Any] = {
     "combines_data": "no",
     "outside_uk": "no",
     "supplier_role": "processor_contract",
+    "people_told": "yes",
+    "already_in_use": "no",
     "dpia_exists": "no",
 }
 
@@ -525,6 +527,11 @@ def test_dpia_screening_ignores_hidden_pupil_answers(dpia: Questionnaire) -> Non
         ({"sensitive_data": ["biometric"]}, "high"),
         ({"data_subjects": ["staff", "pupils"], "pupil_count": 30}, "medium"),
         ({"safeguarding_records": None}, "high"),
+        ({"people_told": "unsure"}, "medium"),
+        ({"already_in_use": "yes"}, "medium"),
+        ({"dpia_exists": "yes_review"}, "medium"),
+        ({"supplier_role": "own_purposes"}, "medium"),
+        ({"data_subjects": ["pupils"], "pupil_count": 30, "recordings": "yes"}, "medium"),
     ],
 )
 def test_dpia_screening_risks_rise_with_the_answers(
@@ -534,6 +541,54 @@ def test_dpia_screening_risks_rise_with_the_answers(
     assert result is not None
     assert result.risk == risk
     assert result.reasons or result.uncertain
+
+
+def test_dpia_screening_says_what_the_law_asks_of_children_s_biometrics(
+    dpia: Questionnaire,
+) -> None:
+    pupils = {**LOW_RISK_STAFF_TOOL, "data_subjects": ["pupils"], "pupil_count": 30}
+    result = triage(
+        dpia,
+        {
+            **pupils,
+            "recordings": "no",
+            "sensitive_data": ["biometric"],
+            "biometric_recognition": "yes",
+        },
+        TODAY,
+    )
+    assert result is not None and result.risk == "high"
+    pofa = [r for r in result.reasons if "Protection of Freedoms Act 2012" in r]
+    assert len(pofa) == 1
+    for duty in ("each parent", "written consent", "child's own refusal", "alternative"):
+        assert duty in pofa[0]
+
+
+def test_dpia_screening_treats_an_own_purposes_supplier_as_a_controller(
+    dpia: Questionnaire,
+) -> None:
+    own = triage(dpia, {**LOW_RISK_STAFF_TOOL, "supplier_role": "own_purposes"}, TODAY)
+    assert own is not None
+    assert own.reasons and all("controller" in r for r in own.reasons)
+    assert not any("data processing agreement limiting" in r for r in own.reasons)
+    unsigned = triage(
+        dpia, {**LOW_RISK_STAFF_TOOL, "supplier_role": "processor_no_contract"}, TODAY
+    )
+    assert unsigned is not None
+    assert unsigned.reasons == (
+        "There is no confirmed data processing agreement limiting the supplier to the school's "
+        "instructions; the law requires a written contract with these terms before a processor "
+        "is used (UK GDPR Article 28(3)).",
+    )
+
+
+def test_dpia_screening_special_categories_are_article_9s() -> None:
+    question = load_file(SHIPPED / "dpia_screening.toml").question("sensitive_data")
+    words = " ".join(c.label for c in question.choices)
+    for category in ("Genetic", "Political opinions", "Trade union", "Racial or ethnic origin"):
+        assert category in words
+    assert "gender identity" not in words.lower()
+    assert "reveals a health condition or disability" in question.choice_label("send")
 
 
 # --- words, evidence, dates -------------------------------------------------

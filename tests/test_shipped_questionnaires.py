@@ -29,7 +29,7 @@ EXPECTED = {
     # key: (audience, fewest questions, most questions)
     "it_support": ("it_support", 40, 62),
     "cloud_supplier": ("cloud", 50, 68),
-    "dpia_screening": ("screening", 12, 16),
+    "dpia_screening": ("screening", 12, 20),
     "school_it_standards": ("self_assessment", 18, 24),
     "dpia_full": ("dpia", 30, 45),
 }
