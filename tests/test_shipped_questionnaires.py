@@ -30,7 +30,7 @@ EXPECTED = {
     "it_support": ("it_support", 40, 62),
     "cloud_supplier": ("cloud", 50, 68),
     "dpia_screening": ("screening", 12, 20),
-    "school_it_standards": ("self_assessment", 18, 24),
+    "school_it_standards": ("self_assessment", 30, 38),
     "dpia_full": ("dpia", 30, 45),
 }
 TODAY = date(2026, 11, 28)
