@@ -834,6 +834,14 @@ BROKEN = {
         ),  # fmt: skip
         "question a: requirement: na has no effect with operator present: remove it",
     ),
+    "N/A left to a reviewer in a school's own questionnaire": (
+        definition(
+            q("a", "yes_no_na", requirement={"operator": "equals", "value": "yes", "severity": "major"}),
+            audience="self_assessment",
+        ),  # fmt: skip
+        "question a: requirement: a school's own questionnaire has no reviewer to accept "
+        "'Not applicable': say na = \"accept\" or na = \"fail\"",
+    ),
     "an evidence word we do not have": (
         definition(q("a", evidence="mandatory")),
         "question a: evidence: 'mandatory' is not none, optional or required, nor a condition "

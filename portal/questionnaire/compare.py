@@ -449,7 +449,7 @@ def _not_applicable(rule: str) -> tuple[Outcome, str]:
         )
     return (
         Outcome.NA_TO_REVIEW,
-        "The supplier answered 'not applicable': a reviewer must accept that, with a reason, "
+        "Answered 'not applicable': a reviewer must accept that, with a reason, "
         "before this stops counting as a gap",
     )
 

@@ -718,6 +718,18 @@ class _Builder:
         self, raw: Mapping[str, Any], operator: str, value: Any, qtype: str, where: str
     ) -> str:
         if "na" not in raw:
+            if (
+                qtype == "yes_no_na"
+                and self.data.get("audience") in STAFF_AUDIENCES
+                and operator not in ("present", "info")
+                and "na" not in (value if isinstance(value, list) else [value])
+            ):
+                # Nobody reviews a school's own answers: N/A would stay a gap for good.
+                self.fail(
+                    where,
+                    "a school's own questionnaire has no reviewer to accept 'Not applicable': "
+                    'say na = "accept" or na = "fail"',
+                )
             return "review"
         na = raw["na"]
         if qtype != "yes_no_na":
