@@ -147,6 +147,50 @@ def start_assessment(session: Session, organisation: Organisation) -> Assessment
     return assessment
 
 
+@dataclass(frozen=True)
+class Moved:
+    """What moving to a newer self-assessment kept and added."""
+
+    version: int
+    carried: int
+    new_questions: int
+
+
+def newer_version(session: Session, organisation: Organisation) -> Questionnaire | None:
+    """The current self-assessment, if it is newer than the one this school
+    started on (a started assessment stays on its version until moved)."""
+    assessment = find_assessment(session, organisation)
+    if assessment is None:
+        return None
+    current = questionnaire_for(None)
+    return current if current.version > assessment.questionnaire_version.version else None
+
+
+def move_to_newest(session: Session, organisation: Organisation, actor: User) -> Moved:
+    """Answer the newest version from now on. Answers, notes and evidence are
+    kept by question id, so every question both versions ask keeps its answer;
+    an answer to a question the new version dropped stays stored but is no
+    longer shown or counted."""
+    assessment = find_assessment(session, organisation)
+    newer = newer_version(session, organisation)
+    if assessment is None or newer is None:
+        raise ServiceError("Your self-assessment already uses the newest version")
+    older = questionnaire_for(assessment)
+    asked_now = {q.id for q in newer.questions() if q.answerable}
+    asked_before = {q.id for q in older.questions() if q.answerable}
+    carried = sum(1 for qid in stored_answers(session, assessment) if qid in asked_now)
+    assessment.questionnaire_version = publish_version(session, newer)
+    assessment.updated_at = utcnow()
+    moved = Moved(newer.version, carried, len(asked_now - asked_before))
+    record_event(
+        session, "self_assessment_moved", organisation=organisation, actor=actor,
+        from_version=older.version, to_version=newer.version,
+        answers_kept=moved.carried, new_questions=moved.new_questions,
+    )  # fmt: skip
+    session.flush()
+    return moved
+
+
 class NotInstalled(ServiceError):
     """The server has no self-assessment questionnaire (QUESTIONNAIRE_FOLDER)."""
 

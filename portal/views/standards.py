@@ -51,7 +51,25 @@ def overview() -> ResponseReturnValue:
         ),
         today=utcnow().date(),
         feedback_share=feedback.latest_share(db.session, organisation, None),
+        newer=standards.newer_version(db.session, organisation),
     )
+
+
+@bp.post("/move-to-newest")
+@requires(Action.MANAGE_STANDARDS)
+def move_to_newest() -> ResponseReturnValue:
+    try:
+        moved = standards.move_to_newest(db.session, current_organisation(), current_actor())
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(
+            f"Your self-assessment now uses version {moved.version}: {moved.carried} "
+            f"answer{'s' if moved.carried != 1 else ''} kept, {moved.new_questions} new "
+            f"question{'s' if moved.new_questions != 1 else ''} to answer",
+            "success",
+        )
+    return redirect(url_for("standards.overview"))
 
 
 @bp.route("/digital-lead", methods=["GET", "POST"])
