@@ -935,3 +935,32 @@ def test_a_matrix_a_dpo_would_not_sign_is_refused() -> None:
     assert matrix_problems({**DEFAULT_MATRIX, ("remote", "minimal"): ""}) == [
         "Choose a level for remote likelihood and minimal severity"
     ]
+
+
+@shipped
+def test_an_assessor_sets_a_risks_level_only_with_a_reason(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    """Issue 21: the matrix can be overruled for one risk, never silently."""
+    admin = make.user(role="admin")
+    login(client, admin)
+    _, cloud = screened_high(make, admin, dbs)
+    dpia_id = start(client, cloud)
+    judged = [{**LOW_RISK[0], "judged_level": "high"}]
+    answer_every_section(client, dbs, dpia_id, {"risk_register": judged})
+    page = client.get(f"/dpias/{dpia_id}").get_data(as_text=True)
+    assert "Row 1: say why you set the risk left to high" in page
+    refused = client.post(f"/dpias/{dpia_id}/ask-for-advice", follow_redirects=True)
+    assert "Answer every question before asking for the DPO" in refused.get_data(as_text=True)
+
+    reason = "Pupils in care use it; any leak would be severe for them"
+    answer_every_section(
+        client, dbs, dpia_id, {"risk_register": [{**judged[0], "judged_reason": reason}]}
+    )
+    page = client.get(f"/dpias/{dpia_id}").get_data(as_text=True)
+    register = page[page.index('id="risk-register"') : page.index("How each risk is rated")]
+    assert f"Set by the assessor: {reason} (the matrix gives low)" in register
+    assert 'id="ico-consultation"' in page  # a high risk remains, by the assessor's judgement
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/dpias/{dpia_id}/export.xlsx").data))
+    row = [c.value for c in book["Risk register"][2]]
+    assert (row[8], row[10]) == ("High", reason)
