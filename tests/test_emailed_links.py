@@ -4,6 +4,7 @@ password" takes the same work either way (finding 5), names are one line
 
 from __future__ import annotations
 
+import json
 import threading
 import urllib.parse
 import urllib.request
@@ -19,7 +20,7 @@ from werkzeug.serving import make_server
 
 from portal.demo import attach_demo_files
 from portal.extensions import db
-from portal.models import Organisation, OutgoingEmail, Request, UserToken
+from portal.models import Answer, Organisation, OutgoingEmail, Request, UserToken
 from portal.questionnaire.examples import example_answers
 from portal.services import clarifications, responses
 
@@ -144,6 +145,56 @@ def test_a_hanging_mail_server_never_holds_the_reply(app: Flask, make: Factory) 
         controller.stop()
     assert len(mail.received) == 1
     assert b"/reset-password/" in mail.received[0]
+
+
+def test_other_writers_save_while_a_mail_server_hangs(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    """Issue 22, A1: no transaction is open while the mail server is talked
+    to. Through a real threaded server, a supplier's autosaves go through and
+    are stored while a reset email is still held by a mail server that will
+    not take it; with SQLite's write lock held they would wait for it."""
+    app.config["SERVER_NAME"] = None
+    port = free_port()
+    app.config["PORTAL_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+    mail = HangingInbox()
+    controller = Controller(mail, hostname="127.0.0.1", port=port)
+    controller.start()
+    staff = make.user()
+    row, link = make.request(staff, questionnaire="features")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    supplier = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    try:
+        with supplier.open(base + link, timeout=10) as opened:  # the link, then its start page
+            assert opened.status == 200
+        form = urllib.parse.urlencode({"email": staff.email}).encode()
+        with urllib.request.urlopen(base + "/forgot-password", data=form, timeout=10) as reply:  # noqa: S310 (loopback)
+            assert reply.status == 200
+        assert mail.arrived.wait(timeout=10)  # the reset email is with the mail server now
+        for value in ("basic", "plus", "basic"):
+            save = urllib.request.Request(
+                f"{base}/respond/{row.reference}/sections/main/autosave",
+                data=json.dumps({"answers": {"certificate": value}}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with supplier.open(save, timeout=10) as saved:
+                assert saved.status == 200
+                assert json.loads(saved.read())["saved"] == ["certificate"]
+        assert mail.received == []  # the mail server still holds the email
+        dbs.rollback()
+        stored = dbs.scalar(
+            select(Answer).where(Answer.request_id == row.id, Answer.question_id == "certificate")
+        )
+        assert stored is not None and (stored.value, stored.revision) == ("basic", 3)
+    finally:
+        mail.release.set()
+        server.shutdown()
+        thread.join(timeout=10)
+        controller.stop()
+    assert len(mail.received) == 1
 
 
 # Finding 3. No SERVER_NAME, as in production: with one, Flask builds
