@@ -836,11 +836,15 @@ BROKEN = {
     ),
     "N/A left to a reviewer in a school's own questionnaire": (
         definition(
-            q("a", "yes_no_na", requirement={"operator": "equals", "value": "yes", "severity": "major"}),
+            q(
+                "a",
+                "yes_no_na",
+                requirement={"operator": "equals", "value": "yes", "severity": "major"},
+            ),
             audience="self_assessment",
         ),  # fmt: skip
         "question a: requirement: a school's own questionnaire has no reviewer to accept "
-        "'Not applicable': say na = \"accept\" or na = \"fail\"",
+        '\'Not applicable\': say na = "accept" or na = "fail"',
     ),
     "an evidence word we do not have": (
         definition(q("a", evidence="mandatory")),
