@@ -96,11 +96,37 @@ if (form) {
     }
   }
 
+  // One save at a time per question: a second change while the first save is
+  // on its way waits for it, then sends the newest value with the revision
+  // the first save returned. Sent at once, it would carry the revision the
+  // first is about to replace and be refused as "changed in another tab".
+  const queues = new Map()
+
+  async function drain (id, queue) {
+    queue.running = true
+    try {
+      while (queue.answer || queue.comment) {
+        const isComment = !queue.answer
+        queue[isComment ? 'comment' : 'answer'] = false
+        await save(id, isComment)
+      }
+    } finally {
+      queue.running = false
+    }
+  }
+
+  function requestSave (id, isComment) {
+    if (!queues.has(id)) queues.set(id, { running: false, answer: false, comment: false })
+    const queue = queues.get(id)
+    queue[isComment ? 'comment' : 'answer'] = true
+    if (!queue.running) drain(id, queue)
+  }
+
   form.addEventListener('change', (event) => {
     const target = event.target
     if (target.type === 'file' || target.name === 'shown' || target.name.startsWith('rev-')) return
     const wrapper = wrapperOf(target)
     if (!wrapper) return
-    save(wrapper.dataset.question, target.name.endsWith('-comment'))
+    requestSave(wrapper.dataset.question, target.name.endsWith('-comment'))
   })
 }

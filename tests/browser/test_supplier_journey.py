@@ -191,3 +191,28 @@ def test_autosave_of_a_text_answer_beside_an_evidence_upload(
     )
     assert saved is not None
     assert saved.value == "Head of IT"
+
+
+def test_two_quick_changes_to_one_answer_are_no_conflict(
+    browser: Any, server: str, make: Factory, dbs: Session
+) -> None:
+    """Issue 22, A2: the second change waits for the first save and is sent
+    with the revision it returned, so it is not taken for another tab's."""
+    row, link = make.request(make.user(), questionnaire="features")
+    page = browser.new_context().new_page()
+    open_link(page, server, link)
+    page.goto(f"{server}/respond/{row.reference}/sections/main")
+    # Both changes in one go: the second fires while the first save is on its way.
+    page.evaluate(
+        """() => {
+          document.querySelector('input[name="certificate"][value="basic"]').click()
+          document.querySelector('input[name="certificate"][value="plus"]').click()
+        }"""
+    )
+    expect(page.locator("#autosave-status")).to_have_text("Saved")
+    dbs.rollback()
+    saved = dbs.scalar(
+        select(Answer).where(Answer.request_id == row.id, Answer.question_id == "certificate")
+    )
+    assert saved is not None
+    assert (saved.value, saved.revision) == ("plus", 2)
