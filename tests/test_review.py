@@ -671,7 +671,11 @@ def test_the_request_page_leads_with_gaps_and_na_waits_for_a_reviewer(
         data={"outcome": "not_applicable", "reason": "The trust's own team keeps the backups"},
     )
     assert accepted.status_code == 302
+    # The reviewer lands on what they judged, unfolded among the met ones.
+    landed = client.get(accepted.location).get_data(as_text=True)
+    assert 'id="group-settled" open>' in landed
     page = client.get(f"/requests/{row.id}").get_data(as_text=True)
+    assert 'id="group-settled" open>' not in page
     settled = page[page.index('id="group-settled"') :]
     assert "The trust&#39;s own team keeps the backups" in finding_row(settled, "backups_offline")
     assert (

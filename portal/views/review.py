@@ -20,8 +20,14 @@ from .school import show_new_request
 bp = Blueprint("review", __name__)
 
 
-def _redirect_to_request(row: Request, anchor: str = "") -> ResponseReturnValue:
-    return redirect(url_for("school.view_request", request_id=row.id, _anchor=anchor or None))
+def _redirect_to_request(
+    row: Request, anchor: str = "", judged: str | None = None
+) -> ResponseReturnValue:
+    # ``judged`` unfolds the group the finding now sits in, so the reviewer
+    # lands on what they just judged even when it is now among the met ones.
+    return redirect(
+        url_for("school.view_request", request_id=row.id, judged=judged, _anchor=anchor or None)
+    )
 
 
 @bp.route("/requests/<int:request_id>/findings/<question_id>", methods=["GET", "POST"])
@@ -44,7 +50,7 @@ def review_finding(request_id: int, question_id: str) -> ResponseReturnValue:
             flash(exc.message, "error")
         else:
             flash(f"The finding for “{finding.question.label}” is computed again", "success")
-        return _redirect_to_request(row, f"finding-{question_id}")
+        return _redirect_to_request(row, f"finding-{question_id}", judged=question_id)
     if form.validate_on_submit():
         try:
             review.set_review(
@@ -59,7 +65,7 @@ def review_finding(request_id: int, question_id: str) -> ResponseReturnValue:
             form[exc.field or "reason"].errors = [exc.message]
         else:
             flash(f"Your judgement of “{finding.question.label}” is recorded", "success")
-            return _redirect_to_request(row, f"finding-{question_id}")
+            return _redirect_to_request(row, f"finding-{question_id}", judged=question_id)
     return render_template("review/finding.html", row=row, finding=finding, form=form)
 
 

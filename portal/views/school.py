@@ -148,6 +148,7 @@ def view_request(request_id: int) -> ResponseReturnValue:
         if comparison
         else [],
         only=only,
+        judged=request.args.get("judged", ""),
         decisions=review.DECISIONS,
         follow_ups=requests.follow_ups(db.session, row),
         issued_url=issued["url"] if issued and issued.get("request_id") == row.id else None,
