@@ -73,6 +73,8 @@ lint: install
 	$(BIN)/ruff format --check .
 	# Security lint: a medium or high finding fails unless justified inline (# nosec Bnnn, the reason on the line above).
 	$(BIN)/bandit --quiet --recursive portal --severity-level medium
+	# Layer rules and no import circles (pyproject.toml [tool.importlinter]).
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

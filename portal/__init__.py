@@ -9,11 +9,11 @@ from typing import Any
 from flask import Flask, Response, g
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
-from .config import load_config
-from .extensions import StrictJSONProvider, csrf, db, limiter, login_manager
+from .config import ROOT, load_config
+from .extensions import StrictJSONProvider, csrf, db, keep_changes, limiter, login_manager
 from .template_environment import PortalEnvironment
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["ROOT", "create_app", "keep_changes"]
 
 
 def create_app(test_config: dict[str, Any] | None = None, *, check_published: bool = True) -> Flask:
@@ -99,11 +99,6 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
 
     app.after_request(_finish_request)
     return app
-
-
-def keep_changes() -> None:
-    """Commit this request's changes even though it answers with a 4xx status."""
-    g.keep_changes = True
 
 
 def _finish_request(response: Response) -> Response:

@@ -13,7 +13,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from . import ROOT
+from .config import ROOT
 from .extensions import db
 from .models import Organisation, OrgKind, Role, User
 from .questionnaire import DefinitionError

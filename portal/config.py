@@ -14,6 +14,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+# The project's folder (templates, questionnaires, migrations, instance).
+ROOT = Path(__file__).resolve().parent.parent
+
 
 class ConfigurationError(RuntimeError):
     """The app must not start with this configuration."""

@@ -159,6 +159,12 @@ class StrictJSONProvider(DefaultJSONProvider):
         return super().dumps(obj, **kwargs)
 
 
+def keep_changes() -> None:
+    """Commit this request's changes even though it answers with a 4xx status
+    (portal/__init__.py _finish_request reads the flag)."""
+    g.keep_changes = True
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine with the settings each backend needs."""
     # A non-finite number is not JSON: refuse to store one (NaN and Infinity

@@ -12,9 +12,8 @@ import xlsxwriter
 from ..models import Dpia, DpiaAnswer, DpiaStatus
 from ..questionnaire import Questionnaire
 from ..questionnaire.display import display_value
-from ..questionnaire.risk import LEVEL_LABELS, LIKELIHOODS, SEVERITIES
+from ..questionnaire.risk import DEFAULT_MATRIX, LEVEL_LABELS, LIKELIHOODS, SEVERITIES, Matrix
 from ..services.dpia import STATUS_LABELS, level_label, residual_level, risks_of
-from ..services.risk_matrix import is_own, matrix_for
 from .cells import IN_MEMORY, list_styles
 
 LEVEL_FILLS = {"low": "#CCE2D8", "medium": "#FFF7BF", "high": "#F4CDC6"}
@@ -43,13 +42,16 @@ def dpia_workbook(
     dpia: Dpia,
     questionnaire: Questionnaire,
     stored: Mapping[str, DpiaAnswer],
+    matrix: Matrix = DEFAULT_MATRIX,
+    own_matrix: bool = False,
 ) -> None:
+    """``matrix`` rates the risks (the organisation's, services/risk_matrix.py);
+    ``own_matrix`` says whether the organisation set it."""
     workbook = xlsxwriter.Workbook(out, IN_MEMORY)
     workbook.set_properties({"title": f"DPIA: {dpia.title}", "comments": "Due Diligence Portal"})
     cells, dates = list_styles(workbook, {"level": LEVEL_FILLS})
     cells.add("label", {"bold": True, "valign": "top", "text_wrap": True})
     values = {qid: row.value for qid, row in stored.items()}
-    matrix = matrix_for(dpia.organisation)
     risks = risks_of(values, matrix)
     remaining = residual_level(risks)
 
@@ -134,9 +136,7 @@ def dpia_workbook(
         rated,
         0,
         0,
-        "Your organisation's matrix"
-        if is_own(dpia.organisation)
-        else "The portal's default matrix",
+        "Your organisation's matrix" if own_matrix else "The portal's default matrix",
         "label",
     )
     cells.texts(rated, 1, ["Likelihood", *(s.capitalize() for s in SEVERITIES)], "heading")

@@ -57,8 +57,7 @@ def record_now(
     """
     from flask import current_app
 
-    from .. import keep_changes
-    from ..extensions import db, in_write_request
+    from ..extensions import db, in_write_request, keep_changes
 
     if in_write_request():
         record_event(

@@ -13,7 +13,7 @@ from flask import Flask, current_app
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from .. import ROOT
+from ..config import ROOT
 from ..models import QuestionnaireVersion
 from ..questionnaire import Questionnaire, questionnaire_from_snapshot
 from ..questionnaire.definition import LoadedFile, load_files

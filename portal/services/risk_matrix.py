@@ -23,13 +23,11 @@ from .audit import record_event
 from .errors import ServiceError
 
 
-def matrix_for(organisation: Organisation | None) -> Matrix:
-    """The organisation's matrix (the default for none, as in a workbook
-    built from a DPIA not yet stored)."""
-    return matrix_from_stored(organisation.risk_matrix if organisation else None)
+def matrix_for(organisation: Organisation) -> Matrix:
+    return matrix_from_stored(organisation.risk_matrix)
 
 
-def is_own(organisation: Organisation | None) -> bool:
+def is_own(organisation: Organisation) -> bool:
     """Whether the organisation set a matrix that differs from the default."""
     return matrix_for(organisation) != DEFAULT_MATRIX
 

@@ -7,9 +7,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
-from .. import keep_changes
 from ..exports.dpia import dpia_workbook
-from ..extensions import db, export_limit, writes_on_get
+from ..extensions import db, export_limit, keep_changes, writes_on_get
 from ..models import Dpia, DpiaStatus, Request, utcnow
 from ..permissions import (
     Action,
@@ -326,7 +325,14 @@ def export(dpia_id: int) -> ResponseReturnValue:
         db.session, current_actor(), row.organisation, "dpia", "xlsx", row.request
     )
     return send_temporary(
-        lambda handle: dpia_workbook(handle, row, questionnaire, stored),
+        lambda handle: dpia_workbook(
+            handle,
+            row,
+            questionnaire,
+            stored,
+            risk_matrix.matrix_for(row.organisation),
+            risk_matrix.is_own(row.organisation),
+        ),
         exports.download_name("DPIA", row.title, extension="xlsx"),
         exports.XLSX,
     )

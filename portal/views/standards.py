@@ -6,9 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from .. import keep_changes
 from ..exports.standards import raci_workbook, timeline_workbook
-from ..extensions import db, export_limit, writes_on_get
+from ..extensions import db, export_limit, keep_changes, writes_on_get
 from ..input_hygiene import valid_id
 from ..models import utcnow
 from ..permissions import (

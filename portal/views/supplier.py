@@ -23,9 +23,9 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .. import keep_changes, templating
+from .. import templating
 from ..after_response import after_response
-from ..extensions import db, limiter, reads_first, start_writing, writes_on_get
+from ..extensions import db, keep_changes, limiter, reads_first, start_writing, writes_on_get
 from ..models import Request
 from ..permissions import grant_supplier_access, supplier_request, supplier_view
 from ..questionnaire import Questionnaire, Section, logic
