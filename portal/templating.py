@@ -13,15 +13,15 @@ from flask import Flask, current_app
 from .questionnaire.compare import OUTCOME_LABELS, expected_words
 from .questionnaire.display import display_value, format_day
 from .questionnaire.forms import formdata_pairs
+from .questionnaire.risk import level_label
 from .services.audit import event_details
-from .services.dpia import STATUS_COLOURS as DPIA_COLOURS
-from .services.dpia import STATUS_LABELS as DPIA_LABELS
-from .services.dpia import level_label
 from .services.profiles import OPERATOR_LABELS
 from .services.requests import STATUS_LABELS
 from .services.standards import STATUS_COLOURS as STANDARD_COLOURS
 from .services.standards import STATUS_LABELS as STANDARD_LABELS
 from .services.timeline import describe
+from .vocabulary import DPIA_STATUS_COLOURS as DPIA_COLOURS
+from .vocabulary import DPIA_STATUS_LABELS as DPIA_LABELS
 
 UK = ZoneInfo("Europe/London")
 PRODUCT_NAME = "Due Diligence Portal"

@@ -80,7 +80,7 @@ def test_every_prefill_source_is_a_shipped_question() -> None:
 
 
 def test_a_measure_not_approved_leaves_the_risk_as_it_was() -> None:
-    from portal.services.dpia import residual_level, risks_of
+    from portal.questionnaire.risk import residual_level, risks_of
 
     row = {**HIGH_RISK[0], "residual_likelihood": "remote", "residual_severity": "minimal"}
     approved, refused = risks_of({"risk_register": [{**row, "approved": "yes"}, row]})
@@ -964,3 +964,11 @@ def test_an_assessor_sets_a_risks_level_only_with_a_reason(
     book = openpyxl.load_workbook(io.BytesIO(client.get(f"/dpias/{dpia_id}/export.xlsx").data))
     row = [c.value for c in book["Risk register"][2]]
     assert (row[8], row[10]) == ("High", reason)
+
+
+def test_every_dpia_status_has_its_words_and_colour() -> None:
+    from portal.models import DpiaStatus
+    from portal.vocabulary import DPIA_STATUS_COLOURS, DPIA_STATUS_LABELS
+
+    every = {status.value for status in DpiaStatus}
+    assert set(DPIA_STATUS_LABELS) == every == set(DPIA_STATUS_COLOURS)

@@ -12,8 +12,17 @@ import xlsxwriter
 from ..models import Dpia, DpiaAnswer, DpiaStatus
 from ..questionnaire import Questionnaire
 from ..questionnaire.display import display_value
-from ..questionnaire.risk import DEFAULT_MATRIX, LEVEL_LABELS, LIKELIHOODS, SEVERITIES, Matrix
-from ..services.dpia import STATUS_LABELS, level_label, residual_level, risks_of
+from ..questionnaire.risk import (
+    DEFAULT_MATRIX,
+    LEVEL_LABELS,
+    LIKELIHOODS,
+    SEVERITIES,
+    Matrix,
+    level_label,
+    residual_level,
+    risks_of,
+)
+from ..vocabulary import DPIA_STATUS_LABELS as STATUS_LABELS
 from .cells import IN_MEMORY, list_styles
 
 LEVEL_FILLS = {"low": "#CCE2D8", "medium": "#FFF7BF", "high": "#F4CDC6"}

@@ -9,8 +9,8 @@ from typing import IO
 import xlsxwriter
 
 from ..models import DpiaStatus
-from ..services.dpia import STATUS_LABELS as DPIA_LABELS
 from ..services.supplier_register import RegisterEntry
+from ..vocabulary import DPIA_STATUS_LABELS as DPIA_LABELS
 from .cells import IN_MEMORY, list_styles
 from .request import RATING_FILLS
 

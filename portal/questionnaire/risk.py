@@ -14,6 +14,7 @@ reason, where the matrix does not fit it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -21,6 +22,8 @@ LIKELIHOODS = ("remote", "possible", "probable")
 SEVERITIES = ("minimal", "significant", "severe")
 LEVELS = ("low", "medium", "high")
 LEVEL_LABELS = {"low": "Low", "medium": "Medium", "high": "High"}
+# The DPIA question that holds the register (a table of risks).
+RISK_TABLE = "risk_register"
 
 Matrix = Mapping[tuple[str, str], str]
 
@@ -104,3 +107,81 @@ def matrix_problems(matrix: Matrix) -> list[str]:
                     f"({severity} severity)"
                 )
     return problems
+
+
+# --- The risk register of a full DPIA ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Risk:
+    number: int
+    risk: str
+    likelihood: str | None
+    severity: str | None
+    measure: str
+    residual_likelihood: str | None
+    residual_severity: str | None
+    approved: str | None
+    # The assessor's own level for the risk left, where the matrix does not
+    # fit this risk, and why (both or neither: see _row_gaps).
+    judged_level: str | None = None
+    judged_reason: str = ""
+    matrix: Matrix = field(default_factory=lambda: DEFAULT_MATRIX, repr=False, compare=False)
+
+    @property
+    def level(self) -> str | None:
+        return risk_level(self.likelihood, self.severity, self.matrix)
+
+    @property
+    def measure_approved(self) -> bool:
+        return self.approved == "yes"
+
+    @property
+    def matrix_residual_level(self) -> str | None:
+        """What the matrix makes of the risk left; a measure not approved
+        reduces nothing, so the risk stays at its own level."""
+        if not self.measure_approved:
+            return self.level
+        return risk_level(self.residual_likelihood, self.residual_severity, self.matrix)
+
+    @property
+    def residual_level(self) -> str | None:
+        """The risk left: the assessor's judgement where they gave one with a
+        reason, else the matrix's."""
+        if self.judged_level in LEVELS and self.judged_reason:
+            return self.judged_level
+        return self.matrix_residual_level
+
+
+def risks_of(answers: Mapping[str, Any], matrix: Matrix | None = None) -> list[Risk]:
+    """The register's rows as risks, each with its level worked out on the
+    organisation's matrix (the portal's default without one)."""
+    rows = answers.get(RISK_TABLE)
+    if not isinstance(rows, list):
+        return []
+    return [
+        Risk(
+            number=number,
+            risk=str(row.get("risk") or ""),
+            likelihood=row.get("likelihood"),
+            severity=row.get("severity"),
+            measure=str(row.get("measure") or ""),
+            residual_likelihood=row.get("residual_likelihood"),
+            residual_severity=row.get("residual_severity"),
+            approved=row.get("approved"),
+            judged_level=row.get("judged_level"),
+            judged_reason=str(row.get("judged_reason") or "").strip(),
+            matrix=matrix or DEFAULT_MATRIX,
+        )
+        for number, row in enumerate(rows, start=1)
+        if isinstance(row, dict)
+    ]
+
+
+def residual_level(risks: Iterable[Risk]) -> str | None:
+    """The highest risk left once the measures are in place."""
+    return highest(r.residual_level for r in risks)
+
+
+def level_label(level: str | None) -> str:
+    return LEVEL_LABELS.get(level or "", "Not yet judged")

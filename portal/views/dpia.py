@@ -24,7 +24,15 @@ from ..permissions import (
 )
 from ..questionnaire import Questionnaire
 from ..questionnaire.forms import SelectChoice, build_section_form, form_data
-from ..questionnaire.risk import LEVEL_LABELS, LEVELS, LIKELIHOODS, SEVERITIES, cell_key
+from ..questionnaire.risk import (
+    LEVEL_LABELS,
+    LEVELS,
+    LIKELIHOODS,
+    SEVERITIES,
+    cell_key,
+    residual_level,
+    risks_of,
+)
 from ..services import dpia as dpias
 from ..services import exports, review, risk_matrix
 from ..services.errors import ServiceError
@@ -129,14 +137,14 @@ def _overview(row: Dpia) -> dict[str, object]:
     stored = dpias.stored_answers(db.session, row)
     values = dpias.answer_values(stored)
     matrix = risk_matrix.matrix_for(row.organisation)
-    risks = dpias.risks_of(values, matrix)
+    risks = risks_of(values, matrix)
     return {
         "row": row,
         "questionnaire": questionnaire,
         "stored": stored,
         "values": values,
         "risks": risks,
-        "residual": dpias.residual_level(risks),
+        "residual": residual_level(risks),
         "missing": dpias.missing(questionnaire, values),
         "history": dpias.history(db.session, row),
         "editable": row.status in dpias.EDITABLE and can(Action.MANAGE_DPIA),
