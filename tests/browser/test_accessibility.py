@@ -8,7 +8,7 @@ from typing import Any
 import pyotp
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from ..conftest import SHIPPED_QUESTIONNAIRES
 from ..factories import PASSWORD, TEST_MFA_SECRET, Factory
@@ -18,6 +18,8 @@ axe = Axe()
 
 
 def check(page: Page, seen: dict[str, list[str]]) -> None:
+    # A click starts the next page loading; axe must see it loaded, not half built.
+    page.wait_for_load_state("load")
     result = axe.run(page)
     seen[page.url] = [f"{v['id']}: {v['help']}" for v in result.response["violations"]]
 
@@ -192,6 +194,8 @@ def test_review_pages_have_no_axe_violations(browser: Any, server: str, make: Fa
 
     staff.goto(f"{server}/requests/{screening.id}")
     staff.click("text=Send extended due diligence")
+    # The new page first: axe on a page still loading finds no landmarks.
+    expect(staff.locator("h1")).to_have_text("Send extended due diligence")
     check(staff, seen)
 
     staff.goto(f"{server}/compare?request={weak.id}&request={good.id}")
