@@ -486,6 +486,7 @@ LOW_RISK_STAFF_TOOL: dict[str, Any] = {
     "outside_uk": "no",
     "supplier_role": "processor_contract",
     "people_told": "yes",
+    "use_optional": "optional",
     "already_in_use": "no",
     "dpia_exists": "no",
 }
@@ -531,6 +532,7 @@ def test_dpia_screening_ignores_hidden_pupil_answers(dpia: Questionnaire) -> Non
         ({"already_in_use": "yes"}, "medium"),
         ({"dpia_exists": "yes_review"}, "medium"),
         ({"supplier_role": "own_purposes"}, "medium"),
+        ({"supplier_role": "own_purposes", "use_optional": "required"}, "high"),
         ({"data_subjects": ["pupils"], "pupil_count": 30, "recordings": "yes"}, "medium"),
     ],
 )
