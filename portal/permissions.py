@@ -152,11 +152,9 @@ def start_session(user: User) -> None:
 
 def end_session() -> None:
     """Sign out here, and end the user's sessions everywhere else too."""
-    from .services.accounts import end_sessions
-
     if current_user.is_authenticated:
         user = current_actor()
-        end_sessions(user)
+        user.end_sessions()
         for membership in user.memberships:
             record_event(db.session, "signed_out", organisation=membership.organisation, actor=user)
     logout_user()

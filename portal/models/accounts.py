@@ -112,6 +112,11 @@ class User(Base):
     def get_id(self) -> str:
         return str(self.id)
 
+    def end_sessions(self) -> None:
+        """End every session of this person, on every device, at its next
+        request (permissions.py compares the version)."""
+        self.session_version += 1
+
 
 class Membership(Base):
     __tablename__ = "membership"

@@ -502,18 +502,13 @@ def find_user_link(
     return link
 
 
-def end_sessions(user: User) -> None:
-    """End every session of the user, on every device, at its next request."""
-    user.session_version += 1
-
-
 def set_password_from_link(session: Session, token: str, purpose: str, password: str) -> User:
     """Use an invitation or reset link once to set a password."""
     link = find_user_link(session, token, purpose)
     user = link.user
     check_password_rules(password, email=user.email, name=user.name)
     user.password_hash = hash_password(password)
-    end_sessions(user)  # a reset often follows a stolen password
+    user.end_sessions()  # a reset often follows a stolen password
     link.used_at = utcnow()
     if link.invitation is not None:
         user.is_active = True  # the emailed link proved the address is theirs
@@ -549,7 +544,7 @@ def remove_member(session: Session, organisation: Organisation, user: User, acto
     if not user.memberships:
         # Nothing left to sign in to: the account stops, on every device.
         user.is_active = False
-        end_sessions(user)
+        user.end_sessions()
     # Otherwise their sessions stay, for their other organisations: a session
     # acts under a membership it still has (permissions.current_membership),
     # so this organisation is closed to them from their next request.
@@ -571,7 +566,7 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
         raise ServiceError("Your current password is not right", "current")
     check_password_rules(new, email=user.email, name=user.name)
     user.password_hash = hash_password(new)
-    end_sessions(user)
+    user.end_sessions()
     for membership in user.memberships:
         record_event(session, "password_changed", organisation=membership.organisation, actor=user)
     session.flush()

@@ -137,15 +137,13 @@ def reset(session: Session, user: User, actor: User | None) -> None:
     belongs to (permissions.ensure_may_reset_authenticator) or by the operator
     (actor None): the app and codes go, every session of the user ends, and
     they set it up again at their next sign-in."""
-    from .accounts import end_sessions
-
     if user.mfa_enabled_at is None:
         raise ServiceError(f"{user.name} has no authenticator app set up")
     user.mfa_secret = None
     user.mfa_enabled_at = None
     user.mfa_last_step = None
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    end_sessions(user)
+    user.end_sessions()
     _audit(session, user, "mfa_reset", actor)
 
 
