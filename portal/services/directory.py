@@ -33,7 +33,6 @@ from ..models import (
     User,
     utcnow,
 )
-from ..permissions import curatable
 from ..questionnaire import logic
 from ..questionnaire.compare import Comparison, compare
 from .audit import record_event
@@ -120,7 +119,9 @@ def _audit(
 
 
 def queue(session: Session) -> list[Request]:
-    """Consented submissions not yet used by any entry, oldest first."""
+    """Consented, answered submissions not yet used by any entry, oldest
+    first: the candidates. Whether each may reach the curator is
+    permissions.curatable's to decide (the curator's page asks it)."""
     used = select(DirectoryEntry.source_request_id).where(
         DirectoryEntry.source_request_id.is_not(None)
     )
@@ -136,7 +137,7 @@ def queue(session: Session) -> list[Request]:
             .order_by(Request.submitted_at)
         )
     )
-    return [r for r in rows if curatable(r)]
+    return rows
 
 
 def entries(session: Session, statuses: set[str] | None = None) -> list[DirectoryEntry]:

@@ -7,7 +7,14 @@ from flask.typing import ResponseReturnValue
 
 from ..extensions import db
 from ..models import DirectoryEntry, EntryStatus
-from ..permissions import Action, consented_submission, curated_entry, current_actor, requires
+from ..permissions import (
+    Action,
+    consented_submission,
+    curatable,
+    curated_entry,
+    current_actor,
+    requires,
+)
 from ..questionnaire import logic
 from ..questionnaire.forms import SelectChoice, build_section_form, form_data
 from ..services import directory, questionnaires, responses
@@ -38,7 +45,7 @@ def _entry_url(entry: DirectoryEntry) -> str:
 def workspace() -> ResponseReturnValue:
     return render_template(
         "curator/workspace.html",
-        queue=directory.queue(db.session),
+        queue=[row for row in directory.queue(db.session) if curatable(row)],
         categories=directory.CATEGORY_LABELS,
         **directory.workspace_lists(db.session),
     )
