@@ -19,3 +19,19 @@ DPIA_STATUS_COLOURS = {
     "approved": "green",
     "rejected": "red",
 }
+
+# What a requirement's operator means, in a school's words (profiles, workbooks).
+RULE_OPERATOR_LABELS = {
+    "equals": "is",
+    "not_equals": "is not",
+    "in": "is one of",
+    "not_in": "is none of",
+    "includes_all": "includes all of",
+    "includes_any": "includes at least one of",
+    "min": "is at least",
+    "max": "is at most",
+    "date_after_today": "is a date after today",
+    "within_days": "is within the last N days",
+    "present": "is answered",
+    "info": "is for information only",
+}

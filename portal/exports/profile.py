@@ -7,6 +7,7 @@ headings here are its contract: rename one and update both.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 
 import xlsxwriter
@@ -19,8 +20,24 @@ from ..questionnaire.definition import (
     Questionnaire,
     Requirement,
 )
-from ..services.profiles import OPERATOR_LABELS, ProfileRow
+from ..vocabulary import RULE_OPERATOR_LABELS as OPERATOR_LABELS
 from .cells import IN_MEMORY, Cells
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    """One question's rules, as the workbook lays them out (services/profiles.py
+    gathers them)."""
+
+    question: Question
+    section_title: str
+    baseline: Requirement | None
+    trust: Requirement | None
+    own: Requirement | None
+    effective: Requirement | None
+    # Why this organisation's own rule is not applied (looser than the trust's).
+    overruled: str = ""
+
 
 SHEET = "Requirements"
 HELP_SHEET = "How to use"

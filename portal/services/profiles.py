@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..exports.profile import ProfileRow
 from ..models import Organisation, OrgKind, RequirementRule
 from ..questionnaire.compare import effective_requirements, stricter_problem
 from ..questionnaire.definition import (
@@ -27,21 +28,9 @@ from ..questionnaire.definition import (
     Requirement,
     requirement_problems,
 )
+from ..vocabulary import RULE_OPERATOR_LABELS
 
-OPERATOR_LABELS = {
-    "equals": "is",
-    "not_equals": "is not",
-    "in": "is one of",
-    "not_in": "is none of",
-    "includes_all": "includes all of",
-    "includes_any": "includes at least one of",
-    "min": "is at least",
-    "max": "is at most",
-    "date_after_today": "is a date after today",
-    "within_days": "is within the last N days",
-    "present": "is answered",
-    "info": "is for information only",
-}
+OPERATOR_LABELS = RULE_OPERATOR_LABELS  # the words live in portal/vocabulary.py
 LIST_OPERATORS = frozenset({"in", "not_in", "includes_all", "includes_any"})
 COUNT_OPERATORS = frozenset({"min", "max", "within_days"})
 
@@ -55,18 +44,6 @@ class RuleInput:
     severity: str
     off: bool
     note: str
-
-
-@dataclass(frozen=True)
-class ProfileRow:
-    question: Question
-    section_title: str
-    baseline: Requirement | None
-    trust: Requirement | None
-    own: Requirement | None
-    effective: Requirement | None
-    # Why this organisation's own rule is not applied (looser than the trust's).
-    overruled: str = ""
 
 
 def operators_for(question: Question) -> list[str]:
