@@ -9,6 +9,7 @@ import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -116,33 +117,39 @@ class HangingInbox:
         return "250 OK"
 
 
-def test_a_hanging_mail_server_never_holds_the_reply(app: Flask, make: Factory) -> None:
-    """Through a real server: the reply to forgot-password has been read in
-    full while the mail server still holds the reset email."""
+@contextmanager
+def served_with_a_hanging_mail_server(app: Flask) -> Iterator[tuple[str, HangingInbox]]:
+    """The app behind a real threaded server (its base URL), sending mail to
+    a server that holds every message until the test releases it."""
     app.config["SERVER_NAME"] = None
     port = free_port()
     app.config["PORTAL_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
     mail = HangingInbox()
     controller = Controller(mail, hostname="127.0.0.1", port=port)
     controller.start()
-    user = make.user()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        form = urllib.parse.urlencode({"email": user.email}).encode()
-        url = f"http://127.0.0.1:{server.server_port}/forgot-password"
-        with urllib.request.urlopen(url, data=form, timeout=10) as reply:  # noqa: S310 (loopback)
-            assert reply.status == 200
-            assert b"</html>" in reply.read()
-        assert mail.arrived.wait(timeout=10)  # delivery started after the reply...
-        assert mail.received == []  # ...and is still waiting on the mail server
-        mail.release.set()
+        yield f"http://127.0.0.1:{server.server_port}", mail
     finally:
         mail.release.set()
         server.shutdown()
         thread.join(timeout=10)
         controller.stop()
+
+
+def test_a_hanging_mail_server_never_holds_the_reply(app: Flask, make: Factory) -> None:
+    """Through a real server: the reply to forgot-password has been read in
+    full while the mail server still holds the reset email."""
+    user = make.user()
+    with served_with_a_hanging_mail_server(app) as (base, mail):
+        form = urllib.parse.urlencode({"email": user.email}).encode()
+        with urllib.request.urlopen(base + "/forgot-password", data=form, timeout=10) as reply:  # noqa: S310 (loopback)
+            assert reply.status == 200
+            assert b"</html>" in reply.read()
+        assert mail.arrived.wait(timeout=10)  # delivery started after the reply...
+        assert mail.received == []  # ...and is still waiting on the mail server
     assert len(mail.received) == 1
     assert b"/reset-password/" in mail.received[0]
 
@@ -154,20 +161,10 @@ def test_other_writers_save_while_a_mail_server_hangs(
     to. Through a real threaded server, a supplier's autosaves go through and
     are stored while a reset email is still held by a mail server that will
     not take it; with SQLite's write lock held they would wait for it."""
-    app.config["SERVER_NAME"] = None
-    port = free_port()
-    app.config["PORTAL_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
-    mail = HangingInbox()
-    controller = Controller(mail, hostname="127.0.0.1", port=port)
-    controller.start()
     staff = make.user()
     row, link = make.request(staff, questionnaire="features")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
     supplier = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
-    try:
+    with served_with_a_hanging_mail_server(app) as (base, mail):
         with supplier.open(base + link, timeout=10) as opened:  # the link, then its start page
             assert opened.status == 200
         form = urllib.parse.urlencode({"email": staff.email}).encode()
@@ -189,11 +186,6 @@ def test_other_writers_save_while_a_mail_server_hangs(
             select(Answer).where(Answer.request_id == row.id, Answer.question_id == "certificate")
         )
         assert stored is not None and (stored.value, stored.revision) == ("basic", 3)
-    finally:
-        mail.release.set()
-        server.shutdown()
-        thread.join(timeout=10)
-        controller.stop()
     assert len(mail.received) == 1
 
 

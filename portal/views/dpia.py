@@ -106,6 +106,7 @@ def risk_matrix_page() -> ResponseReturnValue:
         cells=cells,
         error=error,
         own=risk_matrix.is_own(organisation),
+        matrix=risk_matrix.matrix_for(organisation),
         editable=can(Action.MANAGE_REQUIREMENTS),
         **_matrix_words(),
     ), (422 if error else 200)
