@@ -6,7 +6,7 @@ from flask import Flask
 
 from portal import create_app
 from portal.questionnaire import DefinitionError
-from portal.services.questionnaires import PublishedVersionChanged
+from portal.services.platform.questionnaire_registry import PublishedVersionChanged
 
 # The app refuses to start when a published questionnaire's file has changed,
 # except for the commands that report the problem or prepare the database.

@@ -65,7 +65,7 @@ def ratio(value: float, floor: float) -> float | None:
 
 def in_process(place: Installation, quick: bool) -> list[Figure]:
     """Server time for pages and saves, through the app's own test client."""
-    from portal.services.questionnaires import find_current
+    from portal.services.platform.questionnaire_registry import find_current
 
     times = 30 if quick else 200
     app = make_app(place)

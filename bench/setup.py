@@ -88,8 +88,10 @@ def seed(app: Flask, count: int, answered: bool, key: str = KEY) -> Seeded:
     from portal.extensions import db
     from portal.models import Organisation
     from portal.questionnaire.examples import example_answers
-    from portal.services import accounts, requests, responses
-    from portal.services.passwords import hash_password
+    from portal.services.accounts import users as accounts
+    from portal.services.accounts.passwords import hash_password
+    from portal.services.requests import answering as responses
+    from portal.services.requests import lifecycle as requests
 
     references: list[str] = []
     links: list[str] = []

@@ -65,7 +65,8 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
         security_headers,
         templating,
     )
-    from .services import questionnaires, storage
+    from .services.platform import questionnaire_registry as questionnaires
+    from .services.platform import storage
     from .views import (
         api,
         auth,

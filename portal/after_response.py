@@ -53,7 +53,7 @@ def discard() -> None:
 
 def run(app: Flask, work: list[Work], emails: list[int]) -> None:
     """Do the deferred work, then deliver every email queued, outside any request."""
-    from .services.mail import deliver
+    from .services.platform.mail import deliver
 
     # A request context of our own, on our public address, as the CLI uses:
     # email templates share context processors that ask who is signed in

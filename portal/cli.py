@@ -18,7 +18,7 @@ from .extensions import db
 from .models import Organisation, OrgKind, Role, User
 from .questionnaire import DefinitionError
 from .questionnaire.definition import load_files
-from .services import accounts
+from .services.accounts import users as accounts
 from .services.errors import ServiceError
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def db_current() -> None:
 @questionnaires_cli.command("list")
 def questionnaires_list() -> None:
     """Key, version, title, question count and SHA-256 prefix of each definition file."""
-    from .services.questionnaires import all_definitions
+    from .services.platform.questionnaire_registry import all_definitions
 
     for q in all_definitions():
         click.echo(
@@ -86,7 +86,7 @@ def questionnaires_list() -> None:
 @questionnaires_cli.command("check")
 def questionnaires_check() -> None:
     """Validate every definition file; exit 1 with one line per problem."""
-    from .services.questionnaires import definition_folder, published_conflicts
+    from .services.platform.questionnaire_registry import definition_folder, published_conflicts
 
     try:
         files = load_files(definition_folder())
@@ -154,7 +154,7 @@ def create_user(email: str, name: str, org_id: int, role: str, password: str) ->
 def reset_authenticator_command(email: str) -> None:
     """Remove a person's authenticator app and recovery codes (a lost phone, for
     someone no single organisation's admin may reset) and sign them out everywhere."""
-    from .services import mfa
+    from .services.accounts import mfa
 
     user = db.session.scalar(select(User).where(User.email == accounts.normalise_email(email)))
     if user is None:
@@ -177,7 +177,7 @@ def reset_authenticator_command(email: str) -> None:
 @click.option("--scope", type=click.Choice(["read", "write"]), required=True)
 def create_api_key_command(org_id: int, name: str, scope: str) -> None:
     """Make an organisation API key and print it, this once (we keep only its hash)."""
-    from .services import api_keys
+    from .services.accounts import api_keys
 
     organisation = db.session.get(Organisation, org_id)
     if organisation is None:
@@ -204,7 +204,7 @@ def create_api_key_command(org_id: int, name: str, scope: str) -> None:
 @with_appcontext
 def backup_command(out: Path) -> None:
     """Back up the database and the evidence files while the portal runs."""
-    from .services.backup import BackupError, describe, make_backup
+    from .services.jobs.backup import BackupError, describe, make_backup
 
     try:
         manifest = make_backup(db.engine, Path(current_app.config["UPLOAD_FOLDER"]), out)
@@ -225,7 +225,7 @@ def backup_command(out: Path) -> None:
 @with_appcontext
 def restore_command(archive: Path) -> None:
     """Put an SQLite backup back (the current data is kept aside as .before-restore)."""
-    from .services.backup import BackupError, describe, restore_backup
+    from .services.jobs.backup import BackupError, describe, restore_backup
 
     engine = db.engine
     if engine.dialect.name != "sqlite" or not engine.url.database:
@@ -248,7 +248,7 @@ def restore_command(archive: Path) -> None:
 @with_appcontext
 def purge_closed_command(years: int | None, dry_run: bool) -> None:
     """Purge closed requests (and their files) older than the retention period."""
-    from .services import retention
+    from .services.jobs import retention
 
     years = years or int(current_app.config["RETENTION_YEARS"])
     found = retention.purgeable(db.session, years)
@@ -278,7 +278,7 @@ def seed_demo_command() -> None:
         raise click.ClickException("seed-demo refuses to run when PORTAL_ENV=production")
     upgrade_database()
     # A request context so emails and the printed link carry the public base URL.
-    from .services.mail import deliver_queued
+    from .services.platform.mail import deliver_queued
 
     with current_app.test_request_context(base_url=current_app.config["PORTAL_BASE_URL"]):
         summary = seed_demo(db.session)
@@ -292,7 +292,7 @@ def seed_demo_command() -> None:
 @with_appcontext
 def send_emails_command() -> None:
     """Send every email still waiting in the outbox (after a mail server failure)."""
-    from .services.mail import send_pending
+    from .services.platform.mail import send_pending
 
     done = send_pending(db.session)
     db.session.commit()
@@ -309,9 +309,9 @@ def send_reminders_command() -> None:
     """Remind contacts of open requests due soon or overdue (never twice a day),
     and schools of supplier and standards reviews falling due (once per item
     per due date)."""
-    from .services.mail import deliver_queued
-    from .services.reminders import send_reminders
-    from .services.review_reminders import send_review_reminders
+    from .services.jobs.reminders import send_reminders
+    from .services.jobs.review_reminders import send_review_reminders
+    from .services.platform.mail import deliver_queued
 
     with current_app.test_request_context(base_url=current_app.config["PORTAL_BASE_URL"]):
         sent = send_reminders(db.session)
@@ -344,7 +344,7 @@ def send_reminders_command() -> None:
 def export_register_command(org_id: int, out: str, answers: tuple[str, ...]) -> None:
     """Write an organisation's supplier register (every request) to a workbook or CSV."""
     from .exports.register import register_csv, register_workbook
-    from .services import exports
+    from .services.downloads import contents as exports
 
     organisation = db.session.get(Organisation, org_id)
     if organisation is None:
@@ -389,7 +389,7 @@ def export_directory_command(out: str, every_state: bool) -> None:
     """Write the directory's entries to a workbook (published ones unless --all)."""
     from .exports.directory import directory_workbook
     from .models import EntryStatus
-    from .services import directory
+    from .services.directory import curation as directory
 
     statuses: set[str] = set(EntryStatus) if every_state else {EntryStatus.PUBLISHED}
     started = time.perf_counter()
@@ -418,7 +418,7 @@ def export_request_command(reference: str, out: str) -> None:
     from sqlalchemy import select
 
     from .models import Request
-    from .services import exports
+    from .services.downloads import contents as exports
 
     row = db.session.scalar(select(Request).where(Request.reference == reference.upper()))
     if row is None:

@@ -32,22 +32,19 @@ from .models import (
 )
 from .questionnaire import Questionnaire, logic
 from .questionnaire.examples import example_answers
-from .services import (
-    accounts,
-    directory,
-    dpia,
-    evidence,
-    profile_changes,
-    profiles,
-    requests,
-    responses,
-    standards,
-    supplier_register,
-)
-from .services.passwords import hash_password
-from .services.profiles import RuleInput
-from .services.questionnaires import current_definitions
-from .services.tokens import hash_token
+from .services.accounts import users as accounts
+from .services.accounts.passwords import hash_password
+from .services.directory import curation as directory
+from .services.platform.questionnaire_registry import current_definitions
+from .services.platform.tokens import hash_token
+from .services.requests import answering as responses
+from .services.requests import evidence
+from .services.requests import lifecycle as requests
+from .services.requirements import changes as profile_changes
+from .services.requirements import profiles
+from .services.requirements.profiles import RuleInput
+from .services.school import dpia, standards
+from .services.school import register as supplier_register
 
 DEMO_PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 (demo data, refused in production)
 

@@ -58,7 +58,7 @@ from .models import (
     User,
     utcnow,
 )
-from .services.audit import record_event, record_now
+from .services.platform.audit import record_event, record_now
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -180,7 +180,7 @@ def _load_user(user_id: str) -> User | None:
 def _authenticator_first() -> ResponseReturnValue | None:
     """Someone who must use an authenticator app and has none set up can only
     set it up (or sign out) until they do."""
-    from .services.mfa import required_for
+    from .services.accounts.mfa import required_for
 
     endpoint = request.endpoint or ""
     if endpoint.startswith(("auth.", "supplier.")) or endpoint == "static":
@@ -360,7 +360,7 @@ def curatable(row: Request) -> bool:
     """A submission may reach the directory: the supplier consented, it is
     answered, and it assesses the supplier (a screening or a self-assessment
     describes one school, not the supplier)."""
-    from .services.questionnaires import definition_for
+    from .services.platform.questionnaire_registry import definition_for
 
     if not row.directory_consent or row.status not in ANSWERED_STATUSES:
         return False
@@ -448,7 +448,7 @@ def register_entry(supplier_id: int, organisation: Organisation) -> Any:
     """This supplier's entry in the organisation's register (a row of its own,
     a request, one made on its behalf, or an adoption). Else 404: suppliers are
     shared between schools, and another school's are not ours to see."""
-    from .services.supplier_register import entries
+    from .services.school.register import entries
 
     for entry in entries(db.session, organisation):
         if entry.supplier.id == supplier_id:
@@ -551,7 +551,7 @@ _FOR_WRITING = _FOR_READING.with_for_update(of=Request)
 
 def supplier_request(reference: str) -> Request:
     """The request this supplier session may work on, or 404."""
-    from .services.requests import link_is_live
+    from .services.requests.lifecycle import link_is_live
 
     grant = session.get(SUPPLIER_SESSION_KEY, {}).get(reference)
     if not grant or grant.get("until", 0) <= utcnow().timestamp():
@@ -661,7 +661,7 @@ _FORBIDDEN = {
 
 
 def _resolve_api_caller() -> ApiCaller:
-    from .services.api_keys import find_live_key, stamp_last_use
+    from .services.accounts.api_keys import find_live_key, stamp_last_use
 
     secret = bearer_token()
     if secret is not None:
@@ -686,7 +686,7 @@ def api_supplier_request() -> Request:
     """The supplier API's request: the link's token sent as a Bearer token, or
     the supplier's browser session after opening the link (its one request, or
     the one named by ``?reference=``)."""
-    from .services.tokens import hash_token
+    from .services.platform.tokens import hash_token
 
     token = bearer_token()
     if token is None:
@@ -702,7 +702,7 @@ def api_supplier_request() -> Request:
     query = select(Request).where(Request.token_hash == hash_token(token))
     if request.method in WRITE_METHODS:
         query = query.with_for_update(of=Request)  # one writer per request, as in the UI
-    from .services.requests import link_is_live
+    from .services.requests.lifecycle import link_is_live
 
     row = db.session.scalar(query)
     if row is None or not link_is_live(row):
@@ -716,7 +716,7 @@ def api_supplier_request() -> Request:
 def api_reader() -> ApiCaller | Request:
     """Anyone the API knows, for what is not an organisation's own (the
     questionnaires): a staff caller, or a supplier with a live link."""
-    from .services.api_keys import KEY_PREFIX
+    from .services.accounts.api_keys import KEY_PREFIX
 
     token = bearer_token()
     if (token is None and current_user.is_authenticated) or (

@@ -14,12 +14,12 @@ from .questionnaire.compare import OUTCOME_LABELS, expected_words
 from .questionnaire.display import display_value, format_day
 from .questionnaire.forms import formdata_pairs
 from .questionnaire.risk import level_label
-from .services.audit import event_details
-from .services.profiles import OPERATOR_LABELS
-from .services.requests import STATUS_LABELS
-from .services.standards import STATUS_COLOURS as STANDARD_COLOURS
-from .services.standards import STATUS_LABELS as STANDARD_LABELS
-from .services.timeline import describe
+from .services.platform.audit import event_details
+from .services.requests.lifecycle import STATUS_LABELS
+from .services.requirements.profiles import OPERATOR_LABELS
+from .services.review.timeline import describe
+from .services.school.standards import STATUS_COLOURS as STANDARD_COLOURS
+from .services.school.standards import STATUS_LABELS as STANDARD_LABELS
 from .vocabulary import DPIA_STATUS_COLOURS as DPIA_COLOURS
 from .vocabulary import DPIA_STATUS_LABELS as DPIA_LABELS
 

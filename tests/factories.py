@@ -16,8 +16,10 @@ from portal.demo import attach_demo_files
 from portal.extensions import db
 from portal.models import Organisation, Request, User, utcnow
 from portal.questionnaire.examples import example_answers
-from portal.services import accounts, requests, responses
-from portal.services.passwords import hash_password
+from portal.services.accounts import users as accounts
+from portal.services.accounts.passwords import hash_password
+from portal.services.requests import answering as responses
+from portal.services.requests import lifecycle as requests
 
 PASSWORD = "plum-orbit-canvas-ladder-91"
 TEST_MFA_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"

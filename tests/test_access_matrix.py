@@ -14,7 +14,7 @@ from werkzeug.routing import Rule
 
 from portal.extensions import db
 from portal.models import Request, User
-from portal.services import api_keys
+from portal.services.accounts import api_keys
 
 from .factories import Factory, login
 
@@ -94,7 +94,7 @@ def own_dpia(app: Flask, owner: User, row: Request) -> int:
     """A DPIA of the owner's organisation, of the shipped questionnaire; its id."""
     from portal.models import Dpia
     from portal.questionnaire.definition import load_directory
-    from portal.services.questionnaires import publish_version
+    from portal.services.platform.questionnaire_registry import publish_version
 
     from .conftest import SHIPPED_QUESTIONNAIRES
 
@@ -113,7 +113,7 @@ def own_dpia(app: Flask, owner: User, row: Request) -> int:
 
 def own_invitation(app: Flask, owner: User) -> int:
     """An invitation of the owner's organisation (to someone else); its id."""
-    from portal.services import accounts
+    from portal.services.accounts import users as accounts
 
     with app.test_request_context():
         owner = db.session.merge(owner)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.models import Answer, ApiKey, AuditEvent, Organisation, Request, User
-from portal.services import api_keys
+from portal.services.accounts import api_keys
 
 from .factories import PASSWORD, Factory, login
 

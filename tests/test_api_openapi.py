@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from portal.extensions import db
-from portal.services import api_keys
+from portal.services.accounts import api_keys
 from portal.views.api.openapi import document
 
 from .factories import Factory

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.models import User, UserToken, utcnow
-from portal.services import accounts
+from portal.services.accounts import users as accounts
 
 from .factories import PASSWORD, Factory, login
 
@@ -246,7 +246,7 @@ def test_a_new_reset_link_replaces_the_old_one(
     ],
 )
 def test_password_rules(password: str, message: str) -> None:
-    from portal.services.passwords import WeakPasswordError, check_password_rules
+    from portal.services.accounts.passwords import WeakPasswordError, check_password_rules
 
     with pytest.raises(WeakPasswordError, match=message):
         check_password_rules(password, email="someone@school.example")

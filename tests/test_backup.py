@@ -16,7 +16,7 @@ from portal import create_app
 from portal.cli import upgrade_database
 from portal.extensions import db
 from portal.models import Evidence, Request
-from portal.services.storage import storage
+from portal.services.platform.storage import storage
 
 from .conftest import app_config
 from .factories import Factory

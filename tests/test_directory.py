@@ -209,7 +209,7 @@ def test_the_curator_flow_from_consent_to_a_republished_version(
 def section_values(dbs: Session, entry_id: int, section_id: str) -> dict[str, Any]:
     """The draft's current answers for a section, as its form posts them."""
     from portal.questionnaire.forms import formdata_pairs
-    from portal.services.questionnaires import definition_for
+    from portal.services.platform.questionnaire_registry import definition_for
 
     dbs.rollback()
     entry = dbs.get(DirectoryEntry, entry_id)

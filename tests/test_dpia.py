@@ -91,7 +91,7 @@ def test_a_measure_not_approved_leaves_the_risk_as_it_was() -> None:
 
 
 def test_prefill_skips_answers_whose_shape_does_not_fit() -> None:
-    from portal.services.dpia import Known, prefill
+    from portal.services.school.dpia import Known, prefill
 
     cloud = SHIPPED["cloud_supplier"]
     odd = {
@@ -398,8 +398,8 @@ def test_no_approval_without_the_dpos_advice(
     # The rule is the service's own, whatever the page offers.
     with client.application.test_request_context():
         from portal.extensions import db
-        from portal.services import dpia as dpias
         from portal.services.errors import ServiceError
+        from portal.services.school import dpia as dpias
 
         row = db.session.get(Dpia, dpia_id)
         decision = dpias.SignOff(True, "Headteacher", True, "", "", date.today(), None, True)
@@ -804,7 +804,7 @@ def test_an_approved_dpia_is_reviewed_from_its_own_answers(
 def test_a_dpia_review_date_is_on_the_timeline_and_reminded(
     client: FlaskClient, make: Factory, dbs: Session, app: Flask
 ) -> None:
-    from portal.services.review_reminders import send_review_reminders
+    from portal.services.jobs.review_reminders import send_review_reminders
 
     admin = make.user(role="admin")
     login(client, admin)
@@ -826,8 +826,8 @@ def test_a_dpia_review_date_is_on_the_timeline_and_reminded(
 @shipped
 def test_a_dpia_is_never_sent_to_a_supplier(client: FlaskClient, make: Factory, app: Flask) -> None:
     from portal.extensions import db
-    from portal.services import requests
     from portal.services.errors import ServiceError
+    from portal.services.requests import lifecycle as requests
 
     reviewer = make.user()
     login(client, reviewer)

@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 
 from portal.extensions import db
 from portal.models import OutgoingEmail, Request, User, utcnow
-from portal.services.reminders import send_reminders
+from portal.services.jobs.reminders import send_reminders
 
 from .factories import LINK, PASSWORD, Factory, login
 

@@ -23,7 +23,8 @@ from portal.demo import attach_demo_files
 from portal.extensions import db
 from portal.models import Answer, Organisation, OutgoingEmail, Request, UserToken
 from portal.questionnaire.examples import example_answers
-from portal.services import clarifications, responses
+from portal.services.requests import answering as responses
+from portal.services.requests import clarifications
 
 from .factories import FEATURES_MAIN, Factory, login
 from .test_api import NEW_REQUEST, bearer, make_key

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.models import AuditEvent, RecoveryCode, User
-from portal.services import accounts
+from portal.services.accounts import users as accounts
 
 from .factories import PASSWORD, Factory, fresh_code, login
 

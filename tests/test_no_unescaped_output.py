@@ -39,7 +39,7 @@ def test_nothing_marks_user_data_safe() -> None:
 
 
 def test_the_one_justified_markup_escapes_first(app: Flask) -> None:
-    from portal.services.mail import html_paragraphs
+    from portal.services.platform.mail import html_paragraphs
 
     with app.app_context():
         paragraphs = html_paragraphs(

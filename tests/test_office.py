@@ -20,7 +20,7 @@ from portal.exports.register import RegisterRow, register_workbook
 from portal.questionnaire.compare import compare
 from portal.questionnaire.definition import load_file
 from portal.questionnaire.examples import example_answers
-from portal.services.profiles import ProfileRow
+from portal.services.requirements.profiles import ProfileRow
 
 from .conftest import SHIPPED_QUESTIONNAIRES
 from .test_dpia import hostile_dpia

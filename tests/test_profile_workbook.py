@@ -16,8 +16,8 @@ import pytest
 
 from portal.exports.profile import HEADINGS, profile_workbook
 from portal.questionnaire.definition import Questionnaire, Requirement, load_file
-from portal.services.profile_workbook import ProfileWorkbookError, read_profile
-from portal.services.profiles import ProfileRow, RuleInput, parse_rule
+from portal.services.requirements.profiles import ProfileRow, RuleInput, parse_rule
+from portal.services.requirements.workbook import ProfileWorkbookError, read_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 NOT_A_WORKBOOK = "The file is not an Excel workbook (.xlsx)"

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.models import Answer, AuditEvent, OutgoingEmail, Request, utcnow
-from portal.services.requests import issue_link
+from portal.services.requests.lifecycle import issue_link
 
 from .factories import DECLARATION, Factory, link_path, login
 

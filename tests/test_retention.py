@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.models import AuditEvent, Evidence, Request, utcnow
-from portal.services.storage import storage
+from portal.services.platform.storage import storage
 
 from .factories import Factory
 

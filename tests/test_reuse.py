@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.models import Answer, AuditEvent, Organisation, Request, ReuseCode, User, utcnow
-from portal.services import api_keys
+from portal.services.accounts import api_keys
 
 from .factories import DECLARATION, FEATURES_MAIN, Factory, login
 

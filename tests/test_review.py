@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Answer, AuditEvent, FindingReview, Request, RequirementRule, utcnow
-from portal.services.review import default_review_date
+from portal.services.review.decisions import default_review_date
 
 from .conftest import SHIPPED_QUESTIONNAIRES
 from .factories import DECLARATION, Factory, link_path, login

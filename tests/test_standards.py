@@ -306,8 +306,8 @@ def test_a_self_assessment_cannot_be_sent_to_a_supplier(
 
 def test_the_service_refuses_a_self_assessment_as_a_request(app: Flask, make: Factory) -> None:
     from portal.extensions import db
-    from portal.services import requests
     from portal.services.errors import ServiceError
+    from portal.services.requests import lifecycle as requests
 
     user = make.user()
     with app.app_context():

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from portal.extensions import db
 from portal.models import Answer, Request
 from portal.questionnaire.examples import example_answers
-from portal.services import responses
+from portal.services.requests import answering as responses
 
 from .conftest import SHIPPED_QUESTIONNAIRES
 from .factories import FEATURES_MAIN, Factory

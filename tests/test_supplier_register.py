@@ -24,7 +24,7 @@ from portal.models import (
     User,
     utcnow,
 )
-from portal.services.review_reminders import send_review_reminders
+from portal.services.jobs.review_reminders import send_review_reminders
 
 from .factories import Factory, login
 
@@ -154,7 +154,7 @@ def test_reviews_falling_due_are_reminded_once_per_item_and_date(
     today = date(2027, 3, 1)
     with app.test_request_context():
         organisation = db.session.merge(school)
-        from portal.services import supplier_register
+        from portal.services.school import register as supplier_register
 
         supplier = supplier_register.supplier_named(db.session, "TechCare IT")
         supplier_register.save_details(

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from portal.services.profile_workbook import ProfileWorkbookError, read_profile
+from portal.services.requirements.workbook import ProfileWorkbookError, read_profile
 
 from .factories import Factory, login
 
@@ -153,7 +153,7 @@ def test_a_refused_file_beside_a_good_one_leaves_nothing_behind(
 def test_a_request_that_fails_after_storing_a_file_leaves_nothing_behind(
     app: Flask, client: FlaskClient, make: Factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from portal.services import responses
+    from portal.services.requests import answering as responses
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the database went away")

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from portal import create_app
-from portal.services.questionnaires import PublishedVersionChanged
+from portal.services.platform.questionnaire_registry import PublishedVersionChanged
 
 from .conftest import TEST_QUESTIONNAIRES, app_config
 from .factories import DECLARATION, Factory, login

@@ -54,7 +54,7 @@ def dpia_workbook(
     matrix: Matrix = DEFAULT_MATRIX,
     own_matrix: bool = False,
 ) -> None:
-    """``matrix`` rates the risks (the organisation's, services/risk_matrix.py);
+    """``matrix`` rates the risks (the organisation's, services/school/risk_matrix.py);
     ``own_matrix`` says whether the organisation set it."""
     workbook = xlsxwriter.Workbook(out, IN_MEMORY)
     workbook.set_properties({"title": f"DPIA: {dpia.title}", "comments": "Due Diligence Portal"})

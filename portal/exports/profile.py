@@ -1,6 +1,6 @@
 """An organisation's requirement profile as a workbook a school can draft in Excel.
 
-The Requirements sheet is read back by services/profile_workbook.py, so the
+The Requirements sheet is read back by services/requirements/workbook.py, so the
 headings here are its contract: rename one and update both.
 """
 
@@ -26,7 +26,7 @@ from .cells import IN_MEMORY, Cells
 
 @dataclass(frozen=True)
 class ProfileRow:
-    """One question's rules, as the workbook lays them out (services/profiles.py
+    """One question's rules, as the workbook lays them out (services/requirements/profiles.py
     gathers them)."""
 
     question: Question

@@ -60,7 +60,7 @@ class TimelineLine:
 
 @dataclass(frozen=True)
 class RequestWorkbook:
-    """Everything the workbook shows, gathered by services/exports.py."""
+    """Everything the workbook shows, gathered by services/downloads/contents.py."""
 
     questionnaire: Questionnaire
     summary: Sequence[tuple[str, Any]]

@@ -9,8 +9,8 @@ from typing import IO, Any
 
 import xlsxwriter
 
-from ..services.raci import Names, Task, columns
-from ..services.standards import STATUS_LABELS, Due, Progress, StandardStatus
+from ..services.school.raci import Names, Task, columns
+from ..services.school.standards import STATUS_LABELS, Due, Progress, StandardStatus
 from .cells import IN_MEMORY, Cells, list_styles
 
 STATUS_FILLS = {

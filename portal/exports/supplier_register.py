@@ -9,7 +9,7 @@ from typing import IO
 import xlsxwriter
 
 from ..models import DpiaStatus
-from ..services.supplier_register import RegisterEntry
+from ..services.school.register import RegisterEntry
 from ..vocabulary import DPIA_STATUS_LABELS as DPIA_LABELS
 from .cells import IN_MEMORY, list_styles
 from .request import RATING_FILLS

@@ -63,10 +63,10 @@ COLUMN_KEYS = frozenset({"id", "label", "help", "type", "required"})
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # Where a staff questionnaire's answer may be copied from: another
 # questionnaire's question ("cloud_supplier.hosting_location"), or what the
-# portal knows of the request ("request.supplier", see services/dpia.py).
+# portal knows of the request ("request.supplier", see services/school/dpia.py).
 PREFILL_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}\.[a-z][a-z0-9_]{0,62}$")
 DEFAULT_ACCEPT = ("pdf", "docx", "xlsx", "png", "jpg")
-# The file types whose content the portal can check (services/filetypes.py).
+# The file types whose content the portal can check (services/platform/filetypes.py).
 FILE_TYPES = frozenset({"pdf", "png", "jpg", "jpeg", "docx", "xlsx", "pptx", "csv", "txt"})
 
 # The kind of value each type gives an expression (see conditions.check_types).

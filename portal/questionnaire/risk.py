@@ -7,7 +7,7 @@ The matrix is the school's choice. The ICO asks for likelihood and severity
 to be weighed but leaves the matrix to the organisation, and we could not
 confirm that the one below is the ICO's own: it is the portal's default,
 shown on every DPIA, and an administrator may set their organisation's own
-(services/risk_matrix.py). An assessor may still set one risk's level, with a
+(services/school/risk_matrix.py). An assessor may still set one risk's level, with a
 reason, where the matrix does not fit it.
 """
 

@@ -31,7 +31,8 @@ from ..permissions import (
     start_session,
     switch_organisation,
 )
-from ..services import accounts, mfa
+from ..services.accounts import mfa
+from ..services.accounts import users as accounts
 from ..services.errors import ServiceError
 from .forms import ChangePasswordForm, CodeForm, ForgotPasswordForm, LoginForm, SetPasswordForm
 

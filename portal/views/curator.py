@@ -17,8 +17,10 @@ from ..permissions import (
 )
 from ..questionnaire import logic
 from ..questionnaire.forms import SelectChoice, build_section_form, form_data
-from ..services import directory, questionnaires, responses
+from ..services.directory import curation as directory
 from ..services.errors import ServiceError
+from ..services.platform import questionnaire_registry as questionnaires
+from ..services.requests import answering as responses
 from .forms import AuthoredEntryForm, EntryForm, WithdrawForm
 
 bp = Blueprint("curator", __name__, url_prefix="/curate")

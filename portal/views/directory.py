@@ -13,8 +13,10 @@ from ..extensions import db, export_limit, writes_on_get
 from ..models import EntryStatus, utcnow
 from ..permissions import Action, can, current_actor, current_organisation, requires, visible_entry
 from ..questionnaire import logic
-from ..services import directory, exports, questionnaires
+from ..services.directory import curation as directory
+from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
+from ..services.platform import questionnaire_registry as questionnaires
 from .exports import send_temporary
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")

@@ -33,9 +33,11 @@ from ..questionnaire.risk import (
     residual_level,
     risks_of,
 )
-from ..services import dpia as dpias
-from ..services import exports, review, risk_matrix
+from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
+from ..services.review import decisions as review
+from ..services.school import dpia as dpias
+from ..services.school import risk_matrix
 from .exports import send_temporary
 from .forms import DpiaDecisionForm, DpiaReturnForm, DpoAdviceForm
 

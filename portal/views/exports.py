@@ -17,8 +17,9 @@ from ..extensions import db, export_limit, writes_on_get
 from ..input_hygiene import safe_ids
 from ..models import Organisation, Request, User
 from ..permissions import Action, current_actor, current_organisation, get_for_org, requires
-from ..services import exports, side_by_side
+from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
+from ..services.review import side_by_side
 
 bp = Blueprint("exports", __name__)
 

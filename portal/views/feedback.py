@@ -16,8 +16,8 @@ from ..permissions import (
     requires,
     shared_for_feedback,
 )
-from ..services import feedback
 from ..services.errors import ServiceError
+from ..services.school import feedback
 
 bp = Blueprint("feedback", __name__)
 

@@ -10,10 +10,14 @@ from ..extensions import db, export_limit, writes_on_get
 from ..permissions import Action, current_actor, current_organisation, requires
 from ..questionnaire.definition import Question, Questionnaire
 from ..questionnaire.forms import SelectChoice
-from ..services import audit, exports, profile_changes, profiles, questionnaires
+from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
-from ..services.profile_workbook import ProfileWorkbookError, read_profile
-from ..services.profiles import OPERATOR_LABELS, RuleInput
+from ..services.platform import audit
+from ..services.platform import questionnaire_registry as questionnaires
+from ..services.requirements import changes as profile_changes
+from ..services.requirements import profiles
+from ..services.requirements.profiles import OPERATOR_LABELS, RuleInput
+from ..services.requirements.workbook import ProfileWorkbookError, read_profile
 from .forms import ProfileImportForm, RuleForm
 
 bp = Blueprint("profiles", __name__, url_prefix="/requirements")

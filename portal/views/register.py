@@ -17,8 +17,9 @@ from ..permissions import (
     register_entry,
     requires,
 )
-from ..services import exports, supplier_register
+from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
+from ..services.school import register as supplier_register
 from .exports import send_temporary
 from .forms import AddSupplierForm, RegisterDetailsForm
 

@@ -11,9 +11,11 @@ from ..input_hygiene import safe_ids
 from ..models import Request, RequestStatus
 from ..permissions import Action, current_actor, current_organisation, get_for_org, requires
 from ..questionnaire.forms import SelectChoice
-from ..services import ratings, review, side_by_side
 from ..services.errors import ServiceError
-from ..services.review import Decision
+from ..services.requirements import ratings
+from ..services.review import decisions as review
+from ..services.review import side_by_side
+from ..services.review.decisions import Decision
 from .forms import DecisionForm, FollowUpForm, ReviewFindingForm
 from .school import show_new_request
 

@@ -36,27 +36,21 @@ from ..permissions import (
     trust_schools,
 )
 from ..questionnaire.forms import SelectChoice
-from ..services import (
-    accounts,
-    api_keys,
-    audit,
-    clarifications,
-    dpia,
-    evidence,
-    exports,
-    feedback,
-    mail,
-    mfa,
-    questionnaires,
-    ratings,
-    requests,
-    responses,
-    review,
-    supplier_register,
-)
-from ..services.dashboard import REVIEW_WARNING_DAYS, summarise
+from ..services.accounts import api_keys, mfa
+from ..services.accounts import users as accounts
+from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
-from ..services.timeline import describe
+from ..services.platform import audit, mail
+from ..services.platform import questionnaire_registry as questionnaires
+from ..services.requests import answering as responses
+from ..services.requests import clarifications, evidence
+from ..services.requests import lifecycle as requests
+from ..services.requirements import ratings
+from ..services.review import decisions as review
+from ..services.review.dashboard import REVIEW_WARNING_DAYS, summarise
+from ..services.review.timeline import describe
+from ..services.school import dpia, feedback
+from ..services.school import register as supplier_register
 from ..templating import format_date
 from .forms import ApiKeyForm, InviteUserForm, NewRequestForm
 

@@ -21,9 +21,11 @@ from ..permissions import (
 )
 from ..questionnaire import Questionnaire
 from ..questionnaire.forms import SelectChoice, build_section_form, form_data
-from ..services import evidence, exports, feedback, raci, standards
-from ..services import trust_overview as trust_overview_service
+from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
+from ..services.requests import evidence
+from ..services.school import feedback, raci, standards
+from ..services.school import trust_overview as trust_overview_service
 from .exports import send_temporary
 from .forms import DigitalLeadForm, RaciForm, StandardPlanForm
 

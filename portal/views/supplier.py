@@ -30,9 +30,13 @@ from ..models import Request
 from ..permissions import grant_supplier_access, supplier_request, supplier_view
 from ..questionnaire import Questionnaire, Section, logic
 from ..questionnaire.forms import SectionForm, build_section_form, form_data
-from ..services import audit, clarifications, evidence, exports, requests, responses, reuse
-from ..services.audit import SUPPLIER_ACTOR
+from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
+from ..services.platform import audit
+from ..services.platform.audit import SUPPLIER_ACTOR
+from ..services.requests import answering as responses
+from ..services.requests import clarifications, evidence, reuse
+from ..services.requests import lifecycle as requests
 from .forms import DeclarationForm, ReuseAddressForm, ReuseCodeForm
 
 bp = Blueprint("supplier", __name__, url_prefix="/respond")

@@ -27,7 +27,7 @@ def check(page: Page, seen: dict[str, list[str]]) -> None:
 def invite_from_elsewhere(make: Factory, email: str) -> None:
     """Another school's admin invites this address (shown on its account page)."""
     from portal.extensions import db
-    from portal.services import accounts
+    from portal.services.accounts import users as accounts
 
     inviter = make.user(make.org("Elm Tree Academy"), role="admin")
     with make.app.test_request_context():

@@ -17,18 +17,15 @@ from werkzeug.datastructures import FileStorage
 from portal.extensions import db
 from portal.models import Organisation, Request
 from portal.questionnaire.definition import Question
-from portal.services import (
-    api_keys,
-    clarifications,
-    directory,
-    evidence,
-    profile_changes,
-    ratings,
-    responses,
-    review,
-)
-from portal.services.profiles import RuleInput
-from portal.services.questionnaires import find_current
+from portal.services.accounts import api_keys
+from portal.services.directory import curation as directory
+from portal.services.platform.questionnaire_registry import find_current
+from portal.services.requests import answering as responses
+from portal.services.requests import clarifications, evidence
+from portal.services.requirements import changes as profile_changes
+from portal.services.requirements import ratings
+from portal.services.requirements.profiles import RuleInput
+from portal.services.review import decisions as review
 
 from ..factories import PASSWORD, TEST_MFA_SECRET, Factory
 

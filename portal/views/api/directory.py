@@ -10,7 +10,8 @@ from flask.typing import ResponseReturnValue
 from ...extensions import db
 from ...models import DirectoryEntry
 from ...permissions import Action, api_caller, visible_entry
-from ...services import directory, exports
+from ...services.directory import curation as directory
+from ...services.downloads import contents as exports
 from . import bp
 from .common import service_problem
 

@@ -13,7 +13,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from ...models import RequestStatus
-from ...services.directory import CATEGORY_LABELS
+from ...services.directory.curation import CATEGORY_LABELS
 from . import bp
 
 Schema = dict[str, Any]

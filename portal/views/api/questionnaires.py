@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ...extensions import db
 from ...models import QuestionnaireVersion
 from ...permissions import api_reader
-from ...services import questionnaires
+from ...services.platform import questionnaire_registry as questionnaires
 from . import bp
 
 

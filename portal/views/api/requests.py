@@ -11,8 +11,13 @@ from flask.typing import ResponseReturnValue
 from ...extensions import db, writes_on_get
 from ...models import ANSWERED_STATUSES, Request, RequestStatus
 from ...permissions import Action, api_caller, request_for_org
-from ...services import clarifications, exports, ratings, reminders, requests, review
+from ...services.downloads import contents as exports
 from ...services.errors import ServiceError
+from ...services.jobs import reminders
+from ...services.requests import clarifications
+from ...services.requests import lifecycle as requests
+from ...services.requirements import ratings
+from ...services.review import decisions as review
 from ..exports import register_download
 from ..forms import DecisionForm, NewRequestForm, ReviewFindingForm
 from . import bp
@@ -67,7 +72,7 @@ def list_requests() -> ResponseReturnValue:
 @bp.post("/requests")
 def create_request() -> ResponseReturnValue:
     """Create a request and send it (or not: ``email_supplier: false``)."""
-    from ...services import questionnaires
+    from ...services.platform import questionnaire_registry as questionnaires
 
     caller = api_caller(Action.SEND_REQUESTS)
     body = json_body()

@@ -11,8 +11,9 @@ from ...extensions import db
 from ...models import Request
 from ...permissions import api_supplier_request
 from ...questionnaire import Question, Section, logic
-from ...services import clarifications, evidence, responses
 from ...services.errors import ServiceError
+from ...services.requests import answering as responses
+from ...services.requests import clarifications, evidence
 from ..forms import DeclarationForm
 from . import bp
 from .common import fill_form, form_problem, json_body, raise_problem, service_problem

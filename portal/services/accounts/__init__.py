@@ -1,0 +1,2 @@
+"""People and organisations: sign-in with throttling, invitations, password resets,
+the authenticator app and API keys."""

@@ -1,0 +1,601 @@
+"""The curated directory: from consented submissions (or the curator's own
+research) to published entries that schools search, compare and adopt.
+
+An entry copies the questionnaire version and the answers: a later change to
+the source request never changes what was published. A listing's versions
+share ``listing_id``; publishing a new version supersedes the last one and
+records what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from ...exports.directory import DirectoryBlock, DirectoryRow
+from ...models import (
+    ANSWERED_STATUSES,
+    CATEGORIES,
+    Adoption,
+    DirectoryEntry,
+    EntryStatus,
+    Evidence,
+    Organisation,
+    QuestionnaireVersion,
+    Request,
+    Role,
+    Supplier,
+    User,
+    utcnow,
+)
+from ...questionnaire import logic
+from ...questionnaire.compare import Comparison, compare
+from ..errors import ServiceError
+from ..platform.audit import record_event
+from ..platform.matching import contains_pattern
+from ..platform.questionnaire_registry import definition_for, find_current, publish_version
+from ..requests.lifecycle import find_or_create_supplier
+from ..requirements.profiles import requirements_for
+from ..review.decisions import default_review_date
+
+CATEGORY_LABELS = dict(CATEGORIES)
+RATINGS = ("green", "amber", "red")
+ENTRY_STATUS_LABELS = {
+    EntryStatus.DRAFT: "Draft",
+    EntryStatus.PUBLISHED: "Published",
+    EntryStatus.SUPERSEDED: "Replaced by a newer version",
+    EntryStatus.WITHDRAWN: "Withdrawn",
+}
+
+
+@dataclass(frozen=True)
+class EntryDetails:
+    """What the curator types about an entry."""
+
+    product: str
+    category: str
+    summary: str
+    rating: str
+    conditions: str
+    review_due: date | None
+    sources: str = ""
+
+
+def review_overdue(entry: DirectoryEntry, today: date | None = None) -> bool:
+    return entry.status == EntryStatus.PUBLISHED and entry.review_due < (today or utcnow().date())
+
+
+def _check(details: EntryDetails, authored: bool) -> None:
+    if not details.product.strip():
+        raise ServiceError("Enter the product or service name", "product")
+    if details.category not in CATEGORY_LABELS:
+        raise ServiceError("Choose a category", "category")
+    if details.rating and details.rating not in RATINGS:
+        raise ServiceError("Choose green, amber or red", "rating")
+    if details.review_due is not None and details.review_due <= utcnow().date():
+        raise ServiceError("The review date must be in the future", "review_due")
+    if authored and not details.sources.strip():
+        raise ServiceError(
+            "List the public documents you used, so schools can see where the answers come from",
+            "sources",
+        )
+
+
+def _apply(entry: DirectoryEntry, details: EntryDetails) -> None:
+    entry.product = details.product.strip()
+    entry.category = details.category
+    entry.summary = details.summary.strip()
+    entry.rating = details.rating or None
+    entry.conditions = details.conditions.strip()
+    entry.review_due = details.review_due or default_review_date()
+    entry.sources = details.sources.strip()
+    entry.updated_at = utcnow()
+
+
+def _audit(
+    session: Session, action: str, actor: User, entry: DirectoryEntry, **detail: Any
+) -> None:
+    # Filed under the curator organisation, whatever else the user belongs to.
+    curator_org = next((m.organisation for m in actor.memberships if m.role == Role.CURATOR), None)
+    record_event(
+        session,
+        action,
+        organisation=curator_org,
+        actor=actor,
+        entry=entry.id,
+        listing=entry.listing_id,
+        version=entry.version,
+        supplier=entry.supplier.name,
+        **detail,
+    )
+
+
+# --- the curator's queue --------------------------------------------------------
+
+
+def queue(session: Session) -> list[Request]:
+    """Consented, answered submissions not yet used by any entry, oldest
+    first: the candidates. Whether each may reach the curator is
+    permissions.curatable's to decide (the curator's page asks it)."""
+    used = select(DirectoryEntry.source_request_id).where(
+        DirectoryEntry.source_request_id.is_not(None)
+    )
+    rows = list(
+        session.scalars(
+            select(Request)
+            .where(
+                Request.directory_consent.is_(True),
+                Request.status.in_(ANSWERED_STATUSES),
+                Request.id.not_in(used),
+            )
+            .options(joinedload(Request.supplier), joinedload(Request.questionnaire_version))
+            .order_by(Request.submitted_at)
+        )
+    )
+    return rows
+
+
+def entries(session: Session, statuses: set[str] | None = None) -> list[DirectoryEntry]:
+    query = select(DirectoryEntry).options(
+        joinedload(DirectoryEntry.supplier), joinedload(DirectoryEntry.questionnaire_version)
+    )
+    if statuses:
+        query = query.where(DirectoryEntry.status.in_(statuses))
+    return list(session.scalars(query.order_by(DirectoryEntry.updated_at.desc())))
+
+
+def workspace_lists(session: Session) -> dict[str, list[DirectoryEntry]]:
+    """The curator's lists: drafts, review overdue, published, withdrawn."""
+    everything = entries(session)
+    return {
+        "drafts": [e for e in everything if e.status == EntryStatus.DRAFT],
+        "overdue": [e for e in everything if review_overdue(e)],
+        "published": [e for e in everything if e.status == EntryStatus.PUBLISHED],
+        "withdrawn": [e for e in everything if e.status == EntryStatus.WITHDRAWN],
+    }
+
+
+def listings_for(session: Session, supplier_id: int, key: str) -> list[DirectoryEntry]:
+    """The current version of each listing of this supplier and questionnaire key:
+    where a new version of an assessment can go."""
+    rows = session.scalars(
+        select(DirectoryEntry)
+        .join(QuestionnaireVersion)
+        .where(
+            DirectoryEntry.supplier_id == supplier_id,
+            QuestionnaireVersion.key == key,
+            DirectoryEntry.status.in_({EntryStatus.PUBLISHED, EntryStatus.WITHDRAWN}),
+        )
+        .order_by(DirectoryEntry.id)
+    )
+    return list(rows)
+
+
+def _new_entry(
+    session: Session,
+    actor: User,
+    details: EntryDetails,
+    *,
+    supplier_id: int,
+    version: QuestionnaireVersion,
+    answers: dict[str, Any],
+    evidence_questions: list[str],
+    source: Request | None,
+    authored: bool,
+    listing: DirectoryEntry | None,
+) -> DirectoryEntry:
+    _check(details, authored)
+    if listing is not None and (
+        listing.supplier_id != supplier_id or listing.questionnaire_version.key != version.key
+    ):
+        raise ServiceError(
+            "A new version must be for the same supplier and questionnaire", "listing"
+        )
+    if listing is not None and session.scalar(
+        select(DirectoryEntry.id).where(
+            DirectoryEntry.listing_id == listing.listing_id,
+            DirectoryEntry.status == EntryStatus.DRAFT,
+        )
+    ):
+        raise ServiceError(
+            "This listing already has a draft: finish or delete that first", "listing"
+        )
+    number = 1
+    if listing is not None:
+        number += (
+            session.scalar(
+                select(func.max(DirectoryEntry.version)).where(
+                    DirectoryEntry.listing_id == listing.listing_id
+                )
+            )
+            or 0
+        )
+    entry = DirectoryEntry(
+        listing_id=listing.listing_id if listing is not None else None,
+        supplier_id=supplier_id,
+        questionnaire_version=version,
+        answers=answers,
+        evidence_questions=evidence_questions,
+        source_request=source,
+        curator_authored=authored,
+        status=EntryStatus.DRAFT,
+        created_by_id=actor.id,
+        version=number,
+    )
+    _apply(entry, details)
+    session.add(entry)
+    session.flush()
+    if listing is None:
+        # A listing is named by its first version's id.
+        entry.listing_id = entry.id
+        session.flush()
+    _audit(session, "entry_drafted", actor, entry, source=source.reference if source else None)
+    return entry
+
+
+def draft_from_submission(
+    session: Session,
+    actor: User,
+    submission: Request,
+    details: EntryDetails,
+    listing: DirectoryEntry | None = None,
+) -> DirectoryEntry:
+    """A draft copying a consented submission's questionnaire and answers."""
+    files = session.scalars(
+        select(Evidence.question_id).where(Evidence.request_id == submission.id).distinct()
+    )
+    questionnaire = definition_for(submission.questionnaire_version)
+    return _new_entry(
+        session,
+        actor,
+        details,
+        supplier_id=submission.supplier_id,
+        version=submission.questionnaire_version,
+        # Only what the supplier was asked: a stale answer to a question its
+        # later answers hid is not theirs to publish.
+        answers=logic.drop_hidden(
+            questionnaire, {a.question_id: a.value for a in submission.answers}
+        ),
+        evidence_questions=sorted(set(files)),
+        source=submission,
+        authored=False,
+        listing=listing,
+    )
+
+
+def draft_authored(
+    session: Session, actor: User, supplier_name: str, questionnaire_key: str, details: EntryDetails
+) -> DirectoryEntry:
+    """A draft the curator fills in from public documents."""
+    if not supplier_name.strip():
+        raise ServiceError("Enter the supplier's name", "supplier_name")
+    version = publish_version(session, find_current(questionnaire_key))
+    supplier = find_or_create_supplier(session, supplier_name)
+    return _new_entry(
+        session,
+        actor,
+        details,
+        supplier_id=supplier.id,
+        version=version,
+        answers={},
+        evidence_questions=[],
+        source=None,
+        authored=True,
+        listing=None,
+    )
+
+
+def new_version(session: Session, actor: User, current: DirectoryEntry) -> DirectoryEntry:
+    """A draft copy of a listing's current version, to refresh and republish."""
+    if current.status not in (EntryStatus.PUBLISHED, EntryStatus.WITHDRAWN):
+        raise ServiceError("Start a new version from the published or withdrawn one")
+    return _new_entry(
+        session,
+        actor,
+        EntryDetails(
+            product=current.product,
+            category=current.category,
+            summary=current.summary,
+            rating=current.rating or "",
+            conditions=current.conditions,
+            review_due=default_review_date(),
+            sources=current.sources,
+        ),
+        supplier_id=current.supplier_id,
+        version=current.questionnaire_version,
+        answers=dict(current.answers),
+        evidence_questions=list(current.evidence_questions),
+        source=None,
+        authored=current.curator_authored,
+        listing=current,
+    )
+
+
+def update_details(
+    session: Session, actor: User, entry: DirectoryEntry, details: EntryDetails
+) -> None:
+    if entry.status == EntryStatus.SUPERSEDED:
+        raise ServiceError("This version has been replaced: change the current one")
+    _check(details, entry.curator_authored)
+    _apply(entry, details)
+    _audit(session, "entry_updated", actor, entry)
+    session.flush()
+
+
+def save_answers(
+    session: Session, actor: User, entry: DirectoryEntry, values: dict[str, Any]
+) -> None:
+    """The curator's answers for one section of a draft (None removes one)."""
+    if entry.status != EntryStatus.DRAFT:
+        raise ServiceError("Only a draft's answers can change: start a new version")
+    merged = {**entry.answers, **values}
+    entry.answers = {qid: value for qid, value in merged.items() if value not in (None, "", [])}
+    entry.updated_at = utcnow()
+    _audit(session, "entry_answers_saved", actor, entry, questions=sorted(values))
+    session.flush()
+
+
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[str]]:
+    return {
+        "added": sorted(set(after) - set(before)),
+        "changed": sorted(q for q in set(before) & set(after) if before[q] != after[q]),
+        "removed": sorted(set(before) - set(after)),
+    }
+
+
+def publish(session: Session, actor: User, entry: DirectoryEntry) -> None:
+    """Publish a draft; the listing's previous version steps aside, and what
+    changed since it is kept on the new one."""
+    if entry.status != EntryStatus.DRAFT:
+        raise ServiceError("Only a draft can be published")
+    if not entry.answers:
+        raise ServiceError("Answer the questionnaire before publishing")
+    if not entry.summary or not entry.rating:
+        raise ServiceError("Write a summary and choose a rating before publishing")
+    previous = session.scalar(
+        select(DirectoryEntry)
+        .where(
+            DirectoryEntry.listing_id == entry.listing_id,
+            DirectoryEntry.id != entry.id,
+            DirectoryEntry.status.in_({EntryStatus.PUBLISHED, EntryStatus.WITHDRAWN}),
+        )
+        .order_by(DirectoryEntry.version.desc())
+    )
+    if previous is not None:
+        entry.changes = changes_between(previous.answers, entry.answers)
+        previous.status = EntryStatus.SUPERSEDED
+        # Schools that adopted the listing now hold its newest version.
+        for adoption in session.scalars(
+            select(Adoption).where(Adoption.listing_id == entry.listing_id)
+        ):
+            adoption.entry_id = entry.id
+    entry.status = EntryStatus.PUBLISHED
+    entry.published_at = utcnow()
+    entry.reviewed_on = utcnow().date()
+    entry.withdrawn_at = None
+    _audit(session, "entry_published", actor, entry, changes=entry.changes)
+    session.flush()
+
+
+def withdraw(session: Session, actor: User, entry: DirectoryEntry, reason: str) -> None:
+    if entry.status != EntryStatus.PUBLISHED:
+        raise ServiceError("Only a published entry can be withdrawn")
+    if not reason.strip():
+        raise ServiceError(
+            "Say why the entry is withdrawn: schools that adopted it will see this", "reason"
+        )
+    entry.status = EntryStatus.WITHDRAWN
+    entry.withdrawn_at = utcnow()
+    entry.withdrawn_reason = reason.strip()
+    _audit(session, "entry_withdrawn", actor, entry, reason=reason.strip())
+    session.flush()
+
+
+def discard_draft(session: Session, actor: User, entry: DirectoryEntry) -> None:
+    if entry.status != EntryStatus.DRAFT:
+        raise ServiceError("Only a draft can be deleted")
+    _audit(session, "entry_draft_deleted", actor, entry)
+    session.delete(entry)
+    session.flush()
+
+
+def history(
+    session: Session, entry: DirectoryEntry, include_drafts: bool = False
+) -> list[DirectoryEntry]:
+    """Every version of the entry's listing, newest first."""
+    query = select(DirectoryEntry).where(DirectoryEntry.listing_id == entry.listing_id)
+    if not include_drafts:
+        query = query.where(DirectoryEntry.status != EntryStatus.DRAFT)
+    return list(session.scalars(query.order_by(DirectoryEntry.version.desc())))
+
+
+# --- schools --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Search:
+    text: str = ""
+    category: str = ""
+    rating: str = ""
+    questionnaire: str = ""
+    freshness: str = ""  # "", "current" or "overdue"
+
+
+def search(session: Session, criteria: Search, today: date | None = None) -> list[DirectoryEntry]:
+    """Published entries matching every criterion given."""
+    now = today or utcnow().date()
+    query = (
+        select(DirectoryEntry)
+        .join(DirectoryEntry.supplier)
+        .join(DirectoryEntry.questionnaire_version)
+        .where(DirectoryEntry.status == EntryStatus.PUBLISHED)
+        .options(
+            joinedload(DirectoryEntry.supplier), joinedload(DirectoryEntry.questionnaire_version)
+        )
+    )
+    text = criteria.text.strip()
+    if text:
+        pattern = contains_pattern(text)
+        query = query.where(
+            or_(
+                func.lower(DirectoryEntry.product).like(pattern, escape="\\"),
+                func.lower(Supplier.name).like(pattern, escape="\\"),
+                func.lower(DirectoryEntry.summary).like(pattern, escape="\\"),
+            )
+        )
+    if criteria.category:
+        query = query.where(DirectoryEntry.category == criteria.category)
+    if criteria.rating:
+        query = query.where(DirectoryEntry.rating == criteria.rating)
+    if criteria.questionnaire:
+        query = query.where(QuestionnaireVersion.key == criteria.questionnaire)
+    if criteria.freshness == "current":
+        query = query.where(DirectoryEntry.review_due >= now)
+    elif criteria.freshness == "overdue":
+        query = query.where(DirectoryEntry.review_due < now)
+    return list(session.scalars(query.order_by(func.lower(DirectoryEntry.product)).limit(500)))
+
+
+def comparison_for_school(
+    session: Session, entry: DirectoryEntry, organisation: Organisation
+) -> Comparison:
+    """The entry's answers against this school's own requirements."""
+    questionnaire = definition_for(entry.questionnaire_version)
+    return compare(
+        questionnaire,
+        entry.answers,
+        requirements_for(session, organisation, questionnaire),
+        evidence=set(entry.evidence_questions),
+    )
+
+
+def adoption_of(
+    session: Session, entry: DirectoryEntry, organisation: Organisation
+) -> Adoption | None:
+    return session.scalar(
+        select(Adoption).where(
+            Adoption.organisation_id == organisation.id, Adoption.listing_id == entry.listing_id
+        )
+    )
+
+
+def adopt(
+    session: Session, actor: User, organisation: Organisation, entry: DirectoryEntry
+) -> Adoption:
+    if entry.status != EntryStatus.PUBLISHED:
+        raise ServiceError("Only a published entry can be adopted")
+    existing = adoption_of(session, entry, organisation)
+    if existing is not None:
+        raise ServiceError(
+            f"{organisation.name} adopted this entry on {existing.adopted_at:%d/%m/%Y}"
+        )
+    adoption = Adoption(
+        organisation_id=organisation.id,
+        listing_id=entry.listing_id,
+        entry_id=entry.id,
+        adopted_by_id=actor.id,
+    )
+    session.add(adoption)
+    record_event(
+        session,
+        "entry_adopted",
+        organisation=organisation,
+        actor=actor,
+        entry=entry.id,
+        supplier=entry.supplier.name,
+        product=entry.product,
+    )
+    session.flush()
+    return adoption
+
+
+def adoptions(session: Session, organisation: Organisation) -> list[Adoption]:
+    return list(
+        session.scalars(
+            select(Adoption)
+            .where(Adoption.organisation_id == organisation.id)
+            .options(joinedload(Adoption.entry).joinedload(DirectoryEntry.supplier))
+            .order_by(Adoption.adopted_at.desc())
+        )
+    )
+
+
+# --- export ---------------------------------------------------------------------
+
+
+def export_blocks(
+    session: Session, statuses: set[str], today: date | None = None
+) -> Iterator[DirectoryBlock]:
+    """One block per questionnaire version, its entries read in batches."""
+    now = today or utcnow().date()
+    versions = session.scalars(
+        select(QuestionnaireVersion)
+        .where(
+            QuestionnaireVersion.id.in_(
+                select(DirectoryEntry.questionnaire_version_id).where(
+                    DirectoryEntry.status.in_(statuses)
+                )
+            )
+        )
+        .order_by(QuestionnaireVersion.key, QuestionnaireVersion.version)
+    ).all()
+    for version in versions:
+        yield DirectoryBlock(
+            definition_for(version), _export_rows(session, version.id, statuses, now)
+        )
+
+
+def export_count(session: Session, statuses: set[str]) -> int:
+    return (
+        session.scalar(
+            select(func.count(DirectoryEntry.id)).where(DirectoryEntry.status.in_(statuses))
+        )
+        or 0
+    )
+
+
+def _export_rows(
+    session: Session, version_id: int, statuses: set[str], today: date
+) -> Iterator[DirectoryRow]:
+    query = (
+        select(DirectoryEntry)
+        .where(
+            DirectoryEntry.questionnaire_version_id == version_id,
+            DirectoryEntry.status.in_(statuses),
+        )
+        .options(joinedload(DirectoryEntry.supplier))
+        .order_by(DirectoryEntry.id)
+        .execution_options(yield_per=500)
+    )
+    for entry in session.scalars(query):
+        status = ENTRY_STATUS_LABELS[EntryStatus(entry.status)]
+        if review_overdue(entry, today):
+            status = "Review overdue"
+        yield DirectoryRow(
+            supplier=entry.supplier.name,
+            product=entry.product,
+            category=CATEGORY_LABELS.get(entry.category, entry.category),
+            rating=entry.rating,
+            score=None,
+            status=status,
+            reviewed=entry.reviewed_on,
+            review_due=entry.review_due,
+            summary=entry.summary,
+            conditions=entry.conditions,
+            answers=entry.answers,
+        )
+
+
+def fresh_request_defaults(entry: DirectoryEntry) -> dict[str, str]:
+    """What a new request to this supplier starts with."""
+    return {
+        "supplier_name": entry.supplier.name,
+        "questionnaire": entry.questionnaire_version.key,
+        "message": f"We found {entry.product} in the due-diligence directory and would like "
+        "your current answers for our school.",
+    }

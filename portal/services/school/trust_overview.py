@@ -1,0 +1,87 @@
+"""A trust's schools side by side: progress on the standards, RACI gaps, the
+suppliers they share and the reviews that are overdue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from ...models import Organisation, Supplier, utcnow
+from . import raci, standards
+from . import register as supplier_register
+
+
+@dataclass(frozen=True)
+class SchoolSummary:
+    school: Organisation
+    progress: standards.Progress
+    raci_gaps: int
+    suppliers: int
+    overdue: tuple[standards.Due, ...]
+
+    def status_of(self, name: str) -> str | None:
+        for standard in self.progress.standards:
+            if standard.name == name:
+                return standard.status
+        return None
+
+
+@dataclass(frozen=True)
+class SharedSupplier:
+    supplier: Supplier
+    # Per school using it: the register entry (latest assessment, next review).
+    by_school: dict[int, supplier_register.RegisterEntry]
+
+
+@dataclass(frozen=True)
+class TrustOverview:
+    schools: tuple[SchoolSummary, ...]
+    standard_names: tuple[str, ...]
+    shared: tuple[SharedSupplier, ...]
+
+    @property
+    def overdue(self) -> list[tuple[Organisation, standards.Due]]:
+        found = [(s.school, due) for s in self.schools for due in s.overdue]
+        return sorted(found, key=lambda pair: (pair[1].on, pair[0].name))
+
+
+def overview(
+    session: Session, schools: list[Organisation], today: date | None = None
+) -> TrustOverview:
+    """``schools`` as permissions.trust_schools gives them."""
+    today = today or utcnow().date()
+    summaries = []
+    names: dict[str, None] = {}
+    users: dict[int, dict[int, supplier_register.RegisterEntry]] = {}
+    suppliers: dict[int, Supplier] = {}
+    for school in schools:
+        found = standards.progress(session, school, today)
+        for standard in found.standards:
+            names.setdefault(standard.name, None)
+        register = supplier_register.entries(session, school, today)
+        for entry in register:
+            users.setdefault(entry.supplier.id, {})[school.id] = entry
+            suppliers[entry.supplier.id] = entry.supplier
+        summaries.append(
+            SchoolSummary(
+                school=school,
+                progress=found,
+                raci_gaps=sum(
+                    1 for task in raci.tasks(session, school, found.questionnaire) if task.gaps
+                ),
+                suppliers=len(register),
+                overdue=tuple(
+                    due for due in standards.timeline(session, school, found, today) if due.overdue
+                ),
+            )
+        )
+    shared = tuple(
+        SharedSupplier(suppliers[sid], by_school)
+        for sid, by_school in sorted(
+            users.items(), key=lambda item: suppliers[item[0]].name.lower()
+        )
+        if len(by_school) > 1
+    )
+    return TrustOverview(tuple(summaries), tuple(names), shared)
