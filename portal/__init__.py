@@ -65,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
         security_headers,
         templating,
     )
+    from .identity import staff_sessions
     from .services.platform import questionnaire_registry as questionnaires
     from .services.platform import storage
     from .views import (
@@ -84,6 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
     )
 
     input_hygiene.init_app(app)
+    staff_sessions.init_app(app)
     permissions.init_app(app)
     security_headers.init_app(app)
     templating.init_app(app)

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from . import redaction
-from .permissions import ApiUnauthorised
+from .identity.api_callers import ApiUnauthorised
 
 HANDLED = (400, 401, 403, 404, 405, 409, 410, 413, 415, 422, 429, 500)
 PAGES = (400, 403, 404, 405, 410, 413, 429, 500)
@@ -32,7 +32,7 @@ API_DETAILS = {
 def init_app(app: Flask) -> None:
     redaction.install("werkzeug", "gunicorn.access", "gunicorn.error")
     for code in HANDLED:
-        app.register_error_handler(code, _render_error)
+        app.register_error_handler(code, render_error)
     app.register_error_handler(ApiUnauthorised, _unauthorised)
     app.register_error_handler(SecurityError, _untrusted_host)
     app.register_error_handler(Exception, _unexpected)
@@ -70,7 +70,8 @@ def _title(status: int) -> str:
     return HTTP_STATUS_CODES.get(status, "Error")
 
 
-def _render_error(error: HTTPException) -> ResponseReturnValue:
+def render_error(error: HTTPException) -> ResponseReturnValue:
+    """The error page (or, under /api/, the problem document) for ``error``."""
     code = error.code or 500
     if request.path.startswith("/api/"):
         default = type(error).description
@@ -101,7 +102,7 @@ def _unauthorised(error: ApiUnauthorised) -> ResponseReturnValue:
 
 def _unexpected(error: Exception) -> ResponseReturnValue:
     if isinstance(error, HTTPException):
-        return _render_error(error)
+        return render_error(error)
     session = g.get("_db_session")
     if session is not None:
         session.rollback()
@@ -109,4 +110,4 @@ def _unexpected(error: Exception) -> ResponseReturnValue:
     current_app.logger.error(
         "Unhandled error on %s %s", request.method, redaction.redact(request.path), exc_info=error
     )
-    return _render_error(InternalServerError())
+    return render_error(InternalServerError())

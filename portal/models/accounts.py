@@ -114,7 +114,7 @@ class User(Base):
 
     def end_sessions(self) -> None:
         """End every session of this person, on every device, at its next
-        request (permissions.py compares the version)."""
+        request (identity/staff_sessions.py compares the version)."""
         self.session_version += 1
 
 

@@ -23,14 +23,9 @@ from flask_login import current_user, login_required
 
 from ..after_response import after_response
 from ..extensions import db, limiter
+from ..identity.staff_sessions import current_actor, end_session, start_session, switch_organisation
 from ..models import TokenPurpose, User
-from ..permissions import (
-    current_actor,
-    end_session,
-    own_invitation,
-    start_session,
-    switch_organisation,
-)
+from ..permissions import own_invitation
 from ..services.accounts import mfa
 from ..services.accounts import users as accounts
 from ..services.errors import ServiceError

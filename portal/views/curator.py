@@ -6,15 +6,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 
 from ..extensions import db
+from ..identity.staff_sessions import current_actor
 from ..models import DirectoryEntry, EntryStatus
-from ..permissions import (
-    Action,
-    consented_submission,
-    curatable,
-    curated_entry,
-    current_actor,
-    requires,
-)
+from ..permissions import Action, consented_submission, curated_entry, requires
 from ..questionnaire import logic
 from ..questionnaire.forms import SelectChoice, build_section_form, form_data
 from ..services.directory import curation as directory
@@ -47,7 +41,7 @@ def _entry_url(entry: DirectoryEntry) -> str:
 def workspace() -> ResponseReturnValue:
     return render_template(
         "curator/workspace.html",
-        queue=[row for row in directory.queue(db.session) if curatable(row)],
+        queue=directory.queue(db.session),
         categories=directory.CATEGORY_LABELS,
         **directory.workspace_lists(db.session),
     )

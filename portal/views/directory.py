@@ -10,8 +10,9 @@ from flask.typing import ResponseReturnValue
 
 from ..exports.directory import directory_workbook
 from ..extensions import db, export_limit, writes_on_get
+from ..identity.staff_sessions import current_actor, current_organisation
 from ..models import EntryStatus, utcnow
-from ..permissions import Action, can, current_actor, current_organisation, requires, visible_entry
+from ..permissions import Action, can, requires, visible_entry
 from ..questionnaire import logic
 from ..services.directory import curation as directory
 from ..services.downloads import contents as exports

@@ -9,12 +9,11 @@ from flask_wtf import FlaskForm
 
 from ..exports.dpia import dpia_workbook
 from ..extensions import db, export_limit, keep_changes, writes_on_get
+from ..identity.staff_sessions import current_actor, current_organisation
 from ..models import Dpia, DpiaStatus, Request, utcnow
 from ..permissions import (
     Action,
     can,
-    current_actor,
-    current_organisation,
     dpia_signing_roles,
     ensure,
     ensure_dpia_approver,

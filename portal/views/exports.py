@@ -14,9 +14,10 @@ from flask.typing import ResponseReturnValue
 
 from ..exports.register import register_csv, register_workbook
 from ..extensions import db, export_limit, writes_on_get
+from ..identity.staff_sessions import current_actor, current_organisation
 from ..input_hygiene import safe_ids
 from ..models import Organisation, Request, User
-from ..permissions import Action, current_actor, current_organisation, get_for_org, requires
+from ..permissions import Action, get_for_org, requires
 from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
 from ..services.review import side_by_side

@@ -7,15 +7,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..extensions import db
+from ..identity.staff_sessions import current_actor, current_organisation
 from ..models import Request, utcnow
-from ..permissions import (
-    Action,
-    current_actor,
-    current_organisation,
-    get_for_org,
-    requires,
-    shared_for_feedback,
-)
+from ..permissions import Action, get_for_org, requires, shared_for_feedback
 from ..services.errors import ServiceError
 from ..services.school import feedback
 

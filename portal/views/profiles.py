@@ -7,7 +7,8 @@ from flask.typing import ResponseReturnValue
 
 from ..exports.profile import profile_workbook
 from ..extensions import db, export_limit, writes_on_get
-from ..permissions import Action, current_actor, current_organisation, requires
+from ..identity.staff_sessions import current_actor, current_organisation
+from ..permissions import Action, requires
 from ..questionnaire.definition import Question, Questionnaire
 from ..questionnaire.forms import SelectChoice
 from ..services.downloads import contents as exports

@@ -3,20 +3,14 @@ data held, latest assessment and annual review."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..exports.supplier_register import supplier_register_workbook
 from ..extensions import db, export_limit, writes_on_get
+from ..identity.staff_sessions import current_actor, current_organisation
 from ..models import utcnow
-from ..permissions import (
-    Action,
-    can,
-    current_actor,
-    current_organisation,
-    register_entry,
-    requires,
-)
+from ..permissions import Action, can, ensure, register_entry, requires
 from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
 from ..services.school import register as supplier_register
@@ -88,8 +82,7 @@ def edit(supplier_id: int) -> ResponseReturnValue:
         form.notes.data = use.notes or ""
         form.next_review_date.data = use.next_review_date
     if request.method == "POST":
-        if not can(Action.MANAGE_STANDARDS):
-            abort(403)
+        ensure(Action.MANAGE_STANDARDS)
         if form.validate_on_submit():
             try:
                 supplier_register.save_details(

@@ -7,9 +7,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 
 from ..extensions import db
+from ..identity.staff_sessions import current_actor, current_organisation
 from ..input_hygiene import safe_ids
 from ..models import Request, RequestStatus
-from ..permissions import Action, current_actor, current_organisation, get_for_org, requires
+from ..permissions import Action, get_for_org, requires
 from ..questionnaire.forms import SelectChoice
 from ..services.errors import ServiceError
 from ..services.requirements import ratings

@@ -19,21 +19,17 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from ..extensions import db, export_limit, writes_on_get
+from ..identity.staff_sessions import current_actor, current_organisation, switch_organisation
 from ..input_hygiene import valid_id
 from ..models import ANSWERED_STATUSES, ApiKey, Request, utcnow
 from ..permissions import (
     Action,
     authenticator_resettable,
-    current_actor,
-    current_organisation,
     ensure_may_reset_authenticator,
     get_for_org,
     invitation_for_org,
-    org_members,
     request_on_behalf,
     requires,
-    switch_organisation,
-    trust_schools,
 )
 from ..questionnaire.forms import SelectChoice
 from ..services.accounts import api_keys, mfa
@@ -49,7 +45,7 @@ from ..services.requirements import ratings
 from ..services.review import decisions as review
 from ..services.review.dashboard import REVIEW_WARNING_DAYS, summarise
 from ..services.review.timeline import describe
-from ..services.school import dpia, feedback
+from ..services.school import dpia, feedback, trust_overview
 from ..services.school import register as supplier_register
 from ..templating import format_date
 from .forms import ApiKeyForm, InviteUserForm, NewRequestForm
@@ -90,7 +86,7 @@ def new_request() -> ResponseReturnValue:
         SelectChoice(q.key, f"{q.title} ({q.question_count} questions)")
         for q in questionnaires.for_suppliers()
     ]
-    schools = trust_schools(current_organisation())
+    schools = trust_overview.trust_schools(db.session, current_organisation())
     form.on_behalf_of.choices = [SelectChoice(str(s.id), s.name) for s in schools]
     if form.validate_on_submit():
         details = requests.NewRequest(
@@ -264,7 +260,7 @@ def manage_users() -> ResponseReturnValue:
         else:
             flash(f"Invitation sent to {invitation.email}", "success")
             return redirect(url_for("school.manage_users"))
-    members = org_members(organisation)
+    members = accounts.members(db.session, organisation)
     return render_template(
         "school/users_manage.html",
         form=form,
@@ -294,7 +290,9 @@ def withdraw_invitation(invitation_id: int) -> ResponseReturnValue:
 def reset_authenticator(user_id: int) -> ResponseReturnValue:
     """For a lost phone: the person sets the app up again at their next sign-in."""
     organisation = current_organisation()
-    member = next((m for m in org_members(organisation) if m.user_id == user_id), None)
+    member = next(
+        (m for m in accounts.members(db.session, organisation) if m.user_id == user_id), None
+    )
     if member is None:
         abort(404)
     ensure_may_reset_authenticator(member)
@@ -315,7 +313,9 @@ def reset_authenticator(user_id: int) -> ResponseReturnValue:
 @requires(Action.MANAGE_USERS)
 def remove_member(user_id: int) -> ResponseReturnValue:
     organisation = current_organisation()
-    member = next((m for m in org_members(organisation) if m.user_id == user_id), None)
+    member = next(
+        (m for m in accounts.members(db.session, organisation) if m.user_id == user_id), None
+    )
     if member is None:
         abort(404)
     person = member.user

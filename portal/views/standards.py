@@ -8,19 +8,13 @@ from flask.typing import ResponseReturnValue
 
 from ..exports.standards import raci_workbook, timeline_workbook
 from ..extensions import db, export_limit, keep_changes, writes_on_get
+from ..identity.staff_sessions import current_actor, current_organisation
 from ..input_hygiene import valid_id
 from ..models import utcnow
-from ..permissions import (
-    Action,
-    can,
-    current_actor,
-    current_organisation,
-    org_members,
-    requires,
-    schools_of_trust,
-)
+from ..permissions import Action, can, ensure, refuse, requires, schools_of_trust
 from ..questionnaire import Questionnaire
 from ..questionnaire.forms import SelectChoice, build_section_form, form_data
+from ..services.accounts import users as accounts
 from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
 from ..services.requests import evidence
@@ -78,7 +72,7 @@ def move_to_newest() -> ResponseReturnValue:
 def digital_lead() -> ResponseReturnValue:
     organisation = current_organisation()
     form = DigitalLeadForm()
-    people = [m.user for m in org_members(organisation)]
+    people = [m.user for m in accounts.members(db.session, organisation)]
     form.lead.choices = [
         SelectChoice("", "Choose a person"),
         *(SelectChoice(str(u.id), u.name) for u in people),
@@ -88,7 +82,7 @@ def digital_lead() -> ResponseReturnValue:
         form.link_governor.data = organisation.link_governor or ""
     elif not can(Action.MANAGE_USERS):
         # The digital lead signs DPIAs off: naming one is an admin's act.
-        abort(403)
+        refuse(Action.MANAGE_USERS)
     elif form.validate_on_submit():
         chosen = next((u for u in people if str(u.id) == form.lead.data), None)
         if chosen is None:
@@ -118,8 +112,7 @@ def answer_section(section_id: str) -> ResponseReturnValue:
     errors: dict[str, str] = {}
     notes = {qid: item.note or "" for qid, item in found.items.items()}
     if request.method == "POST":
-        if not can(Action.MANAGE_STANDARDS):
-            abort(403)
+        ensure(Action.MANAGE_STANDARDS)
         form = form_class(request.form)
         notes = {q.id: request.form.get(f"{q.id}-note", "") for q in section.answerable}
         result = standards.save_section(
@@ -189,7 +182,7 @@ def standard(slug: str) -> ResponseReturnValue:
         form.target_date.data = chosen.target_date
         form.next_review_date.data = chosen.next_review_date
     elif not can(Action.MANAGE_STANDARDS):
-        abort(403)
+        refuse(Action.MANAGE_STANDARDS)
     elif form.validate_on_submit():
         standards.save_plan(
             db.session, organisation, current_actor(), chosen.name,
@@ -256,7 +249,7 @@ def edit_task(question_id: str) -> ResponseReturnValue:
         form.consulted.data = list(task.consulted)
         form.informed.data = list(task.informed)
     elif not can(Action.MANAGE_STANDARDS):
-        abort(403)
+        refuse(Action.MANAGE_STANDARDS)
     elif request.form.get("action") == "reset":
         raci.reset_task(db.session, organisation, current_actor(), task.question)
         flash("The suggested chart is back for this task", "success")

@@ -25,9 +25,15 @@ from werkzeug.exceptions import HTTPException
 
 from .. import templating
 from ..after_response import after_response
+from ..errors import render_error
 from ..extensions import db, keep_changes, limiter, reads_first, start_writing, writes_on_get
+from ..identity.supplier_grants import (
+    SupplierAccessEnded,
+    grant_supplier_access,
+    supplier_request,
+    supplier_view,
+)
 from ..models import Request
-from ..permissions import grant_supplier_access, supplier_request, supplier_view
 from ..questionnaire import Questionnaire, Section, logic
 from ..questionnaire.forms import SectionForm, build_section_form, form_data
 from ..services.downloads import contents as exports
@@ -42,19 +48,41 @@ from .forms import DeclarationForm, ReuseAddressForm, ReuseCodeForm
 bp = Blueprint("supplier", __name__, url_prefix="/respond")
 
 
+@bp.errorhandler(SupplierAccessEnded)
+def access_ended(error: SupplierAccessEnded) -> ResponseReturnValue:
+    """404, and if the supplier was posting answers, what they typed: a
+    session that ended must not throw their work away."""
+    try:
+        typed = posted_answers()
+    except HTTPException as unreadable:  # a form input_hygiene refuses: its 400
+        return render_error(unreadable)
+    if typed and not request.is_json:
+        return render_template("supplier/session_ended.html", typed=typed), 404
+    return render_error(error)
+
+
+def posted_answers() -> list[tuple[str, str]]:
+    """What a supplier typed in a posted form, without the form's own fields."""
+    return [
+        (name, value)
+        for name, value in request.form.items(multi=True)
+        if value.strip()
+        and name not in ("csrf_token", "shown", "action")
+        and not name.startswith("rev-")
+    ]
+
+
 @bp.errorhandler(CSRFError)
 def stale_form(error: CSRFError) -> ResponseReturnValue:
     """A page left open until its security token went stale: show the section
     again with everything typed, and ask to save again (nothing was saved)."""
     args = request.view_args or {}
     try:
-        # Without a grant (the session cookie lost or ended) this refuses with
-        # the page of what was typed: the stale token is not the news then.
         row = supplier_request(str(args.get("reference")))
-    except HTTPException as refused:
-        if refused.response is not None:
-            return refused.response
-        return render_template("errors/404.html", error=refused), 404
+    except SupplierAccessEnded as ended:
+        # Without a grant (the session cookie lost or ended) the page of what
+        # was typed is the news, not the stale token.
+        return access_ended(ended)
     if request.endpoint != "supplier.answer_section" or request.is_json:
         return render_template("errors/400.html", error=error), 400
     questionnaire = responses.questionnaire_of(row)

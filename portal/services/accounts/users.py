@@ -319,6 +319,19 @@ def invite_user(
     return invitation
 
 
+def members(session: Session, organisation: Organisation) -> list[Membership]:
+    """The organisation's people, by name; API keys are listed on their own page."""
+    return list(
+        session.scalars(
+            select(Membership)
+            .where(Membership.organisation_id == organisation.id)
+            .join(Membership.user)
+            .where(User.is_service.is_(False))
+            .order_by(User.name)
+        )
+    )
+
+
 def pending_invitations(session: Session, user: User) -> list[MembershipInvitation]:
     """The live invitations addressed to this person's email, oldest first."""
     return list(

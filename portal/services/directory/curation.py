@@ -118,26 +118,33 @@ def _audit(
 # --- the curator's queue --------------------------------------------------------
 
 
+def curatable(row: Request) -> bool:
+    """A submission may reach the directory: the supplier consented, it is
+    answered, and it assesses the supplier (a screening or a self-assessment
+    describes one school, not the supplier)."""
+    if not row.directory_consent or row.status not in ANSWERED_STATUSES:
+        return False
+    questionnaire = definition_for(row.questionnaire_version)
+    return questionnaire.triage is None and not questionnaire.answered_by_staff
+
+
 def queue(session: Session) -> list[Request]:
-    """Consented, answered submissions not yet used by any entry, oldest
-    first: the candidates. Whether each may reach the curator is
-    permissions.curatable's to decide (the curator's page asks it)."""
+    """Consented, answered submissions about a supplier not yet used by any
+    entry, oldest first: what the curator may turn into entries."""
     used = select(DirectoryEntry.source_request_id).where(
         DirectoryEntry.source_request_id.is_not(None)
     )
-    rows = list(
-        session.scalars(
-            select(Request)
-            .where(
-                Request.directory_consent.is_(True),
-                Request.status.in_(ANSWERED_STATUSES),
-                Request.id.not_in(used),
-            )
-            .options(joinedload(Request.supplier), joinedload(Request.questionnaire_version))
-            .order_by(Request.submitted_at)
+    rows = session.scalars(
+        select(Request)
+        .where(
+            Request.directory_consent.is_(True),
+            Request.status.in_(ANSWERED_STATUSES),
+            Request.id.not_in(used),
         )
+        .options(joinedload(Request.supplier), joinedload(Request.questionnaire_version))
+        .order_by(Request.submitted_at)
     )
-    return rows
+    return [row for row in rows if curatable(row)]
 
 
 def entries(session: Session, statuses: set[str] | None = None) -> list[DirectoryEntry]:

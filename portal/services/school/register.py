@@ -156,6 +156,15 @@ def entries(
     )
 
 
+def entry_for(
+    session: Session, organisation: Organisation, supplier_id: int
+) -> RegisterEntry | None:
+    """This supplier's entry in the organisation's register (a row of its own,
+    a request, one made on its behalf, or an adoption), or None: suppliers are
+    shared between schools, and another school's are not ours to see."""
+    return next((e for e in entries(session, organisation) if e.supplier.id == supplier_id), None)
+
+
 def due_for_review(found: list[RegisterEntry], today: date, days: int) -> list[RegisterEntry]:
     """Suppliers whose review is due within ``days`` or overdue, soonest first."""
     horizon = today + timedelta(days=days)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...models import Organisation, Supplier, utcnow
+from ...models import Organisation, OrgKind, Supplier, utcnow
 from . import raci, standards
 from . import register as supplier_register
 
@@ -47,10 +48,24 @@ class TrustOverview:
         return sorted(found, key=lambda pair: (pair[1].on, pair[0].name))
 
 
+def trust_schools(session: Session, organisation: Organisation) -> list[Organisation]:
+    """The schools whose standards and registers this organisation's members
+    may see beside its own: a trust's own schools; nobody else's."""
+    if organisation.kind != OrgKind.TRUST:
+        return []
+    return list(
+        session.scalars(
+            select(Organisation)
+            .where(Organisation.trust_id == organisation.id)
+            .order_by(Organisation.name)
+        )
+    )
+
+
 def overview(
     session: Session, schools: list[Organisation], today: date | None = None
 ) -> TrustOverview:
-    """``schools`` as permissions.trust_schools gives them."""
+    """``schools`` as :func:`trust_schools` gives them."""
     today = today or utcnow().date()
     summaries = []
     names: dict[str, None] = {}

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from ... import rate_limit_store
 from ...extensions import WRITE_METHODS, csrf, db, limiter
-from ...permissions import bearer_token, session_holds_credentials
+from ...identity.api_callers import bearer_token, session_holds_credentials
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

@@ -8,8 +8,8 @@ from flask import abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ...extensions import db
+from ...identity.api_callers import api_supplier_request
 from ...models import Request
-from ...permissions import api_supplier_request
 from ...questionnaire import Question, Section, logic
 from ...services.errors import ServiceError
 from ...services.requests import answering as responses

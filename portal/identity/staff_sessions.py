@@ -1,0 +1,162 @@
+"""Staff sign-in sessions: who is signed in, under which membership, and when
+their session ends.
+
+Sessions are server-side rules on a signed cookie: one ends after
+STAFF_IDLE_MINUTES without a request and STAFF_SESSION_HOURS in all, and every
+session of a user ends when their session_version is raised (sign-out, password
+change, account disabled).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_url, login_user, logout_user
+from werkzeug.exceptions import Forbidden
+
+from ..extensions import db, login_manager
+from ..models import Membership, Organisation, User, utcnow
+from ..services.platform.audit import record_event
+
+SESSION_VERSION = "sv"
+SIGNED_IN_AT = "auth_at"
+LAST_SEEN_AT = "seen_at"
+SESSION_ID = "sid"
+# Refreshing the last-seen time on every request would rewrite the cookie on
+# every response; a minute's precision is plenty for a 30-minute limit.
+SEEN_PRECISION_SECONDS = 60
+
+
+class NoMembership(Forbidden):
+    """Signed in, but a member of no organisation: nothing of any school is theirs."""
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(_to_sign_in)
+    app.before_request(_authenticator_first)
+
+
+def start_session(user: User) -> None:
+    """Sign the user in with a brand-new session (no fixation), remember-me off."""
+    session.clear()
+    login_user(user, remember=False)
+    now = int(utcnow().timestamp())
+    session[SESSION_ID] = secrets.token_urlsafe(16)
+    session[SESSION_VERSION] = user.session_version
+    session[SIGNED_IN_AT] = now
+    session[LAST_SEEN_AT] = now
+    session.permanent = False
+
+
+def end_session() -> None:
+    """Sign out here, and end the user's sessions everywhere else too."""
+    if current_user.is_authenticated:
+        user = current_actor()
+        user.end_sessions()
+        for membership in user.memberships:
+            record_event(db.session, "signed_out", organisation=membership.organisation, actor=user)
+    logout_user()
+    session.clear()
+
+
+def _load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdecimal() else None
+    if user is None or not user.is_active or user.is_service:
+        return None
+    ended = _session_ended(user)
+    if ended:
+        g.session_ended = ended
+        for key in ("_user_id", "_fresh", "_id", SESSION_VERSION, SIGNED_IN_AT, LAST_SEEN_AT):
+            session.pop(key, None)
+        return None
+    now = int(utcnow().timestamp())
+    if now - int(session.get(LAST_SEEN_AT, 0)) >= SEEN_PRECISION_SECONDS:
+        session[LAST_SEEN_AT] = now
+    return user
+
+
+def _authenticator_first() -> ResponseReturnValue | None:
+    """Someone who must use an authenticator app and has none set up can only
+    set it up (or sign out) until they do."""
+    from ..services.accounts.mfa import required_for
+
+    endpoint = request.endpoint or ""
+    if endpoint.startswith(("auth.", "supplier.")) or endpoint == "static":
+        return None
+    if not current_user.is_authenticated:
+        return None
+    user = current_actor()
+    if user.mfa_enabled_at is not None or not required_for(user):
+        return None
+    if request.path.startswith("/api/"):
+        raise Forbidden("Set up your authenticator app before using the API this way")
+    return redirect(url_for("auth.authenticator"))
+
+
+def _to_sign_in() -> ResponseReturnValue:
+    """Anonymous on a staff page: to the sign-in page, saying why if a session just ended."""
+    flash(g.get("session_ended") or "Sign in to continue", "info")
+    return redirect(login_url("auth.login", next_url=request.full_path.rstrip("?")))
+
+
+def _session_ended(user: User) -> str | None:
+    """Why this session of ``user`` may no longer be used, or None."""
+    config = current_app.config
+    now = utcnow().timestamp()
+    if session.get(SESSION_VERSION) != user.session_version:
+        return "You were signed out because you signed out or changed your password elsewhere"
+    if now - float(session.get(SIGNED_IN_AT, 0)) > config["STAFF_SESSION_HOURS"] * 3600:
+        return f"You were signed out after {config['STAFF_SESSION_HOURS']} hours. Sign in again"
+    if now - float(session.get(LAST_SEEN_AT, 0)) > config["STAFF_IDLE_MINUTES"] * 60:
+        return (
+            f"You were signed out after {config['STAFF_IDLE_MINUTES']} minutes without activity. "
+            "Sign in again"
+        )
+    return None
+
+
+def current_membership() -> Membership | None:
+    """The membership the signed-in user is acting under, or None."""
+    if "membership" in g:
+        return g.membership
+    membership: Membership | None = None
+    if current_user.is_authenticated:
+        memberships = current_user.memberships
+        chosen = session.get("organisation_id")
+        membership = next((m for m in memberships if m.organisation_id == chosen), None)
+        if membership is None and memberships:
+            membership = memberships[0]
+    g.membership = membership
+    return membership
+
+
+def act_as(membership: Membership) -> None:
+    """Act under this membership for the rest of the request (an API key's)."""
+    g.membership = membership
+
+
+def current_actor() -> User:
+    """The signed-in user as a plain model object (not Flask-Login's proxy)."""
+    user: User = current_user._get_current_object()
+    return user
+
+
+def current_organisation() -> Organisation:
+    """The organisation the signed-in person is acting for; 403 if they have none."""
+    membership = current_membership()
+    if membership is None:
+        raise NoMembership()
+    return membership.organisation
+
+
+def switch_organisation(organisation_id: int) -> bool:
+    """Act for another of the person's organisations from the next request on."""
+    if any(m.organisation_id == organisation_id for m in current_user.memberships):
+        session["organisation_id"] = organisation_id
+        g.pop("membership", None)
+        return True
+    return False
