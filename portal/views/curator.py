@@ -153,24 +153,27 @@ def section(entry_id: int, section_id: str) -> ResponseReturnValue:
         if request.method == "POST"
         else form_class(data=form_data(part, found.answers))
     )
-    others = {k: v for k, v in found.answers.items() if k not in {q.id for q in part.answerable}}
-    if request.method == "POST" and form.validate_section(others, enforce_required=False):
+    if request.method == "POST":
         before = logic.visibility(questionnaire, found.answers)
         try:
-            directory.save_answers(db.session, current_actor(), found, form.visible_answers(others))
+            saved = directory.save_section(db.session, current_actor(), found, form)
         except ServiceError as exc:
             flash(exc.message, "error")
         else:
-            after = logic.visibility(questionnaire, found.answers)
-            revealed = [q for q in part.answerable if after.get(q.id) and not before.get(q.id)]
-            if revealed:
-                # The answers just given call for more in this section: stay.
-                flash(
-                    f"{part.title}: saved. Your answers call for the questions now shown", "success"
-                )
-                return redirect(url_for("curator.section", entry_id=found.id, section_id=part.id))
-            flash(f"{part.title}: saved", "success")
-            return redirect(_entry_url(found))
+            if not saved.errors:
+                after = logic.visibility(questionnaire, found.answers)
+                revealed = [q for q in part.answerable if after.get(q.id) and not before.get(q.id)]
+                if revealed:
+                    # The answers just given call for more in this section: stay.
+                    flash(
+                        f"{part.title}: saved. Your answers call for the questions now shown",
+                        "success",
+                    )
+                    return redirect(
+                        url_for("curator.section", entry_id=found.id, section_id=part.id)
+                    )
+                flash(f"{part.title}: saved", "success")
+                return redirect(_entry_url(found))
     form.add_blank_rows()
     return render_template(
         "curator/section.html",

@@ -33,8 +33,9 @@ from ...models import (
     User,
     utcnow,
 )
-from ...questionnaire import logic
+from ...questionnaire import answerset, logic
 from ...questionnaire.compare import Comparison, compare
+from ...questionnaire.forms import SectionForm
 from ..errors import ServiceError
 from ..platform.audit import record_event
 from ..platform.matching import contains_pattern
@@ -334,17 +335,21 @@ def update_details(
     session.flush()
 
 
-def save_answers(
-    session: Session, actor: User, entry: DirectoryEntry, values: dict[str, Any]
-) -> None:
-    """The curator's answers for one section of a draft (None removes one)."""
+def save_section(
+    session: Session, actor: User, entry: DirectoryEntry, form: SectionForm
+) -> answerset.SectionPlan:
+    """The curator's answers to one section of a draft: what is valid is
+    saved, what is not stays on the form with its message."""
     if entry.status != EntryStatus.DRAFT:
         raise ServiceError("Only a draft's answers can change: start a new version")
-    merged = {**entry.answers, **values}
-    entry.answers = {qid: value for qid, value in merged.items() if value not in (None, "", [])}
+    plan = answerset.plan_section(
+        form, {qid: answerset.Stored(value) for qid, value in entry.answers.items()}
+    )
+    entry.answers = plan.answers
     entry.updated_at = utcnow()
-    _audit(session, "entry_answers_saved", actor, entry, questions=sorted(values))
+    _audit(session, "entry_answers_saved", actor, entry, questions=sorted(plan.saved))
     session.flush()
+    return plan
 
 
 def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[str]]:

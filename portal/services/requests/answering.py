@@ -15,8 +15,7 @@ from werkzeug.datastructures import FileStorage
 from ...extensions import rows_connection
 from ...links import absolute_url
 from ...models import Answer, Request, RequestStatus, utcnow
-from ...questionnaire import Question, Questionnaire, Section, compare, logic
-from ...questionnaire.display import display_value
+from ...questionnaire import Question, Questionnaire, Section, answerset, compare, logic
 from ...questionnaire.forms import SectionForm, build_section_form, form_data, from_json
 from ..errors import ServiceError
 from ..platform.audit import SUPPLIER_ACTOR, record_event
@@ -239,6 +238,13 @@ def ensure_editable(request: Request) -> None:
         )
 
 
+def _as_stored(found: StoredAnswers) -> dict[str, answerset.Stored]:
+    return {
+        qid: answerset.Stored(value, found.comments.get(qid), found.revisions.get(qid, 1))
+        for qid, value in found.values.items()
+    }
+
+
 def save_answers(
     session: Session,
     request: Request,
@@ -246,48 +252,14 @@ def save_answers(
     comments: Mapping[str, str | None] | None = None,
 ) -> int:
     """Store answers (None removes one) and their comments, then drop answers
-    that are now hidden.
+    that are now hidden (the engine's rule: questionnaire/answerset.py).
 
     Returns how many answers changed. Every change bumps the answer's revision.
     """
     ensure_editable(request)
-    questionnaire = questionnaire_of(request)
-    existing = {answer.question_id: answer for answer in request.answers}
-    merged = {**answer_values(request), **values}
-    kept = logic.drop_hidden(questionnaire, {k: v for k, v in merged.items() if v is not None})
-    changed = 0
-    now = utcnow()
-    for qid in set(existing) | set(kept):
-        answer = existing.get(qid)
-        if qid not in kept:
-            request.answers.remove(answer)  # type: ignore[arg-type]
-            changed += 1
-        elif answer is None:
-            request.answers.append(Answer(question_id=qid, value=kept[qid], updated_at=now))
-            changed += 1
-        elif answer.value != kept[qid]:
-            answer.value = kept[qid]
-            answer.revision += 1
-            answer.updated_at = now
-            changed += 1
-    for answer in request.answers:
-        if (
-            comments
-            and answer.question_id in comments
-            and answer.comment != comments[answer.question_id]
-        ):
-            answer.comment = comments[answer.question_id]
-            changed += 1
-    if changed:
-        change_status(
-            session,
-            request,
-            RequestStatus.IN_PROGRESS,
-            actor_label=SUPPLIER_ACTOR,
-            only_from={RequestStatus.SENT},
-        )
-    session.flush()
-    return changed
+    found = stored_answers(session, request)
+    changes = answerset.changes_for(questionnaire_of(request), _as_stored(found), values, comments)
+    return _write_changes(session, request, found, changes.changes, confirmed=frozenset()).changed
 
 
 @dataclass(frozen=True)
@@ -368,41 +340,6 @@ class SectionOutcome:
     conflicts: tuple[str, ...] = ()
 
 
-def _conflicts(
-    current: StoredAnswers, form: SectionForm, ids: set[str], revisions: Mapping[str, int]
-) -> list[str]:
-    """Answers someone else changed since this page loaded, where ours differs.
-
-    A question without a revision posted is not checked (an old page, or a
-    client that does not send them)."""
-    values = form.answers()
-    found = []
-    for qid in sorted(ids):
-        if qid not in revisions:
-            continue
-        current_revision = current.revisions.get(qid, 0)
-        current_value = current.values.get(qid)
-        if current_revision != revisions[qid] and values.get(qid) != current_value:
-            question = form.questionnaire.question(qid)
-            form[qid].errors = [
-                "Someone changed this answer in another tab or browser after you opened this "
-                f"page. It now says: {display_value(question, current_value)}. To keep yours "
-                "instead, save again."
-            ]
-            found.append(qid)
-    return found
-
-
-def _loaded_answers(request: Request) -> StoredAnswers:
-    """The answers of a request whose Answer objects are loaded, as plain values."""
-    return StoredAnswers(
-        values={a.question_id: a.value for a in request.answers},
-        comments={a.question_id: a.comment for a in request.answers if a.comment},
-        revisions={a.question_id: a.revision for a in request.answers},
-        unconfirmed={a.question_id for a in request.answers if a.prefilled},
-    )
-
-
 def editable_ids(session: Session, request: Request) -> set[str] | None:
     """In a clarification round, the questions the supplier may change; else None (all)."""
     items = clarifications.open_items(session, request)
@@ -427,27 +364,17 @@ def save_valid_answers(
     Returns (questions with an error, questions in conflict): those keep their
     stored value, and their typed value stays on screen with the message. In a
     clarification round only the questions in it (``editable``, from
-    :func:`editable_ids`) can change.
+    :func:`editable_ids`) can change. An answer copied from an earlier
+    submission is confirmed once the supplier saves it.
     """
     if editable is not None:
         ids = ids & editable
-    own_ids = {q.id for q in form.section.answerable}
-    others = {k: v for k, v in answer_values(request).items() if k not in own_ids}
-    form.validate_section(others, enforce_required=False, today=today)
-    conflicts = _conflicts(_loaded_answers(request), form, ids, revisions)
-    bad = {qid for qid in ids if form[qid].errors}
-    visible = form.visible_answers(others, today)
-    comments = form.comments()
-    save_answers(
-        session,
-        request,
-        {qid: value for qid, value in visible.items() if qid in ids and qid not in bad},
-        {qid: text for qid, text in comments.items() if qid in ids and qid not in bad},
+    found = stored_answers(session, request)
+    plan = answerset.plan_section(
+        form, _as_stored(found), only=ids, revisions=revisions, today=today
     )
-    for answer in request.answers:
-        if answer.prefilled and answer.question_id in ids - bad:
-            answer.prefilled = False  # saved by the supplier: confirmed
-    return bad, conflicts
+    _write_changes(session, request, found, plan.changes, confirmed=plan.saved)
+    return set(plan.errors) | set(plan.conflicts), list(plan.conflicts)
 
 
 def save_section(
@@ -563,11 +490,7 @@ class AutosavePlan:
     stored: StoredAnswers
     stand: tuple[Any, ...]
     lock_version: int
-    values: dict[str, Any]
-    typed_comments: dict[str, str | None]
-    good: set[str]
-    errors: dict[str, str]
-    conflicts: dict[str, str]
+    plan: answerset.SectionPlan
 
 
 def plan_autosave(
@@ -604,13 +527,6 @@ def plan_autosave(
     clean_revisions = {
         k: int(v) for k, v in revisions.items() if isinstance(v, int) and not isinstance(v, bool)
     }
-    own_ids = {q.id for q in section.answerable}
-    others = {k: v for k, v in stored.values.items() if k not in own_ids}
-    form.validate_section(others, enforce_required=False)
-    conflicts = _conflicts(stored, form, ids, clean_revisions)
-    bad = {qid for qid in ids if form[qid].errors}
-    good = ids - bad
-    visible = form.visible_answers(others, None)
     return AutosavePlan(
         section=section,
         answers=answers,
@@ -619,11 +535,7 @@ def plan_autosave(
         stored=stored,
         stand=stand,
         lock_version=request.lock_version,
-        values={qid: value for qid, value in visible.items() if qid in good},
-        typed_comments={qid: t for qid, t in form.comments().items() if qid in good},
-        good=good,
-        errors={qid: form[qid].errors[0] for qid in sorted(bad) if qid not in conflicts},
-        conflicts={qid: form[qid].errors[0] for qid in conflicts},
+        plan=answerset.plan_section(form, _as_stored(stored), only=ids, revisions=clean_revisions),
     )
 
 
@@ -639,15 +551,14 @@ def apply_autosave(
         plan = plan_autosave(
             session, request, plan.section, plan.answers, plan.comments, plan.revisions
         )
-    values, revisions_now = _write_answers(
-        session, request, plan.stored, plan.values, plan.typed_comments, confirmed=plan.good
-    )
-    shown = logic.visibility(questionnaire_of(request), values)
+    saved = plan.plan
+    written = _write_changes(session, request, plan.stored, saved.changes, confirmed=saved.saved)
+    shown = logic.visibility(questionnaire_of(request), saved.answers)
     return AutosaveResult(
-        saved=tuple(sorted(plan.good)),
-        errors=plan.errors,
-        conflicts=plan.conflicts,
-        revisions=revisions_now,
+        saved=tuple(sorted(saved.saved)),
+        errors=saved.errors,
+        conflicts=saved.conflicts,
+        revisions=written.revisions,
         shown={q.id: shown[q.id] for q in plan.section.questions if q.id in shown},
     )
 
@@ -677,21 +588,17 @@ def _update_answer(columns: Iterable[str]) -> Any:
     return statement
 
 
-def _write_answers(
+def _write_changes(
     session: Session,
     request: Request,
     stored: StoredAnswers,
-    values: dict[str, Any],
-    comments: Mapping[str, str | None],
+    changes: Iterable[answerset.Change],
     *,
-    confirmed: set[str],
-) -> tuple[dict[str, Any], dict[str, int]]:
-    """save_answers for plain rows: the same rules (hidden answers dropped, a
-    revision only for a real change, copied answers confirmed), written with
-    a statement per change. Returns the answers and revisions now stored."""
-    questionnaire = questionnaire_of(request)
-    merged = {**stored.values, **values}
-    kept = logic.drop_hidden(questionnaire, {k: v for k, v in merged.items() if v is not None})
+    confirmed: frozenset[str],
+) -> Written:
+    """Write the engine's changes to the request's answer rows: a new revision
+    for a changed value, copied answers among ``confirmed`` confirmed. The one
+    writer of a supplier's answers."""
     revisions = dict(stored.revisions)
     now = utcnow()
     # Core statements on the table: the ORM's UPDATE and DELETE look through
@@ -699,43 +606,46 @@ def _write_answers(
     # an autosave's write. Answer objects already loaded are expired below.
     connection = rows_connection(session)
     changed = 0
-    for qid in sorted(set(stored.values) | set(kept)):
-        comment = comments.get(qid) if qid in comments else stored.comments.get(qid)
-        if qid not in kept:
+    to_confirm = set(confirmed & stored.unconfirmed)
+    for change in changes:
+        qid = change.question_id
+        changed += 1
+        if change.remove:
             connection.execute(_DELETE_ANSWER, {"rid": request.id, "qid": qid})
             revisions.pop(qid, None)
-            changed += 1
-        elif qid not in stored.values:
+            to_confirm.discard(qid)
+            continue
+        if change.insert:
             connection.execute(
                 _INSERT_ANSWER,
                 {
-                    "request_id": request.id, "question_id": qid, "value": kept[qid],
-                    "comment": comment, "revision": 1, "prefilled": False, "updated_at": now,
+                    "request_id": request.id, "question_id": qid, "value": change.value,
+                    "comment": change.note, "revision": 1, "prefilled": False, "updated_at": now,
                 },
             )  # fmt: skip
             revisions[qid] = 1
-            changed += 1
-        else:
-            update_values: dict[str, Any] = {}
-            if stored.values[qid] != kept[qid]:
-                update_values.update(
-                    value=kept[qid], revision=stored.revisions[qid] + 1, updated_at=now
-                )
-                revisions[qid] = stored.revisions[qid] + 1
-            if qid in comments and (stored.comments.get(qid) or None) != (comments[qid] or None):
-                update_values["comment"] = comments[qid]
-            if qid in confirmed and qid in stored.unconfirmed:
-                update_values["prefilled"] = False
-            if update_values:
-                connection.execute(
-                    _update_answer(update_values),
-                    {
-                        "rid": request.id,
-                        "qid": qid,
-                        **{f"new_{name}": value for name, value in update_values.items()},
-                    },
-                )
-                changed += "value" in update_values or "comment" in update_values
+            continue
+        update_values: dict[str, Any] = {}
+        if change.value_changed:
+            revisions[qid] = stored.revisions[qid] + 1
+            update_values.update(value=change.value, revision=revisions[qid], updated_at=now)
+        if change.note_changed:
+            update_values["comment"] = change.note
+        if qid in to_confirm:
+            update_values["prefilled"] = False
+            to_confirm.discard(qid)
+        connection.execute(
+            _update_answer(update_values),
+            {
+                "rid": request.id,
+                "qid": qid,
+                **{f"new_{name}": value for name, value in update_values.items()},
+            },
+        )
+    for qid in sorted(to_confirm):  # saved unchanged: the copy is now the supplier's answer
+        connection.execute(
+            _update_answer({"prefilled"}), {"rid": request.id, "qid": qid, "new_prefilled": False}
+        )
     if changed:
         change_status(
             session,
@@ -750,7 +660,13 @@ def _write_answers(
         if isinstance(loaded, Answer) and loaded.__dict__.get("request_id") == request.id:
             session.expire(loaded)
     session.flush()
-    return kept, revisions
+    return Written(changed, revisions)
+
+
+@dataclass(frozen=True)
+class Written:
+    changed: int
+    revisions: dict[str, int]
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,14 @@ from ...models import (
     User,
     utcnow,
 )
-from ...questionnaire import Question, Questionnaire, Section, logic
+from ...questionnaire import Question, Questionnaire, Section, answerset, logic
 from ...questionnaire.compare import Finding, Outcome
 from ...questionnaire.display import display_value
 from ...questionnaire.forms import SectionForm
 from ...questionnaire.risk import RISK_TABLE, residual_level, risks_of
 from ...vocabulary import DPIA_STATUS_COLOURS, DPIA_STATUS_LABELS
 from ..errors import ServiceError
+from ..platform.answer_rows import write_changes
 from ..platform.audit import record_event
 from ..platform.questionnaire_registry import definition_for, find_current, publish_version
 from ..requests import lifecycle as requests
@@ -447,48 +448,28 @@ def save_section(
     once, but everything must be before the DPO is asked."""
     lock(session, dpia)
     _must_be(dpia, EDITABLE, "This DPIA is no longer a draft: return it to draft to change it")
-    questionnaire = questionnaire_of(dpia)
     stored = stored_answers(session, dpia)
-    own = {q.id for q in section.answerable}
-    others = {qid: row.value for qid, row in stored.items() if qid not in own}
-    form.validate_section(others, enforce_required=False)
-    errors = {q.id: form[q.id].errors[0] for q in section.answerable if form[q.id].errors}
-    visible = form.visible_answers(others)
-    comments = form.comments()
-    merged = {qid: row.value for qid, row in stored.items()}
-    for qid, value in visible.items():
-        if qid not in errors:
-            merged[qid] = _normalised(value)
-    answered = {k: v for k, v in merged.items() if not logic.is_blank(v)}
-    kept = logic.drop_hidden(questionnaire, answered)
+    plan = answerset.plan_section(
+        form,
+        {qid: answerset.Stored(row.value, row.comment) for qid, row in stored.items()},
+        notes_keep_rows=True,  # a comment alone is the school's own note: it stays
+        normalise=_normalised,
+    )
     now = utcnow()
-    changed = 0
-    for question in section.answerable:
-        row = stored.get(question.id)
-        value = kept.get(question.id)
-        comment = comments.get(question.id) if question.comment else None
-        if value is None and comment is None:
-            if row is not None:
-                session.delete(row)
-                changed += 1
-            continue
-        if row is None:
-            session.add(
-                DpiaAnswer(
-                    dpia_id=dpia.id, question_id=question.id, value=value, comment=comment,
-                    updated_at=now, updated_by_id=actor.id,
-                )
-            )  # fmt: skip
-            changed += 1
-        elif _normalised(row.value) != value or row.comment != comment:
-            # The school's own answer now, not the supplier's.
-            row.value, row.comment, row.source = value, comment, None
-            row.updated_at, row.updated_by_id = now, actor.id
-            changed += 1
-    # Answers elsewhere that these ones now hide (a comment alone stays).
-    for qid in set(answered) - set(kept) - own:
-        session.delete(stored[qid])
-        changed += 1
+
+    def new(change: answerset.Change) -> DpiaAnswer:
+        return DpiaAnswer(
+            dpia_id=dpia.id, question_id=change.question_id, value=change.value,
+            comment=change.note, updated_at=now, updated_by_id=actor.id,
+        )  # fmt: skip
+
+    def update(row: DpiaAnswer, change: answerset.Change) -> None:
+        # The school's own answer now, not the supplier's.
+        row.value, row.comment, row.source = change.value, change.note, None
+        row.updated_at, row.updated_by_id = now, actor.id
+
+    changed = write_changes(session, stored, plan.changes, new=new, update=update)
+    errors = plan.errors
     if changed:
         dpia.updated_at = now
         record_event(

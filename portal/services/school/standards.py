@@ -30,10 +30,11 @@ from ...models import (
     User,
     utcnow,
 )
-from ...questionnaire import Question, Questionnaire, Section, logic
+from ...questionnaire import Question, Questionnaire, Section, answerset, logic
 from ...questionnaire.compare import Outcome, check_answer
 from ...questionnaire.forms import SectionForm
 from ..errors import ServiceError
+from ..platform.answer_rows import write_changes
 from ..platform.audit import record_event
 from ..platform.questionnaire_registry import definition_for, find_current, publish_version
 from ..platform.storage import delete_after_commit
@@ -343,51 +344,38 @@ def save_section(
     not stays on the form with its message. Partial answers are fine: the
     school works through the standards over time."""
     assessment = start_assessment(session, organisation)
-    questionnaire = questionnaire_for(assessment)
     stored = stored_answers(session, assessment)
-    own = {q.id for q in section.answerable}
-    others = {qid: row.value for qid, row in stored.items() if qid not in own}
-    form.validate_section(others, enforce_required=False)
-    errors = {q.id: form[q.id].errors[0] for q in section.answerable if form[q.id].errors}
-    for q in section.answerable:
-        if len(notes.get(q.id, "")) > NOTE_LIMIT:
-            errors[f"{q.id}-note"] = f"Notes must be {NOTE_LIMIT:,} characters or fewer"
-    visible = form.visible_answers(others)
-    merged = {qid: row.value for qid, row in stored.items()}
-    for qid, value in visible.items():
-        if qid not in errors:
-            merged[qid] = value
-    kept = logic.drop_hidden(
-        questionnaire, {k: v for k, v in merged.items() if not logic.is_blank(v)}
+    note_errors = {
+        f"{q.id}-note": f"Notes must be {NOTE_LIMIT:,} characters or fewer"
+        for q in section.answerable
+        if len(notes.get(q.id, "")) > NOTE_LIMIT
+    }
+    plan = answerset.plan_section(
+        form,
+        {qid: answerset.Stored(row.value, row.note) for qid, row in stored.items()},
+        # A note too long keeps the stored one (and stays on the form with its message).
+        notes={
+            q.id: (notes.get(q.id) or "").strip() or None
+            for q in section.answerable
+            if f"{q.id}-note" not in note_errors
+        },
+        notes_keep_rows=True,  # the school's notes on an item stay without an answer
     )
+    errors = {**plan.errors, **note_errors}
     now = utcnow()
-    changed = 0
-    for q in section.answerable:
-        row = stored.get(q.id)
-        note = (notes.get(q.id) or "").strip() or None
-        if f"{q.id}-note" in errors:
-            note = row.note if row else None
-        value = kept.get(q.id)
-        if value is None and note is None:
-            if row is not None:
-                session.delete(row)
-                changed += 1
-            continue
-        if row is None:
-            session.add(
-                AssessmentAnswer(
-                    assessment_id=assessment.id, question_id=q.id, value=value, note=note,
-                    updated_at=now, updated_by_id=actor.id,
-                )
-            )  # fmt: skip
-            changed += 1
-        elif row.value != value or row.note != note:
-            row.value, row.note, row.updated_at, row.updated_by_id = value, note, now, actor.id
-            changed += 1
-    for qid, row in stored.items():  # answers elsewhere that these ones now hide
-        if qid not in own and qid not in kept and not logic.is_blank(row.value) and not row.note:
-            session.delete(row)
-            changed += 1
+
+    def new(change: answerset.Change) -> AssessmentAnswer:
+        return AssessmentAnswer(
+            assessment_id=assessment.id, question_id=change.question_id, value=change.value,
+            note=change.note, updated_at=now, updated_by_id=actor.id,
+        )  # fmt: skip
+
+    def update(row: AssessmentAnswer, change: answerset.Change) -> None:
+        row.value, row.note, row.updated_at, row.updated_by_id = (
+            change.value, change.note, now, actor.id,
+        )  # fmt: skip
+
+    changed = write_changes(session, stored, plan.changes, new=new, update=update)
     for q in section.answerable:
         try:
             changed += _update_files(
