@@ -159,6 +159,13 @@ def entries(
     )
 
 
+def due_for_review(found: list[RegisterEntry], today: date, days: int) -> list[RegisterEntry]:
+    """Suppliers whose review is due within ``days`` or overdue, soonest first."""
+    horizon = today + timedelta(days=days)
+    due = [e for e in found if e.next_review_date is not None and e.next_review_date <= horizon]
+    return sorted(due, key=lambda e: (e.next_review_date or today, e.supplier.name))
+
+
 def sheet_rows(found: Sequence[RegisterEntry]) -> list[SupplierRow]:
     """The register as its workbook lays it out, in words."""
     return [
@@ -184,13 +191,6 @@ def sheet_rows(found: Sequence[RegisterEntry]) -> list[SupplierRow]:
         )
         for entry in found
     ]
-
-
-def due_for_review(found: list[RegisterEntry], today: date, days: int) -> list[RegisterEntry]:
-    """Suppliers whose review is due within ``days`` or overdue, soonest first."""
-    horizon = today + timedelta(days=days)
-    due = [e for e in found if e.next_review_date is not None and e.next_review_date <= horizon]
-    return sorted(due, key=lambda e: (e.next_review_date or today, e.supplier.name))
 
 
 def _of_request(row: Request) -> Assessment:
