@@ -2,12 +2,18 @@
 
 The schema is created once per run; each test starts from empty tables. Set
 TEST_DATABASE_URL to run against PostgreSQL (``make test`` does).
+
+pytest-flask gives the ``client`` (of our ``app``, opened as a ServedClient)
+and JSON-aware responses; ``@pytest.mark.config`` and ``real_server`` below
+say why its ``options`` marker and ``live_server`` are not used.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, MetaData, text
 from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from portal import create_app
@@ -75,22 +82,35 @@ def app_config(database_url: str, tmp_path: Path, **overrides: object) -> dict[s
 
 
 class ServedClient(FlaskClient):
-    """A test client that finishes each response as a WSGI server does: the
-    body is read and the response closed, which runs its close hooks (the
-    email a request queued is sent then, after the reply)."""
+    """A test client that serves each request as a WSGI server does.
+
+    The body is read and the response closed, which runs its close hooks (the
+    email a request queued is sent then, after the reply). And nothing of a
+    request outlives it: pytest-flask's ``client`` fixture opens the client
+    with ``with``, which in Flask keeps the last request's context pushed
+    until the next one, and any other request meanwhile (another client's, a
+    factory's) would join that app context and its ``g``: an anonymous second
+    client was served the first one's signed-in pages (tests/test_fixtures.py).
+    So ``with`` here only scopes the client."""
 
     def open(self, *args: Any, buffered: bool = True, **kwargs: Any) -> TestResponse:
         return super().open(*args, buffered=buffered, **kwargs)
 
+    def __enter__(self) -> ServedClient:
+        return self
+
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Flask]:
-    """The app; ``@pytest.mark.config(NAME=value)`` overrides its configuration."""
+    """The app; ``@pytest.mark.config(NAME=value)`` sets its configuration
+    before it is built. (pytest-flask's ``options`` marker sets app.config
+    after: too late for what create_app reads, such as RATELIMIT_ENABLED,
+    QUESTIONNAIRE_FOLDER and the PORTAL_ENV=production checks.)"""
     overrides: dict[str, object] = {}
     for marker in request.node.iter_markers("config"):
         overrides.update(marker.kwargs)
     app = create_app(app_config(database_url, tmp_path, **overrides))
-    app.test_client_class = ServedClient
+    app.test_client_class = ServedClient  # pytest-flask's ``client`` is one
     yield app
 
     engine = app.extensions["portal_db"].engine_for(app)
@@ -100,16 +120,16 @@ def app(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> It
 
 @pytest.fixture(autouse=True)
 def _push_request_context() -> None:
-    """Replace pytest-flask's fixture of this name: it keeps a request context
-    open for the whole test, so every client request would share one ``g`` (the
-    signed-in user, the database session) as no real request does."""
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    """Replace pytest-flask's client, which keeps the last request's context
-    open (``with app.test_client()``), for the same reason as above."""
-    return app.test_client()
+    """Replaces pytest-flask's autouse fixture of this name, which pushes one
+    test request context for the whole test. Flask lets every request context
+    pushed under it join its app context, so the client's requests and each
+    context the test opens (the factories' ``test_request_context()``, a
+    test's own) would share one ``g``: the user flask-login caches there, the membership permissions.py
+    caches, the database session, the emails queued; and CLI commands run
+    through ``app.test_cli_runner()`` would use it instead of an app context
+    of their own, as ``flask <command>`` does. No two real requests or
+    commands share a ``g``, so a test opens the contexts it needs
+    (``with app.app_context()``) and none is pushed for it."""
 
 
 @pytest.fixture
@@ -129,3 +149,25 @@ def make(app: Flask) -> Factory:
 def sent_mail(app: Flask) -> list[dict[str, str]]:
     """Emails delivered during the test, in order."""
     return app.extensions.setdefault("portal_mail_memory", [])
+
+
+@contextmanager
+def real_server(app: Flask) -> Iterator[str]:
+    """The app behind a real threaded server in this process; yields its base
+    URL. Without SERVER_NAME, as in production (Flask would answer 404 to a
+    request for 127.0.0.1).
+
+    Not pytest-flask's ``live_server``: that forks a process, where caplog
+    cannot see the server's log lines and the database connections the
+    parent pooled would be shared; it sets SERVER_NAME (ours, or
+    localhost.localdomain, with its port); and it lives for the session,
+    while our app is built per test."""
+    app.config["SERVER_NAME"] = None
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

@@ -157,21 +157,15 @@ def test_concurrent_autosaves_from_several_tabs_all_land(
     """A real threaded server: eight saves at once on one request, none lost or failed."""
     import http.cookiejar
     import json
-    import threading
     import urllib.request
     from concurrent.futures import ThreadPoolExecutor
+    from itertools import repeat
 
-    from werkzeug.serving import make_server
+    from .conftest import real_server
 
-    app.config["SERVER_NAME"] = None
     row, link = make.request(make.user(), questionnaire="features")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    opener.open(base + link).read()
     saves = {
         "certificate": "plus",
         "response_minutes": "30",
@@ -183,7 +177,7 @@ def test_concurrent_autosaves_from_several_tabs_all_land(
         "expiry": "2099-03-01",
     }
 
-    def save(item: tuple[str, Any]) -> int:
+    def save(base: str, item: tuple[str, Any]) -> int:
         qid, value = item
         payload = (
             {"comments": {"certificate": "tab two"}} if value is None else {"answers": {qid: value}}
@@ -200,12 +194,9 @@ def test_concurrent_autosaves_from_several_tabs_all_land(
         except urllib.error.HTTPError as error:
             return int(error.code)
 
-    try:
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            statuses = list(pool.map(save, saves.items()))
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with real_server(app) as base, ThreadPoolExecutor(max_workers=8) as pool:
+        opener.open(base + link).read()
+        statuses = list(pool.map(save, repeat(base), saves.items()))
     assert 500 not in statuses
     saved = stored(dbs, row)
     for qid in (

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from portal.exports.dpia import DpiaAnswerRow, DpiaSummary
 from portal.models import AuditEvent, Dpia, DpiaAnswer, Organisation, Request, User
 from portal.questionnaire import load_directory
 from portal.questionnaire.examples import example_answers
@@ -612,8 +613,11 @@ def test_the_dpia_exports_with_its_answers_sources_and_coloured_risks(
     ).first().detail == {"what": "dpia", "format": "xlsx"}
 
 
-def hostile_dpia() -> tuple[Dpia, Any, dict[str, DpiaAnswer]]:
-    """A DPIA (not stored) whose every text is hostile, for the workbook."""
+def hostile_dpia() -> tuple[DpiaSummary, Any, dict[str, DpiaAnswerRow]]:
+    """A DPIA (not stored) whose every text is hostile, as the service hands
+    it to the workbook: (summary, questionnaire, answers)."""
+    from portal.services.school.dpia import for_workbook
+
     from .test_exports import HOSTILE
 
     text = HOSTILE[0]
@@ -626,7 +630,8 @@ def hostile_dpia() -> tuple[Dpia, Any, dict[str, DpiaAnswer]]:
     stored = {
         qid: DpiaAnswer(question_id=qid, value=value, source=text) for qid, value in values.items()
     }
-    return dpia, DPIA, stored
+    summary, answers = for_workbook(dpia, stored)
+    return summary, DPIA, answers
 
 
 def test_hostile_text_in_a_dpia_stays_text_in_its_workbook() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import logging
 import socket
-import threading
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,12 +18,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from portal.extensions import db
 from portal.models import OutgoingEmail, Request, User, utcnow
 from portal.services.jobs.reminders import send_reminders
 
+from .conftest import real_server
 from .factories import LINK, PASSWORD, Factory, login
 
 
@@ -187,27 +186,18 @@ def test_no_token_reaches_any_log_line_in_a_whole_journey(
     app: Flask, make: Factory, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Through a real server with request logging, as in production."""
-    app.config["SERVER_NAME"] = None
     row, link = make.request(make.user())
     token = link.rsplit("/", 1)[1]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
-    try:
-        with caplog.at_level(logging.DEBUG):
-            logging.getLogger("werkzeug").setLevel(logging.INFO)
-            with opener.open(base + link) as response:
-                assert response.status == 200
-                assert response.url.endswith(f"/respond/{row.reference}/")
-            with opener.open(f"{base}/respond/{row.reference}/tasks") as response:
-                assert response.status == 200
-            with pytest.raises(urllib.error.HTTPError, match="404"):
-                opener.open(f"{base}/respond/link/{token}x")
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with real_server(app) as base, caplog.at_level(logging.DEBUG):
+        logging.getLogger("werkzeug").setLevel(logging.INFO)
+        with opener.open(base + link) as response:
+            assert response.status == 200
+            assert response.url.endswith(f"/respond/{row.reference}/")
+        with opener.open(f"{base}/respond/{row.reference}/tasks") as response:
+            assert response.status == 200
+        with pytest.raises(urllib.error.HTTPError, match="404"):
+            opener.open(f"{base}/respond/link/{token}x")
     lines = [record.getMessage() for record in caplog.records]
     assert any("/respond/link/[redacted]" in line for line in lines), lines
     assert not [line for line in lines if token in line]

@@ -17,7 +17,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from portal.demo import attach_demo_files
 from portal.extensions import db
@@ -26,6 +25,7 @@ from portal.questionnaire.examples import example_answers
 from portal.services.requests import answering as responses
 from portal.services.requests import clarifications
 
+from .conftest import real_server
 from .factories import FEATURES_MAIN, Factory, login
 from .test_api import NEW_REQUEST, bearer, make_key
 from .test_email import Controller, free_port
@@ -122,21 +122,18 @@ class HangingInbox:
 def served_with_a_hanging_mail_server(app: Flask) -> Iterator[tuple[str, HangingInbox]]:
     """The app behind a real threaded server (its base URL), sending mail to
     a server that holds every message until the test releases it."""
-    app.config["SERVER_NAME"] = None
     port = free_port()
     app.config["PORTAL_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
     mail = HangingInbox()
     controller = Controller(mail, hostname="127.0.0.1", port=port)
     controller.start()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}", mail
+        with real_server(app) as base:
+            try:
+                yield base, mail
+            finally:
+                mail.release.set()
     finally:
-        mail.release.set()
-        server.shutdown()
-        thread.join(timeout=10)
         controller.stop()
 
 

@@ -4,12 +4,12 @@ from, and the risk register with its levels in colour."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO, Any
 
 import xlsxwriter
 
-from ..models import Dpia, DpiaAnswer, DpiaStatus
 from ..questionnaire import Questionnaire
 from ..questionnaire.display import display_value
 from ..questionnaire.risk import (
@@ -22,8 +22,38 @@ from ..questionnaire.risk import (
     residual_level,
     risks_of,
 )
-from ..vocabulary import DPIA_STATUS_LABELS as STATUS_LABELS
 from .cells import IN_MEMORY, list_styles
+
+
+@dataclass(frozen=True)
+class DpiaSummary:
+    """A DPIA's sign-off in words (services/school/dpia.py gathers it)."""
+
+    title: str
+    supplier: str
+    request_reference: str
+    status: str  # as stored ("approved"): decides the ICO line
+    status_label: str
+    ico_consultation: bool  # what the approver recorded
+    dpo_name: str
+    dpo_advice: str
+    dpo_advised_on: date | None
+    advice_followed: bool | None
+    advice_not_followed_reason: str
+    signed_off_by: str  # "Name, role" once decided
+    decided_on: date | None
+    decision_note: str
+    next_review_date: date | None
+
+
+@dataclass(frozen=True)
+class DpiaAnswerRow:
+    """One stored answer, and where it came from."""
+
+    value: Any
+    comment: str | None
+    source: str | None
+
 
 LEVEL_FILLS = {"low": "#CCE2D8", "medium": "#FFF7BF", "high": "#F4CDC6"}
 
@@ -36,10 +66,10 @@ def _words(value: str | None) -> str:
     return (value or "").capitalize()
 
 
-def _ico_words(dpia: Dpia, remaining: str | None) -> str:
-    if dpia.status == DpiaStatus.REJECTED:
+def _ico_words(dpia: DpiaSummary, remaining: str | None) -> str:
+    if dpia.status == "rejected":
         return "Not applicable: the processing was rejected"
-    if dpia.status == DpiaStatus.APPROVED:
+    if dpia.status == "approved":
         high = dpia.ico_consultation
     else:
         high = remaining == "high"
@@ -48,9 +78,9 @@ def _ico_words(dpia: Dpia, remaining: str | None) -> str:
 
 def dpia_workbook(
     out: str | IO[bytes],
-    dpia: Dpia,
+    dpia: DpiaSummary,
     questionnaire: Questionnaire,
-    stored: Mapping[str, DpiaAnswer],
+    stored: Mapping[str, DpiaAnswerRow],
     matrix: Matrix = DEFAULT_MATRIX,
     own_matrix: bool = False,
 ) -> None:
@@ -67,22 +97,21 @@ def dpia_workbook(
     summary = workbook.add_worksheet("DPIA")
     summary.set_column(0, 0, 32)
     summary.set_column(1, 1, 90)
-    signed = dpia.status in (DpiaStatus.APPROVED, DpiaStatus.REJECTED)
     lines: list[tuple[str, Any]] = [
         ("Tool", dpia.title),
-        ("Supplier", dpia.supplier.name if dpia.supplier else ""),
-        ("Started from request", dpia.request.reference if dpia.request else ""),
-        ("Status", STATUS_LABELS[DpiaStatus(dpia.status)]),
+        ("Supplier", dpia.supplier),
+        ("Started from request", dpia.request_reference),
+        ("Status", dpia.status_label),
         ("Highest risk left after the measures", level_label(remaining)),
         ("ICO consultation", _ico_words(dpia, remaining)),
-        ("DPO", dpia.dpo_name or ""),
-        ("DPO's advice", dpia.dpo_advice or ""),
+        ("DPO", dpia.dpo_name),
+        ("DPO's advice", dpia.dpo_advice),
         ("Date of the advice", _day(dpia.dpo_advised_on)),
         ("Advice followed", "" if dpia.advice_followed is None else ("Yes" if dpia.advice_followed else "No")),
-        ("Why the advice was not followed", dpia.advice_not_followed_reason or ""),
-        ("Signed off by", f"{dpia.decided_by.name}, {dpia.approver_role}" if signed and dpia.decided_by else ""),
+        ("Why the advice was not followed", dpia.advice_not_followed_reason),
+        ("Signed off by", dpia.signed_off_by),
         ("Date of the decision", _day(dpia.decided_on)),
-        ("Notes on the decision", dpia.decision_note or ""),
+        ("Notes on the decision", dpia.decision_note),
         ("Next review", _day(dpia.next_review_date)),
     ]  # fmt: skip
     for line, (label, value) in enumerate(lines):

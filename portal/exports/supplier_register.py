@@ -3,16 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO
 
 import xlsxwriter
 
-from ..models import DpiaStatus
-from ..services.school.register import RegisterEntry
-from ..vocabulary import DPIA_STATUS_LABELS as DPIA_LABELS
 from .cells import IN_MEMORY, list_styles
 from .request import RATING_FILLS
+
+
+@dataclass(frozen=True)
+class LatestAssessment:
+    """The assessment that stands for the supplier: a request or an adoption."""
+
+    label: str  # "DD-7K2M9Q (accepted with conditions)"
+    rating: str | None  # "green", which picks the fill
+    decision: str
+    conditions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SupplierRow:
+    """One supplier of the register (services/school/register.py gathers them)."""
+
+    supplier: str
+    category: str  # in words; "" when the school has not said
+    contract_start: date | None
+    contract_end: date | None
+    data_held: str
+    latest: LatestAssessment | None
+    last_reviewed_on: date | None
+    next_review_date: date | None
+    overdue: bool
+    notes: str
+    dpia: str | None  # the DPIA's status in words, when the school has begun one
+
 
 COLUMNS = (
     ("Supplier", 30),
@@ -37,7 +63,7 @@ def _day(value: date | None) -> datetime | None:
 
 
 def supplier_register_workbook(
-    out: str | IO[bytes], school: str, entries: Sequence[RegisterEntry]
+    out: str | IO[bytes], school: str, entries: Sequence[SupplierRow]
 ) -> None:
     workbook = xlsxwriter.Workbook(out, IN_MEMORY)
     workbook.set_properties({"title": f"Suppliers: {school}", "comments": "Due Diligence Portal"})
@@ -45,10 +71,10 @@ def supplier_register_workbook(
     sheet = workbook.add_worksheet("Suppliers")
     count = cells.header(sheet, COLUMNS)
     for line, entry in enumerate(entries, 1):
-        use, latest = entry.use, entry.latest
-        cells.text(sheet, line, 0, entry.supplier.name, "wrap")
+        latest = entry.latest
+        cells.text(sheet, line, 0, entry.supplier, "wrap")
         cells.text(sheet, line, 1, entry.category, "wrap")
-        cells.text(sheet, line, 4, (use.data_held if use else None) or "", "wrap")
+        cells.text(sheet, line, 4, entry.data_held, "wrap")
         if latest is not None:
             cells.text(sheet, line, 5, latest.label, "wrap")
             if latest.rating:
@@ -56,9 +82,9 @@ def supplier_register_workbook(
             cells.text(sheet, line, 7, latest.decision, "wrap")
             cells.text(sheet, line, 8, "\n".join(latest.conditions), "wrap")
         for column, value in (
-            (2, use.contract_start if use else None),
-            (3, use.contract_end if use else None),
-            (9, use.last_reviewed_on if use else None),
+            (2, entry.contract_start),
+            (3, entry.contract_end),
+            (9, entry.last_reviewed_on),
             (10, entry.next_review_date),
         ):
             day = _day(value)
@@ -66,8 +92,8 @@ def supplier_register_workbook(
                 sheet.write_datetime(line, column, day, dates)
         if entry.overdue:
             cells.text(sheet, line, 11, "Overdue", "overdue")
-        cells.text(sheet, line, 12, (use.notes if use else None) or "", "wrap")
+        cells.text(sheet, line, 12, entry.notes, "wrap")
         if entry.dpia is not None:
-            cells.text(sheet, line, 13, DPIA_LABELS[DpiaStatus(entry.dpia.status)], "wrap")
+            cells.text(sheet, line, 13, entry.dpia, "wrap")
     sheet.autofilter(0, 0, max(len(entries), 1), count - 1)
     workbook.close()

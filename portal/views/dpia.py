@@ -330,16 +330,16 @@ def return_to_draft(dpia_id: int) -> ResponseReturnValue:
 def export(dpia_id: int) -> ResponseReturnValue:
     row = _dpia(dpia_id)
     questionnaire = dpias.questionnaire_of(row)
-    stored = dpias.stored_answers(db.session, row)
+    summary, answers = dpias.for_workbook(row, dpias.stored_answers(db.session, row))
     exports.record_download(
         db.session, current_actor(), row.organisation, "dpia", "xlsx", row.request
     )
     return send_temporary(
         lambda handle: dpia_workbook(
             handle,
-            row,
+            summary,
             questionnaire,
-            stored,
+            answers,
             risk_matrix.matrix_for(row.organisation),
             risk_matrix.is_own(row.organisation),
         ),

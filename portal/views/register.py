@@ -124,7 +124,7 @@ def reviewed(supplier_id: int) -> ResponseReturnValue:
 @requires(Action.VIEW_REQUESTS)
 def download() -> ResponseReturnValue:
     organisation = current_organisation()
-    found = supplier_register.entries(db.session, organisation)
+    found = supplier_register.sheet_rows(supplier_register.entries(db.session, organisation))
     exports.record_download(db.session, current_actor(), organisation, "suppliers", "xlsx")
     return send_temporary(
         lambda handle: supplier_register_workbook(handle, organisation.name, found),

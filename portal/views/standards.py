@@ -325,9 +325,9 @@ def download_raci() -> ResponseReturnValue:
         db.session, organisation, standards.questionnaire_of(db.session, organisation)
     )
     exports.record_download(db.session, current_actor(), organisation, "raci", "xlsx")
-    names = raci.names(db.session, organisation)
+    chart = raci.chart(tasks, raci.names(db.session, organisation))
     return send_temporary(
-        lambda handle: raci_workbook(handle, organisation.name, tasks, names),
+        lambda handle: raci_workbook(handle, organisation.name, chart),
         exports.download_name(organisation.name, "RACI", extension="xlsx"),
         exports.XLSX,
     )
@@ -340,10 +340,11 @@ def download_raci() -> ResponseReturnValue:
 def download_timeline() -> ResponseReturnValue:
     organisation = current_organisation()
     found = standards.progress(db.session, organisation)
-    entries = standards.timeline(db.session, organisation, found)
+    entries = standards.due_rows(standards.timeline(db.session, organisation, found))
+    rows = standards.standard_rows(found)
     exports.record_download(db.session, current_actor(), organisation, "timeline", "xlsx")
     return send_temporary(
-        lambda handle: timeline_workbook(handle, organisation.name, found, entries),
+        lambda handle: timeline_workbook(handle, organisation.name, rows, entries),
         exports.download_name(organisation.name, "standards timeline", extension="xlsx"),
         exports.XLSX,
     )

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ...exports.dpia import DpiaAnswerRow, DpiaSummary
 from ...models import (
     ANSWERED_STATUSES,
     AuditEvent,
@@ -87,6 +88,36 @@ def lock(session: Session, dpia: Dpia) -> None:
 def stored_answers(session: Session, dpia: Dpia) -> dict[str, DpiaAnswer]:
     rows = session.scalars(select(DpiaAnswer).where(DpiaAnswer.dpia_id == dpia.id))
     return {row.question_id: row for row in rows}
+
+
+def for_workbook(
+    dpia: Dpia, stored: Mapping[str, DpiaAnswer]
+) -> tuple[DpiaSummary, dict[str, DpiaAnswerRow]]:
+    """The DPIA and its answers in words, as its workbook lays them out."""
+    signed = dpia.status in (DpiaStatus.APPROVED, DpiaStatus.REJECTED)
+    summary = DpiaSummary(
+        title=dpia.title,
+        supplier=dpia.supplier.name if dpia.supplier else "",
+        request_reference=dpia.request.reference if dpia.request else "",
+        status=str(dpia.status),
+        status_label=DPIA_STATUS_LABELS[dpia.status],
+        ico_consultation=bool(dpia.ico_consultation),
+        dpo_name=dpia.dpo_name or "",
+        dpo_advice=dpia.dpo_advice or "",
+        dpo_advised_on=dpia.dpo_advised_on,
+        advice_followed=dpia.advice_followed,
+        advice_not_followed_reason=dpia.advice_not_followed_reason or "",
+        signed_off_by=f"{dpia.decided_by.name}, {dpia.approver_role}"
+        if signed and dpia.decided_by
+        else "",
+        decided_on=dpia.decided_on,
+        decision_note=dpia.decision_note or "",
+        next_review_date=dpia.next_review_date,
+    )
+    answers = {
+        qid: DpiaAnswerRow(row.value, row.comment, row.source) for qid, row in stored.items()
+    }
+    return summary, answers
 
 
 # --- Prefill ----------------------------------------------------------------

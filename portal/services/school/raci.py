@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ...exports.standards import RaciChart, RaciRow
 from ...models import Membership, Organisation, RaciEntry, RaciLetter, Request, RequestStatus, User
 from ...questionnaire import Question, Questionnaire
 from ..errors import ServiceError
@@ -138,6 +139,24 @@ def columns(found: Iterable[Task]) -> list[str]:
     people = sorted(p for p in used if p.startswith(USER_PREFIX))
     others = [p for p in used if p not in ROLES and not p.startswith(USER_PREFIX)]
     return [*roles, *people, *others]
+
+
+def chart(found: Sequence[Task], named: Names) -> RaciChart:
+    """The matrix as its workbook lays it out: each party by name across, each
+    task's letters under them."""
+    parties = columns(found)
+    return RaciChart(
+        parties=tuple(named.of(party) for party in parties),
+        rows=tuple(
+            RaciRow(
+                task=task.question.label,
+                standards=task.question.requirement.maps_to if task.question.requirement else (),
+                letters=tuple(task.letters_of(party) for party in parties),
+                gaps=tuple(task.gaps),
+            )
+            for task in found
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,14 @@ added to either.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from ...exports.supplier_register import LatestAssessment, SupplierRow
 from ...models import (
     ANSWERED_STATUSES,
     CATEGORIES,
@@ -30,6 +32,7 @@ from ...models import (
     User,
     utcnow,
 )
+from ...vocabulary import DPIA_STATUS_LABELS
 from ..directory import curation as directory
 from ..errors import ServiceError
 from ..platform.audit import record_event
@@ -170,6 +173,33 @@ def due_for_review(found: list[RegisterEntry], today: date, days: int) -> list[R
     horizon = today + timedelta(days=days)
     due = [e for e in found if e.next_review_date is not None and e.next_review_date <= horizon]
     return sorted(due, key=lambda e: (e.next_review_date or today, e.supplier.name))
+
+
+def sheet_rows(found: Sequence[RegisterEntry]) -> list[SupplierRow]:
+    """The register as its workbook lays it out, in words."""
+    return [
+        SupplierRow(
+            supplier=entry.supplier.name,
+            category=entry.category,
+            contract_start=entry.use.contract_start if entry.use else None,
+            contract_end=entry.use.contract_end if entry.use else None,
+            data_held=(entry.use.data_held if entry.use else None) or "",
+            latest=None
+            if entry.latest is None
+            else LatestAssessment(
+                entry.latest.label,
+                entry.latest.rating,
+                entry.latest.decision,
+                entry.latest.conditions,
+            ),
+            last_reviewed_on=entry.use.last_reviewed_on if entry.use else None,
+            next_review_date=entry.next_review_date,
+            overdue=entry.overdue,
+            notes=(entry.use.notes if entry.use else None) or "",
+            dpia=None if entry.dpia is None else DPIA_STATUS_LABELS[entry.dpia.status],
+        )
+        for entry in found
+    ]
 
 
 def _of_request(row: Request) -> Assessment:

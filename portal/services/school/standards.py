@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
+from ...exports.standards import DueRow, StandardRow
 from ...models import (
     Assessment,
     AssessmentAnswer,
@@ -566,6 +567,27 @@ def timeline(
                 )
             )  # fmt: skip
     return sorted(entries, key=lambda due: (not due.overdue, due.on, due.what))
+
+
+def standard_rows(found: Progress) -> list[StandardRow]:
+    """Each standard's status and plan, for the progress workbook."""
+    return [
+        StandardRow(
+            name=standard.name,
+            status=str(standard.status),
+            status_label=STATUS_LABELS[standard.status],
+            answered=standard.answered,
+            items=len(standard.items),
+            target_date=standard.target_date,
+            next_review_date=standard.next_review_date,
+        )
+        for standard in found.standards
+    ]
+
+
+def due_rows(entries: Iterable[Due]) -> list[DueRow]:
+    """The timeline for its workbook (the page's links left behind)."""
+    return [DueRow(due.on, due.what, due.kind, due.status, due.overdue) for due in entries]
 
 
 def without_target(found: Progress) -> list[Standard]:
