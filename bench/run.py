@@ -65,13 +65,14 @@ def ratio(value: float, floor: float) -> float | None:
 
 def in_process(place: Installation, quick: bool) -> list[Figure]:
     """Server time for pages and saves, through the app's own test client."""
+    from portal.extensions import db
     from portal.services.platform.questionnaire_registry import find_current
 
     times = 30 if quick else 200
     app = make_app(place)
     add_floor_routes(app, 0)
     with app.app_context():
-        questionnaire = find_current(KEY)
+        questionnaire = find_current(db.session, KEY)
     largest = max(questionnaire.sections, key=lambda s: len(s.questions))
     answered = seed(app, 2 + times + 2, answered=True)
     client = app.test_client()

@@ -7,7 +7,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Connection
 
-from portal.extensions import make_engine
+from portal.database import make_engine
 from portal.models import Base
 from portal.models.base import UTCDateTime
 

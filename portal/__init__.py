@@ -97,8 +97,17 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
     ):  # fmt: skip
         app.register_blueprint(module.bp)
     cli.init_app(app)
-    questionnaires.init_app(app, check_published=check_published)
-    storage.init_app(app)
+    folder = Path(app.config.get("QUESTIONNAIRE_FOLDER") or ROOT / "questionnaires")
+    files = questionnaires.QuestionnaireFiles.load(folder)
+    app.extensions["portal_questionnaire_files"] = files
+    if check_published:
+        with app.app_context():
+            problems = questionnaires.published_conflicts(db.session, list(files.files))
+        if problems:
+            raise questionnaires.PublishedVersionChanged(problems)
+    app.extensions.setdefault(
+        "portal_storage", storage.LocalStorage(Path(app.config["UPLOAD_FOLDER"]))
+    )
 
     app.after_request(_finish_request)
     return app

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from flask import Flask, Response, current_app, g
 from sqlalchemy.orm import Session
 
-from .extensions import begin_write, db
+from .database import begin_write
+from .extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,11 @@ def after_response(work: Work) -> None:
 def schedule(response: Response) -> None:
     """After the request's commit: hand its deferred work and the email it
     queued to the response's close hook."""
+    from .services.platform.mail import take_queued
+
     work: list[Work] = g.pop("after_response", [])
-    emails: list[int] = g.pop("outbox_ids", [])
+    session: Session | None = g.get("_db_session")
+    emails = take_queued(session) if session is not None else []
     if work or emails:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         response.call_on_close(lambda: run(app, work, emails))
@@ -47,18 +51,21 @@ def schedule(response: Response) -> None:
 
 def discard() -> None:
     """The request failed: what it deferred goes with its rolled-back changes."""
+    from .services.platform.mail import take_queued
+
     g.pop("after_response", None)
-    g.pop("outbox_ids", None)
+    session: Session | None = g.get("_db_session")
+    if session is not None:
+        take_queued(session)
 
 
 def run(app: Flask, work: list[Work], emails: list[int]) -> None:
     """Do the deferred work, then deliver every email queued, outside any request."""
-    from .services.platform.mail import deliver
+    from .services.platform.mail import deliver, take_queued
 
-    # A request context of our own, on our public address, as the CLI uses:
-    # email templates share context processors that ask who is signed in
-    # (nobody, here).
-    with app.test_request_context(base_url=app.config["PORTAL_BASE_URL"]):
+    # An app context, not a request: the services take what they need of the
+    # installation from the session (services/platform/runtime.py).
+    with app.app_context():
         session = db.new_session()
         try:
             for item in work:
@@ -66,10 +73,10 @@ def run(app: Flask, work: list[Work], emails: list[int]) -> None:
                     begin_write(session)
                     item(session)
                     session.commit()
-                    emails = emails + g.pop("outbox_ids", [])
+                    emails = emails + take_queued(session)
                 except Exception:  # one failed piece must not stop the others or the email
                     session.rollback()
-                    g.pop("outbox_ids", None)  # rolled back with the work
+                    take_queued(session)  # rolled back with the work
                     log.exception("Work deferred after the response failed")
             deliver(session, emails)
         except Exception:  # an email left unsent stays in the outbox for send-emails

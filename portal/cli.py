@@ -77,7 +77,7 @@ def questionnaires_list() -> None:
     """Key, version, title, question count and SHA-256 prefix of each definition file."""
     from .services.platform.questionnaire_registry import all_definitions
 
-    for q in all_definitions():
+    for q in all_definitions(db.session):
         click.echo(
             f"{q.key}\t{q.version}\t{q.title}\t{q.question_count} questions\t{q.sha256[:12]}"
         )
@@ -86,10 +86,12 @@ def questionnaires_list() -> None:
 @questionnaires_cli.command("check")
 def questionnaires_check() -> None:
     """Validate every definition file; exit 1 with one line per problem."""
-    from .services.platform.questionnaire_registry import definition_folder, published_conflicts
+    from .services.platform.questionnaire_registry import published_conflicts
 
+    # The files as they are now (the app loaded them when it started).
+    folder = Path(current_app.config.get("QUESTIONNAIRE_FOLDER") or ROOT / "questionnaires")
     try:
-        files = load_files(definition_folder())
+        files = load_files(folder)
     except DefinitionError as exc:
         for line in exc.problems:
             click.echo(line)
@@ -263,7 +265,7 @@ def purge_closed_command(years: int | None, dry_run: bool) -> None:
         return
     keys = retention.purge(db.session, found, years)
     db.session.commit()
-    retention.remove_files(keys)  # only once the rows are gone for good
+    retention.remove_files(db.session, keys)  # only once the rows are gone for good
     click.echo(f"Purged {len(found)} requests closed more than {years} years ago")
 
 
@@ -277,14 +279,14 @@ def seed_demo_command() -> None:
     if current_app.config["PORTAL_ENV"] == "production":
         raise click.ClickException("seed-demo refuses to run when PORTAL_ENV=production")
     upgrade_database()
-    # A request context so emails and the printed link carry the public base URL.
     from .services.platform.mail import deliver_queued
 
-    with current_app.test_request_context(base_url=current_app.config["PORTAL_BASE_URL"]):
-        summary = seed_demo(db.session)
-        db.session.commit()
-        deliver_queued(db.session)
-        db.session.commit()
+    # A session of its own (no request: links are built on PORTAL_BASE_URL).
+    with db.new_session() as session:
+        summary = seed_demo(session)
+        session.commit()
+        deliver_queued(session)
+        session.commit()
     click.echo(summary)
 
 
@@ -313,22 +315,22 @@ def send_reminders_command() -> None:
     from .services.jobs.review_reminders import send_review_reminders
     from .services.platform.mail import deliver_queued
 
-    with current_app.test_request_context(base_url=current_app.config["PORTAL_BASE_URL"]):
-        sent = send_reminders(db.session)
-        reviews = send_review_reminders(db.session)
-        db.session.commit()
-        deliver_queued(db.session)
-        db.session.commit()
-    for reminder in sent:
-        click.echo(
-            f"{reminder.request.reference}: {reminder.kind.replace('_', ' ')} ({reminder.request.contact_email})"
-        )
-    click.echo(f"{len(sent)} reminder(s) sent")
-    for review in reviews:
-        click.echo(
-            f"{review.organisation.name}: {len(review.items)} review(s) due ({', '.join(review.to)})"
-        )
-    click.echo(f"{len(reviews)} school(s) reminded of reviews")
+    with db.new_session() as session:
+        sent = send_reminders(session)
+        reviews = send_review_reminders(session)
+        session.commit()
+        deliver_queued(session)
+        session.commit()
+        for reminder in sent:
+            click.echo(
+                f"{reminder.request.reference}: {reminder.kind.replace('_', ' ')} ({reminder.request.contact_email})"
+            )
+        click.echo(f"{len(sent)} reminder(s) sent")
+        for review in reviews:
+            click.echo(
+                f"{review.organisation.name}: {len(review.items)} review(s) due ({', '.join(review.to)})"
+            )
+        click.echo(f"{len(reviews)} school(s) reminded of reviews")
 
 
 @click.command("export-register")
@@ -351,7 +353,7 @@ def export_register_command(org_id: int, out: str, answers: tuple[str, ...]) -> 
         raise click.UsageError(f"There is no organisation with id {org_id}")
     keys = list(answers)
     rows = exports.register_rows(db.session, organisation, keys)
-    columns = exports.register_columns(keys)
+    columns = exports.register_columns(db.session, keys)
     started = time.perf_counter()
     # The bar shows on a terminal only; in a pipe or a log it stays quiet.
     with click.progressbar(

@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from .links import absolute_url
 from .models import (
     AssessmentAnswer,
     DirectoryEntry,
@@ -36,6 +35,7 @@ from .services.accounts import users as accounts
 from .services.accounts.passwords import hash_password
 from .services.directory import curation as directory
 from .services.platform.questionnaire_registry import current_definitions
+from .services.platform.runtime import runtime
 from .services.platform.tokens import hash_token
 from .services.requests import answering as responses
 from .services.requests import evidence
@@ -165,14 +165,11 @@ def demo_token(reference: str) -> str:
 
 
 def seed_demo(session: Session) -> str:
-    """Create what is missing and return the text to print (logins and a link).
-
-    Needs a request context (for links in emails), as the CLI command gives it.
-    """
+    """Create what is missing and return the text to print (logins and a link)."""
     orgs = _organisations(session)
     users = _users(session, orgs)
     # An installation may ship fewer questionnaires: demo what it has.
-    installed = {q.key: q for q in current_definitions()}
+    installed = {q.key: q for q in current_definitions(session)}
     for org_name, key, question_id, rule in DEMO_RULES:
         if key in installed and question_id not in profiles.own_rules(
             session, orgs[org_name].id, key
@@ -188,7 +185,7 @@ def seed_demo(session: Session) -> str:
         _dpia(session, orgs["Oakfield Primary School"], users["Oakfield Primary School"])
     if standards.KEY in installed:
         _standards(session, orgs["Oakfield Primary School"], users["Oakfield Primary School"])
-    link = absolute_url("supplier.open_link", token=demo_token("DD-DEMO01"))
+    link = runtime(session).links.url("supplier.open_link", token=demo_token("DD-DEMO01"))
     base = current_app.config["PORTAL_BASE_URL"]
 
     lines = [

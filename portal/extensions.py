@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -12,9 +11,12 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
+
+from .database import begin_write, make_engine
+from .links import Links
+from .services.platform.runtime import Runtime, Settings, attach
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,8 +55,7 @@ class Database:
         """The session of the current app context, opened on first use."""
         session: Session | None = g.get("_db_session")
         if session is None:
-            factory: sessionmaker[Session] = current_app.extensions["portal_db_sessions"]
-            session = factory()
+            session = self.open(current_app)
             if in_write_request():
                 begin_write(session)
             g._db_session = session
@@ -62,8 +63,18 @@ class Database:
 
     def new_session(self) -> Session:
         """A session apart from the request's, for bookkeeping in its own transaction."""
-        factory: sessionmaker[Session] = current_app.extensions["portal_db_sessions"]
-        return factory()
+        return self.open(current_app)
+
+    @staticmethod
+    def open(app: Flask) -> Session:
+        """A new session of the app's database, carrying what the services need
+        of the installation (services/platform/runtime.py): settings read now,
+        so a changed configuration shows in the next session."""
+        factory: sessionmaker[Session] = app.extensions["portal_db_sessions"]
+        session = factory()
+        if "portal_storage" in app.extensions:  # the app is set up (create_app's end)
+            attach(session, runtime_for(app))
+        return session
 
     def _remove_session(self, exc: BaseException | None) -> None:
         session: Session | None = g.pop("_db_session", None)
@@ -71,23 +82,6 @@ class Database:
             if exc is not None:
                 session.rollback()
             session.close()
-
-
-def begin_write(session: Session) -> None:
-    """Start the session's next transaction as a writer. On SQLite that is
-    BEGIN IMMEDIATE: a transaction that reads and then writes in the default
-    deferred mode fails with "database is locked" under several workers,
-    whatever the busy timeout. The option holds for one transaction only, so
-    a request that commits and then writes again calls this again."""
-    session.connection(execution_options={"portal_write": True})
-
-
-def rows_connection(session: Session) -> Connection:
-    """The session's connection, for Core statements on hot paths (plain rows
-    instead of objects), after flushing what the session holds, as
-    ``session.execute`` would."""
-    session.flush()
-    return session.connection()
 
 
 def writes_on_get(view: F) -> F:
@@ -147,10 +141,6 @@ def _on_sqlite() -> bool:
     return Database.engine_for(current_app).dialect.name == "sqlite"
 
 
-def strict_json_dumps(value: Any) -> str:
-    return json.dumps(value, allow_nan=False)
-
-
 class StrictJSONProvider(DefaultJSONProvider):
     """Flask's JSON, refusing NaN and Infinity instead of writing invalid JSON."""
 
@@ -165,39 +155,24 @@ def keep_changes() -> None:
     g.keep_changes = True
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine with the settings each backend needs."""
-    # A non-finite number is not JSON: refuse to store one (NaN and Infinity
-    # would be written as bare words that break every reader after).
-    kwargs: dict[str, Any] = {"json_serializer": strict_json_dumps}
-    if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
-        if url in ("sqlite://", "sqlite:///:memory:"):
-            kwargs["poolclass"] = StaticPool
-    else:
-        kwargs["pool_pre_ping"] = True
-    engine = create_engine(url, **kwargs)
-    if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
-    return engine
+def runtime_for(app: Flask) -> Runtime:
+    from .services.platform.questionnaire_registry import QuestionnaireFiles
 
+    files: QuestionnaireFiles = app.extensions["portal_questionnaire_files"]
+    env = app.jinja_env
 
-def _configure_sqlite(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not pysqlite, issue BEGIN (see on_begin).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
+    def render(name: str, **values: Any) -> str:
+        return env.get_template(name).render(**values)
 
-    @event.listens_for(engine, "begin")
-    def on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get("portal_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    return Runtime(
+        settings=Settings.from_config(app.config),
+        links=Links(app.url_map, app.config["PORTAL_BASE_URL"]),
+        render=render,
+        storage=app.extensions["portal_storage"],
+        questionnaires=files,
+        new_session=lambda: Database.open(app),
+        sent_mail=app.extensions.setdefault("portal_mail_memory", []),
+    )
 
 
 db = Database()

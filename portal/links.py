@@ -4,7 +4,8 @@ Always built on ``PORTAL_BASE_URL``, never on the Host header of the request
 that caused them: a password reset asked for with ``Host: evil.example`` must
 still email a link to us (issue 20, finding 3). Relative links (``url_for``
 without ``_external``) stay as they are: the browser resolves them against the
-address it is already on.
+address it is already on. No Flask here: the services build links with the
+:class:`Links` their session carries (services/platform/runtime.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app
+from werkzeug.routing import Map
 
 
 class PortalLink(str):
@@ -22,10 +23,12 @@ class PortalLink(str):
     __slots__ = ()
 
 
-def absolute_url(endpoint: str, **values: Any) -> PortalLink:
-    """The full address of an endpoint on this installation's public base URL."""
-    base = urlsplit(current_app.config["PORTAL_BASE_URL"])
-    urls = current_app.url_map.bind(
-        base.netloc, script_name=base.path or "/", url_scheme=base.scheme
-    )
-    return PortalLink(urls.build(endpoint, values, force_external=True))
+class Links:
+    """The full addresses of the app's endpoints on its public base URL."""
+
+    def __init__(self, url_map: Map, base_url: str) -> None:
+        base = urlsplit(base_url)
+        self._urls = url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+
+    def url(self, endpoint: str, **values: Any) -> PortalLink:
+        return PortalLink(self._urls.build(endpoint, values, force_external=True))

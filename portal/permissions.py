@@ -40,9 +40,9 @@ from .models import (
     RequestOnBehalf,
     Role,
 )
+from .request_audit import record_now
 from .services.accounts.api_keys import KEY_PREFIX
 from .services.directory.curation import curatable
-from .services.platform.audit import record_now
 from .services.school.register import RegisterEntry, entry_for
 from .services.school.trust_overview import trust_schools
 

@@ -27,7 +27,8 @@ from werkzeug.test import TestResponse
 
 from portal import create_app
 from portal.cli import upgrade_database
-from portal.extensions import db, make_engine
+from portal.database import make_engine
+from portal.extensions import db
 from portal.models import Base
 
 from .factories import Factory

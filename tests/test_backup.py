@@ -16,7 +16,7 @@ from portal import create_app
 from portal.cli import upgrade_database
 from portal.extensions import db
 from portal.models import Evidence, Request
-from portal.services.platform.storage import storage
+from portal.services.platform.runtime import runtime
 
 from .conftest import app_config
 from .factories import Factory
@@ -51,7 +51,7 @@ def test_a_backup_restores_the_database_and_the_evidence(sqlite_app: Flask, tmp_
     # Disaster: the request and its file are lost after the backup.
     with sqlite_app.app_context():
         evidence = db.session.scalars(select(Evidence)).one()
-        stored_file = storage().path(evidence.storage_key)
+        stored_file = runtime(db.session).storage.path(evidence.storage_key)
         db.session.delete(db.session.get(Request, row.id))
         db.session.commit()
         db.engine.dispose()

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, inspect, make_url, text
 
 from portal import create_app
 from portal.cli import alembic_config
-from portal.extensions import make_engine
+from portal.database import make_engine
 from portal.models import Base
 
 

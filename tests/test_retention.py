@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.models import AuditEvent, Evidence, Request, utcnow
-from portal.services.platform.storage import storage
+from portal.services.platform.runtime import runtime
 
 from .factories import Factory
 
@@ -45,7 +45,7 @@ def test_a_dry_run_lists_then_the_purge_removes_rows_and_files(
             select(Evidence.storage_key).where(Evidence.request_id == old_decided.id)
         ).first()
         assert key is not None
-        old_file = storage().path(key)
+        old_file = runtime(db.session).storage.path(key)
     assert old_file.exists()
 
     runner = app.test_cli_runner()

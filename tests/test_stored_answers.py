@@ -108,7 +108,7 @@ def test_minus_zero_is_stored_as_zero(client: FlaskClient, make: Factory, dbs: S
 
 
 def test_nothing_non_finite_can_be_written_as_json(app: Flask) -> None:
-    from portal.extensions import strict_json_dumps
+    from portal.database import strict_json_dumps
 
     with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
         strict_json_dumps({"cover": float("inf")})

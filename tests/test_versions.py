@@ -97,7 +97,6 @@ def test_check_lists_every_problem_of_a_broken_file(
         '[[sections.questions]]\nid = "c"\nlabel = "C"\ntype = "colour"\n'
     )
     app.config["QUESTIONNAIRE_FOLDER"] = str(folder)
-    app.extensions["portal_questionnaire_folder"] = folder
     result = app.test_cli_runner().invoke(args=["questionnaires", "check"])
     assert result.exit_code == 1
     assert result.output.splitlines() == [

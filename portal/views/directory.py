@@ -42,7 +42,7 @@ def search() -> ResponseReturnValue:
         categories=directory.CATEGORY_LABELS,
         questionnaires=[
             q
-            for q in questionnaires.current_definitions()
+            for q in questionnaires.current_definitions(db.session)
             if not q.answered_by_staff and q.triage is None
         ],
         today=utcnow().date(),

@@ -16,13 +16,29 @@ from ..exports.register import register_csv, register_workbook
 from ..extensions import db, export_limit, writes_on_get
 from ..identity.staff_sessions import current_actor, current_organisation
 from ..input_hygiene import safe_ids
-from ..models import Organisation, Request, User
+from ..models import AssessmentFile, Evidence, Organisation, Request, User
 from ..permissions import Action, get_for_org, requires
 from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
+from ..services.requests import evidence
 from ..services.review import side_by_side
 
 bp = Blueprint("exports", __name__)
+
+
+def send_evidence(found: Evidence | AssessmentFile) -> ResponseReturnValue:
+    """A stored evidence file as a download: an uploaded HTML or SVG must
+    never render in our origin."""
+    response = send_file(
+        evidence.file_path(db.session, found),
+        mimetype=found.content_type,
+        as_attachment=True,
+        download_name=found.filename,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def send_temporary(
@@ -74,7 +90,7 @@ def register() -> ResponseReturnValue:
         "exports/register.html",
         organisation=organisation,
         count=exports.register_count(db.session, organisation),
-        choices=exports.key_question_choices(),
+        choices=exports.key_question_choices(db.session),
         chosen=request.args.getlist("answer"),
     )
 
@@ -93,11 +109,11 @@ def register_download(
     organisation: Organisation, actor: User, file_format: str, answer_ids: list[str]
 ) -> ResponseReturnValue:
     """The register as a download (the page's and the API's), audited."""
-    known = {qid for qid, _, _ in exports.key_question_choices()}
+    known = {qid for qid, _, _ in exports.key_question_choices(db.session)}
     keys = [qid for qid in answer_ids if qid in known]
     exports.record_download(db.session, actor, organisation, "register", file_format)
     rows = exports.register_rows(db.session, organisation, keys)
-    columns = exports.register_columns(keys)
+    columns = exports.register_columns(db.session, keys)
     name = exports.download_name(organisation.name, "supplier register", extension=file_format)
     if file_format == "csv":
 

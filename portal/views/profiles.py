@@ -27,7 +27,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _questionnaire(key: str) -> Questionnaire:
-    for questionnaire in questionnaires.current_definitions():
+    for questionnaire in questionnaires.current_definitions(db.session):
         if questionnaire.key == key and not questionnaire.answered_by_staff:
             return questionnaire
     abort(404)
@@ -49,7 +49,7 @@ def overview() -> ResponseReturnValue:
     organisation = current_organisation()
     listed = [
         (q, len(profiles.own_rules(db.session, organisation.id, q.key)))
-        for q in questionnaires.current_definitions()
+        for q in questionnaires.current_definitions(db.session)
         if not q.answered_by_staff and any(x.requirement for x in q.questions())
     ]
     return render_template("profiles/overview.html", listed=listed, organisation=organisation)

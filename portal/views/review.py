@@ -133,7 +133,7 @@ def follow_up(request_id: int) -> ResponseReturnValue:
     if comparison.triage is None:
         abort(404)
     form = FollowUpForm()
-    options = review.follow_up_choices(row)
+    options = review.follow_up_choices(db.session, row)
     form.questionnaire.choices = [SelectChoice(key, title) for key, title in options]
     if request.method == "GET" and options:
         form.questionnaire.data = options[0][0]

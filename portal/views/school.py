@@ -48,6 +48,7 @@ from ..services.review.timeline import describe
 from ..services.school import dpia, feedback, trust_overview
 from ..services.school import register as supplier_register
 from ..templating import format_date
+from .exports import send_evidence
 from .forms import ApiKeyForm, InviteUserForm, NewRequestForm
 
 bp = Blueprint("school", __name__)
@@ -84,7 +85,7 @@ def new_request() -> ResponseReturnValue:
         form.message.data = request.args.get("message", "")[:2000]
     form.questionnaire.choices = [
         SelectChoice(q.key, f"{q.title} ({q.question_count} questions)")
-        for q in questionnaires.for_suppliers()
+        for q in questionnaires.for_suppliers(db.session)
     ]
     schools = trust_overview.trust_schools(db.session, current_organisation())
     form.on_behalf_of.choices = [SelectChoice(str(s.id), s.name) for s in schools]
@@ -179,7 +180,7 @@ def download_file(request_id: int, evidence_id: int) -> ResponseReturnValue:
     found = evidence.find_file(db.session, row, evidence_id)
     if found is None:
         abort(404)
-    return evidence.send(found)
+    return send_evidence(found)
 
 
 @bp.route("/requests/<int:request_id>/clarify", methods=["GET", "POST"])

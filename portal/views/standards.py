@@ -17,10 +17,9 @@ from ..questionnaire.forms import SelectChoice, build_section_form, form_data
 from ..services.accounts import users as accounts
 from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
-from ..services.requests import evidence
 from ..services.school import feedback, raci, standards
 from ..services.school import trust_overview as trust_overview_service
-from .exports import send_temporary
+from .exports import send_evidence, send_temporary
 from .forms import DigitalLeadForm, RaciForm, StandardPlanForm
 
 bp = Blueprint("standards", __name__, url_prefix="/standards")
@@ -165,7 +164,7 @@ def download_file(file_id: int) -> ResponseReturnValue:
     found = standards.find_file(db.session, current_organisation(), file_id)
     if found is None:
         abort(404)
-    return evidence.send(found)
+    return send_evidence(found)
 
 
 @bp.route("/standard/<slug>", methods=["GET", "POST"])

@@ -36,6 +36,7 @@ from ..identity.supplier_grants import (
 from ..models import Request
 from ..questionnaire import Questionnaire, Section, logic
 from ..questionnaire.forms import SectionForm, build_section_form, form_data
+from ..request_audit import record_now
 from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
 from ..services.platform import audit
@@ -43,6 +44,7 @@ from ..services.platform.audit import SUPPLIER_ACTOR
 from ..services.requests import answering as responses
 from ..services.requests import clarifications, evidence, reuse
 from ..services.requests import lifecycle as requests
+from .exports import send_evidence
 from .forms import DeclarationForm, ReuseAddressForm, ReuseCodeForm
 
 bp = Blueprint("supplier", __name__, url_prefix="/respond")
@@ -118,7 +120,7 @@ def open_link(token: str) -> ResponseReturnValue:
         school = row.organisation if row is not None and requests.link_expired(row) else None
         return render_template("supplier/link_unusable.html", school=school), 404
     grant_supplier_access(row)
-    audit.record_now(
+    record_now(
         "link_opened",
         organisation=row.organisation,
         actor_label=audit.SUPPLIER_ACTOR,
@@ -447,7 +449,7 @@ def download_file(row: Request, evidence_id: int) -> ResponseReturnValue:
     found = evidence.find_file(db.session, row, evidence_id)
     if found is None:
         abort(404)
-    return evidence.send(found)
+    return send_evidence(found)
 
 
 @bp.get("/<reference>/copy.xlsx")

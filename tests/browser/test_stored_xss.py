@@ -81,7 +81,7 @@ def seed(app: Flask, make: Factory) -> dict[str, Any]:
         actor = session.merge(admin)
         row = session.get(Request, clarified.id)
         open_row = session.get(Request, answering.id)
-        question: Question = find_current("features").question("policy")
+        question: Question = find_current(session, "features").question("policy")
         upload = FileStorage(io.BytesIO(b"%PDF-1.7\n"), filename=f"{IMG}.pdf")
         ids = evidence.store_uploads(session, open_row, question, [upload], [])
         responses.save_answers(session, open_row, {"policy": ids}, {"certificate": hostile("C")})
@@ -101,7 +101,7 @@ def seed(app: Flask, make: Factory) -> dict[str, Any]:
             session,
             session.get(Organisation, school.id),
             actor,
-            find_current("features"),
+            find_current(session, "features"),
             "response_minutes",
             RuleInput("max", "60", "major", False, hostile("Note")),
         )

@@ -5,11 +5,9 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ...links import absolute_url
 from ...models import (
     InvitationStatus,
     LoginFailure,
@@ -26,6 +24,7 @@ from ...models import (
 from ..errors import ServiceError
 from ..platform.audit import record_event
 from ..platform.mail import queue_email
+from ..platform.runtime import runtime
 from ..platform.tokens import hash_token, new_token
 from .passwords import check_password_rules, hash_password, verify_password
 
@@ -71,19 +70,19 @@ def authenticate(
     neither the error nor the lock tells an attacker which emails exist.
     """
     now = now or utcnow()
-    config = current_app.config
-    window_start = now - timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
+    settings = runtime(session).settings
+    window_start = now - timedelta(minutes=settings.login_failure_window_minutes)
     key = _email_key(email)
     recent = list(
         session.scalars(
             select(LoginFailure.failed_at)
             .where(LoginFailure.email_hash == key, LoginFailure.failed_at >= window_start)
             .order_by(LoginFailure.failed_at.desc())
-            .limit(config["LOGIN_MAX_FAILURES"])
+            .limit(settings.login_max_failures)
         )
     )
-    if len(recent) >= config["LOGIN_MAX_FAILURES"]:
-        unlock_at = recent[0] + timedelta(minutes=config["LOGIN_LOCK_MINUTES"])
+    if len(recent) >= settings.login_max_failures:
+        unlock_at = recent[0] + timedelta(minutes=settings.login_lock_minutes)
         if now < unlock_at:
             minutes = max(1, round((unlock_at - now).total_seconds() / 60))
             _audit_sign_in(session, "sign_in_locked", email, None, address)
@@ -119,15 +118,15 @@ def second_factor(
     from . import mfa
 
     now = now or utcnow()
-    config = current_app.config
+    settings = runtime(session).settings
     key = _email_key(f"mfa:{user.id}")
-    window_start = now - timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
+    window_start = now - timedelta(minutes=settings.login_failure_window_minutes)
     failures = session.scalars(
         select(LoginFailure.id).where(
             LoginFailure.email_hash == key, LoginFailure.failed_at >= window_start
         )
     ).all()
-    if len(failures) >= config["LOGIN_MAX_FAILURES"]:
+    if len(failures) >= settings.login_max_failures:
         _audit_sign_in(session, "sign_in_locked", user.email, user, address)
         raise AccountLockedError(
             "Too many wrong codes. Wait 15 minutes, or use one of your recovery codes "
@@ -269,7 +268,7 @@ def invite_user(
     if member is not None:
         raise ServiceError(f"{email} is already a member of {organisation.name}", "email")
     now = utcnow()
-    hours = current_app.config["INVITATION_LIFETIME_HOURS"]
+    hours = runtime(session).settings.invitation_lifetime_hours
     for earlier in session.scalars(
         select(MembershipInvitation).where(
             MembershipInvitation.organisation_id == organisation.id,
@@ -300,7 +299,7 @@ def invite_user(
         )
         template = "invitation"
     else:
-        link = absolute_url("auth.account")
+        link = runtime(session).links.url("auth.account")
         template = "added_to_organisation"
     queue_email(
         session,
@@ -423,7 +422,7 @@ def request_password_reset(session: Session, email: str) -> None:
     )
     if user is None or not user.is_active:
         return
-    hours = current_app.config["RESET_LIFETIME_HOURS"]
+    hours = runtime(session).settings.reset_lifetime_hours
     link = _issue_user_link(session, user, TokenPurpose.PASSWORD_RESET, hours)
     queue_email(
         session,
@@ -471,7 +470,7 @@ def _issue_user_link(
     endpoint = (
         "auth.accept_invitation" if purpose == TokenPurpose.INVITATION else "auth.reset_password"
     )
-    return absolute_url(endpoint, token=token)
+    return runtime(session).links.url(endpoint, token=token)
 
 
 def find_user_link(

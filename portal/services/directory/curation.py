@@ -282,7 +282,7 @@ def draft_authored(
     """A draft the curator fills in from public documents."""
     if not supplier_name.strip():
         raise ServiceError("Enter the supplier's name", "supplier_name")
-    version = publish_version(session, find_current(questionnaire_key))
+    version = publish_version(session, find_current(session, questionnaire_key))
     supplier = find_or_create_supplier(session, supplier_name)
     return _new_entry(
         session,

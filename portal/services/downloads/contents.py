@@ -320,10 +320,10 @@ def _iso(value: date | datetime | None) -> str | None:
 REGISTER_BATCH = 500
 
 
-def key_question_choices() -> list[tuple[str, str, str]]:
+def key_question_choices(session: Session) -> list[tuple[str, str, str]]:
     """(question id, label, questionnaire title) a school may add as register columns."""
     seen: dict[str, tuple[str, str, str]] = {}
-    for questionnaire in current_definitions():
+    for questionnaire in current_definitions(session):
         if questionnaire.answered_by_staff:
             continue
         for question in questionnaire.questions():
@@ -332,8 +332,8 @@ def key_question_choices() -> list[tuple[str, str, str]]:
     return list(seen.values())
 
 
-def register_columns(keys: list[str]) -> list[str]:
-    labels = {qid: label for qid, label, _ in key_question_choices()}
+def register_columns(session: Session, keys: list[str]) -> list[str]:
+    labels = {qid: label for qid, label, _ in key_question_choices(session)}
     return [labels.get(qid, qid) for qid in keys]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,6 +12,7 @@ from ...models import AuditEvent, Request, User, utcnow
 from ..errors import ServiceError
 from ..platform.audit import record_event
 from ..platform.mail import queue_email
+from ..platform.runtime import runtime
 from ..requests.lifecycle import OPEN_STATUSES, link_is_live
 
 
@@ -25,8 +25,9 @@ class Reminder:
 
 def reminders_due(session: Session, today: date) -> list[Reminder]:
     """Open requests that should be reminded today, none reminded already today."""
-    before: tuple[int, ...] = tuple(current_app.config["REMINDER_DAYS_BEFORE"])
-    every: int = current_app.config["REMINDER_OVERDUE_EVERY_DAYS"]
+    settings = runtime(session).settings
+    before = settings.reminder_days_before
+    every = settings.reminder_overdue_every_days
     candidates = session.scalars(
         select(Request)
         .where(Request.status.in_([str(s) for s in OPEN_STATUSES]), Request.due_date.is_not(None))

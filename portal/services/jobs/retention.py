@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ...models import DECIDED_STATUSES, Evidence, Request, RequestStatus, utcnow
 from ..platform.audit import record_event
-from ..platform.storage import storage
+from ..platform.runtime import runtime
 from ..requests.lifecycle import OPEN_STATUSES
 
 
@@ -79,8 +79,8 @@ def purge(session: Session, found: list[Purgeable], years: int) -> list[str]:
     return keys
 
 
-def remove_files(keys: list[str]) -> None:
-    store = storage()
+def remove_files(session: Session, keys: list[str]) -> None:
+    store = runtime(session).storage
     for key in keys:
         store.delete(key)
 

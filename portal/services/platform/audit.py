@@ -39,41 +39,6 @@ def record_event(
     return event
 
 
-def record_now(
-    action: str,
-    *,
-    organisation: Organisation | None,
-    actor: User | None = None,
-    actor_label: str | None = None,
-    request: Request | None = None,
-    **detail: Any,
-) -> None:
-    """Record an event that must stay even though the request fails (a refusal,
-    a failed sign-in) or only reads (a link opened).
-
-    A reading request writes it in a short transaction of its own, so the
-    request stays a reader. A writing request already holds the write lock
-    (SQLite), so its own session records it and keeps it on an error status.
-    """
-    from flask import current_app
-
-    from ...extensions import db, in_write_request, keep_changes
-
-    if in_write_request():
-        record_event(
-            db.session, action, organisation=organisation, actor=actor,
-            actor_label=actor_label, request=request, **detail,
-        )  # fmt: skip
-        keep_changes()
-        return
-    factory = current_app.extensions["portal_db_sessions"]
-    with factory() as own, own.begin():
-        record_event(
-            own, action, organisation=organisation, actor=actor,
-            actor_label=actor_label, request=request, **detail,
-        )  # fmt: skip
-
-
 def request_history(session: Session, request: Request) -> list[AuditEvent]:
     """A request's events, oldest first."""
     return list(

@@ -24,15 +24,15 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from flask import current_app, g, render_template
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...extensions import begin_write
+from ...database import begin_write
 from ...links import PortalLink
 from ...models import Organisation, OutgoingEmail, Request, utcnow
 from ...redaction import redact
+from .runtime import Settings, runtime
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +57,18 @@ def queue_email(
     # A subject is one header line: a line break typed into a name it quotes
     # must not make the email unsendable (or add a header).
     subject = " ".join(subject.split())
-    body = render_template(
-        f"email/{template}.txt", organisation=organisation, row=request, **context
-    )
+    render = runtime(session).render
+    body = render(f"email/{template}.txt", organisation=organisation, row=request, **context)
     email = OutgoingEmail(
         organisation_id=organisation.id if organisation else None,
         request_id=request.id if request else None,
         to_address=to,
         subject=subject,
         body=body,
-        html_body=render_template(
+        html_body=render(
             "email/_layout.html",
             subject=subject,
-            # Only the links the service built (links.absolute_url) become links.
+            # Only the links the service built (its session's Links) become links.
             paragraphs=html_paragraphs(
                 body, [value for value in context.values() if isinstance(value, PortalLink)]
             ),
@@ -77,8 +76,19 @@ def queue_email(
     )
     session.add(email)
     session.flush()
-    g.setdefault("outbox_ids", []).append(email.id)
+    session.info.setdefault(_QUEUED, []).append(email.id)
     return email
+
+
+# The emails this session's transaction queued, to deliver once it commits.
+_QUEUED = "portal_outbox_ids"
+
+
+def take_queued(session: Session) -> list[int]:
+    """The emails queued in ``session`` since the last call (its work committed:
+    they are to be delivered; rolled back: they are gone with it)."""
+    queued: list[int] = session.info.pop(_QUEUED, [])
+    return queued
 
 
 def html_paragraphs(text: str, links: Collection[str] = ()) -> list[Markup]:
@@ -107,7 +117,7 @@ def html_paragraphs(text: str, links: Collection[str] = ()) -> list[Markup]:
 def deliver_queued(session: Session) -> None:
     """Send what this command queued, after its commit (the CLI's twin of
     portal/after_response.py)."""
-    deliver(session, g.pop("outbox_ids", []))
+    deliver(session, take_queued(session))
 
 
 @dataclass
@@ -141,12 +151,13 @@ def deliver(session: Session, ids: Iterable[int]) -> Delivery:
     it is marked failed with its reason and the next one goes.
     """
     done = Delivery()
+    found = runtime(session)
     for email_id in ids:
         email = session.get(OutgoingEmail, email_id)
         session.commit()  # end the read; expire_on_commit is off, so the row stays readable
         if email is None or email.sent_at is not None:
             continue
-        error, permanent = _send(email)
+        error, permanent = _send(found.settings, found.sent_mail, email)
         begin_write(session)
         email = session.get(OutgoingEmail, email_id, populate_existing=True)
         if email is None or email.sent_at is not None:
@@ -170,19 +181,19 @@ def deliver(session: Session, ids: Iterable[int]) -> Delivery:
     return done
 
 
-def _send(email: OutgoingEmail) -> tuple[str | None, bool]:
+def _send(
+    settings: Settings, memory: list[dict[str, str]], email: OutgoingEmail
+) -> tuple[str | None, bool]:
     """Hand one email to the mail server. Returns (error, permanent): an error
     the server may not repeat is tried again later; one in the email itself
     (a header it refuses) is marked failed for good with its reason."""
-    smtp_url = current_app.config["PORTAL_SMTP_URL"]
+    smtp_url = settings.smtp_url
     try:
         if smtp_url.startswith("memory:"):
             # Kept in memory for tests and local tools, like Django's locmem backend.
-            current_app.extensions.setdefault("portal_mail_memory", []).append(
-                {"to": email.to_address, "subject": email.subject, "body": email.body}
-            )
+            memory.append({"to": email.to_address, "subject": email.subject, "body": email.body})
         elif smtp_url:
-            _send_smtp(smtp_url, email)
+            _send_smtp(smtp_url, settings.mail_from, email)
         else:
             # No mail server: the outbox table and the console are the delivery.
             log.info("Email to %s: %s\n%s", email.to_address, email.subject, email.body)
@@ -196,11 +207,11 @@ def _send(email: OutgoingEmail) -> tuple[str | None, bool]:
         return f"Cannot be sent: {type(exc).__name__}: {exc}", True
 
 
-def _send_smtp(url: str, email: OutgoingEmail) -> None:
+def _send_smtp(url: str, sender: str, email: OutgoingEmail) -> None:
     parts = urlsplit(url)
     options = parse_qs(parts.query)
     message = EmailMessage()
-    message["From"] = current_app.config["PORTAL_MAIL_FROM"]
+    message["From"] = sender
     message["To"] = email.to_address
     message["Subject"] = email.subject
     message.set_content(email.body)

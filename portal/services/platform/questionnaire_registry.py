@@ -7,17 +7,17 @@ file never changes a questionnaire already in a supplier's hands.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, current_app
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from ...config import ROOT
 from ...models import QuestionnaireVersion
 from ...questionnaire import Questionnaire, questionnaire_from_snapshot
 from ...questionnaire.definition import LoadedFile, load_files
 from ..errors import ServiceError
+from .runtime import runtime
 
 
 class VersionConflictError(ServiceError):
@@ -34,42 +34,29 @@ class PublishedVersionChanged(RuntimeError):
         self.problems = problems
 
 
-def init_app(app: Flask, check_published: bool = True) -> None:
-    """Load the definition files; refuse to start if one is broken or if a
-    published version's content has changed (unless told not to check, as the
-    commands that report or repair such problems are)."""
-    folder = Path(app.config.get("QUESTIONNAIRE_FOLDER") or ROOT / "questionnaires")
-    # DefinitionError propagates: the app must not start with a broken definition.
-    files = load_files(folder)
-    app.extensions["portal_questionnaires"] = {
-        (f.questionnaire.key, f.questionnaire.version): f.questionnaire for f in files
-    }
-    app.extensions["portal_questionnaire_files"] = files
-    app.extensions["portal_questionnaire_folder"] = folder
-    if check_published:
-        from ...extensions import db
+@dataclass(frozen=True)
+class QuestionnaireFiles:
+    """The definition files of a folder, loaded once at start-up."""
 
-        with app.app_context():
-            problems = published_conflicts(db.session, files)
-        if problems:
-            raise PublishedVersionChanged(problems)
+    folder: Path
+    files: tuple[LoadedFile, ...]
+
+    @classmethod
+    def load(cls, folder: Path) -> QuestionnaireFiles:
+        # DefinitionError propagates: the app must not start with a broken definition.
+        return cls(folder, tuple(load_files(folder)))
 
 
-def definition_folder() -> Path:
-    folder: Path = current_app.extensions["portal_questionnaire_folder"]
-    return folder
-
-
-def all_definitions() -> list[Questionnaire]:
+def all_definitions(session: Session) -> list[Questionnaire]:
     """Every definition file loaded, sorted by title then version."""
-    loaded: dict[tuple[str, int], Questionnaire] = current_app.extensions["portal_questionnaires"]
-    return sorted(loaded.values(), key=lambda q: (q.title, q.version))
+    files = runtime(session).questionnaires.files
+    return sorted((f.questionnaire for f in files), key=lambda q: (q.title, q.version))
 
 
-def current_definitions() -> list[Questionnaire]:
+def current_definitions(session: Session) -> list[Questionnaire]:
     """The newest version of each questionnaire: what a new request can use."""
     newest: dict[str, Questionnaire] = {}
-    for questionnaire in all_definitions():
+    for questionnaire in all_definitions(session):
         if (
             questionnaire.key not in newest
             or questionnaire.version > newest[questionnaire.key].version
@@ -78,14 +65,14 @@ def current_definitions() -> list[Questionnaire]:
     return sorted(newest.values(), key=lambda q: q.title)
 
 
-def for_suppliers() -> list[Questionnaire]:
+def for_suppliers(session: Session) -> list[Questionnaire]:
     """The current questionnaires a supplier can be sent: not those the
     school's own staff answer (its standards self-assessment, a DPIA)."""
-    return [q for q in current_definitions() if not q.answered_by_staff]
+    return [q for q in current_definitions(session) if not q.answered_by_staff]
 
 
-def find_current(key: str) -> Questionnaire:
-    for questionnaire in current_definitions():
+def find_current(session: Session, key: str) -> Questionnaire:
+    for questionnaire in current_definitions(session):
         if questionnaire.key == key:
             return questionnaire
     raise ServiceError("Choose a questionnaire from the list", "questionnaire")

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
-from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from .runtime import runtime
 
 CHUNK = 1024 * 1024
 
@@ -75,15 +76,6 @@ class LocalStorage:
         self.path(key).unlink(missing_ok=True)
 
 
-def init_app(app: Flask) -> None:
-    app.extensions.setdefault("portal_storage", LocalStorage(Path(app.config["UPLOAD_FOLDER"])))
-
-
-def storage() -> Storage:
-    found: Storage = current_app.extensions["portal_storage"]
-    return found
-
-
 _DOOMED = "portal_delete_after_commit"
 
 
@@ -107,11 +99,11 @@ def delete_after_rollback(session: Session, key: str) -> None:
 def _delete_doomed(session: Session) -> None:
     session.info.pop(_FRESH, None)  # recorded: wanted
     for key in session.info.pop(_DOOMED, []):
-        storage().delete(key)
+        runtime(session).storage.delete(key)
 
 
 @event.listens_for(Session, "after_rollback")
 def _keep_doomed(session: Session) -> None:
     session.info.pop(_DOOMED, None)
     for key in session.info.pop(_FRESH, []):
-        storage().delete(key)
+        runtime(session).storage.delete(key)

@@ -12,8 +12,7 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from ...extensions import rows_connection
-from ...links import absolute_url
+from ...database import rows_connection
 from ...models import Answer, Request, RequestStatus, utcnow
 from ...questionnaire import Question, Questionnaire, Section, answerset, compare, logic
 from ...questionnaire.forms import SectionForm, build_section_form, form_data, from_json
@@ -21,6 +20,7 @@ from ..errors import ServiceError
 from ..platform.audit import SUPPLIER_ACTOR, record_event
 from ..platform.mail import queue_email
 from ..platform.questionnaire_registry import definition_for
+from ..platform.runtime import runtime
 from ..requirements import ratings
 from . import clarifications, evidence
 from .lifecycle import OPEN_STATUSES, change_status
@@ -323,7 +323,7 @@ def submit_response(session: Session, request: Request, declaration: Declaration
             organisation=request.organisation,
             request=request,
             resubmission=resubmission,
-            link=absolute_url("school.view_request", request_id=request.id),
+            link=runtime(session).links.url("school.view_request", request_id=request.id),
         )
     session.flush()
 

@@ -11,19 +11,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app, send_file
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
-from ...extensions import rows_connection
+from ...database import rows_connection
 from ...models import AssessmentFile, Evidence, Request
 from ...questionnaire import Question
 from ...questionnaire.definition import DEFAULT_ACCEPT
 from ..errors import ServiceError
 from ..platform import filetypes
-from ..platform.storage import Blob, TooLarge, delete_after_commit, delete_after_rollback, storage
+from ..platform.runtime import runtime
+from ..platform.storage import Blob, TooLarge, delete_after_commit, delete_after_rollback
 
 
 class UploadError(ServiceError):
@@ -55,7 +55,7 @@ def store_uploads(
         for upload in files:
             checked = check_and_store(
                 session, upload, question, room, "this request's files",
-                current_app.config["EVIDENCE_REQUEST_LIMIT_MB"],
+                runtime(session).settings.evidence_request_limit_mb,
             )  # fmt: skip
             room -= checked.blob.size
             evidence = Evidence(
@@ -85,7 +85,7 @@ def discard(session: Session, rows: list[Evidence] | list[AssessmentFile]) -> No
             session.expunge(row)
         else:
             session.delete(row)
-        storage().delete(row.storage_key)
+        runtime(session).storage.delete(row.storage_key)
     session.flush()
 
 
@@ -129,7 +129,7 @@ def check_and_store(
     is left of the allowance (``allowance_mb`` in all) ``whose`` names
     ("this request's files"). If the transaction that records it rolls back,
     the stored file goes too."""
-    store = storage()
+    store = runtime(session).storage
     name = secure_filename(upload.filename or "") or "upload"
     extension = _extension(upload)
     if extension not in question.accept:
@@ -169,11 +169,12 @@ def request_allowance(session: Session, request: Request) -> int:
     used = session.scalar(
         select(func.coalesce(func.sum(Evidence.size), 0)).where(Evidence.request_id == request.id)
     )
-    return max(0, current_app.config["EVIDENCE_REQUEST_LIMIT_MB"] * 1024 * 1024 - int(used or 0))
+    allowance = runtime(session).settings.evidence_request_limit_mb * 1024 * 1024
+    return max(0, allowance - int(used or 0))
 
 
-def file_path(evidence: Evidence | AssessmentFile) -> Path:
-    return storage().path(evidence.storage_key)
+def file_path(session: Session, evidence: Evidence | AssessmentFile) -> Path:
+    return runtime(session).storage.path(evidence.storage_key)
 
 
 def find_file(session: Session, request: Request, evidence_id: int) -> Evidence | None:
@@ -212,20 +213,6 @@ def valid_kept_ids(
     """Only ids that are this request's files for this question (a form can be forged)."""
     owned = files_for(session, request)
     return [i for i in ids if i in owned and owned[i].question_id == question.id]
-
-
-def send(evidence: Evidence | AssessmentFile) -> Response:
-    """The file as a download: an uploaded HTML or SVG must never render in our origin."""
-    response = send_file(
-        file_path(evidence),
-        mimetype=evidence.content_type,
-        as_attachment=True,
-        download_name=evidence.filename,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 def evidence_question(question: Question) -> Question:

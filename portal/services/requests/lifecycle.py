@@ -6,12 +6,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import Session, joinedload
 
-from ...extensions import rows_connection
-from ...links import absolute_url
+from ...database import rows_connection
 from ...models import (
     Organisation,
     OrgKind,
@@ -28,6 +26,7 @@ from ..platform.audit import record_event
 from ..platform.mail import queue_email
 from ..platform.matching import contains_pattern
 from ..platform.questionnaire_registry import find_current, publish_version
+from ..platform.runtime import runtime
 from ..platform.tokens import hash_token, new_token
 
 # No 0/O, 1/I/L: references are read out over the phone.
@@ -100,7 +99,7 @@ def create_request(
     """Create a request, issue its link and queue the invitation email."""
     if details.due_date is not None and details.due_date < utcnow().date():
         raise ServiceError("The due date must be today or in the future", "due_date")
-    questionnaire = find_current(details.questionnaire_key)
+    questionnaire = find_current(session, details.questionnaire_key)
     if questionnaire.answered_by_staff:
         raise ServiceError(
             "That questionnaire is answered by our own staff, not sent to a supplier: "
@@ -195,14 +194,14 @@ def issue_link(
     """Give the request a fresh token; any earlier link stops working."""
     token, digest = new_token()
     request.token_hash = digest
-    lifetime = days or current_app.config["LINK_LIFETIME_DAYS"]
+    lifetime = days or runtime(session).settings.link_lifetime_days
     request.token_expires_at = utcnow() + timedelta(days=lifetime)
     request.revoked_at = None
     change_status(
         session, request, RequestStatus.SENT, actor=actor, only_from={RequestStatus.DRAFT}
     )
     session.flush()
-    return IssuedLink(request, absolute_url("supplier.open_link", token=token))
+    return IssuedLink(request, runtime(session).links.url("supplier.open_link", token=token))
 
 
 def _reopened_status(request: Request) -> RequestStatus:

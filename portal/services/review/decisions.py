@@ -191,11 +191,11 @@ def reopen(session: Session, request: Request, actor: User) -> None:
     ratings.refresh_rating(session, request)
 
 
-def follow_up_choices(request: Request) -> list[tuple[str, str]]:
+def follow_up_choices(session: Session, request: Request) -> list[tuple[str, str]]:
     """The questionnaires a screening can lead to: every supplier one but screening."""
     found = [
         q
-        for q in current_definitions()
+        for q in current_definitions(session)
         if q.triage is None
         and not q.answered_by_staff
         and q.key != request.questionnaire_version.key
@@ -221,7 +221,7 @@ def create_follow_up(
         raise ServiceError("Follow up once the supplier has submitted the screening")
     if triage.risk == "low":
         raise ServiceError("A low-risk screening needs no extended due diligence")
-    if questionnaire_key not in {key for key, _ in follow_up_choices(request)}:
+    if questionnaire_key not in {key for key, _ in follow_up_choices(session, request)}:
         raise ServiceError("Choose the questionnaire to send", "questionnaire")
     issued = requests.create_request(
         session,

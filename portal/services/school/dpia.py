@@ -60,9 +60,9 @@ class NotInstalled(ServiceError):
     """The server has no full DPIA questionnaire (QUESTIONNAIRE_FOLDER)."""
 
 
-def current_questionnaire() -> Questionnaire:
+def current_questionnaire(session: Session) -> Questionnaire:
     try:
-        return find_current(KEY)
+        return find_current(session, KEY)
     except ServiceError as exc:
         raise NotInstalled(
             f"The {KEY} questionnaire is not installed on this server: ask its administrator"
@@ -388,7 +388,7 @@ def start_dpia(session: Session, organisation: Organisation, actor: User, reques
         for existing in for_request(session, row):
             if existing.status != DpiaStatus.REJECTED:
                 return existing
-    questionnaire = current_questionnaire()
+    questionnaire = current_questionnaire(session)
     version = publish_version(session, questionnaire)
     dpia = Dpia(
         organisation_id=organisation.id,
@@ -431,7 +431,7 @@ def start_review(session: Session, dpia: Dpia, actor: User) -> Dpia:
         select(Dpia).where(Dpia.review_of_id == dpia.id, Dpia.status != DpiaStatus.REJECTED)
     ):
         return newer
-    questionnaire = current_questionnaire()
+    questionnaire = current_questionnaire(session)
     version = publish_version(session, questionnaire)
     review = Dpia(
         organisation_id=dpia.organisation_id, questionnaire_version_id=version.id,

@@ -142,7 +142,7 @@ def start_assessment(session: Session, organisation: Organisation) -> Assessment
     found = find_assessment(session, organisation)
     if found is not None:
         return found
-    version = publish_version(session, questionnaire_for(None))
+    version = publish_version(session, questionnaire_for(session, None))
     assessment = Assessment(
         organisation_id=organisation.id, kind=KIND, questionnaire_version_id=version.id
     )
@@ -166,7 +166,7 @@ def newer_version(session: Session, organisation: Organisation) -> Questionnaire
     assessment = find_assessment(session, organisation)
     if assessment is None:
         return None
-    current = questionnaire_for(None)
+    current = questionnaire_for(session, None)
     return current if current.version > assessment.questionnaire_version.version else None
 
 
@@ -179,7 +179,7 @@ def move_to_newest(session: Session, organisation: Organisation, actor: User) ->
     newer = newer_version(session, organisation)
     if assessment is None or newer is None:
         raise ServiceError("Your self-assessment already uses the newest version")
-    older = questionnaire_for(assessment)
+    older = questionnaire_for(session, assessment)
     asked_now = {q.id for q in newer.questions() if q.answerable}
     asked_before = {q.id for q in older.questions() if q.answerable}
     carried = sum(1 for qid in stored_answers(session, assessment) if qid in asked_now)
@@ -199,11 +199,11 @@ class NotInstalled(ServiceError):
     """The server has no self-assessment questionnaire (QUESTIONNAIRE_FOLDER)."""
 
 
-def questionnaire_for(assessment: Assessment | None) -> Questionnaire:
+def questionnaire_for(session: Session, assessment: Assessment | None) -> Questionnaire:
     """The version the school answers (the current one until it starts)."""
     if assessment is None:
         try:
-            return find_current(KEY)
+            return find_current(session, KEY)
         except ServiceError as exc:
             raise NotInstalled(
                 f"The {KEY} questionnaire is not installed on this server: ask its administrator"
@@ -214,7 +214,7 @@ def questionnaire_for(assessment: Assessment | None) -> Questionnaire:
 def questionnaire_of(session: Session, organisation: Organisation) -> Questionnaire:
     """The self-assessment version this organisation answers, for pages that
     need its tasks but not the status of every standard."""
-    return questionnaire_for(find_assessment(session, organisation))
+    return questionnaire_for(session, find_assessment(session, organisation))
 
 
 def stored_answers(session: Session, assessment: Assessment | None) -> dict[str, AssessmentAnswer]:
@@ -246,7 +246,7 @@ def progress(session: Session, organisation: Organisation, today: date | None = 
     """Every standard's status from the answers, with its plan."""
     today = today or utcnow().date()
     assessment = find_assessment(session, organisation)
-    questionnaire = questionnaire_for(assessment)
+    questionnaire = questionnaire_for(session, assessment)
     answers = stored_answers(session, assessment)
     files = stored_files(session, assessment)
     values = {qid: row.value for qid, row in answers.items()}

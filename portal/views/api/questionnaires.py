@@ -30,7 +30,7 @@ def list_questionnaires() -> ResponseReturnValue:
                 "definition": url_for("api.get_questionnaire", key=q.key, version=q.version),
             }
             # Not those the school's own staff answer: a request cannot use them.
-            for q in questionnaires.for_suppliers()
+            for q in questionnaires.for_suppliers(db.session)
         ]
     )
 
@@ -40,9 +40,13 @@ def get_questionnaire(key: str, version: int) -> ResponseReturnValue:
     """One version's whole definition, as stored: also versions no longer current,
     which requests already sent still use."""
     api_reader()
-    current = {q.key: q.version for q in questionnaires.current_definitions()}
+    current = {q.key: q.version for q in questionnaires.current_definitions(db.session)}
     loaded = next(
-        (q for q in questionnaires.all_definitions() if q.key == key and q.version == version),
+        (
+            q
+            for q in questionnaires.all_definitions(db.session)
+            if q.key == key and q.version == version
+        ),
         None,
     )
     definition: dict[str, Any]

@@ -77,7 +77,9 @@ def create_request() -> ResponseReturnValue:
     caller = api_caller(Action.SEND_REQUESTS)
     body = json_body()
     form = fill_form(NewRequestForm, body)
-    form.questionnaire.choices = [(q.key, q.title) for q in questionnaires.for_suppliers()]
+    form.questionnaire.choices = [
+        (q.key, q.title) for q in questionnaires.for_suppliers(db.session)
+    ]
     email_supplier = body.get("email_supplier", True)
     valid = form.validate()
     if not isinstance(email_supplier, bool):
