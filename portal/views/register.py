@@ -20,7 +20,7 @@ from ..permissions import (
 from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
 from ..services.school import register as supplier_register
-from .exports import send_temporary
+from .downloads import send_temporary
 from .forms import AddSupplierForm, RegisterDetailsForm
 
 bp = Blueprint("suppliers", __name__, url_prefix="/suppliers")

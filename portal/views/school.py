@@ -446,7 +446,7 @@ def audit_trail() -> ResponseReturnValue:
 @requires(Action.VIEW_AUDIT)
 def audit_trail_export() -> ResponseReturnValue:
     from ..exports.audit import AuditLine, audit_workbook
-    from .exports import send_temporary
+    from .downloads import send_temporary
 
     organisation = current_organisation()
     criteria = _audit_filter()

@@ -26,7 +26,7 @@ from ..services.errors import ServiceError
 from ..services.requests import evidence
 from ..services.school import feedback, raci, standards
 from ..services.school import trust_overview as trust_overview_service
-from .exports import send_temporary
+from .downloads import send_temporary
 from .forms import DigitalLeadForm, RaciForm, StandardPlanForm
 
 bp = Blueprint("standards", __name__, url_prefix="/standards")
