@@ -35,9 +35,7 @@ def search_directory() -> ResponseReturnValue:
     if criteria.freshness not in FRESHNESS:
         service_problem("freshness must be current or overdue", "freshness", 400)
     entries = directory.search(db.session, criteria)
-    return reply(
-        s.DirectoryPage(items=[s.DirectoryEntry(**s.DirectoryEntry.fields_of(e)) for e in entries])
-    )
+    return reply(s.DirectoryPage(items=[s.DirectoryEntry.of(e) for e in entries]))
 
 
 @bp.get("/directory/<int:entry_id>")
@@ -46,7 +44,7 @@ def get_directory_entry(entry_id: int) -> ResponseReturnValue:
     caller's own requirements (the same comparison as the entry's page)."""
     caller = api_caller(Action.VIEW_REQUESTS)
     entry = visible_entry(entry_id, caller.organisation)
-    detail = s.DirectoryEntryDetail(**s.DirectoryEntry.fields_of(entry), answers=entry.answers)
+    detail = s.DirectoryEntryDetail.of(entry, answers=entry.answers)
     if request.args.get("compare", "").lower() in ("true", "1", "yes"):
         comparison = directory.comparison_for_school(db.session, entry, caller.organisation)
         detail.comparison = s.Comparison.of(comparison)

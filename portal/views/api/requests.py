@@ -171,7 +171,7 @@ def request_findings(reference: str) -> ResponseReturnValue:
             "There are no findings until the supplier has submitted their answers", None, 409
         )
     comparison = ratings.comparison_for(db.session, row)
-    return reply(s.Findings.for_request(row, comparison))
+    return reply(s.Findings.of(comparison, reference=row.reference))
 
 
 @bp.get("/requests/<reference>/export.xlsx")
@@ -263,7 +263,7 @@ def review_finding(reference: str, question_id: str) -> ResponseReturnValue:
         )
     except ServiceError as exc:
         service_problem(exc.message, exc.field, 422 if exc.field else 409)
-    return reply(s.Findings.for_request(row, comparison))
+    return reply(s.Findings.of(comparison, reference=row.reference))
 
 
 @bp.delete("/requests/<reference>/findings/<question_id>/review")
@@ -276,7 +276,7 @@ def remove_finding_review(reference: str, question_id: str) -> ResponseReturnVal
     except ServiceError as exc:
         service_problem(exc.message, None, 409)
     comparison = ratings.comparison_for(db.session, row)
-    return reply(s.Findings.for_request(row, comparison))
+    return reply(s.Findings.of(comparison, reference=row.reference))
 
 
 @bp.post("/requests/<reference>/reopen")

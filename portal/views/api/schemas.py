@@ -25,10 +25,8 @@ from ...services.directory import curation as directory
 from ...services.requests.lifecycle import STATUS_LABELS
 from ...services.review.decisions import DECISIONS
 
-Rating = Literal["green", "amber", "red"]
 
-
-def one_of(*values: str, **field: Any) -> Any:
+def one_of(*values: str | None, **field: Any) -> Any:
     """A text field the document lists the values of (typed str, so callers
     pass their plain strings)."""
     return Field(json_schema_extra={"enum": list(values)}, **field)
@@ -86,21 +84,21 @@ class RequestSummary(BaseModel):
     link_expires_at: str | None
     created_at: str | None
     submitted_at: str | None
-    rating: Rating | None
+    rating: str | None = one_of("green", "amber", "red", None)
     score: int | None
     decision: Decision | None
 
     @classmethod
-    def fields_of(cls, row: models.Request) -> dict[str, Any]:
+    def of(cls, row: models.Request, **more: Any) -> Self:
         decided = row.status in DECISIONS
-        return dict(
+        return cls(
             reference=row.reference,
             school=row.organisation.name,
             supplier=row.supplier.name,
             contact_name=row.contact_name,
             contact_email=row.contact_email,
             questionnaire=QuestionnaireRef.model_validate(row.questionnaire_version),
-            status=row.status,
+            status=RequestStatus(row.status),
             status_label=STATUS_LABELS[RequestStatus(row.status)],
             due_date=row.due_date,
             link_expires_at=iso(row.token_expires_at),
@@ -118,6 +116,7 @@ class RequestSummary(BaseModel):
             )
             if decided
             else None,
+            **more,
         )
 
 
@@ -134,16 +133,13 @@ class Request(RequestSummary):
     @classmethod
     def of(cls, row: models.Request, **more: Any) -> Self:
         ref = row.reference
-        return cls(
-            **cls.fields_of(row),
-            **more,
-            links=RequestLinks(
-                self=url_for("api.get_request", reference=ref),
-                answers=url_for("api.request_answers", reference=ref),
-                findings=url_for("api.request_findings", reference=ref),
-                export=url_for("api.request_export", reference=ref),
-            ),
+        links = RequestLinks(
+            self=url_for("api.get_request", reference=ref),
+            answers=url_for("api.request_answers", reference=ref),
+            findings=url_for("api.request_findings", reference=ref),
+            export=url_for("api.request_export", reference=ref),
         )
+        return super().of(row, links=links, **more)
 
 
 class IssuedRequest(Request):
@@ -177,7 +173,7 @@ class Answers(BaseModel):
     answers: list[Answer]
 
     @classmethod
-    def of(cls, row: models.Request) -> Answers:
+    def of(cls, row: models.Request) -> Self:
         return cls(reference=row.reference, answers=school_answers(row))
 
 
@@ -226,8 +222,8 @@ class Comparison(BaseModel):
     findings: list[Finding]
 
     @classmethod
-    def fields_of(cls, comparison: ComparisonResult) -> dict[str, Any]:
-        return dict(
+    def of(cls, comparison: ComparisonResult, **more: Any) -> Self:
+        return cls(
             rating=comparison.rating,
             score=comparison.score,
             rating_summary=comparison.rating_summary or None,
@@ -253,19 +249,12 @@ class Comparison(BaseModel):
                 )
                 for f in comparison.findings
             ],
+            **more,
         )
-
-    @classmethod
-    def of(cls, comparison: ComparisonResult) -> Comparison:
-        return cls(**cls.fields_of(comparison))
 
 
 class Findings(Comparison):
     reference: str
-
-    @classmethod
-    def for_request(cls, row: models.Request, comparison: ComparisonResult) -> Findings:
-        return cls(reference=row.reference, **cls.fields_of(comparison))
 
 
 def request_download(row: models.Request, comparison: ComparisonResult) -> dict[str, Any]:
@@ -273,7 +262,7 @@ def request_download(row: models.Request, comparison: ComparisonResult) -> dict[
     the request, its comparison (whose rating and score, fresh, replace the
     stored ones in place) and the answers, for integrations."""
     return {
-        **RequestSummary(**RequestSummary.fields_of(row)).model_dump(mode="json"),
+        **RequestSummary.of(row).model_dump(mode="json"),
         **Comparison.of(comparison).model_dump(mode="json"),
         "answers": [a.model_dump(mode="json") for a in school_answers(row)],
     }
@@ -386,8 +375,8 @@ class DirectoryEntry(BaseModel):
     links: EntryLinks
 
     @classmethod
-    def fields_of(cls, entry: models.DirectoryEntry) -> dict[str, Any]:
-        return dict(
+    def of(cls, entry: models.DirectoryEntry, **more: Any) -> Self:
+        return cls(
             id=entry.id,
             listing_id=entry.listing_id or entry.id,
             version=entry.version,
@@ -405,6 +394,7 @@ class DirectoryEntry(BaseModel):
             review_overdue=directory.review_overdue(entry),
             curator_authored=entry.curator_authored,
             links=EntryLinks(self=url_for("api.get_directory_entry", entry_id=entry.id)),
+            **more,
         )
 
 
