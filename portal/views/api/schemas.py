@@ -11,6 +11,7 @@ them off those WTForms classes (form_schemas.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, Literal, Self
 
@@ -22,6 +23,8 @@ from ...models import RequestStatus
 from ...questionnaire.compare import Comparison as ComparisonResult
 from ...questionnaire.definition import SEVERITIES
 from ...services.directory import curation as directory
+from ...services.requests.answering import SectionProgress as Progress
+from ...services.requests.answering import StoredAnswers
 from ...services.requests.lifecycle import STATUS_LABELS
 from ...services.review.decisions import DECISIONS
 
@@ -322,6 +325,62 @@ class SupplierRequest(BaseModel):
     shown: dict[str, bool]
     progress: list[SectionProgress]
     clarifications: list[OpenClarification]
+
+    @classmethod
+    def of(
+        cls,
+        row: models.Request,
+        stored: StoredAnswers,
+        *,
+        files: Iterable[models.Evidence],
+        shown: dict[str, bool],
+        progress: Iterable[Progress],
+        open_items: Iterable[models.Clarification],
+    ) -> Self:
+        version = row.questionnaire_version
+        return cls(
+            reference=row.reference,
+            school=row.organisation.name,
+            supplier=row.supplier.name,
+            status=row.status,
+            message=row.message or None,
+            due_date=row.due_date,
+            link_expires_at=iso(row.token_expires_at),
+            questionnaire=QuestionnaireLink(
+                key=version.key,
+                version=version.version,
+                title=version.title,
+                definition=url_for(
+                    "api.get_questionnaire", key=version.key, version=version.version
+                ),
+            ),
+            answers=[
+                SupplierAnswer(
+                    question_id=qid,
+                    value=value,
+                    comment=stored.comments.get(qid),
+                    revision=stored.revisions[qid],
+                    confirmed=qid not in stored.unconfirmed,
+                )
+                for qid, value in stored.values.items()
+            ],
+            evidence=[EvidenceFile.model_validate(e) for e in files],
+            shown=shown,
+            progress=[
+                SectionProgress(
+                    section_id=p.section.id,
+                    title=p.section.title,
+                    status=p.status,
+                    asked=p.asked,
+                    answered=p.answered,
+                )
+                for p in progress
+            ],
+            clarifications=[
+                OpenClarification(question_id=item.question_id, note=item.text)
+                for item in open_items
+            ],
+        )
 
 
 class SavedAnswer(Answer):

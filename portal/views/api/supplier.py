@@ -33,53 +33,14 @@ def supplier_request() -> ResponseReturnValue:
     row = api_supplier_request()
     stored = responses.stored_answers(db.session, row)
     questionnaire = responses.questionnaire_of(row)
-    version = row.questionnaire_version
     return reply(
-        s.SupplierRequest(
-            reference=row.reference,
-            school=row.organisation.name,
-            supplier=row.supplier.name,
-            status=row.status,
-            message=row.message or None,
-            due_date=row.due_date,
-            link_expires_at=s.iso(row.token_expires_at),
-            questionnaire=s.QuestionnaireLink(
-                key=version.key,
-                version=version.version,
-                title=version.title,
-                definition=url_for(
-                    "api.get_questionnaire", key=version.key, version=version.version
-                ),
-            ),
-            answers=[
-                s.SupplierAnswer(
-                    question_id=qid,
-                    value=value,
-                    comment=stored.comments.get(qid),
-                    revision=stored.revisions[qid],
-                    confirmed=qid not in stored.unconfirmed,
-                )
-                for qid, value in stored.values.items()
-            ],
-            evidence=[
-                s.EvidenceFile.model_validate(e)
-                for e in evidence.files_for(db.session, row).values()
-            ],
+        s.SupplierRequest.of(
+            row,
+            stored,
+            files=evidence.files_for(db.session, row).values(),
             shown=logic.visibility(questionnaire, stored.values),
-            progress=[
-                s.SectionProgress(
-                    section_id=p.section.id,
-                    title=p.section.title,
-                    status=p.status,
-                    asked=p.asked,
-                    answered=p.answered,
-                )
-                for p in responses.progress(row)
-            ],
-            clarifications=[
-                s.OpenClarification(question_id=item.question_id, note=item.text)
-                for item in clarifications.open_items(db.session, row)
-            ],
+            progress=responses.progress(row),
+            open_items=clarifications.open_items(db.session, row),
         )
     )
 
