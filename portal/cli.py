@@ -421,6 +421,8 @@ def export_request_command(reference: str, out: str) -> None:
 
     from .models import Request
     from .services.downloads import contents as exports
+    from .services.requirements import ratings
+    from .views.api.schemas import request_download
 
     row = db.session.scalar(select(Request).where(Request.reference == reference.upper()))
     if row is None:
@@ -428,7 +430,8 @@ def export_request_command(reference: str, out: str) -> None:
     file_format = out.rsplit(".", 1)[-1].lower()
     if file_format == "json":
         with open(out, "w", encoding="utf-8") as handle:
-            json.dump(exports.request_json(db.session, row), handle, indent=2)
+            comparison = ratings.comparison_for(db.session, row)
+            json.dump(request_download(row, comparison), handle, indent=2)
     elif file_format == "csv":
         with open(out, "w", encoding="utf-8-sig", newline="") as handle:
             handle.write(exports.request_csv(db.session, row))

@@ -9,6 +9,7 @@ import re
 import pytest
 import schemathesis
 from flask import Flask
+from flask_wtf import FlaskForm
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -17,10 +18,12 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from wtforms.validators import InputRequired, Length
 
 from portal.extensions import db
 from portal.services.accounts import api_keys
 from portal.views.api.openapi import document
+from portal.views.forms import DecisionForm, DeclarationForm, NewRequestForm, ReviewFindingForm
 
 from .factories import Factory
 
@@ -62,6 +65,40 @@ def test_the_document_is_openapi_3_1_with_unique_operation_ids(app: Flask) -> No
         for op in ops.values():
             problems = [code for code in op["responses"] if code.startswith(("4", "5"))]
             assert problems, op["operationId"]
+
+
+@pytest.mark.parametrize(
+    ("component", "form_class"),
+    [
+        ("NewRequest", NewRequestForm),
+        ("DecisionBody", DecisionForm),
+        ("ReviewBody", ReviewFindingForm),
+        ("Declaration", DeclarationForm),
+    ],
+)
+def test_a_body_in_the_document_has_its_forms_limits(
+    app: Flask, component: str, form_class: type[FlaskForm]
+) -> None:
+    """The API checks bodies with the pages' forms; the document reads its
+    maxLength and required from the same forms, so the two cannot drift."""
+    schema = document()["components"]["schemas"][component]
+    with app.test_request_context():
+        form = form_class(meta={"csrf": False})
+    limits = {
+        field.name: check.max
+        for field in form
+        for check in field.validators
+        if isinstance(check, Length)
+    }
+    # conditions: the API also takes a list, which it joins into the form's text.
+    limits.pop("conditions", None)
+    assert limits, component
+    for name, most in limits.items():
+        assert schema["properties"][name]["maxLength"] == most, name
+    required = {
+        field.name for field in form if any(isinstance(c, InputRequired) for c in field.validators)
+    }
+    assert set(schema["required"]) == required
 
 
 @pytest.fixture

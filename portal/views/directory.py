@@ -18,7 +18,7 @@ from ..services.directory import curation as directory
 from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
 from ..services.platform import questionnaire_registry as questionnaires
-from .exports import send_temporary
+from .downloads import send_temporary
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
 

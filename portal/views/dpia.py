@@ -37,7 +37,7 @@ from ..services.errors import ServiceError
 from ..services.review import decisions as review
 from ..services.school import dpia as dpias
 from ..services.school import risk_matrix
-from .exports import send_temporary
+from .downloads import send_temporary
 from .forms import DpiaDecisionForm, DpiaReturnForm, DpoAdviceForm
 
 bp = Blueprint("dpia", __name__)

@@ -14,7 +14,7 @@ from ..permissions import Action, can, ensure, register_entry, requires
 from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
 from ..services.school import register as supplier_register
-from .exports import send_temporary
+from .downloads import send_temporary
 from .forms import AddSupplierForm, RegisterDetailsForm
 
 bp = Blueprint("suppliers", __name__, url_prefix="/suppliers")

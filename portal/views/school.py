@@ -48,7 +48,7 @@ from ..services.review.timeline import describe
 from ..services.school import dpia, feedback, trust_overview
 from ..services.school import register as supplier_register
 from ..templating import format_date
-from .exports import send_evidence
+from .downloads import send_evidence
 from .forms import ApiKeyForm, InviteUserForm, NewRequestForm
 
 bp = Blueprint("school", __name__)
@@ -447,7 +447,7 @@ def audit_trail() -> ResponseReturnValue:
 @requires(Action.VIEW_AUDIT)
 def audit_trail_export() -> ResponseReturnValue:
     from ..exports.audit import AuditLine, audit_workbook
-    from .exports import send_temporary
+    from .downloads import send_temporary
 
     organisation = current_organisation()
     criteria = _audit_filter()

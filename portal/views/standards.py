@@ -19,7 +19,7 @@ from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
 from ..services.school import feedback, raci, standards
 from ..services.school import trust_overview as trust_overview_service
-from .exports import send_evidence, send_temporary
+from .downloads import send_evidence, send_temporary
 from .forms import DigitalLeadForm, RaciForm, StandardPlanForm
 
 bp = Blueprint("standards", __name__, url_prefix="/standards")

@@ -44,7 +44,7 @@ from ..services.platform.audit import SUPPLIER_ACTOR
 from ..services.requests import answering as responses
 from ..services.requests import clarifications, evidence, reuse
 from ..services.requests import lifecycle as requests
-from .exports import send_evidence
+from .downloads import send_evidence
 from .forms import DeclarationForm, ReuseAddressForm, ReuseCodeForm
 
 bp = Blueprint("supplier", __name__, url_prefix="/respond")

@@ -10,7 +10,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from typing import IO, Any
 
 from sqlalchemy import func, select
@@ -214,105 +214,6 @@ def request_csv(session: Session, request: Request) -> str:
             ]  # fmt: skip
             writer.writerow([csv_cell(cell) for cell in row])
     return out.getvalue()
-
-
-def request_json(session: Session, request: Request) -> dict[str, Any]:
-    """Answers (typed, as stored) and findings, for integrations."""
-    comparison = ratings.comparison_for(session, request)
-    return {
-        **request_summary_json(request),
-        **comparison_json(comparison),
-        "answers": answers_json(request),
-    }
-
-
-def request_summary_json(request: Request) -> dict[str, Any]:
-    """One request as the API and the JSON download describe it."""
-    version = request.questionnaire_version
-    return {
-        "reference": request.reference,
-        "school": request.organisation.name,
-        "supplier": request.supplier.name,
-        "contact_name": request.contact_name,
-        "contact_email": request.contact_email,
-        "questionnaire": {"key": version.key, "version": version.version, "title": version.title},
-        "status": request.status,
-        "status_label": STATUS_LABELS[RequestStatus(request.status)],
-        "due_date": _iso(request.due_date),
-        "link_expires_at": _iso(request.token_expires_at),
-        "created_at": _iso(request.created_at),
-        "submitted_at": _iso(request.submitted_at),
-        "rating": request.rating,
-        "score": request.score,
-        "decision": {
-            "outcome": request.status,
-            "reason": request.decision_reason,
-            "conditions": request.decision_conditions or [],
-            "next_review_date": _iso(request.next_review_date),
-            "decided_at": _iso(request.decided_at),
-            "decided_by": request.decided_by.name if request.decided_by else None,
-        }
-        if request.status in DECISIONS
-        else None,
-    }
-
-
-def answers_json(request: Request) -> list[dict[str, Any]]:
-    """For the school: answers copied in and not yet saved by the supplier are left out."""
-    return [
-        {
-            "question_id": a.question_id,
-            "value": a.value,
-            "comment": a.comment,
-            "revision": a.revision,
-        }
-        for a in request.answers
-        if not a.prefilled
-    ]
-
-
-def comparison_json(comparison: Comparison) -> dict[str, Any]:
-    """The comparison against the school's requirements: rating, triage, findings."""
-    return {
-        "rating": comparison.rating,
-        "score": comparison.score,
-        "rating_summary": comparison.rating_summary or None,
-        "rating_reasons": list(comparison.rating_reasons),
-        "triage": {
-            "risk": comparison.triage.risk,
-            "reasons": list(comparison.triage.reasons),
-            "uncertain": list(comparison.triage.uncertain),
-            "next_step": comparison.triage.next_step,
-        }
-        if comparison.triage
-        else None,
-        "findings": [
-            {
-                "question_id": f.question.id,
-                "question": f.question.label,
-                "outcome": f.outcome.value,
-                "computed": f.computed.value,
-                "expected": f.expected,
-                "actual": f.actual,
-                "reason": f.reason,
-                "severity": f.requirement.severity,
-                "rule_source": f.requirement.source,
-                "points_lost": f.points_lost,
-                "review": {
-                    "outcome": f.review.outcome.value,
-                    "reason": f.review.reason,
-                    "by": f.review.by,
-                }
-                if f.review
-                else None,
-            }
-            for f in comparison.findings
-        ],
-    }
-
-
-def _iso(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 # --- the register --------------------------------------------------------------

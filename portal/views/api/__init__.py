@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, request
 from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from sqlalchemy import text
@@ -18,6 +18,8 @@ from sqlalchemy import text
 from ... import rate_limit_store
 from ...extensions import WRITE_METHODS, csrf, db, limiter
 from ...identity.api_callers import bearer_token, session_holds_credentials
+from .common import reply
+from .schemas import Health
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -66,8 +68,8 @@ def health() -> ResponseReturnValue:
     db.session.execute(text("SELECT 1"))
     store = rate_limit_store.state()
     if store == "unreachable":
-        return jsonify(status="degraded", database="ok", rate_limit_store=store), 503
-    return jsonify(status="ok", database="ok", rate_limit_store=store)
+        return reply(Health(status="degraded", database="ok", rate_limit_store=store), 503)
+    return reply(Health(status="ok", database="ok", rate_limit_store=store))
 
 
 from . import directory, openapi, questionnaires, requests, supplier  # noqa: E402,F401  (routes)

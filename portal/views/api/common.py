@@ -6,7 +6,8 @@ import base64
 import binascii
 from typing import Any, NoReturn, TypeVar
 
-from flask import abort, request
+from flask import Response, abort, jsonify, request
+from pydantic import BaseModel
 from wtforms import Form
 
 from ...errors import problem
@@ -16,6 +17,16 @@ FormT = TypeVar("FormT", bound=Form)
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
+
+
+def reply(
+    body: BaseModel, status: int = 200, headers: dict[str, str] | None = None, **dump: Any
+) -> Response:
+    """A response model as JSON, through jsonify as every API answer goes."""
+    response = jsonify(body.model_dump(mode="json", **dump))
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
 
 
 def json_body() -> dict[str, Any]:

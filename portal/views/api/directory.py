@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import jsonify, request, url_for
+from flask import request
 from flask.typing import ResponseReturnValue
 
 from ...extensions import db
-from ...models import DirectoryEntry
 from ...permissions import Action, api_caller, visible_entry
 from ...services.directory import curation as directory
-from ...services.downloads import contents as exports
 from . import bp
-from .common import service_problem
+from . import schemas as s
+from .common import reply, service_problem
 
 FRESHNESS = ("", "current", "overdue")
-
-
-def entry_json(entry: DirectoryEntry) -> dict[str, Any]:
-    version = entry.questionnaire_version
-    return {
-        "id": entry.id,
-        "listing_id": entry.listing_id or entry.id,
-        "version": entry.version,
-        "supplier": entry.supplier.name,
-        "product": entry.product,
-        "category": entry.category,
-        "category_label": directory.CATEGORY_LABELS.get(entry.category, entry.category),
-        "questionnaire": {"key": version.key, "version": version.version, "title": version.title},
-        "status": entry.status,
-        "rating": entry.rating,
-        "summary": entry.summary,
-        "conditions": entry.conditions,
-        "reviewed_on": entry.reviewed_on.isoformat() if entry.reviewed_on else None,
-        "review_due": entry.review_due.isoformat(),
-        "review_overdue": directory.review_overdue(entry),
-        "curator_authored": entry.curator_authored,
-        "links": {"self": url_for("api.get_directory_entry", entry_id=entry.id)},
-    }
 
 
 @bp.get("/directory")
@@ -60,7 +34,8 @@ def search_directory() -> ResponseReturnValue:
         service_problem("rating must be green, amber or red", "rating", 400)
     if criteria.freshness not in FRESHNESS:
         service_problem("freshness must be current or overdue", "freshness", 400)
-    return jsonify(items=[entry_json(e) for e in directory.search(db.session, criteria)])
+    entries = directory.search(db.session, criteria)
+    return reply(s.DirectoryPage(items=[s.DirectoryEntry.of(e) for e in entries]))
 
 
 @bp.get("/directory/<int:entry_id>")
@@ -69,8 +44,9 @@ def get_directory_entry(entry_id: int) -> ResponseReturnValue:
     caller's own requirements (the same comparison as the entry's page)."""
     caller = api_caller(Action.VIEW_REQUESTS)
     entry = visible_entry(entry_id, caller.organisation)
-    body: dict[str, Any] = {**entry_json(entry), "answers": entry.answers}
+    detail = s.DirectoryEntryDetail.of(entry, answers=entry.answers)
     if request.args.get("compare", "").lower() in ("true", "1", "yes"):
         comparison = directory.comparison_for_school(db.session, entry, caller.organisation)
-        body["comparison"] = exports.comparison_json(comparison)
-    return jsonify(body)
+        detail.comparison = s.Comparison.of(comparison)
+    # Unset, the comparison is left out rather than null (every other field is set).
+    return reply(detail, exclude_unset=True)

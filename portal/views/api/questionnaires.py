@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, jsonify, url_for
+from flask import abort, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -13,26 +13,27 @@ from ...models import QuestionnaireVersion
 from ...permissions import api_reader
 from ...services.platform import questionnaire_registry as questionnaires
 from . import bp
+from . import schemas as s
+from .common import reply
 
 
 @bp.get("/questionnaires")
 def list_questionnaires() -> ResponseReturnValue:
     """The questionnaires a new request can use (the newest version of each)."""
     api_reader()
-    return jsonify(
-        items=[
-            {
-                "key": q.key,
-                "version": q.version,
-                "title": q.title,
-                "audience": q.audience,
-                "question_count": q.question_count,
-                "definition": url_for("api.get_questionnaire", key=q.key, version=q.version),
-            }
-            # Not those the school's own staff answer: a request cannot use them.
-            for q in questionnaires.for_suppliers(db.session)
-        ]
-    )
+    items = [
+        s.QuestionnaireSummary(
+            key=q.key,
+            version=q.version,
+            title=q.title,
+            audience=q.audience,
+            question_count=q.question_count,
+            definition=url_for("api.get_questionnaire", key=q.key, version=q.version),
+        )
+        # Not those the school's own staff answer: a request cannot use them.
+        for q in questionnaires.for_suppliers(db.session)
+    ]
+    return reply(s.QuestionnaireList(items=items))
 
 
 @bp.get("/questionnaires/<key>/<int:version>")
@@ -61,11 +62,13 @@ def get_questionnaire(key: str, version: int) -> ResponseReturnValue:
         if row is None:
             abort(404, description=f"There is no questionnaire {key} version {version}")
         title, sha256, definition = row.title, row.sha256, row.snapshot
-    return jsonify(
-        key=key,
-        version=version,
-        title=title,
-        sha256=sha256,
-        current=current.get(key) == version,
-        definition=definition,
+    return reply(
+        s.QuestionnaireDefinition(
+            key=key,
+            version=version,
+            title=title,
+            sha256=sha256,
+            current=current.get(key) == version,
+            definition=definition,
+        )
     )

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
-from flask import abort, jsonify, request, send_file, url_for
+from flask import abort, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 
 from ...extensions import db, writes_on_get
@@ -18,27 +17,24 @@ from ...services.requests import clarifications
 from ...services.requests import lifecycle as requests
 from ...services.requirements import ratings
 from ...services.review import decisions as review
-from ..exports import register_download
+from ..downloads import register_download
 from ..forms import DecisionForm, NewRequestForm, ReviewFindingForm
 from . import bp
-from .common import fill_form, form_problem, json_body, make_cursor, page_args, service_problem
+from . import schemas as s
+from .common import (
+    fill_form,
+    form_problem,
+    json_body,
+    make_cursor,
+    page_args,
+    reply,
+    service_problem,
+)
 
 
-def request_json(row: Request) -> dict[str, Any]:
-    return {
-        **exports.request_summary_json(row),
-        "links": {
-            "self": url_for("api.get_request", reference=row.reference),
-            "answers": url_for("api.request_answers", reference=row.reference),
-            "findings": url_for("api.request_findings", reference=row.reference),
-            "export": url_for("api.request_export", reference=row.reference),
-        },
-    }
-
-
-def _issued_json(issued: requests.IssuedLink) -> dict[str, Any]:
+def _issued(issued: requests.IssuedLink) -> s.IssuedRequest:
     # The only time the token exists in clear: we keep its hash.
-    return {**request_json(issued.request), "supplier_link": issued.url}
+    return s.IssuedRequest.of(issued.request, supplier_link=issued.url)
 
 
 def _own_request(reference: str, action: Action) -> Request:
@@ -63,9 +59,11 @@ def list_requests() -> ResponseReturnValue:
         before_id=before_id,
         limit=limit,
     )
-    return jsonify(
-        items=[request_json(row) for row in rows],
-        next_cursor=make_cursor(rows[-1].id) if len(rows) == limit else None,
+    return reply(
+        s.RequestPage(
+            items=[s.Request.of(row) for row in rows],
+            next_cursor=make_cursor(rows[-1].id) if len(rows) == limit else None,
+        )
     )
 
 
@@ -104,15 +102,13 @@ def create_request() -> ResponseReturnValue:
         )
     except ServiceError as exc:
         service_problem(exc.message, exc.field)
-    response = jsonify(_issued_json(issued))
-    response.status_code = 201
-    response.headers["Location"] = url_for("api.get_request", reference=issued.request.reference)
-    return response
+    location = url_for("api.get_request", reference=issued.request.reference)
+    return reply(_issued(issued), 201, {"Location": location})
 
 
 @bp.get("/requests/<reference>")
 def get_request(reference: str) -> ResponseReturnValue:
-    return jsonify(request_json(_own_request(reference, Action.VIEW_REQUESTS)))
+    return reply(s.Request.of(_own_request(reference, Action.VIEW_REQUESTS)))
 
 
 @bp.post("/requests/<reference>/revoke")
@@ -123,7 +119,7 @@ def revoke_request_link(reference: str) -> ResponseReturnValue:
         requests.revoke_link(db.session, row, caller.actor)
     except ServiceError as exc:
         service_problem(exc.message, exc.field, 409)
-    return jsonify(request_json(row))
+    return reply(s.Request.of(row))
 
 
 @bp.post("/requests/<reference>/extend")
@@ -137,7 +133,7 @@ def extend_request_link(reference: str) -> ResponseReturnValue:
         requests.extend_link(db.session, row, caller.actor, days)
     except ServiceError as exc:
         service_problem(exc.message, exc.field or "days")
-    return jsonify(request_json(row))
+    return reply(s.Request.of(row))
 
 
 @bp.post("/requests/<reference>/reissue")
@@ -148,7 +144,7 @@ def reissue_request_link(reference: str) -> ResponseReturnValue:
         issued = requests.reissue_link(db.session, row, caller.actor)
     except ServiceError as exc:
         service_problem(exc.message, exc.field, 409)
-    return jsonify(_issued_json(issued))
+    return reply(_issued(issued))
 
 
 @bp.post("/requests/<reference>/remind")
@@ -159,13 +155,13 @@ def remind_supplier(reference: str) -> ResponseReturnValue:
         reminder = reminders.remind_now(db.session, row, caller.actor)
     except ServiceError as exc:
         service_problem(exc.message, exc.field, 409)
-    return jsonify(reference=row.reference, sent_to=row.contact_email, kind=reminder.kind)
+    return reply(s.Reminded(reference=row.reference, sent_to=row.contact_email, kind=reminder.kind))
 
 
 @bp.get("/requests/<reference>/answers")
 def request_answers(reference: str) -> ResponseReturnValue:
     row = _own_request(reference, Action.VIEW_REQUESTS)
-    return jsonify(reference=row.reference, answers=exports.answers_json(row))
+    return reply(s.Answers.of(row))
 
 
 @bp.get("/requests/<reference>/findings")
@@ -177,7 +173,7 @@ def request_findings(reference: str) -> ResponseReturnValue:
             "There are no findings until the supplier has submitted their answers", None, 409
         )
     comparison = ratings.comparison_for(db.session, row)
-    return jsonify(reference=row.reference, **exports.comparison_json(comparison))
+    return reply(s.Findings.of(comparison, reference=row.reference))
 
 
 @bp.get("/requests/<reference>/export.xlsx")
@@ -211,14 +207,13 @@ def ask_clarification(reference: str) -> ResponseReturnValue:
         items = clarifications.ask_clarification(db.session, row, caller.actor, notes)
     except ServiceError as exc:
         service_problem(exc.message, exc.field or "notes")
-    response = jsonify(
+    asked = s.ClarificationAsked(
         reference=row.reference,
         status=row.status,
         round=items[0].round,
-        questions=[item.question_id for item in items],
+        questions=[item.question_id for item in items if item.question_id is not None],
     )
-    response.status_code = 201
-    return response
+    return reply(asked, 201)
 
 
 @bp.post("/requests/<reference>/decision")
@@ -246,7 +241,7 @@ def decide(reference: str) -> ResponseReturnValue:
         )
     except ServiceError as exc:
         service_problem(exc.message, exc.field, 422 if exc.field else 409)
-    return jsonify(request_json(row))
+    return reply(s.Request.of(row))
 
 
 @bp.put("/requests/<reference>/findings/<question_id>/review")
@@ -270,7 +265,7 @@ def review_finding(reference: str, question_id: str) -> ResponseReturnValue:
         )
     except ServiceError as exc:
         service_problem(exc.message, exc.field, 422 if exc.field else 409)
-    return jsonify(reference=row.reference, **exports.comparison_json(comparison))
+    return reply(s.Findings.of(comparison, reference=row.reference))
 
 
 @bp.delete("/requests/<reference>/findings/<question_id>/review")
@@ -283,7 +278,7 @@ def remove_finding_review(reference: str, question_id: str) -> ResponseReturnVal
     except ServiceError as exc:
         service_problem(exc.message, None, 409)
     comparison = ratings.comparison_for(db.session, row)
-    return jsonify(reference=row.reference, **exports.comparison_json(comparison))
+    return reply(s.Findings.of(comparison, reference=row.reference))
 
 
 @bp.post("/requests/<reference>/reopen")
@@ -295,7 +290,7 @@ def reopen_decision(reference: str) -> ResponseReturnValue:
         review.reopen(db.session, row, caller.actor)
     except ServiceError as exc:
         service_problem(exc.message, None, 409)
-    return jsonify(request_json(row))
+    return reply(s.Request.of(row))
 
 
 @bp.get("/register.xlsx")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import abort, jsonify, request, url_for
+from flask import abort, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ...extensions import db
@@ -16,7 +14,8 @@ from ...services.requests import answering as responses
 from ...services.requests import clarifications, evidence
 from ..forms import DeclarationForm
 from . import bp
-from .common import fill_form, form_problem, json_body, raise_problem, service_problem
+from . import schemas as s
+from .common import fill_form, form_problem, json_body, raise_problem, reply, service_problem
 
 
 def _question(row: Request, question_id: str) -> tuple[Section, Question]:
@@ -34,52 +33,15 @@ def supplier_request() -> ResponseReturnValue:
     row = api_supplier_request()
     stored = responses.stored_answers(db.session, row)
     questionnaire = responses.questionnaire_of(row)
-    version = row.questionnaire_version
-    return jsonify(
-        reference=row.reference,
-        school=row.organisation.name,
-        supplier=row.supplier.name,
-        status=row.status,
-        message=row.message or None,
-        due_date=row.due_date.isoformat() if row.due_date else None,
-        link_expires_at=row.token_expires_at.isoformat() if row.token_expires_at else None,
-        questionnaire={
-            "key": version.key,
-            "version": version.version,
-            "title": version.title,
-            "definition": url_for(
-                "api.get_questionnaire", key=version.key, version=version.version
-            ),
-        },
-        answers=[
-            {
-                "question_id": qid,
-                "value": value,
-                "comment": stored.comments.get(qid),
-                "revision": stored.revisions[qid],
-                "confirmed": qid not in stored.unconfirmed,
-            }
-            for qid, value in stored.values.items()
-        ],
-        evidence=[
-            {"id": e.id, "question_id": e.question_id, "filename": e.filename, "size": e.size}
-            for e in evidence.files_for(db.session, row).values()
-        ],
-        shown=logic.visibility(questionnaire, stored.values),
-        progress=[
-            {
-                "section_id": p.section.id,
-                "title": p.section.title,
-                "status": p.status,
-                "asked": p.asked,
-                "answered": p.answered,
-            }
-            for p in responses.progress(row)
-        ],
-        clarifications=[
-            {"question_id": item.question_id, "note": item.text}
-            for item in clarifications.open_items(db.session, row)
-        ],
+    return reply(
+        s.SupplierRequest.of(
+            row,
+            stored,
+            files=evidence.files_for(db.session, row).values(),
+            shown=logic.visibility(questionnaire, stored.values),
+            progress=responses.progress(row),
+            open_items=clarifications.open_items(db.session, row),
+        )
     )
 
 
@@ -139,13 +101,14 @@ def save_answer(question_id: str) -> ResponseReturnValue:
             errors={question_id: [result.errors[question_id]]},
         )
     stored = responses.stored_answers(db.session, row)
-    return jsonify(
+    saved = s.SavedAnswer(
         question_id=question_id,
         value=stored.values.get(question_id),
         comment=stored.comments.get(question_id),
         revision=stored.revisions.get(question_id, 0),
         shown=result.shown,
     )
+    return reply(saved)
 
 
 @bp.post("/supplier/evidence/<question_id>")
@@ -162,16 +125,8 @@ def upload_evidence(question_id: str) -> ResponseReturnValue:
     except ServiceError as exc:
         service_problem(exc.message, None, 409)
     found = evidence.files_for(db.session, row)
-    response = jsonify(
-        question_id=question_id,
-        files=[_file_json(found[i]) for i in ids if i in found],
-    )
-    response.status_code = 201
-    return response
-
-
-def _file_json(item: Any) -> dict[str, Any]:
-    return {"id": item.id, "filename": item.filename, "size": item.size, "sha256": item.sha256}
+    stored = [s.UploadedFile.model_validate(found[i]) for i in ids if i in found]
+    return reply(s.Uploaded(question_id=question_id, files=stored), 201)
 
 
 @bp.post("/supplier/submit")
@@ -201,8 +156,8 @@ def submit() -> ResponseReturnValue:
         )
     except ServiceError as exc:
         service_problem(exc.message, None, 409)
-    return jsonify(
-        reference=row.reference,
-        status=row.status,
-        submitted_at=row.submitted_at.isoformat() if row.submitted_at else None,
+    return reply(
+        s.Submitted(
+            reference=row.reference, status=row.status, submitted_at=s.iso(row.submitted_at)
+        )
     )
