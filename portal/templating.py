@@ -22,6 +22,7 @@ from .services.school.standards import STATUS_COLOURS as STANDARD_COLOURS
 from .services.school.standards import STATUS_LABELS as STANDARD_LABELS
 from .vocabulary import DPIA_STATUS_COLOURS as DPIA_COLOURS
 from .vocabulary import DPIA_STATUS_LABELS as DPIA_LABELS
+from .vocabulary import REQUEST_STATUS_COLOURS
 
 UK = ZoneInfo("Europe/London")
 PRODUCT_NAME = "Due Diligence Portal"
@@ -46,21 +47,6 @@ def format_datetime(value: datetime | None) -> str:
     local = value.astimezone(UK)
     hour = local.hour % 12 or 12
     return f"{format_date(local.date())} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
-
-
-STATUS_TAG_COLOURS = {
-    "draft": "grey",
-    "sent": "blue",
-    "in_progress": "light-blue",
-    "submitted": "green",
-    "resubmitted": "green",
-    "clarification": "yellow",
-    "accepted": "green",
-    "accepted_with_conditions": "turquoise",
-    "rejected": "red",
-    "revoked": "grey",
-    "expired": "grey",
-}
 
 
 def format_number(value: float | int | None, money: bool = False) -> str:
@@ -275,7 +261,7 @@ def init_app(app: Flask) -> None:
         dpia_labels=DPIA_LABELS,
         dpia_colours=DPIA_COLOURS,
         risk_label=level_label,
-        status_colours=STATUS_TAG_COLOURS,
+        status_colours=REQUEST_STATUS_COLOURS,
         outcome_labels=OUTCOME_LABELS,
         expected_words=expected_words,
         display_value=display_value,

@@ -5,6 +5,53 @@ imports nothing of the app, so an export can use it without a service."""
 
 from __future__ import annotations
 
+REQUEST_STATUS_LABELS = {
+    "draft": "Draft",
+    "sent": "Sent",
+    "in_progress": "In progress",
+    "submitted": "Submitted",
+    "clarification": "Clarification requested",
+    "resubmitted": "Resubmitted",
+    "accepted": "Accepted",
+    "accepted_with_conditions": "Accepted with conditions",
+    "rejected": "Rejected",
+    "revoked": "Link revoked",
+    "expired": "Link expired",
+}
+REQUEST_STATUS_COLOURS = {
+    "draft": "grey",
+    "sent": "blue",
+    "in_progress": "light-blue",
+    "submitted": "green",
+    "resubmitted": "green",
+    "clarification": "yellow",
+    "accepted": "green",
+    "accepted_with_conditions": "turquoise",
+    "rejected": "red",
+    "revoked": "grey",
+    "expired": "grey",
+}
+
+STANDARD_STATUS_LABELS = {
+    "not_started": "Not started",
+    "not_met": "Not met",
+    "partly_met": "Partly met",
+    "met": "Met",
+}
+STANDARD_STATUS_COLOURS = {
+    "not_started": "grey",
+    "not_met": "red",
+    "partly_met": "yellow",
+    "met": "green",
+}
+
+DIRECTORY_ENTRY_STATUS_LABELS = {
+    "draft": "Draft",
+    "published": "Published",
+    "superseded": "Replaced by a newer version",
+    "withdrawn": "Withdrawn",
+}
+
 DPIA_STATUS_LABELS = {
     "draft": "Draft",
     "awaiting_advice": "Awaiting DPO advice",

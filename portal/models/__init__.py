@@ -22,7 +22,11 @@ from .outbox import OutgoingEmail
 from .questionnaires import QuestionnaireVersion
 from .requests import (
     ANSWERED_STATUSES,
+    AWAITING_REVIEW_STATUSES,
+    DECIDABLE_STATUSES,
     DECIDED_STATUSES,
+    LINK_MANAGED_STATUSES,
+    OPEN_STATUSES,
     UNDECIDED_STATUSES,
     Answer,
     Clarification,
@@ -49,6 +53,10 @@ from .suppliers import Supplier
 
 __all__ = [
     "ANSWERED_STATUSES",
+    "AWAITING_REVIEW_STATUSES",
+    "DECIDABLE_STATUSES",
+    "LINK_MANAGED_STATUSES",
+    "OPEN_STATUSES",
     "DECIDED_STATUSES",
     "UNDECIDED_STATUSES",
     "CATEGORIES",

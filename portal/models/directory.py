@@ -95,6 +95,23 @@ class DirectoryEntry(Base):
     source_request: Mapped[Request | None] = relationship()
     created_by: Mapped[User | None] = relationship()
 
+    # Where the entry stands, for pages to ask instead of spelling statuses out.
+    @property
+    def is_draft(self) -> bool:
+        return self.status == EntryStatus.DRAFT
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == EntryStatus.PUBLISHED
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.status == EntryStatus.WITHDRAWN
+
+    @property
+    def is_superseded(self) -> bool:
+        return self.status == EntryStatus.SUPERSEDED
+
 
 class Adoption(Base):
     """A school took a directory listing as its assessment of that supplier."""

@@ -86,6 +86,31 @@ class Dpia(Base):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     review_of: Mapped[Dpia | None] = relationship(remote_side="Dpia.id")
 
+    # Where the DPIA stands, for pages to ask instead of spelling statuses out.
+    @property
+    def is_draft(self) -> bool:
+        return self.status == DpiaStatus.DRAFT
+
+    @property
+    def awaiting_advice(self) -> bool:
+        return self.status == DpiaStatus.AWAITING_ADVICE
+
+    @property
+    def awaiting_approval(self) -> bool:
+        return self.status == DpiaStatus.AWAITING_APPROVAL
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == DpiaStatus.APPROVED
+
+    @property
+    def is_rejected(self) -> bool:
+        return self.status == DpiaStatus.REJECTED
+
+    @property
+    def is_decided(self) -> bool:
+        return self.status in (DpiaStatus.APPROVED, DpiaStatus.REJECTED)
+
 
 class DpiaAnswer(Base):
     __tablename__ = "dpia_answer"

@@ -37,6 +37,16 @@ DECIDED_STATUSES = frozenset(
     {RequestStatus.ACCEPTED, RequestStatus.ACCEPTED_WITH_CONDITIONS, RequestStatus.REJECTED}
 )
 ANSWERED_STATUSES = UNDECIDED_STATUSES | DECIDED_STATUSES
+# The supplier may still open the link and change answers.
+OPEN_STATUSES = frozenset(
+    {RequestStatus.SENT, RequestStatus.IN_PROGRESS, RequestStatus.CLARIFICATION}
+)
+# Answers are in (first time or after a clarification round), waiting for the school.
+AWAITING_REVIEW_STATUSES = frozenset({RequestStatus.SUBMITTED, RequestStatus.RESUBMITTED})
+# A reviewer may record a decision, or change one already made.
+DECIDABLE_STATUSES = AWAITING_REVIEW_STATUSES | DECIDED_STATUSES
+# The school may reissue or revoke the link (a revoked one may be reissued).
+LINK_MANAGED_STATUSES = OPEN_STATUSES | {RequestStatus.REVOKED}
 
 
 class Request(Base):
@@ -110,6 +120,35 @@ class Request(Base):
     evidence: Mapped[list[Evidence]] = relationship(order_by="Evidence.id", viewonly=True)
 
     __mapper_args__ = {"version_id_col": lock_version}
+
+    # Where the request stands, for pages to ask instead of spelling statuses out.
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_answered(self) -> bool:
+        return self.status in ANSWERED_STATUSES
+
+    @property
+    def awaiting_review(self) -> bool:
+        return self.status in AWAITING_REVIEW_STATUSES
+
+    @property
+    def is_decided(self) -> bool:
+        return self.status in DECIDED_STATUSES
+
+    @property
+    def can_decide(self) -> bool:
+        return self.status in DECIDABLE_STATUSES
+
+    @property
+    def link_managed(self) -> bool:
+        return self.status in LINK_MANAGED_STATUSES
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.status == RequestStatus.REVOKED
 
 
 class Answer(Base):

@@ -42,7 +42,6 @@ from ..services.requests import answering as responses
 from ..services.requests import clarifications, evidence
 from ..services.requests import lifecycle as requests
 from ..services.requirements import ratings
-from ..services.review import decisions as review
 from ..services.review.dashboard import REVIEW_WARNING_DAYS, summarise
 from ..services.review.timeline import describe
 from ..services.school import dpia, feedback, trust_overview
@@ -140,7 +139,6 @@ def view_request(request_id: int) -> ResponseReturnValue:
         else [],
         only=only,
         judged=request.args.get("judged", ""),
-        decisions=review.DECISIONS,
         follow_ups=requests.follow_ups(db.session, row),
         issued_url=issued["url"] if issued and issued.get("request_id") == row.id else None,
         sheet=responses.answer_sheet(db.session, row, confirmed_only=True),
@@ -151,7 +149,6 @@ def view_request(request_id: int) -> ResponseReturnValue:
         feedback_share=feedback.latest_share(db.session, row.organisation, row),
         dpias=dpia.for_request(db.session, row),
         high_risk=answered and dpia.screened_high(db.session, row),
-        answered_statuses=ANSWERED_STATUSES,
     )
 
 

@@ -435,7 +435,7 @@ def check_answers(row: Request) -> ResponseReturnValue:
 @bp.get("/<reference>/confirmation")
 @supplier_view
 def confirmation(row: Request) -> ResponseReturnValue:
-    if row.status in requests.OPEN_STATUSES:
+    if row.is_open:
         return redirect(url_for("supplier.task_list", reference=row.reference))
     return render_template(
         "supplier/confirmation.html", row=row, sheet=responses.answer_sheet(db.session, row)
@@ -457,7 +457,7 @@ def download_file(row: Request, evidence_id: int) -> ResponseReturnValue:
 @supplier_view
 def download_copy(row: Request) -> ResponseReturnValue:
     """The supplier's own copy of what they submitted, as a workbook."""
-    if row.status in requests.OPEN_STATUSES:
+    if row.is_open:
         return redirect(url_for("supplier.task_list", reference=row.reference))
     exports.record_download(
         db.session, None, row.organisation, "answers", "xlsx", row, actor_label=SUPPLIER_ACTOR

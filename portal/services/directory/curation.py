@@ -36,6 +36,7 @@ from ...models import (
 from ...questionnaire import answerset, logic
 from ...questionnaire.compare import Comparison, compare
 from ...questionnaire.forms import SectionForm
+from ...vocabulary import DIRECTORY_ENTRY_STATUS_LABELS
 from ..errors import ServiceError
 from ..platform.audit import record_event
 from ..platform.matching import contains_pattern
@@ -46,12 +47,7 @@ from ..review.decisions import default_review_date
 
 CATEGORY_LABELS = dict(CATEGORIES)
 RATINGS = ("green", "amber", "red")
-ENTRY_STATUS_LABELS = {
-    EntryStatus.DRAFT: "Draft",
-    EntryStatus.PUBLISHED: "Published",
-    EntryStatus.SUPERSEDED: "Replaced by a newer version",
-    EntryStatus.WITHDRAWN: "Withdrawn",
-}
+ENTRY_STATUS_LABELS = DIRECTORY_ENTRY_STATUS_LABELS  # the words live in portal/vocabulary.py
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from ...exports.comparison import ComparisonColumn, ComparisonLine, comparison_w
 from ...exports.register import RegisterRow
 from ...exports.request import ClarificationLine, RequestWorkbook, TimelineLine, request_workbook
 from ...models import (
+    OPEN_STATUSES,
     Adoption,
     Answer,
     EntryStatus,
@@ -38,7 +39,7 @@ from ..platform import audit
 from ..platform.questionnaire_registry import current_definitions, definition_for
 from ..requests import clarifications, evidence
 from ..requests.answering import answer_comments, answer_values, questionnaire_of
-from ..requests.lifecycle import OPEN_STATUSES, STATUS_LABELS
+from ..requests.lifecycle import STATUS_LABELS
 from ..requirements import ratings
 from ..review import timeline
 from ..review.decisions import DECISIONS

@@ -8,12 +8,12 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...models import AuditEvent, Request, User, utcnow
+from ...models import OPEN_STATUSES, AuditEvent, Request, User, utcnow
 from ..errors import ServiceError
 from ..platform.audit import record_event
 from ..platform.mail import queue_email
 from ..platform.runtime import runtime
-from ..requests.lifecycle import OPEN_STATUSES, link_is_live
+from ..requests.lifecycle import link_is_live
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,9 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from ...models import DECIDED_STATUSES, Evidence, Request, RequestStatus, utcnow
+from ...models import DECIDED_STATUSES, OPEN_STATUSES, Evidence, Request, RequestStatus, utcnow
 from ..platform.audit import record_event
 from ..platform.runtime import runtime
-from ..requests.lifecycle import OPEN_STATUSES
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from ...database import rows_connection
-from ...models import Answer, Request, RequestStatus, utcnow
+from ...models import OPEN_STATUSES, Answer, Request, RequestStatus, utcnow
 from ...questionnaire import Question, Questionnaire, Section, answerset, compare, logic
 from ...questionnaire.forms import SectionForm, build_section_form, form_data, from_json
 from ..errors import ServiceError
@@ -23,7 +23,7 @@ from ..platform.questionnaire_registry import definition_for
 from ..platform.runtime import runtime
 from ..requirements import ratings
 from . import clarifications, evidence
-from .lifecycle import OPEN_STATUSES, change_status
+from .lifecycle import change_status
 
 
 class NotEditableError(ServiceError):

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session, joinedload
 
 from ...database import rows_connection
 from ...models import (
+    AWAITING_REVIEW_STATUSES,
+    LINK_MANAGED_STATUSES,
+    OPEN_STATUSES,
     Organisation,
     OrgKind,
     QuestionnaireVersion,
@@ -21,6 +24,7 @@ from ...models import (
     User,
     utcnow,
 )
+from ...vocabulary import REQUEST_STATUS_LABELS
 from ..errors import ServiceError
 from ..platform.audit import record_event
 from ..platform.mail import queue_email
@@ -32,24 +36,8 @@ from ..platform.tokens import hash_token, new_token
 # No 0/O, 1/I/L: references are read out over the phone.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
-# Statuses in which the supplier may still open the link and change answers.
-OPEN_STATUSES = frozenset(
-    {RequestStatus.SENT, RequestStatus.IN_PROGRESS, RequestStatus.CLARIFICATION}
-)
 
-STATUS_LABELS = {
-    RequestStatus.DRAFT: "Draft",
-    RequestStatus.SENT: "Sent",
-    RequestStatus.IN_PROGRESS: "In progress",
-    RequestStatus.SUBMITTED: "Submitted",
-    RequestStatus.CLARIFICATION: "Clarification requested",
-    RequestStatus.RESUBMITTED: "Resubmitted",
-    RequestStatus.ACCEPTED: "Accepted",
-    RequestStatus.ACCEPTED_WITH_CONDITIONS: "Accepted with conditions",
-    RequestStatus.REJECTED: "Rejected",
-    RequestStatus.REVOKED: "Link revoked",
-    RequestStatus.EXPIRED: "Link expired",
-}
+STATUS_LABELS = REQUEST_STATUS_LABELS  # the words live in portal/vocabulary.py
 
 
 @dataclass(frozen=True)
@@ -239,7 +227,7 @@ def extend_link(session: Session, request: Request, actor: User, days: int) -> N
 
 def reissue_link(session: Session, request: Request, actor: User) -> IssuedLink:
     """A new link replaces the old one, which stops working; the contact gets it by email."""
-    if request.status not in OPEN_STATUSES | {RequestStatus.REVOKED}:
+    if request.status not in LINK_MANAGED_STATUSES:
         raise ServiceError("Only a request waiting for answers can have a new link")
     issued = issue_link(session, request, actor)
     if request.status == RequestStatus.REVOKED:
@@ -307,7 +295,7 @@ def link_is_live(request: Request, now: datetime | None = None) -> bool:
         and request.revoked_at is None
         and request.token_expires_at is not None
         and request.token_expires_at > now
-        and request.status in OPEN_STATUSES | {RequestStatus.SUBMITTED, RequestStatus.RESUBMITTED}
+        and request.status in OPEN_STATUSES | AWAITING_REVIEW_STATUSES
     )
 
 

@@ -6,8 +6,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from ...models import ANSWERED_STATUSES, UNDECIDED_STATUSES, Request, RequestStatus, utcnow
-from ..requests.lifecycle import OPEN_STATUSES
+from ...models import (
+    ANSWERED_STATUSES,
+    OPEN_STATUSES,
+    UNDECIDED_STATUSES,
+    Request,
+    RequestStatus,
+    utcnow,
+)
 
 # "Due for annual review" starts this many days before the date, so there is time to act.
 REVIEW_WARNING_DAYS = 30

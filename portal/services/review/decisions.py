@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from ...models import FindingReview, Request, RequestStatus, User, utcnow
+from ...models import DECIDABLE_STATUSES, FindingReview, Request, RequestStatus, User, utcnow
 from ...questionnaire.compare import OUTCOME_LABELS, REVIEW_OUTCOMES, Comparison, Outcome
 from ..errors import ServiceError
 from ..platform.audit import record_event
@@ -30,8 +30,7 @@ DECISIONS = {
         RequestStatus.REJECTED,
     )
 }
-# Answers are in (first time or after a clarification round) or already decided.
-DECIDABLE = frozenset({RequestStatus.SUBMITTED, RequestStatus.RESUBMITTED}) | frozenset(DECISIONS)
+DECIDABLE = DECIDABLE_STATUSES  # answers in (first time or after a clarification), or decided
 # DfE standard: review IT support (and so its due diligence) at least once a year.
 REVIEW_AFTER_MONTHS = 12
 

@@ -34,6 +34,7 @@ from ...models import (
 from ...questionnaire import Question, Questionnaire, Section, answerset, logic
 from ...questionnaire.compare import Outcome, check_answer
 from ...questionnaire.forms import SectionForm
+from ...vocabulary import STANDARD_STATUS_COLOURS, STANDARD_STATUS_LABELS
 from ..errors import ServiceError
 from ..platform.answer_rows import write_changes
 from ..platform.audit import record_event
@@ -57,18 +58,8 @@ class StandardStatus(enum.StrEnum):
     MET = "met"
 
 
-STATUS_LABELS = {
-    StandardStatus.NOT_STARTED: "Not started",
-    StandardStatus.NOT_MET: "Not met",
-    StandardStatus.PARTLY_MET: "Partly met",
-    StandardStatus.MET: "Met",
-}
-STATUS_COLOURS = {
-    StandardStatus.NOT_STARTED: "grey",
-    StandardStatus.NOT_MET: "red",
-    StandardStatus.PARTLY_MET: "yellow",
-    StandardStatus.MET: "green",
-}
+# The words and colours live in portal/vocabulary.py.
+STATUS_LABELS, STATUS_COLOURS = STANDARD_STATUS_LABELS, STANDARD_STATUS_COLOURS
 
 
 @dataclass(frozen=True)
