@@ -103,11 +103,14 @@ def field_parts(field: Any) -> FieldParts:
 # Rendered questions, by everything their markup depends on. Most of a section
 # page is its questions, and most questions are in one of a few states (a
 # yes/no answered yes, or no; an empty comment box), shared by every supplier
-# answering the same questionnaire version: rendering each state once per
-# process took the largest section page from about 4.5 ms to 3.4 ms in
-# `make bench`. Kept small: first in, first out beyond MEMO_SIZE; states with
-# long typed text are not kept; nothing is kept while templates reload (in
-# development), so an edited macro shows at once.
+# answering the same questionnaire version: each state is rendered once per
+# process. Kept because `make bench` puts the largest section page over five
+# times its floor without it (5.8-6.3x, December 2026; 4.7-4.9x with it,
+# issue 22's limit is 5x). Safe across organisations because a question's
+# markup holds nothing but the question and the field's own state (see
+# _macros.html question_own). Kept small: first in, first out beyond
+# MEMO_SIZE; states with long typed text are not kept; nothing is kept while
+# templates reload (in development), so an edited macro shows at once.
 MEMO_SIZE = 4096
 MEMO_TEXT = 400
 _rendered: dict[tuple[Any, ...], Any] = {}
@@ -155,69 +158,6 @@ def _evidence_html(macros: Any, questionnaire: Any, question: Any, form: Any, fi
     if len(mine) > 5:
         return macros.evidence_upload(question, files)
     return _kept(key, lambda: macros.evidence_upload(question, files))
-
-
-# A GET of a section page shows each question as its stored answer makes it,
-# so its markup is also kept by the stored answer: a page whose every question
-# is kept that way is written without building its WTForms form (a quarter of
-# a millisecond for the largest section).
-def _stored_key(
-    questionnaire: Any, question: Any, values: Mapping[str, Any], comments: Mapping[str, Any]
-) -> tuple[Any, ...] | None:
-    value = repr(values[question.id]) if question.id in values else "<none>"
-    comment = repr(comments.get(question.id) or None) if question.comment else ""
-    if len(value) + len(comment) > MEMO_TEXT:
-        return None
-    return (questionnaire.sha256, question.id, "stored", value, comment)
-
-
-def stored_questions_html(
-    questionnaire: Any,
-    section: Any,
-    values: Mapping[str, Any],
-    comments: Mapping[str, Any],
-    files: Mapping[int, Any],
-) -> dict[str, Any] | None:
-    """Every question of a section as a GET shows it, from markup kept by its
-    stored answer; None if any is not kept (or cannot be: files and tables)."""
-    if current_app.jinja_env.auto_reload:
-        return None
-    macros = current_app.jinja_env.get_template("_macros.html").module
-    found = {}
-    for question in section.questions:
-        if question.type in ("file", "table"):
-            return None
-        key = _stored_key(questionnaire, question, values, comments)
-        own = _rendered.get(key) if key is not None else None
-        if own is None:
-            return None
-        found[question.id] = own + _evidence_html(macros, questionnaire, question, True, files)
-    return found
-
-
-def keep_stored_questions(
-    questionnaire: Any,
-    section: Any,
-    values: Mapping[str, Any],
-    comments: Mapping[str, Any],
-    form: Any,
-    files: Mapping[int, Any],
-) -> dict[str, Any]:
-    """Every question of a GET's section page written with its form (built
-    from the stored answers), each kept by its stored answer for the next."""
-    macros: Any = current_app.jinja_env.get_template("_macros.html").module
-    found = {}
-    for question in section.questions:
-        field = form[question.id] if question.answerable else None
-        if question.type in ("file", "table"):
-            found[question.id] = macros.question(question, field, form, files)
-            continue
-        own = _own_html(macros, questionnaire, question, field, form, files)
-        key = _stored_key(questionnaire, question, values, comments)
-        if key is not None:
-            _kept(key, lambda markup=own: markup)  # type: ignore[misc]
-        found[question.id] = own + _evidence_html(macros, questionnaire, question, form, files)
-    return found
 
 
 def _kept(key: tuple[Any, ...], render: Callable[[], Any]) -> Any:

@@ -4,7 +4,6 @@ hidden answers dropped, constraints, tables, files and comments."""
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from datetime import datetime
 from typing import Any
@@ -699,52 +698,6 @@ def test_each_supplier_sees_their_own_answers_on_pages_rendered_from_memory(
     assert "Enter a number of minutes" not in page(*pages[1])
 
 
-def test_a_section_page_written_from_kept_markup_is_the_page_its_form_writes(
-    app: Flask, make: Factory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A GET whose every question's markup is kept by its stored answer skips
-    building the form; what the supplier gets is the same page, byte for byte
-    (but the security token), and a changed answer is shown changed."""
-    import portal.views.supplier as supplier_views
-    from portal import templating
-
-    monkeypatch.setattr(templating, "_rendered", {})  # nothing kept by earlier tests
-    row, link = make.request(make.user(), questionnaire="features")
-    client = app.test_client()
-    assert client.get(link).status_code == 303
-    answers = {"certificate": "plus", "expiry": "2099-01-31", "response_minutes": 30}
-    assert (
-        client.post(
-            f"/respond/{row.reference}/sections/main/autosave", json={"answers": answers}
-        ).status_code
-        == 200
-    )
-    built: list[str] = []
-    real = supplier_views.form_data  # the stored answers as the form's data
-
-    def counting(section: Any, *args: Any) -> Any:
-        built.append(section.id)
-        return real(section, *args)
-
-    monkeypatch.setattr(supplier_views, "form_data", counting)
-    path = f"/respond/{row.reference}/sections/main"
-    token = re.compile(r'name="csrf_token" value="[^"]*"|nonce="[^"]*"')  # fresh per page
-    first = token.sub("", client.get(path).get_data(as_text=True))
-    assert built == ["main"]
-    second = token.sub("", client.get(path).get_data(as_text=True))
-    assert built == ["main"]  # the second was written without its form
-    assert second == first
-    assert 'value="plus" checked' in second and 'value="30"' in second
-    changed = client.post(
-        f"/respond/{row.reference}/sections/main/autosave",
-        json={"answers": {"response_minutes": 45}},
-    )
-    assert changed.status_code == 200
-    third = client.get(path).get_data(as_text=True)
-    assert 'value="45"' in third and 'value="30"' not in third
-
-
-# Issue 20, finding 8: a supplier whose session cookie is gone keeps what they typed.
 @pytest.mark.parametrize("csrf", [True, False])
 def test_saving_without_the_session_cookie_shows_what_was_typed(
     app: Flask, make: Factory, dbs: Session, csrf: bool

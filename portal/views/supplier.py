@@ -23,7 +23,6 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .. import templating
 from ..after_response import after_response
 from ..errors import render_error
 from ..extensions import db, keep_changes, limiter, reads_first, start_writing, writes_on_get
@@ -225,7 +224,7 @@ def _copied(count: int) -> None:
 @bp.get("/<reference>/tasks")
 @supplier_view
 def task_list(row: Request) -> ResponseReturnValue:
-    if row.status not in requests.OPEN_STATUSES:
+    if not row.is_open:
         return redirect(url_for("supplier.confirmation", reference=row.reference))
     return render_template(
         "supplier/task_list.html",
@@ -244,7 +243,7 @@ def answer_section(row: Request, section_id: str) -> ResponseReturnValue:
         section = questionnaire.section(section_id)
     except KeyError:
         abort(404)
-    if row.status not in requests.OPEN_STATUSES:
+    if not row.is_open:
         return redirect(url_for("supplier.confirmation", reference=row.reference))
     form_class = build_section_form(questionnaire, section)
     revealed: tuple[str, ...] = ()
@@ -280,49 +279,34 @@ def answer_section(row: Request, section_id: str) -> ResponseReturnValue:
 
 
 def _section_page_as_stored(row: Request, questionnaire: Questionnaire, section: Section) -> str:
-    """A GET: the questions as the stored answers make them, from markup kept
-    by those answers when every question has it; else through the form."""
+    """A GET: the questions as the stored answers make them."""
     stored = responses.stored_answers(db.session, row)
-    files = evidence.files_listed(db.session, row) if section.takes_files else {}
-    questions = templating.stored_questions_html(
-        questionnaire, section, stored.values, stored.comments, files
+    form = build_section_form(questionnaire, section)(
+        data=form_data(section, stored.values, stored.comments)
     )
-    form = None
-    if questions is None:
-        form = build_section_form(questionnaire, section)(
-            data=form_data(section, stored.values, stored.comments)
-        )
-        form.add_blank_rows()
-        questions = templating.keep_stored_questions(
-            questionnaire, section, stored.values, stored.comments, form, files
-        )
-    return _section_page(
-        row, questionnaire, section, form, stored=stored, files=files, questions=questions
-    )
+    return _section_page(row, questionnaire, section, form, stored=stored)
 
 
 def _section_page(
     row: Request,
     questionnaire: Questionnaire,
     section: Section,
-    form: SectionForm | None,
+    form: SectionForm,
     *,
     revealed: tuple[str, ...] = (),
     stale: bool = False,
     stored: responses.StoredAnswers | None = None,
     files: Mapping[int, Any] | None = None,
-    questions: Mapping[str, Any] | None = None,
 ) -> str:
-    """The section page, whatever brought the supplier to it: ``questions``
-    written already (a GET), or written from ``form`` (what was posted)."""
-    if form is not None and questions is None:
-        form.add_blank_rows()
+    """The section page, whatever brought the supplier to it (a GET, or what
+    was posted)."""
+    form.add_blank_rows()
     if stored is None:
         stored = responses.stored_answers(db.session, row)
     if files is None:
         # Most sections take no files: skip the query then.
         files = evidence.files_listed(db.session, row) if section.takes_files else {}
-    typed = form.answers() if form is not None else {}
+    typed = form.answers()
     return render_template(
         "supplier/section_form.html",
         row=row,
@@ -338,7 +322,6 @@ def _section_page(
         revealed=revealed,
         stale=stale,
         files=files,
-        questions=questions,
     )
 
 
@@ -354,7 +337,7 @@ def autosave(row: Request, section_id: str) -> ResponseReturnValue:
         section = responses.questionnaire_of(row).section(section_id)
     except KeyError:
         abort(404)
-    if row.status not in requests.OPEN_STATUSES:
+    if not row.is_open:
         return jsonify(error="These answers have been submitted and can no longer be changed"), 409
     plan = responses.plan_autosave(
         db.session,
@@ -406,7 +389,7 @@ def _next_step(row: Request, section_id: str) -> str:
 @bp.route("/<reference>/check", methods=["GET", "POST"])
 @supplier_view
 def check_answers(row: Request) -> ResponseReturnValue:
-    if row.status not in requests.OPEN_STATUSES:
+    if not row.is_open:
         # Also a second click of "Accept and submit": one submission, then the copy.
         return redirect(url_for("supplier.confirmation", reference=row.reference))
     form = DeclarationForm()
