@@ -10,10 +10,11 @@ address it is already on. No Flask here: the services build links with the
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
-from werkzeug.routing import Map
+from werkzeug.routing import Map, MapAdapter
 
 
 class PortalLink(str):
@@ -27,8 +28,14 @@ class Links:
     """The full addresses of the app's endpoints on its public base URL."""
 
     def __init__(self, url_map: Map, base_url: str) -> None:
-        base = urlsplit(base_url)
-        self._urls = url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+        self._map, self._base = url_map, base_url
+
+    @cached_property
+    def _urls(self) -> MapAdapter:
+        # Bound on first use: most sessions build no link, and binding is
+        # most of what a session's Runtime costs to make.
+        base = urlsplit(self._base)
+        return self._map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
 
     def url(self, endpoint: str, **values: Any) -> PortalLink:
         return PortalLink(self._urls.build(endpoint, values, force_external=True))
