@@ -391,16 +391,18 @@ def export_directory_command(out: str, every_state: bool) -> None:
     """Write the directory's entries to a workbook (published ones unless --all)."""
     from .exports.directory import directory_workbook
     from .models import EntryStatus
-    from .services.directory import curation as directory
+    from .services.downloads import directory as directory_export
 
     statuses: set[str] = set(EntryStatus) if every_state else {EntryStatus.PUBLISHED}
     started = time.perf_counter()
     with click.progressbar(
-        length=directory.export_count(db.session, statuses),
+        length=directory_export.export_count(db.session, statuses),
         label="Writing the directory",
         file=sys.stderr,
     ) as bar:
-        count = directory_workbook(out, directory.export_blocks(db.session, statuses), bar.update)
+        count = directory_workbook(
+            out, directory_export.export_blocks(db.session, statuses), bar.update
+        )
     click.echo(f"{count} entries written to {out} in {time.perf_counter() - started:.1f} s")
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.models import User, UserToken, utcnow
-from portal.services.accounts import users as accounts
+from portal.services.accounts import sign_in as signing_in
 
 from .factories import PASSWORD, Factory, login
 
@@ -78,10 +78,10 @@ def test_five_failures_lock_an_account_for_fifteen_minutes(
     # Fifteen minutes after the last failure the lock is gone.
     with app.app_context():
         later = utcnow() + timedelta(minutes=15, seconds=1)
-        assert accounts.authenticate(db.session, user.email, PASSWORD, now=later).id == user.id
+        assert signing_in.authenticate(db.session, user.email, PASSWORD, now=later).id == user.id
         db.session.rollback()
-        with pytest.raises(accounts.AccountLockedError):
-            accounts.authenticate(
+        with pytest.raises(signing_in.AccountLockedError):
+            signing_in.authenticate(
                 db.session, user.email, PASSWORD, now=utcnow() + timedelta(minutes=14)
             )
 
@@ -91,12 +91,12 @@ def test_failures_older_than_the_window_do_not_count(app: Flask, make: Factory) 
     with app.app_context():
         start = utcnow()
         for minute in range(5):
-            with pytest.raises(accounts.LoginError):
-                accounts.authenticate(
+            with pytest.raises(signing_in.LoginError):
+                signing_in.authenticate(
                     db.session, user.email, "nope", now=start + timedelta(minutes=4 * minute)
                 )
         # The first failure (16 minutes ago) is outside the 15-minute window.
-        assert accounts.authenticate(
+        assert signing_in.authenticate(
             db.session, user.email, PASSWORD, now=start + timedelta(minutes=16, seconds=30)
         )
 

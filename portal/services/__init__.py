@@ -10,7 +10,7 @@ layers contract in pyproject.toml checks it):
 - review/        decisions on submitted requests, side by side, dashboard, timeline
 - requests/      a request's life: links, the supplier's answers, evidence, reuse
 - requirements/  the school's requirement profiles and the rating they give
-- accounts/      users, organisations, sign-in, authenticator app, API keys
+- accounts/      users and organisations, sign-in, passwords, authenticator app, API keys
 - platform/      audit trail, mail outbox, file storage, tokens, questionnaire files
 - errors.py      ServiceError, the one error a use case raises for the user to read
 """

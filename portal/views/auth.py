@@ -26,7 +26,7 @@ from ..extensions import db, limiter
 from ..identity.staff_sessions import current_actor, end_session, start_session, switch_organisation
 from ..models import TokenPurpose, User
 from ..permissions import own_invitation
-from ..services.accounts import mfa
+from ..services.accounts import mfa, sign_in
 from ..services.accounts import users as accounts
 from ..services.errors import ServiceError
 from .forms import ChangePasswordForm, CodeForm, ForgotPasswordForm, LoginForm, SetPasswordForm
@@ -73,13 +73,13 @@ def login() -> ResponseReturnValue:
     error = None
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(
+            user = sign_in.authenticate(
                 db.session,
                 form.email.data or "",
                 form.password.data or "",
                 address=request.remote_addr,
             )
-        except accounts.LoginError as exc:
+        except sign_in.LoginError as exc:
             error = exc.message
         else:
             destination = _safe_next(request.args.get("next"))
@@ -93,7 +93,7 @@ def login() -> ResponseReturnValue:
                 }
                 return redirect(url_for("auth.enter_code"))
             start_session(user)
-            accounts.record_signed_in(db.session, user, request.remote_addr, "password")
+            sign_in.record_signed_in(db.session, user, request.remote_addr, "password")
             _mention_invitations(user)
             return redirect(destination)
     return render_template("auth/login.html", form=form, error=error)
@@ -112,14 +112,12 @@ def enter_code() -> ResponseReturnValue:
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            how = accounts.second_factor(
-                db.session, user, form.code.data or "", request.remote_addr
-            )
-        except accounts.LoginError as exc:
+            how = sign_in.second_factor(db.session, user, form.code.data or "", request.remote_addr)
+        except sign_in.LoginError as exc:
             form.code.errors = [exc.message]
         else:
             start_session(user)
-            accounts.record_signed_in(db.session, user, request.remote_addr, how)
+            sign_in.record_signed_in(db.session, user, request.remote_addr, how)
             if how == "recovery":
                 left = mfa.recovery_codes_left(db.session, user)
                 flash(
@@ -292,7 +290,7 @@ def _set_password(token: str, purpose: TokenPurpose) -> ResponseReturnValue:
                 return redirect(url_for("auth.enter_code"))
             start_session(user)  # a new session: flash after it, or the message is lost
             flash(done, "success")
-            accounts.record_signed_in(db.session, user, request.remote_addr, "password")
+            sign_in.record_signed_in(db.session, user, request.remote_addr, "password")
             return redirect(url_for("school.dashboard"))
     return render_template("auth/set_password.html", form=form, user=link.user, purpose=purpose)
 

@@ -14,8 +14,11 @@ from ..identity.staff_sessions import current_actor, current_organisation
 from ..models import EntryStatus, utcnow
 from ..permissions import Action, can, requires, visible_entry
 from ..questionnaire import logic
+from ..services.directory import adoption as directory_adoption
 from ..services.directory import curation as directory
+from ..services.directory import search as directory_search
 from ..services.downloads import contents as exports
+from ..services.downloads import directory as directory_export
 from ..services.errors import ServiceError
 from ..services.platform import questionnaire_registry as questionnaires
 from .downloads import send_temporary
@@ -26,7 +29,7 @@ bp = Blueprint("directory", __name__, url_prefix="/directory")
 @bp.get("/")
 @requires(Action.VIEW_REQUESTS)
 def search() -> ResponseReturnValue:
-    criteria = directory.Search(
+    criteria = directory_search.Search(
         text=request.args.get("q", ""),
         category=request.args.get("category", ""),
         rating=request.args.get("rating", ""),
@@ -37,8 +40,8 @@ def search() -> ResponseReturnValue:
     return render_template(
         "directory/search.html",
         criteria=criteria,
-        results=directory.search(db.session, criteria),
-        adopted=directory.adoptions(db.session, organisation),
+        results=directory_search.search(db.session, criteria),
+        adopted=directory_adoption.adoptions(db.session, organisation),
         categories=directory.CATEGORY_LABELS,
         questionnaires=[
             q
@@ -57,7 +60,7 @@ def search() -> ResponseReturnValue:
 def entry(entry_id: int) -> ResponseReturnValue:
     organisation = current_organisation()
     found = visible_entry(entry_id, organisation)
-    comparison = directory.comparison_for_school(db.session, found, organisation)
+    comparison = directory_search.comparison_for_school(db.session, found, organisation)
     questionnaire = questionnaires.definition_for(found.questionnaire_version)
     return render_template(
         "directory/entry.html",
@@ -66,7 +69,7 @@ def entry(entry_id: int) -> ResponseReturnValue:
         findings=comparison.gaps_first(),
         questionnaire=questionnaire,
         entry_shown=logic.visibility(questionnaire, found.answers),
-        adoption=directory.adoption_of(db.session, found, organisation),
+        adoption=directory_adoption.adoption_of(db.session, found, organisation),
         history=directory.history(db.session, found),
         overdue=directory.review_overdue(found),
         categories=directory.CATEGORY_LABELS,
@@ -80,7 +83,7 @@ def adopt(entry_id: int) -> ResponseReturnValue:
     organisation = current_organisation()
     found = visible_entry(entry_id, organisation)
     try:
-        directory.adopt(db.session, current_actor(), organisation, found)
+        directory_adoption.adopt(db.session, current_actor(), organisation, found)
     except ServiceError as exc:
         flash(exc.message, "error")
     else:
@@ -97,7 +100,7 @@ def adopt(entry_id: int) -> ResponseReturnValue:
 def fresh_request(entry_id: int) -> ResponseReturnValue:
     found = visible_entry(entry_id, current_organisation())
     return redirect(
-        f"{url_for('school.new_request')}?{urlencode(directory.fresh_request_defaults(found))}"
+        f"{url_for('school.new_request')}?{urlencode(directory_adoption.fresh_request_defaults(found))}"
     )
 
 
@@ -113,7 +116,9 @@ def export() -> ResponseReturnValue:
         db.session, current_actor(), current_organisation(), "directory", "xlsx"
     )
     return send_temporary(
-        lambda handle: directory_workbook(handle, directory.export_blocks(db.session, statuses)),
+        lambda handle: directory_workbook(
+            handle, directory_export.export_blocks(db.session, statuses)
+        ),
         exports.download_name("Due-diligence directory", extension="xlsx"),
         exports.XLSX,
     )

@@ -1,2 +1,3 @@
-"""People and organisations: sign-in with throttling, invitations, password resets,
-the authenticator app and API keys."""
+"""People and organisations: users (organisations, accounts, invitations,
+password resets), sign_in (passwords with throttling, then the second
+factor), passwords, mfa (the authenticator app) and api_keys."""

@@ -1,2 +1,4 @@
-"""The curated due-diligence directory: entries drafted from consented
-submissions or written by a curator, published, searched and adopted by schools."""
+"""The curated due-diligence directory: curation (a curator drafts entries from
+consented submissions or their own research, publishes and withdraws them),
+search (schools find entries and compare them with their own requirements)
+and adoption (a school takes an entry as its assessment of a supplier)."""

@@ -9,15 +9,13 @@ records what changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from ...exports.directory import DirectoryBlock, DirectoryRow
 from ...models import (
     ANSWERED_STATUSES,
     CATEGORIES,
@@ -25,24 +23,19 @@ from ...models import (
     DirectoryEntry,
     EntryStatus,
     Evidence,
-    Organisation,
     QuestionnaireVersion,
     Request,
     Role,
-    Supplier,
     User,
     utcnow,
 )
 from ...questionnaire import answerset, logic
-from ...questionnaire.compare import Comparison, compare
 from ...questionnaire.forms import SectionForm
 from ...vocabulary import DIRECTORY_ENTRY_STATUS_LABELS
 from ..errors import ServiceError
 from ..platform.audit import record_event
-from ..platform.matching import contains_pattern
 from ..platform.questionnaire_registry import definition_for, find_current, publish_version
 from ..requests.lifecycle import find_or_create_supplier
-from ..requirements.profiles import requirements_for
 from ..review.decisions import default_review_date
 
 CATEGORY_LABELS = dict(CATEGORIES)
@@ -420,190 +413,3 @@ def history(
     if not include_drafts:
         query = query.where(DirectoryEntry.status != EntryStatus.DRAFT)
     return list(session.scalars(query.order_by(DirectoryEntry.version.desc())))
-
-
-# --- schools --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Search:
-    text: str = ""
-    category: str = ""
-    rating: str = ""
-    questionnaire: str = ""
-    freshness: str = ""  # "", "current" or "overdue"
-
-
-def search(session: Session, criteria: Search, today: date | None = None) -> list[DirectoryEntry]:
-    """Published entries matching every criterion given."""
-    now = today or utcnow().date()
-    query = (
-        select(DirectoryEntry)
-        .join(DirectoryEntry.supplier)
-        .join(DirectoryEntry.questionnaire_version)
-        .where(DirectoryEntry.status == EntryStatus.PUBLISHED)
-        .options(
-            joinedload(DirectoryEntry.supplier), joinedload(DirectoryEntry.questionnaire_version)
-        )
-    )
-    text = criteria.text.strip()
-    if text:
-        pattern = contains_pattern(text)
-        query = query.where(
-            or_(
-                func.lower(DirectoryEntry.product).like(pattern, escape="\\"),
-                func.lower(Supplier.name).like(pattern, escape="\\"),
-                func.lower(DirectoryEntry.summary).like(pattern, escape="\\"),
-            )
-        )
-    if criteria.category:
-        query = query.where(DirectoryEntry.category == criteria.category)
-    if criteria.rating:
-        query = query.where(DirectoryEntry.rating == criteria.rating)
-    if criteria.questionnaire:
-        query = query.where(QuestionnaireVersion.key == criteria.questionnaire)
-    if criteria.freshness == "current":
-        query = query.where(DirectoryEntry.review_due >= now)
-    elif criteria.freshness == "overdue":
-        query = query.where(DirectoryEntry.review_due < now)
-    return list(session.scalars(query.order_by(func.lower(DirectoryEntry.product)).limit(500)))
-
-
-def comparison_for_school(
-    session: Session, entry: DirectoryEntry, organisation: Organisation
-) -> Comparison:
-    """The entry's answers against this school's own requirements."""
-    questionnaire = definition_for(entry.questionnaire_version)
-    return compare(
-        questionnaire,
-        entry.answers,
-        requirements_for(session, organisation, questionnaire),
-        evidence=set(entry.evidence_questions),
-    )
-
-
-def adoption_of(
-    session: Session, entry: DirectoryEntry, organisation: Organisation
-) -> Adoption | None:
-    return session.scalar(
-        select(Adoption).where(
-            Adoption.organisation_id == organisation.id, Adoption.listing_id == entry.listing_id
-        )
-    )
-
-
-def adopt(
-    session: Session, actor: User, organisation: Organisation, entry: DirectoryEntry
-) -> Adoption:
-    if entry.status != EntryStatus.PUBLISHED:
-        raise ServiceError("Only a published entry can be adopted")
-    existing = adoption_of(session, entry, organisation)
-    if existing is not None:
-        raise ServiceError(
-            f"{organisation.name} adopted this entry on {existing.adopted_at:%d/%m/%Y}"
-        )
-    adoption = Adoption(
-        organisation_id=organisation.id,
-        listing_id=entry.listing_id,
-        entry_id=entry.id,
-        adopted_by_id=actor.id,
-    )
-    session.add(adoption)
-    record_event(
-        session,
-        "entry_adopted",
-        organisation=organisation,
-        actor=actor,
-        entry=entry.id,
-        supplier=entry.supplier.name,
-        product=entry.product,
-    )
-    session.flush()
-    return adoption
-
-
-def adoptions(session: Session, organisation: Organisation) -> list[Adoption]:
-    return list(
-        session.scalars(
-            select(Adoption)
-            .where(Adoption.organisation_id == organisation.id)
-            .options(joinedload(Adoption.entry).joinedload(DirectoryEntry.supplier))
-            .order_by(Adoption.adopted_at.desc())
-        )
-    )
-
-
-# --- export ---------------------------------------------------------------------
-
-
-def export_blocks(
-    session: Session, statuses: set[str], today: date | None = None
-) -> Iterator[DirectoryBlock]:
-    """One block per questionnaire version, its entries read in batches."""
-    now = today or utcnow().date()
-    versions = session.scalars(
-        select(QuestionnaireVersion)
-        .where(
-            QuestionnaireVersion.id.in_(
-                select(DirectoryEntry.questionnaire_version_id).where(
-                    DirectoryEntry.status.in_(statuses)
-                )
-            )
-        )
-        .order_by(QuestionnaireVersion.key, QuestionnaireVersion.version)
-    ).all()
-    for version in versions:
-        yield DirectoryBlock(
-            definition_for(version), _export_rows(session, version.id, statuses, now)
-        )
-
-
-def export_count(session: Session, statuses: set[str]) -> int:
-    return (
-        session.scalar(
-            select(func.count(DirectoryEntry.id)).where(DirectoryEntry.status.in_(statuses))
-        )
-        or 0
-    )
-
-
-def _export_rows(
-    session: Session, version_id: int, statuses: set[str], today: date
-) -> Iterator[DirectoryRow]:
-    query = (
-        select(DirectoryEntry)
-        .where(
-            DirectoryEntry.questionnaire_version_id == version_id,
-            DirectoryEntry.status.in_(statuses),
-        )
-        .options(joinedload(DirectoryEntry.supplier))
-        .order_by(DirectoryEntry.id)
-        .execution_options(yield_per=500)
-    )
-    for entry in session.scalars(query):
-        status = ENTRY_STATUS_LABELS[EntryStatus(entry.status)]
-        if review_overdue(entry, today):
-            status = "Review overdue"
-        yield DirectoryRow(
-            supplier=entry.supplier.name,
-            product=entry.product,
-            category=CATEGORY_LABELS.get(entry.category, entry.category),
-            rating=entry.rating,
-            score=None,
-            status=status,
-            reviewed=entry.reviewed_on,
-            review_due=entry.review_due,
-            summary=entry.summary,
-            conditions=entry.conditions,
-            answers=entry.answers,
-        )
-
-
-def fresh_request_defaults(entry: DirectoryEntry) -> dict[str, str]:
-    """What a new request to this supplier starts with."""
-    return {
-        "supplier_name": entry.supplier.name,
-        "questionnaire": entry.questionnaire_version.key,
-        "message": f"We found {entry.product} in the due-diligence directory and would like "
-        "your current answers for our school.",
-    }

@@ -34,7 +34,8 @@ from ...models import (
 from ...questionnaire import logic
 from ...questionnaire.compare import OUTCOME_LABELS, Comparison
 from ...questionnaire.display import display_value
-from ..directory import curation as directory
+from ..directory import adoption as directory_adoption
+from ..directory import search as directory_search
 from ..platform import audit
 from ..platform.questionnaire_registry import current_definitions, definition_for
 from ..requests import clarifications, evidence
@@ -295,9 +296,9 @@ def adoption_rows(
 ) -> Iterator[RegisterRow]:
     """Suppliers the school took from the directory, rated against its own rules."""
     now = today or utcnow().date()
-    for adoption in directory.adoptions(session, organisation):
+    for adoption in directory_adoption.adoptions(session, organisation):
         entry = adoption.entry
-        comparison = directory.comparison_for_school(session, entry, organisation)
+        comparison = directory_search.comparison_for_school(session, entry, organisation)
         version = entry.questionnaire_version
         withdrawn = entry.status == EntryStatus.WITHDRAWN
         yield RegisterRow(

@@ -33,7 +33,8 @@ from ...models import (
     utcnow,
 )
 from ...vocabulary import DPIA_STATUS_LABELS
-from ..directory import curation as directory
+from ..directory import adoption as directory_adoption
+from ..directory import search as directory_search
 from ..errors import ServiceError
 from ..platform.audit import record_event
 from ..requests.lifecycle import STATUS_LABELS
@@ -139,7 +140,7 @@ def entries(
             latest[row.supplier_id] = found
         if found.next_review_date is not None:  # oldest first: the newest wins
             decided[row.supplier_id] = found.next_review_date
-    for adoption in directory.adoptions(session, organisation):
+    for adoption in directory_adoption.adoptions(session, organisation):
         supplier = adoption.entry.supplier
         suppliers.setdefault(supplier.id, supplier)
         found = _of_adoption(session, organisation, adoption)
@@ -235,7 +236,7 @@ def _of_trust_request(session: Session, row: Request, school: Organisation) -> A
 
 def _of_adoption(session: Session, organisation: Organisation, adoption: Adoption) -> Assessment:
     entry = adoption.entry
-    comparison = directory.comparison_for_school(session, entry, organisation)
+    comparison = directory_search.comparison_for_school(session, entry, organisation)
     return Assessment(
         kind="directory",
         label=f"Directory entry {entry.listing_id} (adopted)",

@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from ...extensions import db
 from ...permissions import Action, api_caller, visible_entry
 from ...services.directory import curation as directory
+from ...services.directory import search as directory_search
 from . import bp
 from . import schemas as s
 from .common import reply, service_problem
@@ -19,7 +20,7 @@ FRESHNESS = ("", "current", "overdue")
 def search_directory() -> ResponseReturnValue:
     """Published entries matching every filter given."""
     api_caller(Action.VIEW_REQUESTS)
-    criteria = directory.Search(
+    criteria = directory_search.Search(
         text=request.args.get("q", ""),
         category=request.args.get("category", ""),
         rating=request.args.get("rating", ""),
@@ -34,7 +35,7 @@ def search_directory() -> ResponseReturnValue:
         service_problem("rating must be green, amber or red", "rating", 400)
     if criteria.freshness not in FRESHNESS:
         service_problem("freshness must be current or overdue", "freshness", 400)
-    entries = directory.search(db.session, criteria)
+    entries = directory_search.search(db.session, criteria)
     return reply(s.DirectoryPage(items=[s.DirectoryEntry.of(e) for e in entries]))
 
 
@@ -46,7 +47,7 @@ def get_directory_entry(entry_id: int) -> ResponseReturnValue:
     entry = visible_entry(entry_id, caller.organisation)
     detail = s.DirectoryEntryDetail.of(entry, answers=entry.answers)
     if request.args.get("compare", "").lower() in ("true", "1", "yes"):
-        comparison = directory.comparison_for_school(db.session, entry, caller.organisation)
+        comparison = directory_search.comparison_for_school(db.session, entry, caller.organisation)
         detail.comparison = s.Comparison.of(comparison)
     # Unset, the comparison is left out rather than null (every other field is set).
     return reply(detail, exclude_unset=True)
