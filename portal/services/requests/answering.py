@@ -53,11 +53,26 @@ class SectionProgress:
 
     @property
     def status(self) -> str:
+        """In the task list's words."""
         if self.asked == 0:
             return "Cannot start yet" if self.waiting else "Not needed"
         if self.answered == 0 and self.problems:
             return "Not yet started"
         return "In progress" if self.problems else "Completed"
+
+    @property
+    def open(self) -> bool:
+        """The supplier can go into it (it asks something now)."""
+        return self.asked > 0
+
+    @property
+    def complete(self) -> bool:
+        return self.asked > 0 and not self.problems
+
+    @property
+    def needed(self) -> bool:
+        """Not ruled out by the answers (it may still wait for earlier ones)."""
+        return self.asked > 0 or self.waiting
 
 
 def questionnaire_of(request: Request) -> Questionnaire:
