@@ -39,6 +39,7 @@ from .models import (
     Request,
     RequestOnBehalf,
     Role,
+    SigningRole,
 )
 from .request_audit import record_now
 from .services.accounts.api_keys import KEY_PREFIX
@@ -157,21 +158,21 @@ def get_for_org(model: type[ModelT], row_id: int, organisation: Organisation) ->
     )
 
 
-def dpia_signing_roles(organisation: Organisation) -> tuple[str, ...]:
+def dpia_signing_roles(organisation: Organisation) -> tuple[SigningRole, ...]:
     """The roles the signed-in person may sign a DPIA off as: the school's SLT
     digital lead (whatever their role here), and an admin as headteacher.
     Naming the digital lead is an admin's act, so no one grants it to themselves."""
     membership = current_membership()
     if membership is None or membership.organisation_id != organisation.id:
         return ()
-    roles: list[str] = []
+    roles: list[SigningRole] = []
     if (
         organisation.digital_lead_id is not None
         and membership.user_id == organisation.digital_lead_id
     ):
-        roles.append("SLT digital lead")
+        roles.append(SigningRole.DIGITAL_LEAD)
     if can(Action.APPROVE_DPIA):
-        roles.append("Headteacher")
+        roles.append(SigningRole.HEADTEACHER)
     return tuple(roles)
 
 
@@ -186,7 +187,7 @@ def ensure(action: Action) -> None:
         refuse(action)
 
 
-def ensure_dpia_approver(organisation: Organisation) -> tuple[str, ...]:
+def ensure_dpia_approver(organisation: Organisation) -> tuple[SigningRole, ...]:
     roles = dpia_signing_roles(organisation)
     if not roles:
         refuse(Action.APPROVE_DPIA, "Only the SLT digital lead or the headteacher signs a DPIA off")

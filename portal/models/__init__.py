@@ -17,7 +17,7 @@ from .api_keys import ApiKey, ApiScope
 from .audit import AuditEvent
 from .base import Base, utcnow
 from .directory import CATEGORIES, Adoption, DirectoryEntry, EntryStatus
-from .dpia import Dpia, DpiaAnswer, DpiaStatus
+from .dpia import Dpia, DpiaAnswer, DpiaStatus, SigningRole
 from .outbox import OutgoingEmail
 from .questionnaires import QuestionnaireVersion
 from .requests import (
@@ -77,6 +77,7 @@ __all__ = [
     "Dpia",
     "DpiaAnswer",
     "DpiaStatus",
+    "SigningRole",
     "EntryStatus",
     "Answer",
     "AuditEvent",

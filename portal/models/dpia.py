@@ -25,6 +25,14 @@ class DpiaStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
+class SigningRole(enum.StrEnum):
+    """Who signs a DPIA off: the school's SLT digital lead, or the headteacher
+    (an admin). Also parties of a RACI chart, by the same names."""
+
+    DIGITAL_LEAD = "SLT digital lead"
+    HEADTEACHER = "Headteacher"
+
+
 class Dpia(Base):
     __tablename__ = "dpia"
     __table_args__ = (enum_check("status", DpiaStatus),)

@@ -25,7 +25,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from ..models import CATEGORIES
+from ..models import CATEGORIES, SigningRole
 from ..questionnaire.forms import DateAnswerField, SelectChoice
 
 EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.com"
@@ -564,8 +564,8 @@ class DpiaDecisionForm(FlaskForm):
     approver_role = RadioField(
         "You sign as",
         choices=[
-            SelectChoice("SLT digital lead", "SLT digital lead"),
-            SelectChoice("Headteacher", "Headteacher"),
+            SelectChoice(SigningRole.DIGITAL_LEAD, SigningRole.DIGITAL_LEAD),
+            SelectChoice(SigningRole.HEADTEACHER, SigningRole.HEADTEACHER),
         ],
         validators=[
             InputRequired("Choose whether you sign as the SLT digital lead or the headteacher")

@@ -28,6 +28,7 @@ from ...models import (
     DpiaStatus,
     Organisation,
     Request,
+    SigningRole,
     User,
     utcnow,
 )
@@ -47,7 +48,7 @@ from . import risk_matrix
 
 KEY = "dpia_full"
 ADVICE_LIMIT = 10_000
-APPROVER_ROLES = ("SLT digital lead", "Headteacher")
+APPROVER_ROLES = tuple(SigningRole)
 TEXT_LIMITS = {"text": 500, "long_text": 10_000}
 TEXT_TYPES_WITH_LIMITS = frozenset(TEXT_LIMITS)
 
@@ -658,10 +659,10 @@ class SignOff:
     ico_acknowledged: bool
 
 
-def _role_message(allowed: list[str]) -> str:
-    if allowed == ["SLT digital lead"]:
+def _role_message(allowed: list[SigningRole]) -> str:
+    if allowed == [SigningRole.DIGITAL_LEAD]:
         return "Sign as the SLT digital lead: only an admin signs as the headteacher"
-    if allowed == ["Headteacher"]:
+    if allowed == [SigningRole.HEADTEACHER]:
         return "Sign as the headteacher: you are not the school's SLT digital lead"
     return "Choose whether you sign as the SLT digital lead or the headteacher"
 

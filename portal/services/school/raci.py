@@ -11,7 +11,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ...exports.standards import RaciChart, RaciRow
-from ...models import Membership, Organisation, RaciEntry, RaciLetter, Request, RequestStatus, User
+from ...models import (
+    Membership,
+    Organisation,
+    RaciEntry,
+    RaciLetter,
+    Request,
+    RequestStatus,
+    SigningRole,
+    User,
+)
 from ...questionnaire import Question, Questionnaire
 from ..errors import ServiceError
 from ..platform.audit import record_event
@@ -19,8 +28,8 @@ from ..platform.audit import record_event
 # The roles a school can put in a chart, beside its own people. The
 # questionnaire's suggestions use these names too.
 ROLES = (
-    "SLT digital lead",
-    "Headteacher",
+    SigningRole.DIGITAL_LEAD,
+    SigningRole.HEADTEACHER,
     "Governors",
     "Chair of governors",
     "DPO",
@@ -171,7 +180,7 @@ class Names:
     def of(self, party: str) -> str:
         if party.startswith(USER_PREFIX):
             return self.people.get(party, "Someone no longer in the organisation")
-        if party == "SLT digital lead" and self.digital_lead:
+        if party == SigningRole.DIGITAL_LEAD and self.digital_lead:
             return f"SLT digital lead ({self.digital_lead})"
         if party == "IT support" and self.it_support:
             return f"IT support ({self.it_support})"
