@@ -442,3 +442,33 @@ def test_an_entry_copies_only_the_answers_the_supplier_was_asked(
     assert entry is not None
     assert "transfer_mechanism" not in entry.answers
     assert entry.answers["hosting_location"] == "uk"
+
+
+def test_a_curators_valid_answers_are_kept_when_another_in_the_section_is_wrong(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    """The curator's section saves as every other questionnaire does (the one
+    rule in questionnaire/answerset.py): the good answer is stored, the wrong
+    one stays on the page with its message and is not stored."""
+    login(client, curator(make))
+    created = client.post(
+        "/curate/new",
+        data={
+            **DETAILS,
+            "supplier_name": "Open Maths Ltd",
+            "questionnaire": "cloud_supplier",
+            "sources": "Privacy notice, 1 October 2026",
+        },
+    )
+    entry_id = int(created.location.rsplit("/", 1)[1])
+    page = client.post(
+        f"/curate/entries/{entry_id}/sections/breaches_retention",
+        data={"breach_notice_hours": "24", "deletion_days": "soon", "deletion_certificate": "yes"},
+    )
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'value="soon"' in text  # what was typed stays on the page
+    assert 'id="deletion_days-error"' in text
+    entry = dbs.get(DirectoryEntry, entry_id)
+    assert entry is not None
+    assert entry.answers == {"breach_notice_hours": 24, "deletion_certificate": "yes"}
