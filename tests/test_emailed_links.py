@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.demo import attach_demo_files
@@ -31,20 +31,6 @@ from .test_api import NEW_REQUEST, bearer, make_key
 from .test_email import Controller, free_port
 
 FORGED = "http://evil.example"
-
-
-@pytest.fixture
-def statements(app: Flask) -> Iterator[list[str]]:
-    """Every SQL statement the app sends to the database, in order."""
-    seen: list[str] = []
-    engine = db.engine_for(app)
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
 
 
 # Finding 5

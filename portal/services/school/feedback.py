@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ...models import FeedbackComment, FeedbackShare, Organisation, OrgKind, Request, User, utcnow
 from ..errors import ServiceError
@@ -137,6 +137,9 @@ def open_shares(session: Session, curator: Organisation) -> list[FeedbackShare]:
             .options(
                 joinedload(FeedbackShare.organisation),
                 joinedload(FeedbackShare.request).joinedload(Request.supplier),
+                # The list counts each share's comments: one query for all of
+                # them, not one per share.
+                selectinload(FeedbackShare.comments),
             )
             .order_by(FeedbackShare.shared_at.desc(), FeedbackShare.id.desc())
         ).unique()
