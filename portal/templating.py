@@ -8,13 +8,14 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request, url_for
 
 from .questionnaire.compare import OUTCOME_LABELS, expected_words
 from .questionnaire.display import display_value, format_day
 from .questionnaire.forms import formdata_pairs
 from .questionnaire.risk import level_label
 from .services.platform.audit import event_details
+from .services.platform.paging import Page
 from .services.requests.lifecycle import STATUS_LABELS
 from .services.requirements.profiles import OPERATOR_LABELS
 from .services.review.timeline import describe
@@ -185,6 +186,27 @@ def format_rule_value(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def page_url(number: int) -> str:
+    """This page's address with ``page=number``, keeping its filters."""
+    args: dict[str, Any] = {**(request.view_args or {}), **request.args.to_dict()}
+    args["page"] = number
+    return url_for(request.endpoint or "", **args)
+
+
+def pager_numbers(page: Page[Any]) -> list[int | None]:
+    """The page numbers a pager links to: the first, the last, and those
+    beside the current one; ``None`` where numbers are left out."""
+    wanted = sorted(
+        {1, page.pages, *range(page.number - 1, page.number + 2)} & set(range(1, page.pages + 1))
+    )
+    shown: list[int | None] = []
+    for number in wanted:
+        if shown and number - (shown[-1] or 0) > 1:
+            shown.append(None)
+        shown.append(number)
+    return shown
+
+
 def init_app(app: Flask) -> None:
     # Globals, not a context processor: imported macros see globals only.
     app.jinja_env.globals.update(
@@ -208,6 +230,8 @@ def init_app(app: Flask) -> None:
         describe_event=describe,
         event_details=event_details,
         operator_labels=OPERATOR_LABELS,
+        page_url=page_url,
+        pager_numbers=pager_numbers,
     )
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["rule_value"] = format_rule_value
