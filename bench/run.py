@@ -223,16 +223,20 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small run, under a minute")
     parser.add_argument(
         "--only",
-        choices=["pages", "compare", "export", "http"],
+        choices=["pages", "compare", "export", "http", "staff"],
         action="append",
         help="run only these groups (repeatable); all by default",
     )
     args = parser.parse_args()
-    groups = set(args.only or ["pages", "compare", "export", "http"])
+    groups = set(args.only or ["pages", "compare", "export", "http", "staff"])
     figures: list[Figure] = []
     if "pages" in groups:
         with installation() as place:
             figures += in_process(place, args.quick)
+    if "staff" in groups:
+        from . import staff
+
+        figures += staff.figures(staff.measure(args.quick))
     if "compare" in groups:
         figures.append(comparisons(args.quick))
     if "export" in groups:
@@ -249,7 +253,11 @@ def main() -> None:
         print(figure.row())
     cores = os.cpu_count()
     print(f"\n{cores} cores; ratios are value / floor (rates: value / floor as a share of it).")
-    RESULTS.write_text(json.dumps([asdict(f) for f in figures], indent=2) + "\n")
+    # A run of some groups keeps the other groups' last figures.
+    kept = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+    fresh = {f.name for f in figures}
+    merged = [row for row in kept if row["name"] not in fresh] + [asdict(f) for f in figures]
+    RESULTS.write_text(json.dumps(merged, indent=2) + "\n")
     print(f"Written to {RESULTS.relative_to(ROOT)}")
 
 
