@@ -53,3 +53,62 @@ def test_the_curators_feedback_list_costs_the_same_for_few_or_many_shares(
     many, page = listing()
     assert "School 11 Supplier" in page
     assert many == few
+
+
+def test_the_school_home_page_lists_fifty_requests_a_page_at_the_same_cost(
+    make: Factory, client: FlaskClient, statements: list[str]
+) -> None:
+    admin = make.user(role="admin")
+    login(client, admin)
+
+    def home(query: str = "") -> tuple[int, str]:
+        statements.clear()
+        page = client.get(f"/{query}")
+        assert page.status_code == 200
+        return len(statements), page.get_data(as_text=True)
+
+    for n in range(3):
+        make.request(admin, supplier_name=f"Early Supplier {n}")
+    few, page = home()
+    assert "Showing 1 to 3 of 3 requests" in page
+    for n in range(60):
+        make.request(admin, supplier_name=f"Later Supplier {n:02d}")
+    many, page = home()
+    assert many == few
+    assert "Showing 1 to 50 of 63 requests" in page
+    assert "Later Supplier 59" in page  # newest first
+    assert "Early Supplier" not in page
+    assert 'href="/?page=2"' in page
+    _, second = home("?page=2")
+    assert "Showing 51 to 63 of 63 requests" in second
+    assert "Early Supplier 0" in second and "Later Supplier 59" not in second
+    # A page past the end (an old bookmark) shows the last page, not an error.
+    assert "Showing 51 to 63" in home("?page=9")[1]
+    assert "Showing 1 to 50" in home("?page=nonsense")[1]
+
+
+def test_the_school_home_page_filters_in_the_database_and_keeps_the_filter_in_its_pages(
+    make: Factory, client: FlaskClient
+) -> None:
+    admin = make.user(role="admin")
+    login(client, admin)
+    for n in range(55):
+        make.request(admin, supplier_name=f"Acme Cloud {n:02d}")
+    make.request(admin, supplier_name="Brightboard Learning")
+    make.submitted(admin, supplier_name="Acme Submitted Ltd")
+    page = client.get("/?supplier=acme").get_data(as_text=True)
+    assert "Showing 1 to 50 of 56 requests" in page
+    assert "Brightboard" not in page.split('id="requests"')[1]
+    assert 'href="/?supplier=acme&amp;page=2"' in page
+    assert "Showing 51 to 56 of 56" in client.get("/?supplier=acme&page=2").get_data(as_text=True)
+    submitted = client.get("/?status=submitted").get_data(as_text=True)
+    assert "Showing 1 to 1 of 1 requests" in submitted
+    assert "Acme Submitted Ltd" in submitted.split('id="requests"')[1]
+    nothing = client.get("/?supplier=nobody").get_data(as_text=True)
+    assert "No requests match these filters." in nothing
+    # A status no list offers (edited by hand) filters nothing.
+    assert "of 57 requests" in client.get("/?status=<script>").get_data(as_text=True)
+    # Another school's requests never appear, whatever the filter.
+    other = make.user(make.org("Elm Tree Academy"), role="admin")
+    make.request(other, supplier_name="Acme Elsewhere")
+    assert "Acme Elsewhere" not in client.get("/?supplier=acme&page=2").get_data(as_text=True)

@@ -21,7 +21,7 @@ from flask_login import login_required
 from ..extensions import db, export_limit, writes_on_get
 from ..identity.staff_sessions import current_actor, current_organisation, switch_organisation
 from ..input_hygiene import valid_id
-from ..models import ANSWERED_STATUSES, ApiKey, Request, utcnow
+from ..models import ANSWERED_STATUSES, ApiKey, Request, RequestStatus, utcnow
 from ..permissions import (
     Action,
     authenticator_resettable,
@@ -38,6 +38,7 @@ from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
 from ..services.platform import audit, mail
 from ..services.platform import questionnaire_registry as questionnaires
+from ..services.platform.paging import page_number
 from ..services.requests import answering as responses
 from ..services.requests import clarifications, evidence
 from ..services.requests import lifecycle as requests
@@ -58,18 +59,33 @@ AUDIT_PAGE = 100
 @requires(Action.VIEW_REQUESTS)
 def dashboard() -> ResponseReturnValue:
     organisation = current_organisation()
-    rows = requests.list_requests(db.session, organisation)
+    criteria = request_filter()
     return render_template(
         "school/requests_list.html",
         organisation=organisation,
-        rows=rows,
-        summary=summarise(rows),
+        page=requests.requests_page(
+            db.session, organisation, criteria, page_number(request.args.get("page"))
+        ),
+        criteria=criteria,
+        questionnaires=questionnaires.for_suppliers(db.session),
+        summary=summarise(db.session, organisation),
         review_due=supplier_register.due_for_review(
             supplier_register.entries(db.session, organisation),
             utcnow().date(),
             REVIEW_WARNING_DAYS,
         ),
         today=utcnow().date(),
+    )
+
+
+def request_filter() -> requests.RequestFilter:
+    """The home page's filters from its address; a value no list offers
+    (edited by hand) filters nothing rather than failing."""
+    status = request.args.get("status", "")
+    return requests.RequestFilter(
+        status=status if status in RequestStatus.__members__.values() else None,
+        supplier=request.args.get("supplier", "").strip()[:200] or None,
+        questionnaire=request.args.get("questionnaire", "").strip()[:64] or None,
     )
 
 
