@@ -132,7 +132,9 @@ def test_the_curator_flow_from_consent_to_a_republished_version(
     stored = dbs.get(DirectoryEntry, entry_id)
     stored.review_due = utcnow().date() - timedelta(days=1)
     dbs.commit()
-    assert "Cloudy Classroom" in text_of(client.get("/curate/").get_data(as_text=True), "overdue")
+    assert "Cloudy Classroom" in text_of(
+        client.get("/curate/?list=overdue").get_data(as_text=True), "overdue"
+    )
     assert "Review overdue" in school.get(f"/directory/{entry_id}").get_data(as_text=True)
     assert "Review overdue" in text_of(school.get("/directory/").get_data(as_text=True), "results")
     assert "Cloudy Classroom" in text_of(

@@ -3,12 +3,15 @@ statements are counted with a few rows and with many, and must be the same."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from portal.extensions import db
-from portal.models import Organisation, User
+from portal.models import DirectoryEntry, Organisation, User
 from portal.services.school import feedback
 
 from .conftest import SHIPPED_QUESTIONNAIRES
@@ -112,3 +115,66 @@ def test_the_school_home_page_filters_in_the_database_and_keeps_the_filter_in_it
     other = make.user(make.org("Elm Tree Academy"), role="admin")
     make.request(other, supplier_name="Acme Elsewhere")
     assert "Acme Elsewhere" not in client.get("/?supplier=acme&page=2").get_data(as_text=True)
+
+
+def copies_of_entry(app: Flask, entry_id: int, count: int, **changes: Any) -> None:
+    """``count`` more entries like a published one (rows written directly: the
+    workspace lists them, it does not care how they were made)."""
+    with app.app_context():
+        session = db.session
+        entry = session.get(DirectoryEntry, entry_id)
+        assert entry is not None
+        columns = [c.key for c in DirectoryEntry.__table__.columns if c.key != "id"]
+        for n in range(count):
+            copy = DirectoryEntry(**{c: getattr(entry, c) for c in columns})
+            copy.product = f"Copied Product {n:03d}"
+            copy.listing_id = None  # a listing of its own
+            copy.source_request_id = None
+            for name, value in changes.items():
+                setattr(copy, name, value)
+            session.add(copy)
+        session.commit()
+
+
+def test_the_curators_workspace_shows_one_list_a_page_at_a_time_at_the_same_cost(
+    app: Flask, make: Factory, client: FlaskClient, statements: list[str]
+) -> None:
+    from .test_directory import curator, publish_from_submission
+
+    entry_id, _ = publish_from_submission(client, make, supplier="First Supplier Ltd")
+    school = make.user(make.org("Consenting School"))
+    make.submitted(school, consent=True, supplier_name="Queued Supplier 0")
+    login(client, curator(make))
+
+    def workspace(query: str = "") -> tuple[int, str]:
+        statements.clear()
+        page = client.get(f"/curate/{query}")
+        assert page.status_code == 200
+        return len(statements), page.get_data(as_text=True)
+
+    few, page = workspace()
+    assert "Queued Supplier 0" in page.split('id="queue"')[1]
+    few_published, _ = workspace("?list=published")
+    copies_of_entry(app, entry_id, 55)
+    copies_of_entry(app, entry_id, 3, status="draft")
+    for n in range(1, 4):
+        make.submitted(school, consent=True, supplier_name=f"Queued Supplier {n}")
+    make.submitted(school, supplier_name="Not Consenting Ltd")
+    many, page = workspace()
+    assert many == few
+    lists = " ".join(
+        re.sub(r"<[^>]+>", " ", page.split('id="workspace-lists"')[1].split("</ul>")[0]).split()
+    )
+    assert "Submissions shared with the directory (4)" in lists
+    assert "Published (56)" in lists and "Drafts (3)" in lists and "Review overdue (0)" in lists
+    assert "Not Consenting Ltd" not in page
+    many_published, published = workspace("?list=published")
+    assert many_published == few_published
+    assert "Showing 1 to 50 of 56 entries" in published
+    assert 'href="/curate/?list=published&amp;page=2"' in published
+    _, second = workspace("?list=published&page=2")
+    assert "Showing 51 to 56 of 56 entries" in second
+    drafts = workspace("?list=drafts")[1].split('id="drafts"')[1].split("</table>")[0]
+    assert drafts.count("Copied Product") == 3
+    # An unknown list (an edited address) shows the queue.
+    assert 'id="queue"' in workspace("?list=<b>")[1]

@@ -14,6 +14,7 @@ from ..questionnaire.forms import SelectChoice, build_section_form, form_data
 from ..services.directory import curation as directory
 from ..services.errors import ServiceError
 from ..services.platform import questionnaire_registry as questionnaires
+from ..services.platform.paging import page_number
 from ..services.requests import answering as responses
 from .forms import AuthoredEntryForm, EntryForm, WithdrawForm
 
@@ -41,9 +42,11 @@ def _entry_url(entry: DirectoryEntry) -> str:
 def workspace() -> ResponseReturnValue:
     return render_template(
         "curator/workspace.html",
-        queue=directory.queue(db.session),
+        found=directory.workspace(
+            db.session, request.args.get("list", ""), page_number(request.args.get("page"))
+        ),
+        lists=directory.WORKSPACE_LISTS,
         categories=directory.CATEGORY_LABELS,
-        **directory.workspace_lists(db.session),
     )
 
 

@@ -187,7 +187,8 @@ def test_stored_script_never_runs_anywhere(
         visit(viewer, server + path, seen, dialogs, "viewer")
 
     curator, dialogs = staff_page(browser, server, world["curator"].email, mfa=True)
-    for path in ("/curate/", f"/curate/entries/{world['entry']}"):
+    for path in ("/curate/", "/curate/?list=drafts", "/curate/?list=published",
+                 f"/curate/entries/{world['entry']}"):  # fmt: skip
         visit(curator, server + path, seen, dialogs, "curator")
 
     supplier = browser.new_context().new_page()

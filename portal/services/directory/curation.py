@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from ...models import (
@@ -34,7 +34,13 @@ from ...questionnaire.forms import SectionForm
 from ...vocabulary import DIRECTORY_ENTRY_STATUS_LABELS
 from ..errors import ServiceError
 from ..platform.audit import record_event
-from ..platform.questionnaire_registry import definition_for, find_current, publish_version
+from ..platform.paging import Page, count, page_of
+from ..platform.questionnaire_registry import (
+    current_definitions,
+    definition_for,
+    find_current,
+    publish_version,
+)
 from ..requests.lifecycle import find_or_create_supplier
 from ..review.decisions import default_review_date
 
@@ -118,43 +124,85 @@ def curatable(row: Request) -> bool:
     return questionnaire.triage is None and not questionnaire.answered_by_staff
 
 
-def queue(session: Session) -> list[Request]:
+# The workspace's lists: what each shows, and the words for its tab.
+WORKSPACE_LISTS = {
+    "queue": "Submissions shared with the directory",
+    "overdue": "Review overdue",
+    "drafts": "Drafts",
+    "published": "Published",
+    "withdrawn": "Withdrawn",
+}
+
+
+def _queue_query(session: Session) -> Select[Any]:
     """Consented, answered submissions about a supplier not yet used by any
-    entry, oldest first: what the curator may turn into entries."""
+    entry, oldest first: what the curator may turn into entries. Whether a
+    questionnaire assesses the supplier (``curatable``) is a property of its
+    key, so it is asked of the keys here and the database does the rest."""
     used = select(DirectoryEntry.source_request_id).where(
         DirectoryEntry.source_request_id.is_not(None)
     )
-    rows = session.scalars(
+    keys = [
+        q.key for q in current_definitions(session) if q.triage is None and not q.answered_by_staff
+    ]
+    return (
         select(Request)
         .where(
             Request.directory_consent.is_(True),
             Request.status.in_(ANSWERED_STATUSES),
             Request.id.not_in(used),
+            Request.questionnaire_version_id.in_(
+                select(QuestionnaireVersion.id).where(QuestionnaireVersion.key.in_(keys))
+            ),
         )
         .options(joinedload(Request.supplier), joinedload(Request.questionnaire_version))
-        .order_by(Request.submitted_at)
+        .order_by(Request.submitted_at, Request.id)
     )
-    return [row for row in rows if curatable(row)]
 
 
-def entries(session: Session, statuses: set[str] | None = None) -> list[DirectoryEntry]:
+def _entries_query(name: str, today: date) -> Select[Any]:
     query = select(DirectoryEntry).options(
         joinedload(DirectoryEntry.supplier), joinedload(DirectoryEntry.questionnaire_version)
     )
-    if statuses:
-        query = query.where(DirectoryEntry.status.in_(statuses))
-    return list(session.scalars(query.order_by(DirectoryEntry.updated_at.desc())))
+    if name == "overdue":
+        query = query.where(
+            DirectoryEntry.status == EntryStatus.PUBLISHED, DirectoryEntry.review_due < today
+        )
+        return query.order_by(DirectoryEntry.review_due, DirectoryEntry.id)
+    status = {"drafts": EntryStatus.DRAFT, "published": EntryStatus.PUBLISHED}.get(
+        name, EntryStatus.WITHDRAWN
+    )
+    return query.where(DirectoryEntry.status == status).order_by(
+        DirectoryEntry.updated_at.desc(), DirectoryEntry.id.desc()
+    )
 
 
-def workspace_lists(session: Session) -> dict[str, list[DirectoryEntry]]:
-    """The curator's lists: drafts, review overdue, published, withdrawn."""
-    everything = entries(session)
-    return {
-        "drafts": [e for e in everything if e.status == EntryStatus.DRAFT],
-        "overdue": [e for e in everything if review_overdue(e)],
-        "published": [e for e in everything if e.status == EntryStatus.PUBLISHED],
-        "withdrawn": [e for e in everything if e.status == EntryStatus.WITHDRAWN],
+@dataclass(frozen=True)
+class Workspace:
+    shown: str  # a WORKSPACE_LISTS key
+    page: Page[Any]  # of requests for the queue, of entries otherwise
+    counts: dict[str, int]  # every list's total, for its tab
+
+
+def workspace(session: Session, shown: str, number: int, today: date | None = None) -> Workspace:
+    """One of the curator's lists, a page at a time, with every list's count:
+    the same few statements for ten entries or ten thousand."""
+    today = today or utcnow().date()
+    shown = shown if shown in WORKSPACE_LISTS else "queue"
+    by_status = dict(
+        session.execute(
+            select(DirectoryEntry.status, func.count()).group_by(DirectoryEntry.status)
+        ).all()
+    )
+    counts = {
+        "queue": count(session, _queue_query(session)),
+        "overdue": count(session, _entries_query("overdue", today)),
+        "drafts": by_status.get(EntryStatus.DRAFT, 0),
+        "published": by_status.get(EntryStatus.PUBLISHED, 0),
+        "withdrawn": by_status.get(EntryStatus.WITHDRAWN, 0),
     }
+    query = _queue_query(session) if shown == "queue" else _entries_query(shown, today)
+    return Workspace(shown, page_of(session, query, number), counts)
 
 
 def listings_for(session: Session, supplier_id: int, key: str) -> list[DirectoryEntry]:
