@@ -46,6 +46,15 @@ def alembic_config(url: str | None = None) -> Config:
 def db_upgrade(revision: str) -> None:
     """Bring the database to the newest schema (or REVISION)."""
     upgrade_database(revision)
+    if revision == "head":
+        from .services.requirements.ratings import rate_unrated
+
+        # Ratings kept on rows since issue 23: rows from before get theirs now.
+        with db.new_session() as session:
+            rated = rate_unrated(session)
+            session.commit()
+        if rated:
+            click.echo(f"Rated {rated} trust requests and adoptions for their schools")
 
 
 def upgrade_database(revision: str = "head", url: str | None = None) -> None:

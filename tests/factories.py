@@ -88,6 +88,7 @@ class Factory:
                 questionnaire_key=questionnaire,
                 due_date=None,
                 message=overrides.get("message", ""),
+                on_behalf_of=tuple(overrides.get("on_behalf_of", ())),
             )
             issued = requests.create_request(db.session, organisation, author, details)
             db.session.commit()

@@ -178,3 +178,33 @@ def test_the_curators_workspace_shows_one_list_a_page_at_a_time_at_the_same_cost
     assert drafts.count("Copied Product") == 3
     # An unknown list (an edited address) shows the queue.
     assert 'id="queue"' in workspace("?list=<b>")[1]
+
+
+def test_the_supplier_register_pages_by_supplier_at_the_same_cost_whatever_the_history(
+    make: Factory, client: FlaskClient, statements: list[str]
+) -> None:
+    admin = make.user(role="admin")
+    login(client, admin)
+
+    def register(query: str = "") -> tuple[int, str]:
+        statements.clear()
+        page = client.get(f"/suppliers{query}")
+        assert page.status_code == 200
+        return len(statements), page.get_data(as_text=True)
+
+    make.submitted(admin, supplier_name="Supplier A Ltd")
+    make.request(admin, supplier_name="Supplier A Ltd")  # a newer request, not answered
+    few, page = register()
+    assert "Showing 1 to 1 of 1 suppliers" in page
+    assert "Green" in page or "Amber" in page  # the answered one stands above the newer
+    for n in range(55):
+        make.request(admin, supplier_name=f"Supplier B{n:02d} Ltd")
+    for _ in range(5):
+        make.request(admin, supplier_name="Supplier A Ltd")  # more history, one supplier
+    many, page = register()
+    assert many == few
+    assert "Showing 1 to 50 of 56 suppliers" in page
+    assert "Supplier A Ltd" in page and "Supplier B48 Ltd" in page  # by name
+    assert "Supplier B49 Ltd" not in page
+    _, second = register("?page=2")
+    assert "Showing 51 to 56 of 56 suppliers" in second and "Supplier B54 Ltd" in second

@@ -133,6 +133,12 @@ class Adoption(Base):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     adopted_at: Mapped[created_at]
+    # The adopted version's answers against the school's own requirements,
+    # kept current (services/requirements/ratings.py) for the register.
+    rating: Mapped[str | None] = mapped_column(String(10), comment="green, amber or red")
+    rated_at: Mapped[datetime | None] = mapped_column(
+        comment="null: never rated (a row from before)"
+    )
 
     organisation: Mapped[Organisation] = relationship()
     entry: Mapped[DirectoryEntry] = relationship()

@@ -224,6 +224,13 @@ class RequestOnBehalf(Base):
     organisation_id: Mapped[int] = mapped_column(
         ForeignKey("organisation.id", ondelete="CASCADE"), index=True
     )
+    # The request's answers against this school's own requirements, kept
+    # current like Request.rating (services/requirements/ratings.py) so the
+    # school's register and its trust's overview read it instead of comparing.
+    rating: Mapped[str | None] = mapped_column(String(10), comment="green, amber or red")
+    rated_at: Mapped[datetime | None] = mapped_column(
+        comment="null: never rated (a row from before)"
+    )
 
 
 class ReuseCode(Base):

@@ -13,6 +13,7 @@ from ..models import utcnow
 from ..permissions import Action, can, ensure, register_entry, requires
 from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
+from ..services.platform.paging import page_number
 from ..services.school import register as supplier_register
 from .downloads import send_temporary
 from .forms import AddSupplierForm, RegisterDetailsForm
@@ -26,7 +27,9 @@ def register() -> ResponseReturnValue:
     organisation = current_organisation()
     return render_template(
         "suppliers/register.html",
-        entries=supplier_register.entries(db.session, organisation),
+        page=supplier_register.register_page(
+            db.session, organisation, page_number(request.args.get("page"))
+        ),
         today=utcnow().date(),
     )
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, joinedload
 from ...models import Adoption, DirectoryEntry, EntryStatus, Organisation, User
 from ..errors import ServiceError
 from ..platform.audit import record_event
+from ..requirements import ratings
 
 
 def adoption_of(
@@ -32,12 +33,13 @@ def adopt(
             f"{organisation.name} adopted this entry on {existing.adopted_at:%d/%m/%Y}"
         )
     adoption = Adoption(
-        organisation_id=organisation.id,
+        organisation=organisation,
         listing_id=entry.listing_id,
-        entry_id=entry.id,
+        entry=entry,
         adopted_by_id=actor.id,
     )
     session.add(adoption)
+    ratings.rate_adoption(session, adoption)
     record_event(
         session,
         "entry_adopted",

@@ -42,6 +42,7 @@ from ..platform.questionnaire_registry import (
     publish_version,
 )
 from ..requests.lifecycle import find_or_create_supplier
+from ..requirements import ratings
 from ..review.decisions import default_review_date
 
 CATEGORY_LABELS = dict(CATEGORIES)
@@ -422,7 +423,8 @@ def publish(session: Session, actor: User, entry: DirectoryEntry) -> None:
         for adoption in session.scalars(
             select(Adoption).where(Adoption.listing_id == entry.listing_id)
         ):
-            adoption.entry_id = entry.id
+            adoption.entry = entry
+            ratings.rate_adoption(session, adoption)
     entry.status = EntryStatus.PUBLISHED
     entry.published_at = utcnow()
     entry.reviewed_on = utcnow().date()

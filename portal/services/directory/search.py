@@ -17,10 +17,9 @@ from ...models import (
     Supplier,
     utcnow,
 )
-from ...questionnaire.compare import Comparison, compare
+from ...questionnaire.compare import Comparison
 from ..platform.matching import contains_pattern
-from ..platform.questionnaire_registry import definition_for
-from ..requirements.profiles import requirements_for
+from ..requirements import ratings
 
 
 @dataclass(frozen=True)
@@ -71,10 +70,4 @@ def comparison_for_school(
     session: Session, entry: DirectoryEntry, organisation: Organisation
 ) -> Comparison:
     """The entry's answers against this school's own requirements."""
-    questionnaire = definition_for(entry.questionnaire_version)
-    return compare(
-        questionnaire,
-        entry.answers,
-        requirements_for(session, organisation, questionnaire),
-        evidence=set(entry.evidence_questions),
-    )
+    return ratings.comparison_for_entry(session, entry, organisation)

@@ -116,7 +116,10 @@ def create_request(
     session.add(request)
     session.flush()
     for school in schools:
-        session.add(RequestOnBehalf(request_id=request.id, organisation_id=school.id))
+        # Not answered yet: rated (as nothing) until the supplier submits.
+        session.add(
+            RequestOnBehalf(request_id=request.id, organisation_id=school.id, rated_at=utcnow())
+        )
     record_event(
         session,
         "request_created",

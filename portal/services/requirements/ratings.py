@@ -16,13 +16,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...models import (
+    ANSWERED_STATUSES,
     UNDECIDED_STATUSES,
+    Adoption,
+    DirectoryEntry,
     Evidence,
     FindingReview,
     Organisation,
     QuestionnaireVersion,
     Request,
+    RequestOnBehalf,
     User,
+    utcnow,
 )
 from ...questionnaire.compare import Comparison, Outcome, Review, compare
 from ...questionnaire.definition import Requirement
@@ -132,15 +137,50 @@ def comparison_for_school(
     )
 
 
+def comparison_for_entry(
+    session: Session, entry: DirectoryEntry, organisation: Organisation
+) -> Comparison:
+    """A directory entry's answers against this school's own requirements."""
+    questionnaire = definition_for(entry.questionnaire_version)
+    return compare(
+        questionnaire,
+        entry.answers,
+        requirements_for(session, organisation, questionnaire),
+        evidence=set(entry.evidence_questions),
+    )
+
+
 def refresh_rating(session: Session, request: Request) -> Comparison:
+    """Keep the request's rating current, and each school's it was made for."""
     result = comparison_for(session, request)
     request.rating, request.score = result.rating, result.score
+    for row in session.scalars(
+        select(RequestOnBehalf).where(RequestOnBehalf.request_id == request.id)
+    ):
+        _rate_for_school(session, row, request)
     session.flush()
     return result
 
 
+def _rate_for_school(session: Session, row: RequestOnBehalf, request: Request) -> None:
+    school = session.get(Organisation, row.organisation_id)
+    row.rating = (
+        comparison_for_school(session, request, school).rating
+        if school is not None and request.status in ANSWERED_STATUSES
+        else None
+    )
+    row.rated_at = utcnow()
+
+
+def rate_adoption(session: Session, adoption: Adoption) -> None:
+    adoption.rating = comparison_for_entry(session, adoption.entry, adoption.organisation).rating
+    adoption.rated_at = utcnow()
+
+
 def rerate_requests(session: Session, organisation_ids: list[int], key: str) -> int:
-    """Re-rate the undecided requests of these organisations for one questionnaire."""
+    """Re-rate the undecided requests of these organisations for one
+    questionnaire after their rules changed, and what else they read through
+    those rules: trusts' requests made for them and the entries they adopted."""
     rows = session.scalars(
         select(Request)
         .join(QuestionnaireVersion)
@@ -154,4 +194,42 @@ def rerate_requests(session: Session, organisation_ids: list[int], key: str) -> 
     for row in rows:
         refresh_rating(session, row)
         count += 1
+    of_key = select(QuestionnaireVersion.id).where(QuestionnaireVersion.key == key)
+    for on_behalf, request in session.execute(
+        select(RequestOnBehalf, Request)
+        .join(Request, Request.id == RequestOnBehalf.request_id)
+        .where(
+            RequestOnBehalf.organisation_id.in_(organisation_ids),
+            Request.questionnaire_version_id.in_(of_key),
+        )
+    ):
+        _rate_for_school(session, on_behalf, request)
+    for adoption in session.scalars(
+        select(Adoption)
+        .join(DirectoryEntry, DirectoryEntry.id == Adoption.entry_id)
+        .where(
+            Adoption.organisation_id.in_(organisation_ids),
+            DirectoryEntry.questionnaire_version_id.in_(of_key),
+        )
+    ):
+        rate_adoption(session, adoption)
+    session.flush()
     return count
+
+
+def rate_unrated(session: Session) -> int:
+    """Rate every trust request's school and adoption never rated (rows from
+    before ratings were kept on them); ``flask db upgrade`` runs it."""
+    done = 0
+    for on_behalf, request in session.execute(
+        select(RequestOnBehalf, Request)
+        .join(Request, Request.id == RequestOnBehalf.request_id)
+        .where(RequestOnBehalf.rated_at.is_(None))
+    ):
+        _rate_for_school(session, on_behalf, request)
+        done += 1
+    for adoption in session.scalars(select(Adoption).where(Adoption.rated_at.is_(None))):
+        rate_adoption(session, adoption)
+        done += 1
+    session.flush()
+    return done

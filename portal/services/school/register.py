@@ -9,11 +9,11 @@ added to either.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import CompoundSelect, Subquery, case, func, literal, select, union, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from ...exports.supplier_register import LatestAssessment, SupplierRow
@@ -22,6 +22,7 @@ from ...models import (
     CATEGORIES,
     DECIDED_STATUSES,
     Adoption,
+    DirectoryEntry,
     Dpia,
     Organisation,
     Request,
@@ -34,11 +35,10 @@ from ...models import (
 )
 from ...vocabulary import DPIA_STATUS_LABELS
 from ..directory import adoption as directory_adoption
-from ..directory import search as directory_search
 from ..errors import ServiceError
 from ..platform.audit import record_event
+from ..platform.paging import Page, page_of
 from ..requests.lifecycle import STATUS_LABELS
-from ..requirements import ratings
 from . import dpia
 
 CATEGORY_LABELS = dict(CATEGORIES)
@@ -101,63 +101,182 @@ class RegisterEntry:
         return end is not None and end < self.today
 
 
+# Requests that put a supplier in the register: any but a draft or a revoked one.
+_NOT_ASSESSING = (RequestStatus.DRAFT, RequestStatus.REVOKED)
+
+
+def _assessing(organisation: Organisation) -> Subquery:
+    """(request_id, supplier_id, rating, on_behalf): the organisation's own
+    requests, and its trust's made on its behalf (with the rating kept for
+    this school), that put a supplier in its register. A rating counts once
+    the request is answered."""
+    answered = Request.status.in_(ANSWERED_STATUSES)
+    own = select(
+        Request.id.label("request_id"),
+        Request.supplier_id.label("supplier_id"),
+        case((answered, Request.rating), else_=None).label("rating"),
+        literal(False).label("on_behalf"),
+    ).where(Request.organisation_id == organisation.id, Request.status.not_in(_NOT_ASSESSING))
+    theirs = (
+        select(
+            Request.id,
+            Request.supplier_id,
+            case((answered, RequestOnBehalf.rating), else_=None),
+            literal(True),
+        )
+        .join(RequestOnBehalf, RequestOnBehalf.request_id == Request.id)
+        .where(
+            RequestOnBehalf.organisation_id == organisation.id,
+            Request.status.not_in(_NOT_ASSESSING),
+        )
+    )
+    return union_all(own, theirs).subquery("assessing")
+
+
+def register_suppliers(organisation: Organisation) -> CompoundSelect[tuple[int]]:
+    """The ids of every supplier in the register: a row of its own, a request,
+    one made on its behalf, or an adopted entry."""
+    assessing = _assessing(organisation)
+    adopted = (
+        select(DirectoryEntry.supplier_id)
+        .join(Adoption, Adoption.entry_id == DirectoryEntry.id)
+        .where(Adoption.organisation_id == organisation.id)
+    )
+    return union(
+        select(SupplierUse.supplier_id).where(SupplierUse.organisation_id == organisation.id),
+        select(assessing.c.supplier_id),
+        adopted,
+    )
+
+
 def entries(
-    session: Session, organisation: Organisation, today: date | None = None
+    session: Session,
+    organisation: Organisation,
+    today: date | None = None,
+    suppliers: Collection[int] | None = None,
 ) -> list[RegisterEntry]:
-    """Every supplier in the register, by name."""
+    """Every supplier in the register (or those of ``suppliers``), by name.
+
+    A supplier's latest assessment and its newest decision are picked by the
+    database (window functions), so the cost follows the suppliers listed,
+    not the requests behind them: six statements, whatever the history.
+    """
     today = today or utcnow().date()
-    uses = {
-        use.supplier_id: use
-        for use in session.scalars(
-            select(SupplierUse)
-            .where(SupplierUse.organisation_id == organisation.id)
-            .options(joinedload(SupplierUse.supplier))
+    only = (lambda column: column.in_(suppliers)) if suppliers is not None else None
+    uses_query = select(SupplierUse).where(SupplierUse.organisation_id == organisation.id)
+    if only is not None:
+        uses_query = uses_query.where(only(SupplierUse.supplier_id))
+    uses = {use.supplier_id: use for use in session.scalars(uses_query)}
+
+    assessing = _assessing(organisation)
+    on = func.coalesce(Request.submitted_at, Request.created_at)
+    # A rated assessment stands above one without a rating; then the newer
+    # (_stands_above); ties go to the later request.
+    latest = select(
+        assessing.c.request_id,
+        assessing.c.rating,
+        assessing.c.on_behalf,
+        func.row_number()
+        .over(
+            partition_by=assessing.c.supplier_id,
+            order_by=(
+                case((assessing.c.rating.is_(None), 1), else_=0),
+                on.desc(),
+                Request.created_at.desc(),
+                Request.id.desc(),
+            ),
+        )
+        .label("place"),
+    ).join(Request, Request.id == assessing.c.request_id)
+    # The review date of the newest decided request stands while a newer one waits.
+    decided = (
+        select(
+            assessing.c.supplier_id,
+            Request.next_review_date,
+            func.row_number()
+            .over(
+                partition_by=assessing.c.supplier_id,
+                order_by=(Request.created_at.desc(), Request.id.desc()),
+            )
+            .label("place"),
+        )
+        .join(Request, Request.id == assessing.c.request_id)
+        .where(Request.status.in_(DECIDED_STATUSES), Request.next_review_date.is_not(None))
+    )
+    if only is not None:
+        latest = latest.where(only(assessing.c.supplier_id))
+        decided = decided.where(only(assessing.c.supplier_id))
+    latest_rows = latest.subquery()
+    best = {
+        row.id: (row, rating, on_behalf)
+        for row, rating, on_behalf in session.execute(
+            select(Request, latest_rows.c.rating, latest_rows.c.on_behalf)
+            .join(latest_rows, latest_rows.c.request_id == Request.id)
+            .where(latest_rows.c.place == 1)
+            .options(joinedload(Request.supplier), joinedload(Request.organisation))
         )
     }
-    suppliers = {use.supplier_id: use.supplier for use in uses.values()}
-    latest: dict[int, Assessment] = {}
-    decided: dict[int, date] = {}  # the newest decided assessment's review date
-    asked_for_us = select(RequestOnBehalf.request_id).where(
-        RequestOnBehalf.organisation_id == organisation.id
-    )
-    requests = session.scalars(
-        select(Request)
-        .where(
-            (Request.organisation_id == organisation.id) | Request.id.in_(asked_for_us),
-            Request.status.not_in([RequestStatus.DRAFT, RequestStatus.REVOKED]),
+    decided_rows = decided.subquery()
+    review_dates: dict[int, date] = {
+        supplier_id: day
+        for supplier_id, day in session.execute(
+            select(decided_rows.c.supplier_id, decided_rows.c.next_review_date).where(
+                decided_rows.c.place == 1
+            )
         )
-        .options(joinedload(Request.supplier), joinedload(Request.organisation))
-        .order_by(Request.created_at, Request.id)
-    )
-    for row in requests:
-        suppliers.setdefault(row.supplier_id, row.supplier)
-        found = (
-            _of_request(row)
-            if row.organisation_id == organisation.id
-            else _of_trust_request(session, row, organisation)
-        )
-        if _stands_above(found, latest.get(row.supplier_id)):
-            latest[row.supplier_id] = found
-        if found.next_review_date is not None:  # oldest first: the newest wins
-            decided[row.supplier_id] = found.next_review_date
+    }
+
+    found: dict[int, Assessment] = {}
+    names: dict[int, Supplier] = {}
+    for row, rating, on_behalf in best.values():
+        names[row.supplier_id] = row.supplier
+        found[row.supplier_id] = _of_request(row, rating, organisation if on_behalf else None)
     for adoption in directory_adoption.adoptions(session, organisation):
         supplier = adoption.entry.supplier
-        suppliers.setdefault(supplier.id, supplier)
-        found = _of_adoption(session, organisation, adoption)
-        if _stands_above(found, latest.get(supplier.id)):
-            latest[supplier.id] = found
-        if found.next_review_date is not None and supplier.id not in decided:
-            decided[supplier.id] = found.next_review_date
+        if suppliers is not None and supplier.id not in suppliers:
+            continue
+        names.setdefault(supplier.id, supplier)
+        assessment = _of_adoption(adoption)
+        if _stands_above(assessment, found.get(supplier.id)):
+            found[supplier.id] = assessment
+        if assessment.next_review_date is not None and supplier.id not in review_dates:
+            review_dates[supplier.id] = assessment.next_review_date
+    missing = set(uses) - set(names)
+    if missing:
+        names.update(
+            {s.id: s for s in session.scalars(select(Supplier).where(Supplier.id.in_(missing)))}
+        )
     dpias = dpia.latest_by_supplier(session, organisation)
     return sorted(
         (
             RegisterEntry(
-                supplier, uses.get(sid), latest.get(sid), today, decided.get(sid), dpias.get(sid)
+                supplier,
+                uses.get(sid),
+                found.get(sid),
+                today,
+                review_dates.get(sid),
+                dpias.get(sid),
             )
-            for sid, supplier in suppliers.items()
+            for sid, supplier in names.items()
         ),
         key=lambda e: e.supplier.name.lower(),
     )
+
+
+def register_page(
+    session: Session, organisation: Organisation, number: int, today: date | None = None
+) -> Page[RegisterEntry]:
+    """A page of the register, by supplier name: the suppliers are paged in
+    the database, then only theirs are gathered."""
+    in_register = register_suppliers(organisation).subquery()
+    page = page_of(
+        session,
+        select(Supplier.id)
+        .where(Supplier.id.in_(select(in_register.c.supplier_id)))
+        .order_by(func.lower(Supplier.name), Supplier.id),
+        number,
+    )
+    return page.map(entries(session, organisation, today, suppliers=page.items))
 
 
 def entry_for(
@@ -203,45 +322,34 @@ def sheet_rows(found: Sequence[RegisterEntry]) -> list[SupplierRow]:
     ]
 
 
-def _of_request(row: Request) -> Assessment:
+def _of_request(row: Request, rating: str | None, school: Organisation | None) -> Assessment:
+    """A request as the register shows it; ``school`` when the request is its
+    trust's, made on its behalf (``rating`` then is the school's own)."""
     status = STATUS_LABELS[RequestStatus(row.status)]
     decided = row.status in DECIDED_STATUSES
+    label = f"{row.reference} ({status.lower()})"
+    if school is not None:
+        label = f"{row.reference} (by {row.organisation.name}, {status.lower()})"
     return Assessment(
         kind="request",
-        label=f"{row.reference} ({status.lower()})",
+        label=label,
         on=row.submitted_at or row.created_at,
-        rating=row.rating if row.status in ANSWERED_STATUSES else None,
+        rating=rating,
         decision=status if decided else "Not decided",
         conditions=tuple(row.decision_conditions or ()) if decided else (),
         next_review_date=row.next_review_date if decided else None,
         request_id=row.id,
+        on_behalf=school is not None,
     )
 
 
-def _of_trust_request(session: Session, row: Request, school: Organisation) -> Assessment:
-    """The trust's request for this school, rated against the school's own rules."""
-    own = _of_request(row)
-    rating = (
-        ratings.comparison_for_school(session, row, school).rating
-        if row.status in ANSWERED_STATUSES
-        else None
-    )
-    return replace(
-        own,
-        label=f"{row.reference} (by {row.organisation.name}, {own.label.split('(', 1)[1]}",
-        rating=rating,
-        on_behalf=True,
-    )
-
-
-def _of_adoption(session: Session, organisation: Organisation, adoption: Adoption) -> Assessment:
+def _of_adoption(adoption: Adoption) -> Assessment:
     entry = adoption.entry
-    comparison = directory_search.comparison_for_school(session, entry, organisation)
     return Assessment(
         kind="directory",
         label=f"Directory entry {entry.listing_id} (adopted)",
         on=adoption.adopted_at,
-        rating=comparison.rating,
+        rating=adoption.rating,
         decision="Adopted from the directory",
         conditions=(),
         next_review_date=adoption.adopted_at.date() + timedelta(days=365),
