@@ -106,9 +106,11 @@ def test_the_trail_pages_back_without_gaps(
     monkeypatch.setattr(school_views, "AUDIT_PAGE", 4)
     first = client.get("/audit?action=signed_in").get_data(as_text=True)
     assert first.count('<td class="govuk-table__cell">Signed in</td>') == 4
+    assert "6 events match, newest first, 4 on this page." in first
     older = first[: first.index("Older events")].rsplit('href="', 1)[1].split('"', 1)[0]
     second = client.get(older.replace("&amp;", "&")).get_data(as_text=True)
     assert second.count('<td class="govuk-table__cell">Signed in</td>') == 2
+    assert "6 events match; these are older ones, newest first, 2 on this page." in second
     assert "Older events" not in second
 
 

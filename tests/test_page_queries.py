@@ -56,6 +56,9 @@ def test_the_curators_feedback_list_costs_the_same_for_few_or_many_shares(
     many, page = listing()
     assert "School 11 Supplier" in page
     assert many == few
+    row = next(r for r in page.split("<tr") if "School 11 Supplier" in r)
+    assert re.search(r'<td class="govuk-table__cell">3</td>', row)  # its comments, counted
+    assert "Showing 1 to 12 of 12 shares" in page
 
 
 def test_the_school_home_page_lists_fifty_requests_a_page_at_the_same_cost(

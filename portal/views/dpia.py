@@ -34,6 +34,7 @@ from ..questionnaire.risk import (
 )
 from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
+from ..services.platform.paging import page_number
 from ..services.review import decisions as review
 from ..services.school import dpia as dpias
 from ..services.school import risk_matrix
@@ -60,7 +61,10 @@ def _to(row: Dpia, anchor: str = "") -> ResponseReturnValue:
 @requires(Action.VIEW_REQUESTS)
 def list_all() -> ResponseReturnValue:
     return render_template(
-        "dpia/list.html", dpias=dpias.list_dpias(db.session, current_organisation())
+        "dpia/list.html",
+        page=dpias.dpias_page(
+            db.session, current_organisation(), page_number(request.args.get("page"))
+        ),
     )
 
 

@@ -11,6 +11,7 @@ from ..identity.staff_sessions import current_actor, current_organisation
 from ..models import Request, utcnow
 from ..permissions import Action, get_for_org, requires, shared_for_feedback
 from ..services.errors import ServiceError
+from ..services.platform.paging import page_number
 from ..services.school import feedback
 
 bp = Blueprint("feedback", __name__)
@@ -69,7 +70,9 @@ def withdraw_tracker() -> ResponseReturnValue:
 def shares() -> ResponseReturnValue:
     return render_template(
         "curator/feedback_list.html",
-        shares=feedback.open_shares(db.session, current_organisation()),
+        page=feedback.open_shares(
+            db.session, current_organisation(), page_number(request.args.get("page"))
+        ),
     )
 
 

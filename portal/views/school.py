@@ -439,6 +439,7 @@ def audit_trail() -> ResponseReturnValue:
         organisation=organisation,
         criteria=criteria,
         events=events[:AUDIT_PAGE],
+        total=audit.count_events(db.session, organisation, criteria),
         older_url=url_for("school.audit_trail")
         + "?"
         + urlencode({**filters, "before": events[AUDIT_PAGE - 1].id})

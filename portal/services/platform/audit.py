@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from ...models import AuditEvent, Organisation, Request, User
 from .matching import contains_pattern
+from .paging import count
 
 SUPPLIER_ACTOR = "Supplier"
 
@@ -85,14 +86,23 @@ def search_events(
 ) -> list[AuditEvent]:
     """The organisation's events matching the filter, newest first (by id, so
     paging by ``before_id`` never skips or repeats one)."""
-    query = (
-        select(AuditEvent)
-        .where(AuditEvent.organisation_id == organisation.id)
-        .options(joinedload(AuditEvent.request).load_only(Request.reference))
-        .order_by(AuditEvent.id.desc())
+    query = _matching(organisation, criteria).options(
+        joinedload(AuditEvent.request).load_only(Request.reference)
     )
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query.order_by(AuditEvent.id.desc())))
+
+
+def count_events(session: Session, organisation: Organisation, criteria: AuditFilter) -> int:
+    """How many of the organisation's events match the filter (every page shows it)."""
+    return count(session, _matching(organisation, criteria))
+
+
+def _matching(organisation: Organisation, criteria: AuditFilter) -> Select[AuditEvent]:
+    query = select(AuditEvent).where(AuditEvent.organisation_id == organisation.id)
     if criteria.action:
         query = query.where(AuditEvent.action == criteria.action)
     if criteria.who:
@@ -103,9 +113,7 @@ def search_events(
         query = query.where(AuditEvent.created_at >= _start_of(criteria.since))
     if criteria.until:
         query = query.where(AuditEvent.created_at < _start_of(criteria.until + timedelta(days=1)))
-    if limit is not None:
-        query = query.limit(limit)
-    return list(session.scalars(query))
+    return query
 
 
 def actions_in(session: Session, organisation: Organisation) -> list[str]:

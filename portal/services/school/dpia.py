@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ...exports.dpia import DpiaAnswerRow, DpiaSummary
 from ...models import (
@@ -41,6 +41,7 @@ from ...vocabulary import DPIA_STATUS_COLOURS, DPIA_STATUS_LABELS
 from ..errors import ServiceError
 from ..platform.answer_rows import write_changes
 from ..platform.audit import record_event
+from ..platform.paging import Page, page_of
 from ..platform.questionnaire_registry import definition_for, find_current, publish_version
 from ..requests import lifecycle as requests
 from ..requirements import ratings
@@ -364,6 +365,18 @@ def screened_high(session: Session, request: Request) -> bool:
         if triage is not None and triage.risk == "high":
             return True
     return False
+
+
+def dpias_page(session: Session, organisation: Organisation, number: int) -> Page[Dpia]:
+    """The organisation's DPIAs, newest first, a page at a time, each with its request."""
+    return page_of(
+        session,
+        select(Dpia)
+        .where(Dpia.organisation_id == organisation.id)
+        .options(joinedload(Dpia.request).load_only(Request.reference))
+        .order_by(Dpia.id.desc()),
+        number,
+    )
 
 
 def list_dpias(session: Session, organisation: Organisation) -> list[Dpia]:

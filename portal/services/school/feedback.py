@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
 
 from ...models import FeedbackComment, FeedbackShare, Organisation, OrgKind, Request, User, utcnow
 from ..errors import ServiceError
 from ..platform.audit import record_event
+from ..platform.paging import Page, page_of
 from ..requests import answering as responses
 from . import raci, standards
 
@@ -128,22 +129,29 @@ def comment(session: Session, actor: User, found: FeedbackShare, body: str) -> F
     return added
 
 
-def open_shares(session: Session, curator: Organisation) -> list[FeedbackShare]:
-    """What schools have shared with this curator and not withdrawn, newest first."""
-    return list(
-        session.scalars(
-            select(FeedbackShare)
-            .where(FeedbackShare.curator_id == curator.id, FeedbackShare.withdrawn_at.is_(None))
-            .options(
-                joinedload(FeedbackShare.organisation),
-                joinedload(FeedbackShare.request).joinedload(Request.supplier),
-                # The list counts each share's comments: one query for all of
-                # them, not one per share.
-                selectinload(FeedbackShare.comments),
-            )
-            .order_by(FeedbackShare.shared_at.desc(), FeedbackShare.id.desc())
-        ).unique()
+def open_shares(
+    session: Session, curator: Organisation, number: int = 1
+) -> Page[tuple[FeedbackShare, int]]:
+    """What schools have shared with this curator and not withdrawn, newest
+    first, a page at a time, each with how many comments it has (counted by
+    the database, not loaded)."""
+    comments = (
+        select(func.count(FeedbackComment.id))
+        .where(FeedbackComment.share_id == FeedbackShare.id)
+        .correlate(FeedbackShare)
+        .scalar_subquery()
     )
+    query = (
+        select(FeedbackShare, comments)
+        .where(FeedbackShare.curator_id == curator.id, FeedbackShare.withdrawn_at.is_(None))
+        .options(
+            joinedload(FeedbackShare.organisation),
+            joinedload(FeedbackShare.request).joinedload(Request.supplier),
+        )
+        .order_by(FeedbackShare.shared_at.desc(), FeedbackShare.id.desc())
+    )
+    found = page_of(session, query, number, scalars=False)
+    return found.map([(share, count) for share, count in found.items])
 
 
 @dataclass(frozen=True)
