@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, created_at, intpk
@@ -17,6 +17,11 @@ class AuditEvent(Base):
     """Who did what, when. Never holds a token or a password."""
 
     __tablename__ = "audit_event"
+    __table_args__ = (
+        # The trail, newest first a page at a time, and filtered by kind.
+        Index("ix_audit_event_organisation_id_id", "organisation_id", "id"),
+        Index("ix_audit_event_organisation_action", "organisation_id", "action", "id"),
+    )
 
     id: Mapped[intpk]
     organisation_id: Mapped[int | None] = mapped_column(

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .accounts import Organisation, User
@@ -46,6 +46,9 @@ class DirectoryEntry(Base):
     __table_args__ = (
         enum_check("status", EntryStatus),
         UniqueConstraint("listing_id", "version", name="uq_directory_entry_listing_version"),
+        # The curator's lists: by state, newest change first, and the overdue by date.
+        Index("ix_directory_entry_status_updated", "status", "updated_at"),
+        Index("ix_directory_entry_status_review", "status", "review_due"),
     )
 
     id: Mapped[intpk]
@@ -119,6 +122,7 @@ class Adoption(Base):
     __tablename__ = "adoption"
     __table_args__ = (
         UniqueConstraint("organisation_id", "listing_id", name="uq_adoption_organisation_listing"),
+        Index("ix_adoption_entry_id", "entry_id"),
     )
 
     id: Mapped[intpk]
