@@ -211,3 +211,34 @@ def test_the_supplier_register_pages_by_supplier_at_the_same_cost_whatever_the_h
     assert "Supplier B49 Ltd" not in page
     _, second = register("?page=2")
     assert "Showing 51 to 56 of 56 suppliers" in second and "Supplier B54 Ltd" in second
+
+
+def test_the_trust_overview_costs_the_same_for_two_schools_or_six(
+    app: Flask, make: Factory, client: FlaskClient, statements: list[str]
+) -> None:
+    trust = make.org("Riverside Learning Trust", kind="trust")
+    with app.app_context():
+        trust_row = db.session.get(Organisation, trust.id)
+    login(client, make.user(trust, role="admin"))
+
+    def school(n: int) -> None:
+        admin = make.user(make.org(f"Trust School {n}", trust=trust_row), role="admin")
+        make.request(admin, supplier_name="Shared Supplier Ltd")
+        make.request(admin, supplier_name=f"Own Supplier {n}")
+
+    def overview() -> tuple[int, str]:
+        statements.clear()
+        page = client.get("/standards/schools")
+        assert page.status_code == 200
+        return len(statements), page.get_data(as_text=True)
+
+    for n in range(2):
+        school(n)
+    few, page = overview()
+    assert "Trust School 1" in page and "Shared Supplier Ltd" in page
+    for n in range(2, 6):
+        school(n)
+    make.submitted(make.user(make.org("Trust School 0b", trust=trust_row)), supplier_name="X")
+    many, page = overview()
+    assert many == few
+    assert "Trust School 5" in page and "Own Supplier 5" not in page  # only shared suppliers

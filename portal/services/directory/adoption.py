@@ -3,6 +3,8 @@ asking the supplier for fresh answers instead."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
@@ -54,10 +56,15 @@ def adopt(
 
 
 def adoptions(session: Session, organisation: Organisation) -> list[Adoption]:
+    return adoptions_for(session, [organisation.id])
+
+
+def adoptions_for(session: Session, organisation_ids: Collection[int]) -> list[Adoption]:
+    """The organisations' adoptions, newest first, with each entry and its supplier."""
     return list(
         session.scalars(
             select(Adoption)
-            .where(Adoption.organisation_id == organisation.id)
+            .where(Adoption.organisation_id.in_(organisation_ids))
             .options(joinedload(Adoption.entry).joinedload(DirectoryEntry.supplier))
             .order_by(Adoption.adopted_at.desc())
         )

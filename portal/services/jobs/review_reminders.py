@@ -72,7 +72,7 @@ def reviews_due(session: Session, today: date) -> list[ReviewReminder]:
         ]
         items += [
             DueItem(f"dpia:{found.id}", f"Review the DPIA of {found.title}", found.next_review_date)
-            for found in dpia.due_reviews(session, organisation)
+            for found in dpia.due_reviews(dpia.list_dpias(session, organisation))
             if found.next_review_date is not None and found.next_review_date <= horizon
         ]
         sent = {

@@ -11,7 +11,7 @@ DPO's advice -> awaiting approval -> approved or rejected, every step audited.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -767,20 +767,32 @@ def history(session: Session, dpia: Dpia) -> list[AuditEvent]:
     return [e for e in events if (e.detail or {}).get("dpia") == dpia.id]
 
 
-def latest_by_supplier(session: Session, organisation: Organisation) -> dict[int, Dpia]:
-    """Each supplier's newest DPIA, for the supplier register."""
+def dpias_by_organisation(
+    session: Session, organisation_ids: Collection[int]
+) -> dict[int, list[Dpia]]:
+    """Each organisation's DPIAs, newest first (one statement for a trust's schools)."""
+    found: dict[int, list[Dpia]] = {i: [] for i in organisation_ids}
+    for row in session.scalars(
+        select(Dpia).where(Dpia.organisation_id.in_(organisation_ids)).order_by(Dpia.id.desc())
+    ):
+        found[row.organisation_id].append(row)
+    return found
+
+
+def latest_by_supplier(dpias: Iterable[Dpia]) -> dict[int, Dpia]:
+    """Each supplier's newest DPIA of ``dpias`` (newest first), for the register."""
     found: dict[int, Dpia] = {}
-    for dpia in list_dpias(session, organisation):
+    for dpia in dpias:
         if dpia.supplier_id is not None:
             found.setdefault(dpia.supplier_id, dpia)
     return found
 
 
-def due_reviews(session: Session, organisation: Organisation) -> list[Dpia]:
+def due_reviews(dpias: Iterable[Dpia]) -> list[Dpia]:
     """The newest approved DPIA of each tool that has a review date: what the
     school must look at again (it stays due while a review is under way)."""
     found: dict[object, Dpia] = {}
-    for dpia in list_dpias(session, organisation):  # newest first
+    for dpia in dpias:  # newest first
         if dpia.status == DpiaStatus.APPROVED and dpia.next_review_date is not None:
             found.setdefault(dpia.supplier_id or f"dpia:{dpia.id}", dpia)
     return sorted(found.values(), key=lambda d: (d.next_review_date or date.max, d.id))

@@ -4,7 +4,7 @@ school keeps it or sets its own, naming roles or its own people."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -96,11 +96,23 @@ class Task:
 
 def tasks(session: Session, organisation: Organisation, questionnaire: Questionnaire) -> list[Task]:
     """Every answerable question's chart: the school's own where it set one."""
-    rows: dict[str, list[RaciEntry]] = {}
+    return tasks_for(session, [(organisation, questionnaire)])[organisation.id]
+
+
+def tasks_for(
+    session: Session, wanted: Sequence[tuple[Organisation, Questionnaire]]
+) -> dict[int, list[Task]]:
+    """Each organisation's charts for the questionnaire it answers (a trust's
+    schools side by side): one statement for one school or fifty."""
+    rows: dict[int, dict[str, list[RaciEntry]]] = {o.id: {} for o, _q in wanted}
     for row in session.scalars(
-        select(RaciEntry).where(RaciEntry.organisation_id == organisation.id).order_by(RaciEntry.id)
+        select(RaciEntry).where(RaciEntry.organisation_id.in_(rows)).order_by(RaciEntry.id)
     ):
-        rows.setdefault(row.question_id, []).append(row)
+        rows[row.organisation_id].setdefault(row.question_id, []).append(row)
+    return {o.id: _tasks(rows[o.id], questionnaire) for o, questionnaire in wanted}
+
+
+def _tasks(rows: Mapping[str, list[RaciEntry]], questionnaire: Questionnaire) -> list[Task]:
     found = []
     for question in questionnaire.questions():
         if not question.answerable:

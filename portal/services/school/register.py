@@ -12,8 +12,19 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import CompoundSelect, Subquery, case, func, literal, select, union, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    Subquery,
+    case,
+    func,
+    literal,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import Session, joinedload
 
 from ...exports.supplier_register import LatestAssessment, SupplierRow
@@ -105,20 +116,22 @@ class RegisterEntry:
 _NOT_ASSESSING = (RequestStatus.DRAFT, RequestStatus.REVOKED)
 
 
-def _assessing(organisation: Organisation) -> Subquery:
-    """(request_id, supplier_id, rating, on_behalf): the organisation's own
-    requests, and its trust's made on its behalf (with the rating kept for
-    this school), that put a supplier in its register. A rating counts once
-    the request is answered."""
+def _assessing(organisation_ids: Collection[int]) -> Subquery:
+    """(organisation_id, request_id, supplier_id, rating, on_behalf): each
+    organisation's own requests, and its trust's made on its behalf (with
+    the rating kept for that school), that put a supplier in its register.
+    A rating counts once the request is answered."""
     answered = Request.status.in_(ANSWERED_STATUSES)
     own = select(
+        Request.organisation_id.label("organisation_id"),
         Request.id.label("request_id"),
         Request.supplier_id.label("supplier_id"),
         case((answered, Request.rating), else_=None).label("rating"),
         literal(False).label("on_behalf"),
-    ).where(Request.organisation_id == organisation.id, Request.status.not_in(_NOT_ASSESSING))
+    ).where(Request.organisation_id.in_(organisation_ids), Request.status.not_in(_NOT_ASSESSING))
     theirs = (
         select(
+            RequestOnBehalf.organisation_id,
             Request.id,
             Request.supplier_id,
             case((answered, RequestOnBehalf.rating), else_=None),
@@ -126,7 +139,7 @@ def _assessing(organisation: Organisation) -> Subquery:
         )
         .join(RequestOnBehalf, RequestOnBehalf.request_id == Request.id)
         .where(
-            RequestOnBehalf.organisation_id == organisation.id,
+            RequestOnBehalf.organisation_id.in_(organisation_ids),
             Request.status.not_in(_NOT_ASSESSING),
         )
     )
@@ -136,7 +149,7 @@ def _assessing(organisation: Organisation) -> Subquery:
 def register_suppliers(organisation: Organisation) -> CompoundSelect[tuple[int]]:
     """The ids of every supplier in the register: a row of its own, a request,
     one made on its behalf, or an adopted entry."""
-    assessing = _assessing(organisation)
+    assessing = _assessing([organisation.id])
     adopted = (
         select(DirectoryEntry.supplier_id)
         .join(Adoption, Adoption.entry_id == DirectoryEntry.id)
@@ -155,112 +168,134 @@ def entries(
     today: date | None = None,
     suppliers: Collection[int] | None = None,
 ) -> list[RegisterEntry]:
-    """Every supplier in the register (or those of ``suppliers``), by name.
+    """Every supplier in the register (or those of ``suppliers``), by name."""
+    return entries_for(session, [organisation], today, suppliers)[organisation.id]
+
+
+def entries_for(
+    session: Session,
+    organisations: Sequence[Organisation],
+    today: date | None = None,
+    suppliers: Collection[int] | None = None,
+) -> dict[int, list[RegisterEntry]]:
+    """Each organisation's register (a trust's schools side by side), by name.
 
     A supplier's latest assessment and its newest decision are picked by the
     database (window functions), so the cost follows the suppliers listed,
-    not the requests behind them: six statements, whatever the history.
+    not the requests behind them: the same six statements for one school or
+    a trust's fifty, whatever their history.
     """
     today = today or utcnow().date()
-    only = (lambda column: column.in_(suppliers)) if suppliers is not None else None
-    uses_query = select(SupplierUse).where(SupplierUse.organisation_id == organisation.id)
-    if only is not None:
-        uses_query = uses_query.where(only(SupplierUse.supplier_id))
-    uses = {use.supplier_id: use for use in session.scalars(uses_query)}
+    ids = [o.id for o in organisations]
 
-    assessing = _assessing(organisation)
+    def only(query: Select[Any], column: Any) -> Select[Any]:
+        return query if suppliers is None else query.where(column.in_(suppliers))
+
+    uses: dict[tuple[int, int], SupplierUse] = {
+        (use.organisation_id, use.supplier_id): use
+        for use in session.scalars(
+            only(
+                select(SupplierUse).where(SupplierUse.organisation_id.in_(ids)),
+                SupplierUse.supplier_id,
+            )
+        )
+    }
+    assessing = _assessing(ids)
+    per_supplier = (assessing.c.organisation_id, assessing.c.supplier_id)
     on = func.coalesce(Request.submitted_at, Request.created_at)
     # A rated assessment stands above one without a rating; then the newer
     # (_stands_above); ties go to the later request.
-    latest = select(
-        assessing.c.request_id,
-        assessing.c.rating,
-        assessing.c.on_behalf,
-        func.row_number()
-        .over(
-            partition_by=assessing.c.supplier_id,
-            order_by=(
-                case((assessing.c.rating.is_(None), 1), else_=0),
-                on.desc(),
-                Request.created_at.desc(),
-                Request.id.desc(),
-            ),
-        )
-        .label("place"),
-    ).join(Request, Request.id == assessing.c.request_id)
-    # The review date of the newest decided request stands while a newer one waits.
-    decided = (
+    latest = only(
         select(
+            assessing.c.organisation_id,
+            assessing.c.request_id,
+            assessing.c.rating,
+            assessing.c.on_behalf,
+            func.row_number()
+            .over(
+                partition_by=per_supplier,
+                order_by=(
+                    case((assessing.c.rating.is_(None), 1), else_=0),
+                    on.desc(),
+                    Request.created_at.desc(),
+                    Request.id.desc(),
+                ),
+            )
+            .label("place"),
+        ).join(Request, Request.id == assessing.c.request_id),
+        assessing.c.supplier_id,
+    ).subquery()
+    # The review date of the newest decided request stands while a newer one waits.
+    decided = only(
+        select(
+            assessing.c.organisation_id,
             assessing.c.supplier_id,
             Request.next_review_date,
             func.row_number()
             .over(
-                partition_by=assessing.c.supplier_id,
-                order_by=(Request.created_at.desc(), Request.id.desc()),
+                partition_by=per_supplier, order_by=(Request.created_at.desc(), Request.id.desc())
             )
             .label("place"),
         )
         .join(Request, Request.id == assessing.c.request_id)
-        .where(Request.status.in_(DECIDED_STATUSES), Request.next_review_date.is_not(None))
-    )
-    if only is not None:
-        latest = latest.where(only(assessing.c.supplier_id))
-        decided = decided.where(only(assessing.c.supplier_id))
-    latest_rows = latest.subquery()
-    best = {
-        row.id: (row, rating, on_behalf)
-        for row, rating, on_behalf in session.execute(
-            select(Request, latest_rows.c.rating, latest_rows.c.on_behalf)
-            .join(latest_rows, latest_rows.c.request_id == Request.id)
-            .where(latest_rows.c.place == 1)
-            .options(joinedload(Request.supplier), joinedload(Request.organisation))
+        .where(Request.status.in_(DECIDED_STATUSES), Request.next_review_date.is_not(None)),
+        assessing.c.supplier_id,
+    ).subquery()
+    review_dates: dict[tuple[int, int], date] = {
+        (organisation_id, supplier_id): day
+        for organisation_id, supplier_id, day in session.execute(
+            select(decided.c.organisation_id, decided.c.supplier_id, decided.c.next_review_date)
+            .where(decided.c.place == 1)
         )
-    }
-    decided_rows = decided.subquery()
-    review_dates: dict[int, date] = {
-        supplier_id: day
-        for supplier_id, day in session.execute(
-            select(decided_rows.c.supplier_id, decided_rows.c.next_review_date).where(
-                decided_rows.c.place == 1
-            )
-        )
-    }
-
-    found: dict[int, Assessment] = {}
+    }  # fmt: skip
+    found: dict[tuple[int, int], Assessment] = {}
     names: dict[int, Supplier] = {}
-    for row, rating, on_behalf in best.values():
+    in_register: dict[int, set[int]] = {i: {sid for (o, sid) in uses if o == i} for i in ids}
+    for organisation_id, row, rating, on_behalf in session.execute(
+        select(latest.c.organisation_id, Request, latest.c.rating, latest.c.on_behalf)
+        .join(latest, latest.c.request_id == Request.id)
+        .where(latest.c.place == 1)
+        .options(joinedload(Request.supplier), joinedload(Request.organisation))
+    ):
         names[row.supplier_id] = row.supplier
-        found[row.supplier_id] = _of_request(row, rating, organisation if on_behalf else None)
-    for adoption in directory_adoption.adoptions(session, organisation):
+        in_register[organisation_id].add(row.supplier_id)
+        found[(organisation_id, row.supplier_id)] = _of_request(row, rating, bool(on_behalf))
+    for adoption in directory_adoption.adoptions_for(session, ids):
         supplier = adoption.entry.supplier
         if suppliers is not None and supplier.id not in suppliers:
             continue
+        key = (adoption.organisation_id, supplier.id)
         names.setdefault(supplier.id, supplier)
+        in_register[adoption.organisation_id].add(supplier.id)
         assessment = _of_adoption(adoption)
-        if _stands_above(assessment, found.get(supplier.id)):
-            found[supplier.id] = assessment
-        if assessment.next_review_date is not None and supplier.id not in review_dates:
-            review_dates[supplier.id] = assessment.next_review_date
-    missing = set(uses) - set(names)
+        if _stands_above(assessment, found.get(key)):
+            found[key] = assessment
+        if assessment.next_review_date is not None and key not in review_dates:
+            review_dates[key] = assessment.next_review_date
+    missing = {sid for (_o, sid) in uses} - set(names)
     if missing:
         names.update(
             {s.id: s for s in session.scalars(select(Supplier).where(Supplier.id.in_(missing)))}
         )
-    dpias = dpia.latest_by_supplier(session, organisation)
-    return sorted(
-        (
-            RegisterEntry(
-                supplier,
-                uses.get(sid),
-                found.get(sid),
-                today,
-                review_dates.get(sid),
-                dpias.get(sid),
-            )
-            for sid, supplier in names.items()
-        ),
-        key=lambda e: e.supplier.name.lower(),
-    )
+    dpias = dpia.dpias_by_organisation(session, ids)
+    registers = {}
+    for organisation_id in ids:
+        newest_dpia = dpia.latest_by_supplier(dpias[organisation_id])
+        registers[organisation_id] = sorted(
+            (
+                RegisterEntry(
+                    names[sid],
+                    uses.get((organisation_id, sid)),
+                    found.get((organisation_id, sid)),
+                    today,
+                    review_dates.get((organisation_id, sid)),
+                    newest_dpia.get(sid),
+                )
+                for sid in in_register[organisation_id]
+            ),
+            key=lambda e: e.supplier.name.lower(),
+        )
+    return registers
 
 
 def register_page(
@@ -322,13 +357,13 @@ def sheet_rows(found: Sequence[RegisterEntry]) -> list[SupplierRow]:
     ]
 
 
-def _of_request(row: Request, rating: str | None, school: Organisation | None) -> Assessment:
-    """A request as the register shows it; ``school`` when the request is its
-    trust's, made on its behalf (``rating`` then is the school's own)."""
+def _of_request(row: Request, rating: str | None, on_behalf: bool) -> Assessment:
+    """A request as the register shows it; ``on_behalf`` when the request is
+    the school's trust's, made for it (``rating`` then is the school's own)."""
     status = STATUS_LABELS[RequestStatus(row.status)]
     decided = row.status in DECIDED_STATUSES
     label = f"{row.reference} ({status.lower()})"
-    if school is not None:
+    if on_behalf:
         label = f"{row.reference} (by {row.organisation.name}, {status.lower()})"
     return Assessment(
         kind="request",
@@ -339,7 +374,7 @@ def _of_request(row: Request, rating: str | None, school: Organisation | None) -
         conditions=tuple(row.decision_conditions or ()) if decided else (),
         next_review_date=row.next_review_date if decided else None,
         request_id=row.id,
-        on_behalf=school is not None,
+        on_behalf=on_behalf,
     )
 
 

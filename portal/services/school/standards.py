@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.datastructures import FileStorage
 
 from ...exports.standards import DueRow, StandardRow
@@ -26,6 +26,7 @@ from ...models import (
     Assessment,
     AssessmentAnswer,
     AssessmentFile,
+    Dpia,
     Organisation,
     StandardPlan,
     User,
@@ -235,11 +236,63 @@ def stored_files(
 
 def progress(session: Session, organisation: Organisation, today: date | None = None) -> Progress:
     """Every standard's status from the answers, with its plan."""
+    return progress_for(session, [organisation], today)[organisation.id]
+
+
+def progress_for(
+    session: Session, organisations: Sequence[Organisation], today: date | None = None
+) -> dict[int, Progress]:
+    """Each organisation's progress (a trust's schools side by side): the same
+    four statements for one school or fifty."""
     today = today or utcnow().date()
-    assessment = find_assessment(session, organisation)
-    questionnaire = questionnaire_for(session, assessment)
-    answers = stored_answers(session, assessment)
-    files = stored_files(session, assessment)
+    ids = [o.id for o in organisations]
+    assessments = {
+        a.organisation_id: a
+        for a in session.scalars(
+            select(Assessment)
+            .where(Assessment.organisation_id.in_(ids), Assessment.kind == KIND)
+            .options(joinedload(Assessment.questionnaire_version))
+        )
+    }
+    by_assessment = {a.id: a.organisation_id for a in assessments.values()}
+    answers: dict[int, dict[str, AssessmentAnswer]] = {i: {} for i in ids}
+    files: dict[int, dict[str, list[AssessmentFile]]] = {i: {} for i in ids}
+    plans: dict[int, dict[str, StandardPlan]] = {i: {} for i in ids}
+    if by_assessment:
+        for answer in session.scalars(
+            select(AssessmentAnswer).where(AssessmentAnswer.assessment_id.in_(by_assessment))
+        ):
+            answers[by_assessment[answer.assessment_id]][answer.question_id] = answer
+        for file in session.scalars(
+            select(AssessmentFile)
+            .where(AssessmentFile.assessment_id.in_(by_assessment))
+            .order_by(AssessmentFile.id)
+        ):
+            owner = files[by_assessment[file.assessment_id]]
+            owner.setdefault(file.question_id, []).append(file)
+    for plan in session.scalars(select(StandardPlan).where(StandardPlan.organisation_id.in_(ids))):
+        plans[plan.organisation_id][plan.standard] = plan
+    return {
+        i: _progress(
+            questionnaire_for(session, assessments.get(i)),
+            assessments.get(i),
+            answers[i],
+            files[i],
+            plans[i],
+            today,
+        )
+        for i in ids
+    }
+
+
+def _progress(
+    questionnaire: Questionnaire,
+    assessment: Assessment | None,
+    answers: Mapping[str, AssessmentAnswer],
+    files: Mapping[str, list[AssessmentFile]],
+    plans: Mapping[str, StandardPlan],
+    today: date,
+) -> Progress:
     values = {qid: row.value for qid, row in answers.items()}
     shown = logic.visibility(questionnaire, values, today)
     items: dict[str, Item] = {}
@@ -261,12 +314,6 @@ def progress(session: Session, organisation: Organisation, today: date | None = 
         items[question.id] = item
         for name in question.requirement.maps_to if question.requirement else ():
             members.setdefault(name, []).append(item)
-    plans = {
-        plan.standard: plan
-        for plan in session.scalars(
-            select(StandardPlan).where(StandardPlan.organisation_id == organisation.id)
-        )
-    }
     standards = tuple(
         Standard(
             name=name,
@@ -515,12 +562,23 @@ class Due:
 
 
 def timeline(
-    session: Session, organisation: Organisation, found: Progress, today: date | None = None
+    session: Session,
+    organisation: Organisation,
+    found: Progress,
+    today: date | None = None,
+    *,
+    register: Sequence[supplier_register.RegisterEntry] | None = None,
+    dpias: Sequence[Dpia] | None = None,
 ) -> list[Due]:
     """Targets and reviews of the standards, and the annual reviews of the
     suppliers in the register and of approved DPIAs: overdue first (oldest
-    first), then what comes next."""
+    first), then what comes next. ``register`` and ``dpias`` when the caller
+    has them already (a trust's overview gathers every school's at once)."""
     today = today or utcnow().date()
+    if register is None:
+        register = supplier_register.entries(session, organisation, today)
+    if dpias is None:
+        dpias = dpia.list_dpias(session, organisation)
     entries: list[Due] = []
     for standard in found.standards:
         label = STATUS_LABELS[standard.status]
@@ -538,7 +596,7 @@ def timeline(
                     label, standard.next_review_date < today, standard_slug=standard.slug,
                 )
             )  # fmt: skip
-    for entry in supplier_register.entries(session, organisation, today):
+    for entry in register:
         review = entry.next_review_date
         if review is not None:
             entries.append(
@@ -548,7 +606,7 @@ def timeline(
                     review < today, supplier_id=entry.supplier.id,
                 )
             )  # fmt: skip
-    for approved in dpia.due_reviews(session, organisation):
+    for approved in dpia.due_reviews(dpias):
         review = approved.next_review_date
         if review is not None:
             entries.append(
