@@ -17,6 +17,7 @@ from ..questionnaire.forms import SelectChoice, build_section_form, form_data
 from ..services.accounts import users as accounts
 from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
+from ..services.platform.paging import page_number
 from ..services.school import feedback, raci, standards
 from ..services.school import trust_overview as trust_overview_service
 from .downloads import send_evidence, send_temporary
@@ -277,10 +278,13 @@ def trust_overview() -> ResponseReturnValue:
     """A trust's schools side by side (404 for anyone but a trust)."""
     organisation = current_organisation()
     schools = schools_of_trust(organisation)
+    found = trust_overview_service.overview(db.session, schools)
     return render_template(
         "standards/trust.html",
         organisation=organisation,
-        found=trust_overview_service.overview(db.session, schools),
+        found=found,
+        shared=trust_overview_service.shared_page(found, page_number(request.args.get("page"))),
+        shown=trust_overview_service.SHOWN,
     )
 
 

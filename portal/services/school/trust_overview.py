@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ...models import Organisation, OrgKind, Supplier, utcnow
+from ..platform.paging import Page
 from . import dpia, raci, standards
 from . import register as supplier_register
 
@@ -57,9 +58,24 @@ def trust_schools(session: Session, organisation: Organisation) -> list[Organisa
         session.scalars(
             select(Organisation)
             .where(Organisation.trust_id == organisation.id)
+            # The overview names each school's digital lead: loaded with it.
+            .options(joinedload(Organisation.digital_lead))
             .order_by(Organisation.name)
         )
     )
+
+
+# The overview lists this many of the overdue items (oldest first) and shared
+# suppliers a page; the counts above them cover all.
+SHOWN = 50
+
+
+def shared_page(found: TrustOverview, number: int) -> Page[SharedSupplier]:
+    """A page of the suppliers the trust's schools share, by name."""
+    total = len(found.shared)
+    number = min(max(1, number), max(1, -(-total // SHOWN)))
+    start = (number - 1) * SHOWN
+    return Page(list(found.shared[start : start + SHOWN]), total, number, SHOWN)
 
 
 def overview(
