@@ -246,3 +246,26 @@ def test_the_trust_overview_costs_the_same_for_two_schools_or_six(
     many, page = overview()
     assert many == few
     assert "Trust School 5" in page and "Own Supplier 5" not in page  # only shared suppliers
+
+
+def test_side_by_side_reads_answers_files_and_reviews_once_for_every_column(
+    make: Factory, client: FlaskClient, statements: list[str]
+) -> None:
+    admin = make.user(role="admin")
+    rows = [make.submitted(admin, supplier_name=f"Column Supplier {n}")[0] for n in range(4)]
+    login(client, admin)
+
+    def reads(count: int) -> dict[str, int]:
+        query = "&".join(f"request={row.id}" for row in rows[:count])
+        statements.clear()
+        page = client.get(f"/compare?{query}")
+        assert page.status_code == 200
+        assert f"Column Supplier {count - 1}" in page.get_data(as_text=True)
+        return {
+            table: sum(1 for s in statements if re.search(rf"\bFROM {table}\b", s))
+            for table in ("answer", "evidence", "finding_review", "requirement_rule")
+        }
+
+    two, four = reads(2), reads(4)
+    assert two == four
+    assert two["answer"] == 1 and two["evidence"] == 1 and two["finding_review"] == 1

@@ -8,17 +8,18 @@ and the dashboard can show them without comparing every request.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ...models import (
     ANSWERED_STATUSES,
     UNDECIDED_STATUSES,
     Adoption,
+    Answer,
     DirectoryEntry,
     Evidence,
     FindingReview,
@@ -97,26 +98,64 @@ def _author(user: User | None) -> str:
 
 def comparison_for(session: Session, request: Request, today: date | None = None) -> Comparison:
     """The request's findings, score, rating and (for screening) triage."""
-    questionnaire = definition_for(request.questionnaire_version)
-    reviews = {
-        qid: Review(
+    return comparisons_for(session, [request], today)[0]
+
+
+def comparisons_for(
+    session: Session, requests: Sequence[Request], today: date | None = None
+) -> list[Comparison]:
+    """Several requests' comparisons (side by side, or re-rated together):
+    their answers, files and reviews read in one statement each, and each
+    organisation's profile for a questionnaire resolved once."""
+    ids = [r.id for r in requests]
+    answers: dict[int, dict[str, Any]] = {i: {} for i in ids}
+    for request_id, question_id, value in session.execute(
+        # Copied in and not yet saved by the supplier: not the school's to judge.
+        select(Answer.request_id, Answer.question_id, Answer.value).where(
+            Answer.request_id.in_(ids), Answer.prefilled.is_(False)
+        )
+    ):
+        answers[request_id][question_id] = value
+    files: dict[int, set[str]] = {i: set() for i in ids}
+    for request_id, question_id in session.execute(
+        select(Evidence.request_id, Evidence.question_id).where(Evidence.request_id.in_(ids))
+    ):
+        files[request_id].add(question_id)
+    reviews: dict[int, dict[str, Review]] = {i: {} for i in ids}
+    for row in session.scalars(
+        select(FindingReview)
+        .where(FindingReview.request_id.in_(ids))
+        .options(joinedload(FindingReview.author))
+    ):
+        reviews[row.request_id][row.question_id] = Review(
             Outcome(row.outcome),
             row.reason,
             by=_author(row.author),
             on=(row.updated_at or row.created_at).date(),
         )
-        for qid, row in reviews_for(session, request).items()
-    }
-    return compare(
-        questionnaire,
-        # Copied in and not yet saved by the supplier: not the school's to judge.
-        {a.question_id: a.value for a in request.answers if not a.prefilled},
-        rules_for(session, request),
-        evidence=_files_by_question(session, request),
-        reviews=reviews,
-        today=today,
-        submitted=request.submitted_at is not None,
-    )
+    profiles: dict[tuple[int, int], dict[str, Requirement]] = {}
+    found = []
+    for request in requests:
+        questionnaire = definition_for(request.questionnaire_version)
+        if request.decided_rules is not None:
+            rules = rules_for(session, request)
+        else:
+            key = (request.organisation_id, request.questionnaire_version_id)
+            if key not in profiles:
+                profiles[key] = rules_for(session, request)
+            rules = profiles[key]
+        found.append(
+            compare(
+                questionnaire,
+                answers[request.id],
+                rules,
+                evidence=files[request.id],
+                reviews=reviews[request.id],
+                today=today,
+                submitted=request.submitted_at is not None,
+            )
+        )
+    return found
 
 
 def comparison_for_school(
@@ -181,19 +220,20 @@ def rerate_requests(session: Session, organisation_ids: list[int], key: str) -> 
     """Re-rate the undecided requests of these organisations for one
     questionnaire after their rules changed, and what else they read through
     those rules: trusts' requests made for them and the entries they adopted."""
-    rows = session.scalars(
-        select(Request)
-        .join(QuestionnaireVersion)
-        .where(
-            Request.organisation_id.in_(organisation_ids),
-            QuestionnaireVersion.key == key,
-            Request.status.in_(UNDECIDED_STATUSES),
+    rows = list(
+        session.scalars(
+            select(Request)
+            .join(QuestionnaireVersion)
+            .where(
+                Request.organisation_id.in_(organisation_ids),
+                QuestionnaireVersion.key == key,
+                Request.status.in_(UNDECIDED_STATUSES),
+            )
         )
     )
-    count = 0
-    for row in rows:
-        refresh_rating(session, row)
-        count += 1
+    for row, result in zip(rows, comparisons_for(session, rows), strict=True):
+        row.rating, row.score = result.rating, result.score
+    count = len(rows)
     of_key = select(QuestionnaireVersion.id).where(QuestionnaireVersion.key == key)
     for on_behalf, request in session.execute(
         select(RequestOnBehalf, Request)

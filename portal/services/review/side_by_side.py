@@ -12,7 +12,7 @@ from ...questionnaire.compare import Comparison, Finding
 from ...questionnaire.definition import Question
 from ..errors import ServiceError
 from ..platform.questionnaire_registry import definition_for
-from ..requirements.ratings import comparison_for
+from ..requirements.ratings import comparisons_for
 
 MAX_COLUMNS = 8
 
@@ -76,7 +76,7 @@ def build_matrix(
         raise ServiceError("Choose requests that used the same questionnaire")
     if any(row.status not in answered for row in requests):
         raise ServiceError("Choose requests whose answers have been submitted")
-    comparisons = [comparison_for(session, row) for row in requests]
+    comparisons = comparisons_for(session, requests)
     # Rows follow the newest version's order; a question only an older version
     # asked still gets its row, after them.
     newest = max(requests, key=lambda row: row.questionnaire_version.version)
