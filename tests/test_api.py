@@ -434,7 +434,9 @@ def test_an_admin_makes_a_key_sees_it_once_and_revokes_it(
     assert "The key Trust tracker no longer works" in revoked.get_data(as_text=True)
     assert client.get("/api/v1/requests", headers=bearer(secret)).status_code == 401
     dbs.rollback()
-    events = dbs.scalars(select(AuditEvent.action).where(AuditEvent.action.like("api_key%"))).all()
+    events = dbs.scalars(
+        select(AuditEvent.action).where(AuditEvent.action.like("api_key%")).order_by(AuditEvent.id)
+    ).all()
     assert events == ["api_key_created", "api_key_used", "api_key_revoked"]
 
 

@@ -31,7 +31,9 @@ def set_up_app(client: FlaskClient) -> tuple[str, list[str]]:
 
 def events(dbs: Session, action: str) -> list[AuditEvent]:
     dbs.rollback()
-    return list(dbs.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+    return list(
+        dbs.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))
+    )
 
 
 def test_a_person_turns_the_app_on_and_then_signs_in_with_it(

@@ -45,7 +45,9 @@ def test_a_supplier_starts_from_its_earlier_answers_and_confirms_them(
     assert "policy" not in answers  # files are not copied
     reused = dbs.get(type(new), new.id)
     assert reused.status == "in_progress"
-    events = dbs.scalars(select(AuditEvent).where(AuditEvent.action == "answers_reused")).all()
+    events = dbs.scalars(
+        select(AuditEvent).where(AuditEvent.action == "answers_reused").order_by(AuditEvent.id)
+    ).all()
     assert [(e.request_id, e.detail["source"]) for e in events] == [(new.id, old.reference)]
 
     check = client.get(f"/respond/{new.reference}/check").get_data(as_text=True)

@@ -35,7 +35,9 @@ def finding_row(page: str, question_id: str) -> str:
 
 def events(dbs: Session, action: str) -> list[AuditEvent]:
     dbs.rollback()
-    return list(dbs.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+    return list(
+        dbs.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))
+    )
 
 
 def test_a_reviewer_sees_each_requirement_met_or_not_with_the_rating(
