@@ -290,9 +290,11 @@ def test_list_filters_and_pages_with_a_cursor(
     second = client.get(f"/api/v1/requests?limit=2&cursor={first.json['next_cursor']}", headers=key)
     assert [r["supplier"] for r in second.json["items"]] == ["Alpha Ltd"]
     assert second.json["next_cursor"] is None
+    assert first.json["total"] == second.json["total"] == 3
 
     alpha = client.get("/api/v1/requests?supplier=alpha", headers=key)
     assert {r["supplier"] for r in alpha.json["items"]} == {"Alpha Ltd", "Alpha Cloud"}
+    assert alpha.json["total"] == 2
     assert client.get("/api/v1/requests?status=accepted", headers=key).json["items"] == []
     bad = client.get("/api/v1/requests?status=done&limit=0", headers=key)
     assert bad.status_code == 400

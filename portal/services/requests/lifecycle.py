@@ -29,7 +29,7 @@ from ..errors import ServiceError
 from ..platform.audit import record_event
 from ..platform.mail import queue_email
 from ..platform.matching import contains_pattern
-from ..platform.paging import Page, page_of
+from ..platform.paging import Page, count, page_of
 from ..platform.questionnaire_registry import find_current, publish_version
 from ..platform.runtime import runtime
 from ..platform.tokens import hash_token, new_token
@@ -336,6 +336,14 @@ def page_of_requests(
     if before_id is not None:
         query = query.where(Request.id < before_id)
     return list(session.scalars(_filtered(query, criteria)))
+
+
+def count_requests(session: Session, organisation: Organisation, criteria: RequestFilter) -> int:
+    """How many of the organisation's requests match the filter."""
+    return count(
+        session,
+        _filtered(select(Request).where(Request.organisation_id == organisation.id), criteria),
+    )
 
 
 def requests_page(

@@ -48,21 +48,19 @@ def list_requests() -> ResponseReturnValue:
     status = request.args.get("status") or None
     if status is not None and status not in set(RequestStatus):
         service_problem(f"status must be one of: {', '.join(RequestStatus)}", "status", 400)
+    criteria = requests.RequestFilter(
+        status=status,
+        supplier=request.args.get("supplier") or None,
+        questionnaire=request.args.get("questionnaire") or None,
+    )
     rows = requests.page_of_requests(
-        db.session,
-        caller.organisation,
-        requests.RequestFilter(
-            status=status,
-            supplier=request.args.get("supplier") or None,
-            questionnaire=request.args.get("questionnaire") or None,
-        ),
-        before_id=before_id,
-        limit=limit,
+        db.session, caller.organisation, criteria, before_id=before_id, limit=limit
     )
     return reply(
         s.RequestPage(
             items=[s.Request.of(row) for row in rows],
             next_cursor=make_cursor(rows[-1].id) if len(rows) == limit else None,
+            total=requests.count_requests(db.session, caller.organisation, criteria),
         )
     )
 

@@ -154,6 +154,7 @@ class IssuedRequest(Request):
 class RequestPage(BaseModel):
     items: list[Request]
     next_cursor: str | None = Field(description="Pass as cursor for the next page")
+    total: int = Field(description="Requests matching the filters, on every page")
 
 
 class Reminded(BaseModel):
