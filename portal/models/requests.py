@@ -117,8 +117,12 @@ class Request(Base):
     decided_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
+    # Deferred: tens of kilobytes of JSON that only a comparison reads; lists
+    # of requests decoding it for every row spent most of their time there.
     decided_rules: Mapped[dict[str, Any] | None] = mapped_column(
-        JSON, comment="the profile's rules when decided, so the record stays as judged"
+        JSON,
+        deferred=True,
+        comment="the profile's rules when decided, so the record stays as judged",
     )
     follows_request_id: Mapped[int | None] = mapped_column(
         ForeignKey("request.id", ondelete="SET NULL"),

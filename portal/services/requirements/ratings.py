@@ -38,8 +38,14 @@ from .profiles import requirements_for
 
 def rules_for(session: Session, request: Request) -> dict[str, Requirement]:
     """The rules a request is judged by: as frozen at its decision, or today's profile."""
-    if request.decided_rules is not None:
-        return {qid: _thaw(raw) for qid, raw in request.decided_rules.items()}
+    return _rules(session, request, request.decided_rules)
+
+
+def _rules(
+    session: Session, request: Request, frozen: dict[str, Any] | None
+) -> dict[str, Requirement]:
+    if frozen is not None:
+        return {qid: _thaw(raw) for qid, raw in frozen.items()}
     return requirements_for(
         session, request.organisation, definition_for(request.questionnaire_version)
     )
@@ -133,16 +139,24 @@ def comparisons_for(
             by=_author(row.author),
             on=(row.updated_at or row.created_at).date(),
         )
+    # The rules frozen at a decision, read for all the requests at once (a
+    # deferred column: loading it row by row would be a statement each).
+    frozen: dict[int, dict[str, Any] | None] = {
+        request_id: rules
+        for request_id, rules in session.execute(
+            select(Request.id, Request.decided_rules).where(Request.id.in_(ids))
+        )
+    }
     profiles: dict[tuple[int, int], dict[str, Requirement]] = {}
     found = []
     for request in requests:
         questionnaire = definition_for(request.questionnaire_version)
-        if request.decided_rules is not None:
-            rules = rules_for(session, request)
+        if frozen.get(request.id) is not None:
+            rules = _rules(session, request, frozen[request.id])
         else:
             key = (request.organisation_id, request.questionnaire_version_id)
             if key not in profiles:
-                profiles[key] = rules_for(session, request)
+                profiles[key] = _rules(session, request, None)
             rules = profiles[key]
         found.append(
             compare(

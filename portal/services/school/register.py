@@ -25,7 +25,7 @@ from sqlalchemy import (
     union,
     union_all,
 )
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, load_only
 
 from ...exports.supplier_register import LatestAssessment, SupplierRow
 from ...models import (
@@ -255,7 +255,22 @@ def entries_for(
         select(latest.c.organisation_id, Request, latest.c.rating, latest.c.on_behalf)
         .join(latest, latest.c.request_id == Request.id)
         .where(latest.c.place == 1)
-        .options(joinedload(Request.supplier), joinedload(Request.organisation))
+        .options(
+            # What the register shows of a request, and no more: these rows
+            # are one per supplier of every school listed.
+            load_only(
+                Request.reference,
+                Request.status,
+                Request.supplier_id,
+                Request.organisation_id,
+                Request.submitted_at,
+                Request.created_at,
+                Request.decision_conditions,
+                Request.next_review_date,
+            ),
+            joinedload(Request.supplier),
+            joinedload(Request.organisation).load_only(Organisation.name),
+        )  # fmt: skip
     ):
         names[row.supplier_id] = row.supplier
         in_register[organisation_id].add(row.supplier_id)
