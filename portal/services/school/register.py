@@ -25,7 +25,7 @@ from sqlalchemy import (
     union,
     union_all,
 )
-from sqlalchemy.orm import Session, joinedload, load_only
+from sqlalchemy.orm import Session
 
 from ...exports.supplier_register import LatestAssessment, SupplierRow
 from ...models import (
@@ -251,30 +251,29 @@ def entries_for(
     found: dict[tuple[int, int], Assessment] = {}
     names: dict[int, Supplier] = {}
     in_register: dict[int, set[int]] = {i: {sid for (o, sid) in uses if o == i} for i in ids}
-    for organisation_id, row, rating, on_behalf in session.execute(
-        select(latest.c.organisation_id, Request, latest.c.rating, latest.c.on_behalf)
+    # Plain rows, not ORM objects: one per supplier of every school listed
+    # (a trust's overview reads a thousand), and the register shows only these.
+    for row in session.execute(
+        select(
+            latest.c.organisation_id,
+            latest.c.rating,
+            latest.c.on_behalf,
+            Request.id,
+            Request.reference,
+            Request.status,
+            Request.supplier_id,
+            Request.submitted_at,
+            Request.created_at,
+            Request.decision_conditions,
+            Request.next_review_date,
+            Organisation.name.label("asked_by"),
+        )
         .join(latest, latest.c.request_id == Request.id)
+        .join(Organisation, Organisation.id == Request.organisation_id)
         .where(latest.c.place == 1)
-        .options(
-            # What the register shows of a request, and no more: these rows
-            # are one per supplier of every school listed.
-            load_only(
-                Request.reference,
-                Request.status,
-                Request.supplier_id,
-                Request.organisation_id,
-                Request.submitted_at,
-                Request.created_at,
-                Request.decision_conditions,
-                Request.next_review_date,
-            ),
-            joinedload(Request.supplier),
-            joinedload(Request.organisation).load_only(Organisation.name),
-        )  # fmt: skip
     ):
-        names[row.supplier_id] = row.supplier
-        in_register[organisation_id].add(row.supplier_id)
-        found[(organisation_id, row.supplier_id)] = _of_request(row, rating, bool(on_behalf))
+        in_register[row.organisation_id].add(row.supplier_id)
+        found[(row.organisation_id, row.supplier_id)] = _of_request(row)
     for adoption in directory_adoption.adoptions_for(session, ids):
         supplier = adoption.entry.supplier
         if suppliers is not None and supplier.id not in suppliers:
@@ -287,7 +286,7 @@ def entries_for(
             found[key] = assessment
         if assessment.next_review_date is not None and key not in review_dates:
             review_dates[key] = assessment.next_review_date
-    missing = {sid for (_o, sid) in uses} - set(names)
+    missing = set().union(*in_register.values()) - set(names)
     if missing:
         names.update(
             {s.id: s for s in session.scalars(select(Supplier).where(Supplier.id.in_(missing)))}
@@ -372,19 +371,21 @@ def sheet_rows(found: Sequence[RegisterEntry]) -> list[SupplierRow]:
     ]
 
 
-def _of_request(row: Request, rating: str | None, on_behalf: bool) -> Assessment:
-    """A request as the register shows it; ``on_behalf`` when the request is
-    the school's trust's, made for it (``rating`` then is the school's own)."""
+def _of_request(row: Any) -> Assessment:
+    """A request as the register shows it (a row of entries_for's query);
+    ``on_behalf`` when the request is the school's trust's, made for it, and
+    ``rating`` then the school's own."""
     status = STATUS_LABELS[RequestStatus(row.status)]
     decided = row.status in DECIDED_STATUSES
     label = f"{row.reference} ({status.lower()})"
+    on_behalf = bool(row.on_behalf)
     if on_behalf:
-        label = f"{row.reference} (by {row.organisation.name}, {status.lower()})"
+        label = f"{row.reference} (by {row.asked_by}, {status.lower()})"
     return Assessment(
         kind="request",
         label=label,
         on=row.submitted_at or row.created_at,
-        rating=rating,
+        rating=row.rating,
         decision=status if decided else "Not decided",
         conditions=tuple(row.decision_conditions or ()) if decided else (),
         next_review_date=row.next_review_date if decided else None,

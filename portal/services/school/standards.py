@@ -255,12 +255,20 @@ def progress_for(
         )
     }
     by_assessment = {a.id: a.organisation_id for a in assessments.values()}
-    answers: dict[int, dict[str, AssessmentAnswer]] = {i: {} for i in ids}
+    # Plain rows: a trust's fifty schools hold thousands of answers, and
+    # progress reads only these columns of them.
+    answers: dict[int, dict[str, Any]] = {i: {} for i in ids}
     files: dict[int, dict[str, list[AssessmentFile]]] = {i: {} for i in ids}
     plans: dict[int, dict[str, StandardPlan]] = {i: {} for i in ids}
     if by_assessment:
-        for answer in session.scalars(
-            select(AssessmentAnswer).where(AssessmentAnswer.assessment_id.in_(by_assessment))
+        for answer in session.execute(
+            select(
+                AssessmentAnswer.assessment_id,
+                AssessmentAnswer.question_id,
+                AssessmentAnswer.value,
+                AssessmentAnswer.note,
+                AssessmentAnswer.updated_at,
+            ).where(AssessmentAnswer.assessment_id.in_(by_assessment))
         ):
             answers[by_assessment[answer.assessment_id]][answer.question_id] = answer
         for file in session.scalars(
@@ -288,7 +296,7 @@ def progress_for(
 def _progress(
     questionnaire: Questionnaire,
     assessment: Assessment | None,
-    answers: Mapping[str, AssessmentAnswer],
+    answers: Mapping[str, Any],  # rows with value, note and updated_at
     files: Mapping[str, list[AssessmentFile]],
     plans: Mapping[str, StandardPlan],
     today: date,
