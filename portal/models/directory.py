@@ -38,6 +38,22 @@ CATEGORIES = (
 )
 
 
+# The full-text index of published entries (PostgreSQL: a tsvector table;
+# SQLite: an FTS5 table and its shadow tables). The database builds it and
+# keeps it in step by triggers (migration e1093e68055b), so it is no model, and
+# comparing the models with the database leaves it alone.
+DIRECTORY_SEARCH = "directory_search"
+
+
+def outside_the_models(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's ``include_name``: False for the search index's tables."""
+    return not (
+        type_ == "table"
+        and name is not None
+        and (name == DIRECTORY_SEARCH or name.startswith(f"{DIRECTORY_SEARCH}_"))
+    )
+
+
 class DirectoryEntry(Base):
     """One version of one listing. A listing's versions share ``listing_id`` (the
     id of its first version); republishing adds a version and supersedes the last."""

@@ -3,22 +3,35 @@ type and choose, and an entry's answers against the school's own requirements.""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
+from functools import reduce
+from typing import Any, Protocol
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    Integer,
+    Select,
+    false,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.sql import column, table
 
 from ...models import (
     DirectoryEntry,
     EntryStatus,
     Organisation,
     QuestionnaireVersion,
-    Supplier,
     utcnow,
 )
+from ...models.directory import DIRECTORY_SEARCH
 from ...questionnaire.compare import Comparison, compare
-from ..platform.matching import contains_pattern
+from ..platform.paging import PAGE_SIZE, Page, page_of
 from ..platform.questionnaire_registry import definition_for
 from ..requirements.profiles import requirements_for
 
@@ -32,28 +45,110 @@ class Search:
     freshness: str = ""  # "", "current" or "overdue"
 
 
-def search(session: Session, criteria: Search, today: date | None = None) -> list[DirectoryEntry]:
-    """Published entries matching every criterion given."""
+# A word is a run of letters and digits; everything else typed (quotes, *, ^,
+# parentheses, NEAR(...), a colon) only separates words, so nothing a user
+# types reaches either engine as query syntax.
+WORD = re.compile(r"[^\W_]+")
+MAX_TEXT = 300  # characters of the box read
+MAX_WORDS = 12  # each word is one more term for the engine to intersect
+
+Piece = tuple[str, bool]  # a run of text, and whether it is a matched word
+
+
+@dataclass(frozen=True)
+class Found:
+    """A result as a list shows it: the entry, and its product, supplier and
+    a short excerpt of its summary with the matched words marked."""
+
+    entry: DirectoryEntry
+    product: list[Piece]
+    supplier: list[Piece]
+    summary: list[Piece]
+
+
+def words_of(text: str) -> list[str]:
+    """The words searched for, lower case, first occurrence of each."""
+    found: list[str] = []
+    for word in WORD.findall(text[:MAX_TEXT].lower()):
+        if word not in found:
+            found.append(word)
+    return found[:MAX_WORDS]
+
+
+class _Engine(Protocol):
+    def matching(self, query: Select[Any], words: list[str]) -> Select[Any]:
+        """``query`` cut to entries holding every word (as a word's start),
+        ordered best match first."""
+
+
+class _Fts5:
+    """SQLite: the FTS5 table ``directory_search`` (rowid = entry id)."""
+
+    index = table(DIRECTORY_SEARCH, column("rowid", Integer))
+    whole: ColumnClause[Any] = literal_column(DIRECTORY_SEARCH)
+    # bm25 weights for product, supplier, summary: PostgreSQL's A, B, C (1.0, 0.4, 0.2).
+    weights = (10.0, 4.0, 2.0)
+
+    def matching(self, query: Select[Any], words: list[str]) -> Select[Any]:
+        # Each word quoted (a word holds no quote) and a prefix: "micro"* finds Microsoft.
+        expression = " ".join(f'"{word}"*' for word in words)
+        return (
+            query.join(self.index, self.index.c.rowid == DirectoryEntry.id)
+            .where(self.whole.op("MATCH")(expression))
+            .order_by(func.bm25(self.whole, *self.weights))  # lower is better
+        )
+
+
+class _Tsvector:
+    """PostgreSQL: ``directory_search`` holds a weighted tsvector per
+    published entry, under a GIN index."""
+
+    index = table(DIRECTORY_SEARCH, column("entry_id", Integer), column("document"))
+
+    def _query(self, words: list[str]) -> ColumnElement[Any]:
+        # Per word, the word itself or its English stem, each as a prefix
+        # ('schools':* | 'school':*); every word must match. The index holds
+        # words unstemmed ('simple'), so English stop words such as "it" are
+        # still found. A quoted word (letters and digits only) is never syntax.
+        simple: ColumnClause[Any] = literal_column("'simple'::regconfig")
+        english: ColumnClause[Any] = literal_column("'english'::regconfig")
+        either: list[ColumnElement[Any]] = [
+            func.to_tsquery(simple, f"'{word}':*").op("||")(func.to_tsquery(english, f"'{word}':*"))
+            for word in words
+        ]
+        return reduce(lambda one, other: one.op("&&")(other), either)
+
+    def matching(self, query: Select[Any], words: list[str]) -> Select[Any]:
+        document = self.index.c.document
+        tsquery = self._query(words)
+        return (
+            query.join(self.index, self.index.c.entry_id == DirectoryEntry.id)
+            .where(document.op("@@")(tsquery))
+            .order_by(func.ts_rank(document, tsquery).desc())
+        )
+
+
+def _engine(session: Session) -> _Engine:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return _Tsvector()
+    if dialect == "sqlite":
+        return _Fts5()
+    raise NotImplementedError(f"no directory search for {dialect}")
+
+
+def _query(session: Session, criteria: Search, today: date | None) -> Select[Any]:
+    """Published entries matching every criterion: the words ranked, then by
+    product name (every entry, when no words are given)."""
     now = today or utcnow().date()
     query = (
         select(DirectoryEntry)
-        .join(DirectoryEntry.supplier)
         .join(DirectoryEntry.questionnaire_version)
         .where(DirectoryEntry.status == EntryStatus.PUBLISHED)
         .options(
             joinedload(DirectoryEntry.supplier), joinedload(DirectoryEntry.questionnaire_version)
         )
     )
-    text = criteria.text.strip()
-    if text:
-        pattern = contains_pattern(text)
-        query = query.where(
-            or_(
-                func.lower(DirectoryEntry.product).like(pattern, escape="\\"),
-                func.lower(Supplier.name).like(pattern, escape="\\"),
-                func.lower(DirectoryEntry.summary).like(pattern, escape="\\"),
-            )
-        )
     if criteria.category:
         query = query.where(DirectoryEntry.category == criteria.category)
     if criteria.rating:
@@ -64,7 +159,103 @@ def search(session: Session, criteria: Search, today: date | None = None) -> lis
         query = query.where(DirectoryEntry.review_due >= now)
     elif criteria.freshness == "overdue":
         query = query.where(DirectoryEntry.review_due < now)
-    return list(session.scalars(query.order_by(func.lower(DirectoryEntry.product)).limit(500)))
+    words = words_of(criteria.text)
+    if words:
+        query = _engine(session).matching(query, words)
+    elif criteria.text.strip():
+        # Typed, but nothing to search for ("%", "***"): nothing matches, as a
+        # search for those characters in the text never did.
+        query = query.where(false())
+    return query.order_by(func.lower(DirectoryEntry.product), DirectoryEntry.id)
+
+
+def search_page(
+    session: Session,
+    criteria: Search,
+    number: int = 1,
+    size: int = PAGE_SIZE,
+    today: date | None = None,
+) -> Page[Found]:
+    """Page ``number`` of the published entries matching ``criteria``, best
+    first, with the words marked: a count and a window, whatever the total."""
+    page = page_of(session, _query(session, criteria, today), number, size)
+    words = words_of(criteria.text)
+    return page.map([found(entry, words) for entry in page.items])
+
+
+def search_window(
+    session: Session, criteria: Search, offset: int, limit: int, today: date | None = None
+) -> list[DirectoryEntry]:
+    """``limit`` matching entries from ``offset`` in the same order (the API's pages)."""
+    query = _query(session, criteria, today).limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+# --- marking the words -----------------------------------------------------------------
+
+# Stemming lets "schools" match "school" and "managing" match "management":
+# the marks follow the word without these endings, which covers the common cases.
+_ENDINGS = ("ing", "ed", "es", "s")
+EXCERPT = 160  # characters of a summary shown in a list
+_LEAD = 40  # of them, before the first match
+
+
+def _stem(word: str) -> str:
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
+
+
+def highlight(text: str, words: list[str]) -> list[Piece]:
+    """``text`` in pieces, each word that starts with a searched word marked.
+    Pieces are plain text: the template escapes every one, marked or not."""
+    stems = [_stem(word) for word in words]
+    pieces: list[Piece] = []
+    at = 0
+    for match in WORD.finditer(text) if stems else ():
+        if match.group().lower().startswith(tuple(stems)):
+            if match.start() > at:
+                pieces.append((text[at : match.start()], False))
+            pieces.append((match.group(), True))
+            at = match.end()
+    if at < len(text):
+        pieces.append((text[at:], False))
+    return pieces
+
+
+def excerpt(text: str, words: list[str]) -> list[Piece]:
+    """About EXCERPT characters of ``text`` around its first matched word
+    (its opening when none matches), marked."""
+    text = " ".join(text.split())
+    if len(text) <= EXCERPT:
+        return highlight(text, words)
+    stems = tuple(_stem(word) for word in words)
+    first = next(
+        (m.start() for m in WORD.finditer(text) if stems and m.group().lower().startswith(stems)),
+        0,
+    )
+    start = max(0, min(first - _LEAD, len(text) - EXCERPT))
+    if start:
+        start = text.find(" ", start) + 1 or start  # a whole first word
+    end = start + EXCERPT
+    if end < len(text):
+        end = text.rfind(" ", start, end) if " " in text[start:end] else end
+    pieces = highlight(text[start:end].strip(), words)
+    if start:
+        pieces.insert(0, ("… ", False))
+    if end < len(text):
+        pieces.append((" …", False))
+    return pieces
+
+
+def found(entry: DirectoryEntry, words: list[str]) -> Found:
+    return Found(
+        entry,
+        highlight(entry.product, words),
+        highlight(entry.supplier.name, words),
+        excerpt(entry.summary, words),
+    )
 
 
 def comparison_for_school(
