@@ -19,7 +19,7 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, defer, joinedload
 from sqlalchemy.sql import column, table
 
 from ...models import (
@@ -137,24 +137,20 @@ def _engine(session: Session) -> _Engine:
     raise NotImplementedError(f"no directory search for {dialect}")
 
 
-def _query(session: Session, criteria: Search, today: date | None) -> Select[Any]:
-    """Published entries matching every criterion: the words ranked, then by
-    product name (every entry, when no words are given)."""
+def _ids(session: Session, criteria: Search, today: date | None) -> Select[Any]:
+    """The ids of published entries matching every criterion: the words
+    ranked, then by product name (every entry, when no words are given).
+    Ids only: the engine sorts every match, and a narrow row sorts fast."""
     now = today or utcnow().date()
-    query = (
-        select(DirectoryEntry)
-        .join(DirectoryEntry.questionnaire_version)
-        .where(DirectoryEntry.status == EntryStatus.PUBLISHED)
-        .options(
-            joinedload(DirectoryEntry.supplier), joinedload(DirectoryEntry.questionnaire_version)
-        )
-    )
+    query = select(DirectoryEntry.id).where(DirectoryEntry.status == EntryStatus.PUBLISHED)
     if criteria.category:
         query = query.where(DirectoryEntry.category == criteria.category)
     if criteria.rating:
         query = query.where(DirectoryEntry.rating == criteria.rating)
     if criteria.questionnaire:
-        query = query.where(QuestionnaireVersion.key == criteria.questionnaire)
+        query = query.join(DirectoryEntry.questionnaire_version).where(
+            QuestionnaireVersion.key == criteria.questionnaire
+        )
     if criteria.freshness == "current":
         query = query.where(DirectoryEntry.review_due >= now)
     elif criteria.freshness == "overdue":
@@ -169,6 +165,26 @@ def _query(session: Session, criteria: Search, today: date | None) -> Select[Any
     return query.order_by(func.lower(DirectoryEntry.product), DirectoryEntry.id)
 
 
+def _entries(session: Session, ids: list[int]) -> list[DirectoryEntry]:
+    """The entries with these ids, in this order, with what a list shows.
+    A list never shows the answers: they stay unread (and raise if a list
+    ever reads them, rather than load once per row)."""
+    if not ids:
+        return []
+    rows = session.scalars(
+        select(DirectoryEntry)
+        .where(DirectoryEntry.id.in_(ids))
+        .options(
+            joinedload(DirectoryEntry.supplier),
+            joinedload(DirectoryEntry.questionnaire_version),
+            defer(DirectoryEntry.answers, raiseload=True),
+            defer(DirectoryEntry.changes, raiseload=True),
+        )
+    )
+    by_id = {row.id: row for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
 def search_page(
     session: Session,
     criteria: Search,
@@ -177,18 +193,19 @@ def search_page(
     today: date | None = None,
 ) -> Page[Found]:
     """Page ``number`` of the published entries matching ``criteria``, best
-    first, with the words marked: a count and a window, whatever the total."""
-    page = page_of(session, _query(session, criteria, today), number, size)
+    first, with the words marked: a count, a window of ids and its entries,
+    three statements whatever the total."""
+    ids = page_of(session, _ids(session, criteria, today), number, size)
     words = words_of(criteria.text)
-    return page.map([found(entry, words) for entry in page.items])
+    return ids.map([found(entry, words) for entry in _entries(session, ids.items)])
 
 
 def search_window(
     session: Session, criteria: Search, offset: int, limit: int, today: date | None = None
 ) -> list[DirectoryEntry]:
     """``limit`` matching entries from ``offset`` in the same order (the API's pages)."""
-    query = _query(session, criteria, today).limit(limit).offset(offset)
-    return list(session.scalars(query))
+    ids = list(session.scalars(_ids(session, criteria, today).limit(limit).offset(offset)))
+    return _entries(session, ids)
 
 
 # --- marking the words -----------------------------------------------------------------
@@ -231,10 +248,8 @@ def excerpt(text: str, words: list[str]) -> list[Piece]:
     if len(text) <= EXCERPT:
         return highlight(text, words)
     stems = tuple(_stem(word) for word in words)
-    first = next(
-        (m.start() for m in WORD.finditer(text) if stems and m.group().lower().startswith(stems)),
-        0,
-    )
+    matches = WORD.finditer(text) if stems else iter(())
+    first = next((m.start() for m in matches if m.group().lower().startswith(stems)), 0)
     start = max(0, min(first - _LEAD, len(text) - EXCERPT))
     if start:
         start = text.find(" ", start) + 1 or start  # a whole first word
