@@ -29,8 +29,8 @@ depends_on = None
 
 # The weights: product A, supplier B, summary C (ts_rank's 1.0, 0.4, 0.2).
 # The 'simple' configuration keeps every word: "IT" and "The" are English stop
-# words, yet "IT support" and "The Key" are names schools type. The search adds
-# each word's English stem instead ("schools" finds "school"). <, > and & become
+# words, yet "IT support" and "The Key" are names schools type. The search looks
+# for each word's stem as a prefix instead ("schools" finds "school"). <, > and & become
 # spaces first: PostgreSQL's parser would take "<b>" or "&amp;" as markup and
 # drop it, and what a supplier typed is words to find, markup or not.
 PG_UP = [
