@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, url_for
-from markupsafe import Markup, escape
 
 from .questionnaire.compare import OUTCOME_LABELS, expected_words
 from .questionnaire.display import display_value, format_day
@@ -208,14 +207,6 @@ def pager_numbers(page: Page[Any]) -> list[int | None]:
     return shown
 
 
-def marked(pieces: Iterable[tuple[str, bool]]) -> Markup:
-    """Search result text with its matched words in <mark>: every piece is
-    escaped (a supplier's name is whatever they typed); only the mark is ours."""
-    return Markup("").join(
-        Markup("<mark>%s</mark>") % text if hit else escape(text) for text, hit in pieces
-    )
-
-
 def init_app(app: Flask) -> None:
     # Globals, not a context processor: imported macros see globals only.
     app.jinja_env.globals.update(
@@ -241,7 +232,6 @@ def init_app(app: Flask) -> None:
         operator_labels=OPERATOR_LABELS,
         page_url=page_url,
         pager_numbers=pager_numbers,
-        marked=marked,
     )
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["rule_value"] = format_rule_value
