@@ -94,9 +94,9 @@ class _Engine(Protocol):
     # (ix_directory_entry_published_product) holds them.
     by_name: ColumnElement[Any]
 
-    def matching(self, query: Select[Any], words: list[str]) -> Select[Any]:
+    def matching(self, query: Select[Any], words: list[str], ranked: bool) -> Select[Any]:
         """``query`` cut to entries holding every word (as a word's start),
-        ordered best match first."""
+        ordered best match first if ``ranked`` (a count needs no scores)."""
 
 
 class _Fts5:
@@ -109,9 +109,13 @@ class _Fts5:
     # bm25 weights for product, supplier, summary: PostgreSQL's A, B, C (1.0, 0.4, 0.2).
     weights = (10.0, 4.0, 2.0)
 
-    def matching(self, query: Select[Any], words: list[str]) -> Select[Any]:
+    def matching(self, query: Select[Any], words: list[str], ranked: bool) -> Select[Any]:
         # Each word quoted (a word holds no quote) and a prefix: "micro"* finds Microsoft.
         expression = " ".join(f'"{word}"*' for word in words)
+        matches = self.whole.op("MATCH")(expression)
+        if not ranked:
+            # Scoring is most of the work (10 of 16 ms to count 5,000 matches).
+            return query.where(DirectoryEntry.id.in_(select(self.index.c.rowid).where(matches)))
         # The matches, scored once, before any join: joined directly, SQLite
         # may walk an index of entries and run the full-text query once per
         # entry (1.2 s for a word in each of 5,000, against 13 ms).
@@ -120,7 +124,7 @@ class _Fts5:
                 self.index.c.rowid.label("entry_id"),
                 func.bm25(self.whole, *self.weights).label("score"),  # lower is better
             )
-            .where(self.whole.op("MATCH")(expression))
+            .where(matches)
             .cte("hits")
             .prefix_with("MATERIALIZED")
         )
@@ -143,7 +147,8 @@ class _Tsvector:
         terms = " & ".join(f"'{stem_of(word)}':*" for word in words)
         return bindparam("words", terms, type_=TSQUERY)
 
-    def matching(self, query: Select[Any], words: list[str]) -> Select[Any]:
+    def matching(self, query: Select[Any], words: list[str], ranked: bool) -> Select[Any]:
+        # Unranked or not, the rank is only in ORDER BY, which a count drops.
         document = self.index.c.document
         tsquery = self._query(words)
         return (
@@ -162,7 +167,9 @@ def _engine(session: Session) -> _Engine:
     raise NotImplementedError(f"no directory search for {dialect}")
 
 
-def _ids(session: Session, criteria: Search, today: date | None) -> Select[Any]:
+def _ids(
+    session: Session, criteria: Search, today: date | None, ranked: bool = True
+) -> Select[Any]:
     """The ids of published entries matching every criterion: the words
     ranked, then by product name (every entry, when no words are given).
     Ids only: the engine sorts every match, and a narrow row sorts fast."""
@@ -183,7 +190,7 @@ def _ids(session: Session, criteria: Search, today: date | None) -> Select[Any]:
     engine = _engine(session)
     words = words_of(criteria.text)
     if words:
-        query = engine.matching(query, words)
+        query = engine.matching(query, words, ranked)
     elif criteria.text.strip():
         # Typed, but nothing to search for ("%", "***"): nothing matches, as a
         # search for those characters in the text never did.
@@ -221,7 +228,13 @@ def search_page(
     """Page ``number`` of the published entries matching ``criteria``, best
     first, with the words marked: a count, a window of ids and its entries,
     three statements whatever the total."""
-    ids = page_of(session, _ids(session, criteria, today), number, size)
+    ids = page_of(
+        session,
+        _ids(session, criteria, today),
+        number,
+        size,
+        counted=_ids(session, criteria, today, ranked=False),
+    )
     words = words_of(criteria.text)
     return ids.map([found(entry, words) for entry in _entries(session, ids.items)])
 
