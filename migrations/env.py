@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from portal.database import make_engine
 from portal.models import Base
 from portal.models.base import UTCDateTime
+from portal.models.directory import outside_the_models
 
 config = context.config
 target_metadata = Base.metadata
@@ -57,6 +58,7 @@ def _migrate(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=render_item,
+        include_name=outside_the_models,
     )
     with context.begin_transaction():
         context.run_migrations()

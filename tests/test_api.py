@@ -363,7 +363,7 @@ def test_the_browser_session_works_with_csrf(app: Flask, make: Factory) -> None:
 def test_directory_over_the_api(app: Flask, make: Factory, client: FlaskClient) -> None:
     school = make.org()
     key = bearer(make_key(app, school))
-    assert client.get("/api/v1/directory", headers=key).json == {"items": []}
+    assert client.get("/api/v1/directory", headers=key).json == {"items": [], "next_cursor": None}
     assert client.get("/api/v1/directory?category=nope", headers=key).status_code == 400
     assert client.get("/api/v1/directory/999", headers=key).status_code == 404
 

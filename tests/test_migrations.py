@@ -20,6 +20,7 @@ from portal import create_app
 from portal.cli import alembic_config
 from portal.database import make_engine
 from portal.models import Base
+from portal.models.directory import outside_the_models
 
 
 @pytest.fixture
@@ -47,7 +48,9 @@ def test_upgrade_from_empty_then_models_match(empty_database_url: str) -> None:
     assert set(Base.metadata.tables) <= tables
     assert "alembic_version" in tables
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": outside_the_models}
+        )
         differences = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert differences == [], f"models and migrations disagree: {differences}"
@@ -91,7 +94,9 @@ def alembic_for(url: str) -> Config:
 def models_differ(url: str) -> list[object]:
     engine = make_engine(url)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": outside_the_models}
+        )
         differences = list(compare_metadata(context, Base.metadata))
     engine.dispose()
     return differences

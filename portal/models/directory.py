@@ -38,6 +38,25 @@ CATEGORIES = (
 )
 
 
+# The full-text index of published entries (PostgreSQL: a tsvector table;
+# SQLite: an FTS5 table and its shadow tables). The database builds it and
+# keeps it in step by triggers (migration e1093e68055b), so it is no model, and
+# comparing the models with the database leaves it alone. So too the index of
+# entries by product name in any case: an expression on PostgreSQL, a collation
+# on SQLite, neither of which a model can declare for both.
+DIRECTORY_SEARCH = "directory_search"
+BY_PRODUCT_NAME = "ix_directory_entry_published_product"
+
+
+def outside_the_models(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's ``include_name``: False for the search indexes."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not (name == DIRECTORY_SEARCH or name.startswith(f"{DIRECTORY_SEARCH}_"))
+    return not (type_ == "index" and name == BY_PRODUCT_NAME)
+
+
 class DirectoryEntry(Base):
     """One version of one listing. A listing's versions share ``listing_id`` (the
     id of its first version); republishing adds a version and supersedes the last."""

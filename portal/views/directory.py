@@ -21,6 +21,7 @@ from ..services.downloads import contents as exports
 from ..services.downloads import directory as directory_export
 from ..services.errors import ServiceError
 from ..services.platform import questionnaire_registry as questionnaires
+from ..services.platform.paging import page_number
 from .downloads import send_temporary
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
@@ -40,7 +41,9 @@ def search() -> ResponseReturnValue:
     return render_template(
         "directory/search.html",
         criteria=criteria,
-        results=directory_search.search(db.session, criteria),
+        results=directory_search.search_page(
+            db.session, criteria, page_number(request.args.get("page"))
+        ),
         adopted=directory_adoption.adoptions(db.session, organisation),
         categories=directory.CATEGORY_LABELS,
         questionnaires=[

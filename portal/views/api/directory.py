@@ -11,15 +11,23 @@ from ...services.directory import curation as directory
 from ...services.directory import search as directory_search
 from . import bp
 from . import schemas as s
-from .common import reply, service_problem
+from .common import make_cursor, page_args, reply, service_problem
 
 FRESHNESS = ("", "current", "overdue")
 
 
 @bp.get("/directory")
 def search_directory() -> ResponseReturnValue:
-    """Published entries matching every filter given."""
+    """Published entries matching every filter given, best match first when
+    ``q`` has words (by product name otherwise), a page at a time.
+
+    The cursor is the offset of the next page, made opaque: a ranked order has
+    no column to continue after (a rank+id key would carry a float that moves
+    whenever an entry is published, since each word's weight depends on how
+    many entries hold it), and the engine ranks every match for any page, so a
+    key would save nothing an offset costs."""
     api_caller(Action.VIEW_REQUESTS)
+    offset, limit = page_args()
     criteria = directory_search.Search(
         text=request.args.get("q", ""),
         category=request.args.get("category", ""),
@@ -35,8 +43,13 @@ def search_directory() -> ResponseReturnValue:
         service_problem("rating must be green, amber or red", "rating", 400)
     if criteria.freshness not in FRESHNESS:
         service_problem("freshness must be current or overdue", "freshness", 400)
-    entries = directory_search.search(db.session, criteria)
-    return reply(s.DirectoryPage(items=[s.DirectoryEntry.of(e) for e in entries]))
+    entries = directory_search.search_window(db.session, criteria, offset or 0, limit)
+    return reply(
+        s.DirectoryPage(
+            items=[s.DirectoryEntry.of(e) for e in entries],
+            next_cursor=make_cursor((offset or 0) + limit) if len(entries) == limit else None,
+        )
+    )
 
 
 @bp.get("/directory/<int:entry_id>")

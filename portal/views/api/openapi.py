@@ -209,7 +209,12 @@ OPERATIONS = [
               query("category", "A category", enum(*CATEGORY_LABELS)),
               query("rating", "green, amber or red", enum("green", "amber", "red")),
               query("questionnaire", "A questionnaire key"),
-              query("freshness", "current or overdue", enum("current", "overdue")))),
+              query("freshness", "current or overdue", enum("current", "overdue")),
+              query("cursor", "next_cursor from the previous page"),
+              query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200})),
+       description="With words in q, the best matches first (a word in the product counts most, "
+       "then the supplier's name, then the summary; each word also finds words it begins); "
+       "without, by product name."),
     Op("get", "/directory/{entry_id}", "get_directory_entry", "One entry with its answers", "Directory",
        {"200": s.DirectoryEntryDetail}, STAFF, READ,
        query=(query("compare", "true: add the findings against your own requirements",

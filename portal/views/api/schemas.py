@@ -460,6 +460,7 @@ class DirectoryEntry(BaseModel):
 
 class DirectoryPage(BaseModel):
     items: list[DirectoryEntry]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page")
 
 
 class DirectoryEntryDetail(DirectoryEntry):
