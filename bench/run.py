@@ -223,12 +223,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small run, under a minute")
     parser.add_argument(
         "--only",
-        choices=["pages", "compare", "export", "http", "staff"],
+        choices=["pages", "compare", "export", "http", "staff", "search"],
         action="append",
         help="run only these groups (repeatable); all by default",
     )
     args = parser.parse_args()
-    groups = set(args.only or ["pages", "compare", "export", "http", "staff"])
+    groups = set(args.only or ["pages", "compare", "export", "http", "staff", "search"])
     figures: list[Figure] = []
     if "pages" in groups:
         with installation() as place:
@@ -237,6 +237,16 @@ def main() -> None:
         from . import staff
 
         figures += staff.figures(staff.measure(args.quick))
+    if "search" in groups:
+        from . import directory_search
+
+        entries = 1_000 if args.quick else 5_000
+        with installation() as place:
+            figures += directory_search.figures(place, entries, args.quick)
+        database = os.environ.get("TEST_DATABASE_URL", "")
+        if database.startswith("postgresql"):
+            with installation(database) as place:
+                figures += directory_search.figures(place, entries, args.quick, " (postgres)")
     if "compare" in groups:
         figures.append(comparisons(args.quick))
     if "export" in groups:
