@@ -136,6 +136,25 @@ def test_a_crashed_workers_claim_lapses_and_the_email_goes_then(
     assert unsent(dbs) == 0
 
 
+def test_a_worker_told_to_stop_gives_back_what_it_has_not_sent(
+    app: Flask, dbs: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stop = threading.Event()
+
+    def send_one_then_stop(*args: object) -> tuple[str | None, bool]:
+        stop.set()  # SIGTERM arrives while the first email is with the mail server
+        return None, False
+
+    monkeypatch.setattr(mail, "_send", send_one_then_stop)
+    outbox(dbs, 3)
+    with db.open(app) as session:
+        mail.watch_outbox(session, stop, every=0.05)
+    dbs.rollback()
+    rows = dbs.scalars(select(OutgoingEmail).order_by(OutgoingEmail.id)).all()
+    assert [r.sent_at is not None for r in rows] == [True, False, False]
+    assert [r.claimed_until for r in rows] == [None, None, None]  # free for the next worker
+
+
 def test_a_failed_email_waits_before_the_worker_tries_again(
     app: Flask, dbs: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -239,11 +239,11 @@ def send_pending(session: Session) -> Delivery:
     return done
 
 
-def send_due(session: Session, limit: int = BATCH) -> Delivery:
+def send_due(session: Session, limit: int = BATCH, stop: threading.Event | None = None) -> Delivery:
     """One round of the outbox worker: claim up to ``limit`` emails due to be
     sent (new, or past their retry delay, or left by a sender that died) and
-    send them."""
-    return send_claimed(session, claim(session, limit=limit))
+    send them; once ``stop`` is set, give back the claims not yet sent."""
+    return send_claimed(session, claim(session, limit=limit), stop)
 
 
 def watch_outbox(
@@ -258,7 +258,7 @@ def watch_outbox(
     emails). A database that is away for a moment is waited out."""
     while not stop.is_set():
         try:
-            done = send_due(session)
+            done = send_due(session, stop=stop)
         except SQLAlchemyError:
             session.rollback()
             log.exception("The outbox worker could not reach the database; trying again")
@@ -276,7 +276,7 @@ def deliver(session: Session, ids: Iterable[int]) -> Delivery:
     return send_claimed(session, claim(session, ids=list(ids), when_due=False))
 
 
-def send_claimed(session: Session, claimed: Claim) -> Delivery:
+def send_claimed(session: Session, claimed: Claim, stop: threading.Event | None = None) -> Delivery:
     """Send each claimed email, then record its outcome in a short write of its own.
 
     No transaction is open while the mail server is talked to, so a slow
@@ -286,7 +286,10 @@ def send_claimed(session: Session, claimed: Claim) -> Delivery:
     """
     done = Delivery(claimed=len(claimed.ids))
     found = runtime(session)
-    for email_id in claimed.ids:
+    for number, email_id in enumerate(claimed.ids):
+        if stop is not None and stop.is_set():
+            _give_back(session, claimed.ids[number:], claimed.until)
+            break
         email = session.get(OutgoingEmail, email_id, populate_existing=True)
         session.commit()  # end the read; expire_on_commit is off, so the row stays readable
         if email is None or email.sent_at is not None or email.claimed_until != claimed.until:
@@ -318,6 +321,19 @@ def send_claimed(session: Session, claimed: Claim) -> Delivery:
                 done.waiting += 1
         session.commit()
     return done
+
+
+def _give_back(session: Session, ids: list[int], until: datetime) -> None:
+    """Release claims not used (the worker stops): another sends them now,
+    not when the lease ends."""
+    begin_write(session)
+    session.execute(
+        update(OutgoingEmail)
+        .where(OutgoingEmail.id.in_(ids), OutgoingEmail.claimed_until == until)
+        .values(claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
 
 
 def _send(
