@@ -164,8 +164,12 @@ def retry_delay(attempts: int) -> timedelta:
 
 @dataclass(frozen=True)
 class Claim:
-    ids: list[int]
+    emails: list[OutgoingEmail]  # as read when claimed: the rest of their row is theirs
     until: datetime  # the lease, as written on each claimed row
+
+    @property
+    def ids(self) -> list[int]:
+        return [email.id for email in self.emails]
 
 
 def claim(
@@ -192,7 +196,7 @@ def claim(
     if ids is not None and not ids:
         return Claim([], until)
     query = (
-        select(OutgoingEmail.id)
+        select(OutgoingEmail)
         .where(
             OutgoingEmail.sent_at.is_(None),
             OutgoingEmail.attempts < MAX_ATTEMPTS,
@@ -207,14 +211,9 @@ def claim(
     if when_due:
         query = query.where(or_(OutgoingEmail.retry_at.is_(None), OutgoingEmail.retry_at <= now))
     begin_write(session)
-    taken = list(session.scalars(query))
-    if taken:
-        session.execute(
-            update(OutgoingEmail)
-            .where(OutgoingEmail.id.in_(taken))
-            .values(claimed_until=until)
-            .execution_options(synchronize_session=False)
-        )
+    taken = list(session.scalars(query.execution_options(populate_existing=True)))
+    for email in taken:
+        email.claimed_until = until
     session.commit()
     return Claim(taken, until)
 
@@ -284,24 +283,22 @@ def send_claimed(session: Session, claimed: Claim, stop: threading.Event | None 
     every other writer. One email that cannot be sent never stops the rest:
     it is marked failed with its reason and the next one goes.
     """
-    done = Delivery(claimed=len(claimed.ids))
+    done = Delivery(claimed=len(claimed.emails))
     found = runtime(session)
-    for number, email_id in enumerate(claimed.ids):
-        if stop is not None and stop.is_set():
+    for number, email in enumerate(claimed.emails):
+        stopping = stop is not None and stop.is_set()
+        # With too little of the lease left, another sender could take an
+        # email over while it is with the mail server: give the rest back.
+        if stopping or claimed.until - utcnow() < LEASE_MARGIN:
             _give_back(session, claimed.ids[number:], claimed.until)
             break
-        email = session.get(OutgoingEmail, email_id, populate_existing=True)
-        session.commit()  # end the read; expire_on_commit is off, so the row stays readable
-        if email is None or email.sent_at is not None or email.claimed_until != claimed.until:
-            continue  # gone, sent, or claimed afresh by another sender after our lease
-        if claimed.until - utcnow() < LEASE_MARGIN:
-            continue  # too little of the lease left: it lapses and is claimed again
         error, permanent = _send(found.settings, found.sent_mail, email)
         begin_write(session)
-        email = session.get(OutgoingEmail, email_id, populate_existing=True)
-        if email is None or email.sent_at is not None:
+        row = session.get(OutgoingEmail, email.id, populate_existing=True)
+        if row is None or row.sent_at is not None:
             session.rollback()
             continue
+        email = row
         email.attempts = MAX_ATTEMPTS if permanent else email.attempts + 1
         email.claimed_until = None
         if error is None:
