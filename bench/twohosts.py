@@ -35,7 +35,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
 from .load import CSRF, Client
 from .loadtest import Outcome, Server, check, report, summary, supplier
@@ -187,6 +188,18 @@ def rate_limit_across(bases: list[str], calls: int) -> int:
     return allowed
 
 
+def fresh_database(url: str) -> str:
+    """An empty database of its own on the same server: the outbox and the
+    mailbox must hold this pass's emails alone."""
+    name = "portal_two_hosts"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
 def two_hosts(database_url: str, seconds: float) -> bool:
     from aiosmtpd.controller import Controller
 
@@ -194,7 +207,7 @@ def two_hosts(database_url: str, seconds: float) -> bool:
     from portal.models import OutgoingEmail, Request, StoredFile
 
     print(f"\nTwo hosts ({', '.join(HOSTS)}) on one PostgreSQL and one Redis")
-    with installation(database_url) as place:
+    with installation(fresh_database(database_url)) as place:
         redis, redis_url = start_redis(place.folder)
         mailbox = Mailbox()
         smtp_port = free_port()
@@ -217,6 +230,7 @@ def two_hosts(database_url: str, seconds: float) -> bool:
                 **shared,
             }
         )
+        engine = create_engine(place.database_url)
         blank = seed(app, SUPPLIERS // 2, answered=False)
         full = seed(app, SUPPLIERS - SUPPLIERS // 2, answered=True)
         people = [
@@ -224,7 +238,6 @@ def two_hosts(database_url: str, seconds: float) -> bool:
         ]
         people += [(link, ref, True) for link, ref in zip(full.links, full.references, strict=True)]
         references = blank.references + full.references
-        engine = create_engine(place.database_url)
         with engine.connect() as connection:
             request_ids = list(connection.scalars(select(Request.id)))
         servers = [Server(place, workers=3, host=host, environment=shared) for host in HOSTS]
