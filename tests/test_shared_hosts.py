@@ -372,3 +372,13 @@ def test_purging_old_requests_removes_their_files_from_the_database(
     dbs.rollback()
     assert dbs.scalar(select(func.count()).select_from(StoredFile)) == 0
     assert dbs.scalar(select(func.count()).select_from(StoredFileChunk)) == 0
+
+
+@pytest.mark.parametrize(("name", "value"), [("EVIDENCE_STORE", "s3"), ("EMAIL_DELIVERY", "cron")])
+def test_an_unknown_store_or_delivery_is_refused_at_start(
+    database_url: str, tmp_path: Path, name: str, value: str
+) -> None:
+    from portal.config import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=name):
+        create_app(app_config(database_url, tmp_path, **{name: value}))
