@@ -95,7 +95,8 @@ clean:
 bench: install assets
 	scripts/with-postgres.sh $(BIN)/python -m bench.run $(if $(QUICK),--quick) $(foreach group,$(ONLY),--only $(group))
 
-# 50 suppliers against gunicorn on SQLite, then PostgreSQL, with a crash pass;
+# 50 suppliers against gunicorn on SQLite, then PostgreSQL, with a crash pass, then two
+# hosts on one PostgreSQL and Redis (bench/twohosts.py);
 # exits non-zero when a check fails. SECONDS=60 by default; QUICK=1 for 15 s.
-loadtest: install assets
+loadtest: install assets redis
 	scripts/with-postgres.sh $(BIN)/python -m bench.loadtest $(if $(QUICK),--quick,--seconds $(or $(SECONDS),60))

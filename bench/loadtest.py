@@ -20,6 +20,7 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import signal
 import statistics
 import subprocess
@@ -28,6 +29,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +67,9 @@ class Outcome:
     sent: dict[str, dict[str, list[tuple[float, int, int]]]] = field(
         default_factory=lambda: defaultdict(dict)
     )
+    # Evidence downloaded just after its upload (on the other host, with two).
+    downloads_ok: int = 0
+    downloads_bad: list[str] = field(default_factory=list)
 
 
 def _multipart(fields: dict[str, str], name: str, filename: str, data: bytes) -> tuple[bytes, str]:
@@ -92,8 +97,9 @@ def supplier(
     seconds: float,
     out: Outcome,
     lock: threading.Lock,
+    make_client: Callable[[str], Client] = Client,
 ) -> None:  # noqa: PLR0915
-    client = Client(base)
+    client = make_client(base)
     rng = random.Random(reference)
     began = time.monotonic()
 
@@ -143,7 +149,7 @@ def supplier(
             headers = {"Content-Type": "application/x-www-form-urlencoded"}
             # Twice at once, as a double click or a second tab would: two
             # connections carrying the same session.
-            second = Client(base)
+            second = make_client(base)
             second.cookie = client.cookie
             results: list[int] = []
 
@@ -195,13 +201,15 @@ def supplier(
                 {"csrf_token": csrf, "shown": UPLOAD_QUESTION, "action": "later"},
                 UPLOAD_QUESTION, "schedule.pdf", PDF,
             )  # fmt: skip
-            call(
+            status, _ = call(
                 "upload",
                 "POST",
                 f"/respond/{reference}/sections/{UPLOAD_SECTION}",
                 body,
                 {"Content-Type": kind},
             )
+            if status in (302, 303):
+                fetch_latest_file(client, reference, call, out, lock)
         else:
             section, question = rng.choice(LEDGER_QUESTIONS)
             value = rng.randint(1, 48)
@@ -239,6 +247,29 @@ def supplier(
                 csrf = ""  # the session ended (a restarted server keeps it; a lost cookie does not)
 
 
+FILE_LINK = re.compile(rb"/respond/[A-Za-z0-9-]+/files/(\d+)")
+
+
+def fetch_latest_file(
+    client: Client, reference: str, call: Callable[..., tuple[int, bytes]], out: Outcome,
+    lock: threading.Lock,
+) -> None:  # fmt: skip
+    """Download the file just uploaded: its link from the check-answers page on
+    the host that stored it, the file itself from the other (with two hosts:
+    an evidence store they share)."""
+    getattr(client, "repeat_host", lambda: None)()
+    status, page = call("page", "GET", f"/respond/{reference}/check")
+    found = [int(n) for n in FILE_LINK.findall(page)]
+    if status != 200 or not found:
+        return
+    status, data = call("download", "GET", f"/respond/{reference}/files/{max(found)}")
+    with lock:
+        if status == 200 and data == PDF:
+            out.downloads_ok += 1
+        elif status:  # 0: no answer (a server killed in the fault pass)
+            out.downloads_bad.append(f"{reference} file {max(found)}: {status}")
+
+
 def generator(base: str, people: list[tuple[str, str, bool]], seconds: float, queue: Any) -> None:
     out = Outcome()
     lock = threading.Lock()
@@ -250,38 +281,50 @@ def generator(base: str, people: list[tuple[str, str, bool]], seconds: float, qu
         thread.start()
     for thread in threads:
         thread.join()
-    queue.put(
-        {
-            "timings": dict(out.timings),
-            "statuses": {k: dict(v) for k, v in out.statuses.items()},
-            "server_errors": out.server_errors,
-            "locked": out.locked,
-            "connection_errors": out.connection_errors,
-            "unreadable": out.unreadable,
-            "ledger": {k: dict(v) for k, v in out.ledger.items()},
-            "in_doubt": {k: dict(v) for k, v in out.in_doubt.items()},
-            "sent": {k: dict(v) for k, v in out.sent.items()},
-            "submitted": sorted(out.submitted),
-        }
-    )
+    queue.put(summary(out))
+
+
+def summary(out: Outcome) -> dict[str, Any]:
+    """What the generator process hands back (plain values through a queue)."""
+    return {
+        "timings": dict(out.timings),
+        "statuses": {k: dict(v) for k, v in out.statuses.items()},
+        "server_errors": out.server_errors,
+        "locked": out.locked,
+        "connection_errors": out.connection_errors,
+        "unreadable": out.unreadable,
+        "ledger": {k: dict(v) for k, v in out.ledger.items()},
+        "in_doubt": {k: dict(v) for k, v in out.in_doubt.items()},
+        "sent": {k: dict(v) for k, v in out.sent.items()},
+        "submitted": sorted(out.submitted),
+        "downloads_ok": out.downloads_ok,
+        "downloads_bad": out.downloads_bad,
+    }
 
 
 class Server:
-    def __init__(self, place: Installation, workers: int = 5) -> None:
+    def __init__(
+        self,
+        place: Installation,
+        workers: int = 5,
+        host: str = "127.0.0.1",
+        environment: dict[str, str] | None = None,
+    ) -> None:
         self.place, self.workers, self.port = place, workers, free_port()
+        self.host, self.extra = host, environment or {}
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = place.folder / "server.log"
+        self.log = place.folder / f"server-{host}.log"
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 (our own command)
-                [sys.executable, "-m", "gunicorn", "bench.wsgi:app", "--bind", f"127.0.0.1:{self.port}",
+                [sys.executable, "-m", "gunicorn", "bench.wsgi:app", "--bind", f"{self.host}:{self.port}",
                  "--workers", str(self.workers), "--timeout", "60", "--log-level", "warning"],
-                cwd=ROOT, env=self.place.environment(), stdout=log, stderr=log,
+                cwd=ROOT, env={**self.place.environment(), **self.extra}, stdout=log, stderr=log,
                 # Its own process group: killing "the whole server" must take
                 # a worker the master was just starting too, not leave it running.
                 start_new_session=True,
@@ -347,6 +390,11 @@ def check(database_url: str, result: dict[str, Any], references: list[str]) -> l
         failures.append(f"{result['server_errors']} responses were 5xx")
     if result["locked"]:
         failures.append(f"{result['locked']} responses mentioned 'database is locked'")
+    if result.get("downloads_bad"):
+        failures.append(
+            f"{len(result['downloads_bad'])} files did not download after their upload: "
+            f"{result['downloads_bad'][:5]}"
+        )
     if result["unreadable"]:
         failures.append(
             f"{result['unreadable']} autosaves answered 200 with a body that is not their JSON"
@@ -441,7 +489,8 @@ def report(title: str, result: dict[str, Any], seconds: float, failures: list[st
     print(
         f"5xx: {result['server_errors']}, 'database is locked': {result['locked']}, "
         f"connection errors: {result['connection_errors']}, acknowledged saves: "
-        f"{sum(len(v) for v in result['ledger'].values())} questions, submissions: {len(result['submitted'])}"
+        f"{sum(len(v) for v in result['ledger'].values())} questions, submissions: {len(result['submitted'])}, "
+        f"files downloaded after upload: {result.get('downloads_ok', 0)}"
     )
     for failure in failures:
         print(f"  FAILED: {failure}")
@@ -511,6 +560,11 @@ def main() -> None:
     postgres = os.environ.get("TEST_DATABASE_URL", "")
     if postgres.startswith("postgresql"):
         ok &= one_database(postgres, "PostgreSQL", seconds)
+        from .twohosts import two_hosts
+
+        ok &= two_hosts(postgres, seconds)
+    else:
+        print("\nNo PostgreSQL (TEST_DATABASE_URL): the two-host pass needs one; skipped")
     sys.exit(0 if ok else 1)
 
 

@@ -106,7 +106,8 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
         if problems:
             raise questionnaires.PublishedVersionChanged(problems)
     app.extensions.setdefault(
-        "portal_storage", storage.LocalStorage(Path(app.config["UPLOAD_FOLDER"]))
+        "portal_storage",
+        storage.configured(app.config["EVIDENCE_STORE"], Path(app.config["UPLOAD_FOLDER"])),
     )
 
     app.after_request(_finish_request)

@@ -10,7 +10,9 @@ the body has been sent; then each piece of work runs in a transaction of its
 own, and the email it and the request queued go out with no transaction open
 (services/mail.deliver), so a slow mail server holds neither the reply nor a
 database lock. An email that does not go stays in the outbox for
-``flask send-emails``.
+``flask send-emails``. With EMAIL_DELIVERY = "worker" (several app servers,
+each running ``send-emails --watch``) the request leaves its email to the
+worker; either way a sender claims an email first, so it goes once.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ def schedule(response: Response) -> None:
     work: list[Work] = g.pop("after_response", [])
     session: Session | None = g.get("_db_session")
     emails = take_queued(session) if session is not None else []
+    if current_app.config["EMAIL_DELIVERY"] == "worker":
+        emails = []  # the outbox worker sends them
     if work or emails:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         response.call_on_close(lambda: run(app, work, emails))
@@ -63,6 +67,7 @@ def run(app: Flask, work: list[Work], emails: list[int]) -> None:
     """Do the deferred work, then deliver every email queued, outside any request."""
     from .services.platform.mail import deliver, take_queued
 
+    by_request = app.config["EMAIL_DELIVERY"] != "worker"
     # An app context, not a request: the services take what they need of the
     # installation from the session (services/platform/runtime.py).
     with app.app_context():
@@ -73,7 +78,8 @@ def run(app: Flask, work: list[Work], emails: list[int]) -> None:
                     begin_write(session)
                     item(session)
                     session.commit()
-                    emails = emails + take_queued(session)
+                    queued = take_queued(session)
+                    emails = emails + queued if by_request else emails
                 except Exception:  # one failed piece must not stop the others or the email
                     session.rollback()
                     take_queued(session)  # rolled back with the work

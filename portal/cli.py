@@ -275,6 +275,7 @@ def purge_closed_command(years: int | None, dry_run: bool) -> None:
     keys = retention.purge(db.session, found, years)
     db.session.commit()
     retention.remove_files(db.session, keys)  # only once the rows are gone for good
+    db.session.commit()  # a store in the database (EVIDENCE_STORE=database) removes in SQL
     click.echo(f"Purged {len(found)} requests closed more than {years} years ago")
 
 
@@ -300,11 +301,20 @@ def seed_demo_command() -> None:
 
 
 @click.command("send-emails")
+@click.option(
+    "--watch", is_flag=True, help="Keep running: the outbox worker (EMAIL_DELIVERY=worker)."
+)
+@click.option("--every", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="With --watch: seconds between looks at an empty outbox.")  # fmt: skip
 @with_appcontext
-def send_emails_command() -> None:
-    """Send every email still waiting in the outbox (after a mail server failure)."""
+def send_emails_command(watch: bool, every: float) -> None:
+    """Send every email still waiting in the outbox (after a mail server failure);
+    with --watch, send each email as it is queued until SIGTERM or Ctrl-C."""
     from .services.platform.mail import send_pending
 
+    if watch:
+        _watch_outbox(every)
+        return
     done = send_pending(db.session)
     db.session.commit()
     click.echo(f"{done.sent} sent, {done.waiting} still waiting")
@@ -312,6 +322,28 @@ def send_emails_command() -> None:
         click.echo(f"Email {email.id} to {email.to_address} failed for good: {email.error}")
     if done.waiting or done.refused:
         sys.exit(1)
+
+
+def _watch_outbox(every: float) -> None:
+    import signal
+    import threading
+
+    from .services.platform.mail import Delivery, watch_outbox
+
+    stop = threading.Event()
+    # Stop between two rounds: an email being sent is sent and recorded first.
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+
+    def report(done: Delivery) -> None:
+        click.echo(f"{done.sent} sent, {done.waiting} to try again later")
+        for email in done.refused:
+            click.echo(f"Email {email.id} to {email.to_address} failed for good: {email.error}")
+
+    click.echo(f"Watching the outbox every {every:g} s (SIGTERM or Ctrl-C stops)")
+    with db.new_session() as session:
+        watch_outbox(session, stop, every, report)
+    click.echo("Stopped")
 
 
 @click.command("send-reminders")

@@ -62,6 +62,13 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_YEARS": 6,
     # All the evidence one request may hold.
     "EVIDENCE_REQUEST_LIMIT_MB": 100,
+    # Who sends an email a request queued: the request itself once its response
+    # has gone ("after_response": one server, no worker), or the outbox worker,
+    # `send-emails --watch` ("worker": several servers). Either claims it first.
+    "EMAIL_DELIVERY": "after_response",
+    # Where evidence files live: "folder" (UPLOAD_FOLDER, one server) or
+    # "database" (the portal's database, shared by several servers).
+    "EVIDENCE_STORE": "folder",
 }
 
 # Environment variables we read, and how to turn the text into a value.
@@ -80,6 +87,8 @@ ENVIRONMENT: dict[str, type] = {
     "API_RATE_LIMIT": str,
     "LOGIN_RATE_LIMIT": str,
     "EXPORT_RATE_LIMIT": str,
+    "EMAIL_DELIVERY": str,
+    "EVIDENCE_STORE": str,
 }
 
 
@@ -101,6 +110,13 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'portal.sqlite3'}"
     if not app.config["UPLOAD_FOLDER"]:
         app.config["UPLOAD_FOLDER"] = str(instance / "uploads")
+
+    for name, choices in (
+        ("EMAIL_DELIVERY", ("after_response", "worker")),
+        ("EVIDENCE_STORE", ("folder", "database")),
+    ):
+        if app.config[name] not in choices:
+            raise ConfigurationError(f"{name} must be one of: {', '.join(choices)}.")
 
     if app.config["PORTAL_ENV"] == "production":
         _check_production(app)

@@ -73,7 +73,7 @@ class Database:
         factory: sessionmaker[Session] = app.extensions["portal_db_sessions"]
         session = factory()
         if "portal_storage" in app.extensions:  # the app is set up (create_app's end)
-            attach(session, runtime_for(app))
+            attach(session, runtime_for(app, session))
         return session
 
     def _remove_session(self, exc: BaseException | None) -> None:
@@ -155,7 +155,7 @@ def keep_changes() -> None:
     g.keep_changes = True
 
 
-def runtime_for(app: Flask) -> Runtime:
+def runtime_for(app: Flask, session: Session) -> Runtime:
     from .services.platform.questionnaire_registry import QuestionnaireFiles
 
     files: QuestionnaireFiles = app.extensions["portal_questionnaire_files"]
@@ -168,7 +168,8 @@ def runtime_for(app: Flask) -> Runtime:
         settings=Settings.from_config(app.config),
         links=Links(app.url_map, app.config["PORTAL_BASE_URL"]),
         render=render,
-        storage=app.extensions["portal_storage"],
+        # A store per session: one in the database works in its transaction.
+        storage=app.extensions["portal_storage"](session),
         questionnaires=files,
         new_session=lambda: Database.open(app),
         sent_mail=app.extensions.setdefault("portal_mail_memory", []),

@@ -75,6 +75,8 @@ def app_config(database_url: str, tmp_path: Path, **overrides: object) -> dict[s
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        # TEST_EVIDENCE_STORE=database runs the suite with the files in the database.
+        "EVIDENCE_STORE": os.environ.get("TEST_EVIDENCE_STORE", "folder"),
         # Small, stable definitions for the tests of the web flow; the shipped
         # questionnaires have tests of their own (test_shipped_questionnaires.py).
         "QUESTIONNAIRE_FOLDER": str(TEST_QUESTIONNAIRES),

@@ -27,7 +27,8 @@ def sqlite_app(tmp_path: Path) -> Flask:
     """An app on an SQLite file of its own (the backup test replaces it)."""
     url = f"sqlite:///{tmp_path / 'portal.sqlite3'}"
     upgrade_database("head", url)
-    return create_app(app_config(url, tmp_path))
+    # The archive holds the folder's files (in the database store, they are in the database).
+    return create_app(app_config(url, tmp_path, EVIDENCE_STORE="folder"))
 
 
 def mode(path: Path) -> int:
@@ -74,7 +75,7 @@ def test_a_backup_restores_the_database_and_the_evidence(sqlite_app: Flask, tmp_
     with tarfile.open(archive) as opened:
         assert {m.mode for m in opened.getmembers() if m.isfile()} == {0o600}
 
-    fresh = create_app(app_config(f"sqlite:///{database}", tmp_path))
+    fresh = create_app(app_config(f"sqlite:///{database}", tmp_path, EVIDENCE_STORE="folder"))
     with fresh.app_context():
         assert db.session.scalars(select(Request)).one().reference == row.reference
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -27,6 +28,8 @@ def age(dbs: Session, row: Request, years: float, **values: object) -> None:
     dbs.commit()
 
 
+# The files as files in a folder (tests/test_shared_hosts.py: the database store's).
+@pytest.mark.config(EVIDENCE_STORE="folder")
 def test_a_dry_run_lists_then_the_purge_removes_rows_and_files(
     app: Flask, make: Factory, dbs: Session
 ) -> None:

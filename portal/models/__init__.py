@@ -18,6 +18,7 @@ from .audit import AuditEvent
 from .base import Base, utcnow
 from .directory import CATEGORIES, Adoption, DirectoryEntry, EntryStatus
 from .dpia import Dpia, DpiaAnswer, DpiaStatus, SigningRole
+from .files import StoredFile, StoredFileChunk
 from .outbox import OutgoingEmail
 from .questionnaires import QuestionnaireVersion
 from .requests import (
@@ -71,6 +72,8 @@ __all__ = [
     "ReminderSent",
     "StandardPlan",
     "SupplierUse",
+    "StoredFile",
+    "StoredFileChunk",
     "ApiKey",
     "ApiScope",
     "DirectoryEntry",

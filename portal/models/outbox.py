@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, created_at, intpk, str_email
@@ -14,6 +14,15 @@ class OutgoingEmail(Base):
     """Every email the portal sends, kept as the outbox and the record of it."""
 
     __tablename__ = "outgoing_email"
+    # The outbox the workers poll: only the unsent few, however many were sent.
+    __table_args__ = (
+        Index(
+            "ix_outgoing_email_unsent",
+            "id",
+            sqlite_where=text("sent_at IS NULL"),
+            postgresql_where=text("sent_at IS NULL"),
+        ),
+    )
 
     id: Mapped[intpk]
     organisation_id: Mapped[int | None] = mapped_column(
@@ -30,3 +39,8 @@ class OutgoingEmail(Base):
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)  # the last failure, kept for retry
+    # A sender's lease (services/platform/mail.claim): until then no other
+    # worker or request sends it; a sender that died lets it lapse.
+    claimed_until: Mapped[datetime | None]
+    # After a failed try, the worker waits until then (longer after each try).
+    retry_at: Mapped[datetime | None]

@@ -1,13 +1,21 @@
-"""Reminders to suppliers whose answers are due soon or overdue."""
+"""Reminders to suppliers whose answers are due soon or overdue.
+
+Sent once a day by ``flask send-reminders`` from cron. With several app
+servers each may run that cron; :func:`one_run_at_a_time` makes two runs at
+the same moment take turns, and the second then finds every reminder of the
+day already recorded (the audit event per request per day, ReminderSent per
+review item and due date) and sends nothing.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from ...database import begin_write
 from ...models import OPEN_STATUSES, AuditEvent, Request, User, utcnow
 from ..errors import ServiceError
 from ..platform.audit import record_event
@@ -21,6 +29,29 @@ class Reminder:
     request: Request
     kind: str  # "due_soon", "overdue", or "nudge" (sent by the school, no due date)
     days: int  # days until due (negative when overdue)
+
+
+# Any number of our own choosing, the same on every server: PostgreSQL's
+# advisory locks are named by a 64-bit integer.
+REMINDERS_LOCK = 0x706F7274616C01  # "portal" and 1
+
+
+def one_run_at_a_time(session: Session) -> None:
+    """Begin the reminders' transaction so that no other run of them works
+    meanwhile, on any server: the second waits for the first to commit, then
+    reads what it recorded.
+
+    A lock for the whole run, not a claim per item and day: the run is a few
+    queries and writes once a day, so waiting costs nothing, and the records
+    of what was sent (the audit event per request per day, ReminderSent per
+    review item) stay the one test of "already reminded", with no second
+    table of claims to keep in step. On PostgreSQL an advisory lock held
+    until the transaction ends (it blocks nothing but another run); on SQLite
+    the transaction begins IMMEDIATE, which admits one writer at a time."""
+    if not session.in_transaction():
+        begin_write(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REMINDERS_LOCK})
 
 
 def reminders_due(session: Session, today: date) -> list[Reminder]:
@@ -60,6 +91,7 @@ def _reminded_on(session: Session, request: Request, today: date) -> bool:
 
 def send_reminders(session: Session, today: date | None = None) -> list[Reminder]:
     """Queue today's reminders and record each on its request's timeline."""
+    one_run_at_a_time(session)
     today = today or utcnow().date()
     sent = reminders_due(session, today)
     for reminder in sent:

@@ -28,6 +28,7 @@ from ..platform.mail import queue_email
 from ..review.dashboard import REVIEW_WARNING_DAYS
 from ..school import dpia
 from ..school import register as supplier_register
+from .reminders import one_run_at_a_time
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,9 @@ def _recipients(session: Session, organisation: Organisation) -> tuple[str, ...]
 
 
 def send_review_reminders(session: Session, today: date | None = None) -> list[ReviewReminder]:
-    """Queue today's review reminders and remember each item and date."""
+    """Queue today's review reminders and remember each item and date (once,
+    however many servers run this at the same moment: one_run_at_a_time)."""
+    one_run_at_a_time(session)
     today = today or utcnow().date()
     due = reviews_due(session, today)
     for reminder in due:

@@ -8,6 +8,12 @@ delivery stays in the outbox with its error, and ``flask --app app
 send-emails`` tries again: an email is never lost. One that can never be sent
 (a header the mail library refuses) is marked failed with its reason.
 
+Every sender claims an email before sending it (:func:`claim`): the request
+that queued it, ``send-emails``, and the outbox worker of each app server
+(``send-emails --watch``, when EMAIL_DELIVERY = "worker" leaves the sending
+to it). So however many servers and workers share the database, each email
+goes once; one whose sender died is sent when its claim lapses.
+
 Each email is written once, as text (``templates/email/<name>.txt``); the HTML
 part is that text laid out by ``templates/email/_layout.html``, so the two can
 never say different things.
@@ -18,14 +24,17 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
-from collections.abc import Collection, Iterable
+import threading
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ...database import begin_write
@@ -127,10 +136,91 @@ class Delivery:
     sent: int = 0
     waiting: int = 0  # not sent this time; tried again by send-emails
     refused: list[OutgoingEmail] = field(default_factory=list)  # never sendable: failed for good
+    claimed: int = 0  # emails this round took to send
+
+    def add(self, other: Delivery) -> None:
+        self.sent += other.sent
+        self.waiting += other.waiting
+        self.refused += other.refused
+        self.claimed += other.claimed
+
+
+# How long a claim keeps an email from every other sender. Longer than a
+# batch takes (BATCH emails, each with SMTP's 10 s timeout); a sender that
+# died lets its claims lapse after this, and the emails go out then.
+LEASE = timedelta(minutes=5)
+BATCH = 10
+# An email is not sent on a claim with less than this left of it: another
+# sender may take it over when the lease ends, and an email must go once.
+LEASE_MARGIN = timedelta(seconds=30)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The wait after a failed try: 1, 2, 4 ... minutes, at most 4 hours, so
+    MAX_ATTEMPTS tries span a mail server's outage of about 8 hours (a worker
+    polling every few seconds would otherwise spend them all in a minute)."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 240))
+
+
+@dataclass(frozen=True)
+class Claim:
+    emails: list[OutgoingEmail]  # as read when claimed: the rest of their row is theirs
+    until: datetime  # the lease, as written on each claimed row
+
+    @property
+    def ids(self) -> list[int]:
+        return [email.id for email in self.emails]
+
+
+def claim(
+    session: Session,
+    *,
+    ids: Collection[int] | None = None,
+    limit: int | None = None,
+    when_due: bool = True,
+) -> Claim:
+    """Take unsent emails (of ``ids``, or any) for this sender alone, in a
+    short transaction of its own, committed before anything is sent.
+
+    On PostgreSQL the rows are read ``FOR UPDATE SKIP LOCKED``: two workers
+    claiming at once each get different emails and neither waits for the
+    other; the condition on ``claimed_until`` is checked again on a row
+    another claim has just committed, so a row is never claimed twice. On
+    SQLite (one writer at a time) the transaction begins IMMEDIATE, which
+    makes the read and the update one atomic step. ``when_due`` leaves alone
+    an email waiting out its retry delay (the worker); without it a failed
+    email is tried now (``send-emails`` run by hand, once a mail server is
+    back)."""
+    now = utcnow()
+    until = now + LEASE
+    if ids is not None and not ids:
+        return Claim([], until)
+    query = (
+        select(OutgoingEmail)
+        .where(
+            OutgoingEmail.sent_at.is_(None),
+            OutgoingEmail.attempts < MAX_ATTEMPTS,
+            or_(OutgoingEmail.claimed_until.is_(None), OutgoingEmail.claimed_until < now),
+        )
+        .order_by(OutgoingEmail.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if ids is not None:
+        query = query.where(OutgoingEmail.id.in_(list(ids)))
+    if when_due:
+        query = query.where(or_(OutgoingEmail.retry_at.is_(None), OutgoingEmail.retry_at <= now))
+    begin_write(session)
+    taken = list(session.scalars(query.execution_options(populate_existing=True)))
+    for email in taken:
+        email.claimed_until = until
+    session.commit()
+    return Claim(taken, until)
 
 
 def send_pending(session: Session) -> Delivery:
-    """Try every email not yet sent (fewer than MAX_ATTEMPTS tries)."""
+    """Try every email not yet sent (fewer than MAX_ATTEMPTS tries), now,
+    even one waiting out its retry delay; one a worker holds is its own."""
     ids = list(
         session.scalars(
             select(OutgoingEmail.id)
@@ -139,46 +229,108 @@ def send_pending(session: Session) -> Delivery:
         )
     )
     session.commit()  # end the read: nothing is held while the mail server talks
-    return deliver(session, ids)
+    done = Delivery()
+    # In batches: each claim is sent well within its lease.
+    for start in range(0, len(ids), BATCH):
+        done.add(
+            send_claimed(session, claim(session, ids=ids[start : start + BATCH], when_due=False))
+        )
+    return done
+
+
+def send_due(session: Session, limit: int = BATCH, stop: threading.Event | None = None) -> Delivery:
+    """One round of the outbox worker: claim up to ``limit`` emails due to be
+    sent (new, or past their retry delay, or left by a sender that died) and
+    send them; once ``stop`` is set, give back the claims not yet sent."""
+    return send_claimed(session, claim(session, limit=limit), stop)
+
+
+def watch_outbox(
+    session: Session,
+    stop: threading.Event,
+    every: float,
+    report: Callable[[Delivery], object] = lambda done: None,
+) -> None:
+    """The outbox worker (``send-emails --watch``): send what is due, again
+    and again, resting ``every`` seconds when nothing is; until ``stop`` is
+    set, which ends it between two emails' rounds (a round is at most BATCH
+    emails). A database that is away for a moment is waited out."""
+    while not stop.is_set():
+        try:
+            done = send_due(session, stop=stop)
+        except SQLAlchemyError:
+            session.rollback()
+            log.exception("The outbox worker could not reach the database; trying again")
+            stop.wait(every)
+            continue
+        if done.claimed:
+            report(done)
+        else:
+            stop.wait(every)
 
 
 def deliver(session: Session, ids: Iterable[int]) -> Delivery:
-    """Send each email, then record its outcome in a short write of its own.
+    """Claim these emails, then send each (see :func:`send_claimed`). One that
+    a worker or another request holds, or has sent, is theirs."""
+    return send_claimed(session, claim(session, ids=list(ids), when_due=False))
+
+
+def send_claimed(session: Session, claimed: Claim, stop: threading.Event | None = None) -> Delivery:
+    """Send each claimed email, then record its outcome in a short write of its own.
 
     No transaction is open while the mail server is talked to, so a slow
     server never holds SQLite's write lock (or a PostgreSQL row) against
     every other writer. One email that cannot be sent never stops the rest:
     it is marked failed with its reason and the next one goes.
     """
-    done = Delivery()
+    done = Delivery(claimed=len(claimed.emails))
     found = runtime(session)
-    for email_id in ids:
-        email = session.get(OutgoingEmail, email_id)
-        session.commit()  # end the read; expire_on_commit is off, so the row stays readable
-        if email is None or email.sent_at is not None:
-            continue
+    for number, email in enumerate(claimed.emails):
+        stopping = stop is not None and stop.is_set()
+        # With too little of the lease left, another sender could take an
+        # email over while it is with the mail server: give the rest back.
+        if stopping or claimed.until - utcnow() < LEASE_MARGIN:
+            _give_back(session, claimed.ids[number:], claimed.until)
+            break
         error, permanent = _send(found.settings, found.sent_mail, email)
         begin_write(session)
-        email = session.get(OutgoingEmail, email_id, populate_existing=True)
-        if email is None or email.sent_at is not None:
+        row = session.get(OutgoingEmail, email.id, populate_existing=True)
+        if row is None or row.sent_at is not None:
             session.rollback()
             continue
+        email = row
         email.attempts = MAX_ATTEMPTS if permanent else email.attempts + 1
+        email.claimed_until = None
         if error is None:
             done.sent += 1
             email.sent_at = utcnow()
             email.error = None
+            email.retry_at = None
             # The body is kept as a record, but a link token must not outlive delivery.
             email.body = redact(email.body)
             email.html_body = redact(email.html_body or "") or None
         else:
             email.error = error
+            email.retry_at = utcnow() + retry_delay(email.attempts)
             if email.attempts >= MAX_ATTEMPTS:
                 done.refused.append(email)
             else:
                 done.waiting += 1
         session.commit()
     return done
+
+
+def _give_back(session: Session, ids: list[int], until: datetime) -> None:
+    """Release claims not used (the worker stops): another sends them now,
+    not when the lease ends."""
+    begin_write(session)
+    session.execute(
+        update(OutgoingEmail)
+        .where(OutgoingEmail.id.in_(ids), OutgoingEmail.claimed_until == until)
+        .values(claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
 
 
 def _send(
