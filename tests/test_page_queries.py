@@ -269,3 +269,30 @@ def test_side_by_side_reads_answers_files_and_reviews_once_for_every_column(
     two, four = reads(2), reads(4)
     assert two == four
     assert two["answer"] == 1 and two["evidence"] == 1 and two["finding_review"] == 1
+
+
+def test_the_compare_page_offers_each_questionnaires_newest_and_narrows_by_supplier(
+    make: Factory, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portal.services.review import side_by_side
+
+    monkeypatch.setattr(side_by_side, "CHOICES_SHOWN", 3)
+    admin = make.user(role="admin")
+    rows = [make.submitted(admin, supplier_name=f"Choice Supplier {n}")[0] for n in range(5)]
+    make.submitted(admin, supplier_name="Brightboard Learning")
+    login(client, admin)
+    page = client.get("/compare").get_data(as_text=True)
+    choices = page.split('id="compare-choices"')[1].split("</form>")[0]
+    assert "(the 3 newest of 6: narrow them by supplier name)" in choices
+    assert "Brightboard Learning" in choices and "Choice Supplier 4" in choices
+    assert "Choice Supplier 0" not in choices
+    narrowed = client.get("/compare?supplier=choice").get_data(as_text=True)
+    assert "the 3 newest of 5" in narrowed and "Brightboard" not in narrowed.split("</form>")[0]
+    # A request chosen earlier stays offered, and ticked, whatever its place.
+    chosen = client.get(f"/compare?request={rows[0].id}&request={rows[4].id}")
+    html = chosen.get_data(as_text=True)
+    assert f'value="{rows[0].id}" checked' in html
+    assert 'id="compare-matrix"' in html
+    assert "No submitted answers from a supplier whose name holds" in client.get(
+        "/compare?supplier=nobody"
+    ).get_data(as_text=True)

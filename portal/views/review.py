@@ -154,9 +154,10 @@ def follow_up(request_id: int) -> ResponseReturnValue:
 def compare_suppliers() -> ResponseReturnValue:
     """Choose requests for one questionnaire and see their findings side by side."""
     organisation = current_organisation()
-    options = side_by_side.comparable_requests(db.session, organisation)
     key = request.args.get("questionnaire", "")
     chosen_ids = safe_ids(request.args.getlist("request", type=int))
+    supplier = request.args.get("supplier", "").strip()[:200]
+    options = side_by_side.comparable_requests(db.session, organisation, supplier, chosen_ids)
     error = None
     matrix = None
     if chosen_ids:
@@ -177,4 +178,6 @@ def compare_suppliers() -> ResponseReturnValue:
         matrix=matrix,
         error=error,
         differences_only=request.args.get("differences") == "1",
+        supplier=supplier,
+        shown=side_by_side.CHOICES_SHOWN,
     )

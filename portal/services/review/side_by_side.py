@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from ...models import ANSWERED_STATUSES, Organisation, QuestionnaireVersion, Request
+from ...models import ANSWERED_STATUSES, Organisation, QuestionnaireVersion, Request, Supplier
 from ...questionnaire.compare import Comparison, Finding
 from ...questionnaire.definition import Question
 from ..errors import ServiceError
+from ..platform.matching import contains_pattern
 from ..platform.questionnaire_registry import definition_for
 from ..requirements.ratings import comparisons_for
 
 MAX_COLUMNS = 8
+# Each questionnaire's choices list its newest submissions, this many; a
+# supplier's name narrows them (a school with hundreds is not shown them all).
+CHOICES_SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,7 @@ class Choice:
     key: str
     title: str
     requests: list[Request]
+    total: int = 0  # answered requests for this questionnaire matching the filter
 
 
 @dataclass(frozen=True)
@@ -44,22 +50,51 @@ class Matrix:
     rows: list[MatrixRow]
 
 
-def comparable_requests(session: Session, organisation: Organisation) -> list[Choice]:
-    """Answered requests grouped by questionnaire key, for choosing what to compare."""
-    rows = session.scalars(
-        select(Request)
-        .join(QuestionnaireVersion)
-        .where(
-            Request.organisation_id == organisation.id,
-            Request.status.in_(ANSWERED_STATUSES),
+def comparable_requests(
+    session: Session,
+    organisation: Organisation,
+    supplier: str = "",
+    chosen: Collection[int] = (),
+) -> list[Choice]:
+    """Answered requests grouped by questionnaire key, for choosing what to
+    compare: each group's newest CHOICES_SHOWN (those whose supplier's name
+    holds ``supplier``), with its total, and the ``chosen`` ones whatever
+    their place."""
+    mine = [Request.organisation_id == organisation.id, Request.status.in_(ANSWERED_STATUSES)]
+    if supplier.strip():
+        mine.append(
+            Request.supplier_id.in_(
+                select(Supplier.id).where(
+                    func.lower(Supplier.name).like(contains_pattern(supplier), escape="\\")
+                )
+            )
         )
+    per_key = QuestionnaireVersion.key
+    ranked = (
+        select(
+            Request.id,
+            func.row_number()
+            .over(partition_by=per_key, order_by=(Request.submitted_at.desc(), Request.id.desc()))
+            .label("place"),
+            func.count().over(partition_by=per_key).label("total"),
+        )
+        .join(QuestionnaireVersion)
+        .where(*mine)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Request, ranked.c.total)
+        .join(ranked, ranked.c.id == Request.id)
+        .join(QuestionnaireVersion)
+        .where(or_(ranked.c.place <= CHOICES_SHOWN, Request.id.in_(list(chosen))))
         .options(joinedload(Request.supplier), joinedload(Request.questionnaire_version))
-        .order_by(QuestionnaireVersion.key, Request.submitted_at.desc())
+        .order_by(QuestionnaireVersion.key, Request.submitted_at.desc(), Request.id.desc())
     )
     grouped: dict[str, Choice] = {}
-    for row in rows:
+    for row, total in rows:
         version = row.questionnaire_version
-        grouped.setdefault(version.key, Choice(version.key, version.title, [])).requests.append(row)
+        found = grouped.setdefault(version.key, Choice(version.key, version.title, [], total))
+        found.requests.append(row)
     return list(grouped.values())
 
 
