@@ -87,7 +87,11 @@ class _Ids:
     name their parents without a round trip per row)."""
 
     def __init__(self, conn: Connection, tables: Sequence[Table]) -> None:
-        self.next = {t.name: int(conn.scalar(select(func.max(t.c.id))) or 0) + 1 for t in tables}
+        self.next = {
+            t.name: int(conn.scalar(select(func.max(t.c.id))) or 0) + 1
+            for t in tables
+            if "id" in t.c
+        }
 
     def take(self, table: Table) -> int:
         value = self.next[table.name]
@@ -123,7 +127,7 @@ def build(app: Flask, scale: Scale, seed: int = 23) -> BigData:
             _adoptions(ids, out, tables, first.schools, entries, rng)
             out.flush()
             if conn.dialect.name == "postgresql":
-                for table in tables.values():
+                for table in (t for t in tables.values() if "id" in t.c):
                     conn.execute(
                         text(
                             f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # noqa: S608
