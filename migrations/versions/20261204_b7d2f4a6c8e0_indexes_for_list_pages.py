@@ -38,8 +38,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_request_shared_submitted",
         "request",
-        ["submitted_at"],
-        sqlite_where=sa.text("directory_consent"),
+        # Status and version too: the queue is counted from the index alone.
+        ["submitted_at", "status", "questionnaire_version_id"],
+        sqlite_where=sa.text("directory_consent = 1"),
         postgresql_where=sa.text("directory_consent"),
     )
 

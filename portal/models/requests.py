@@ -64,8 +64,13 @@ class Request(Base):
         # The curator's queue: only submissions shared with the directory.
         Index(
             "ix_request_shared_submitted",
+            # Status and version too: the queue is counted from the index alone.
             "submitted_at",
-            sqlite_where=text("directory_consent"),
+            "status",
+            "questionnaire_version_id",
+            # The queue asks "directory_consent = 1" (SQLite uses a partial index
+            # only for the very term its WHERE names).
+            sqlite_where=text("directory_consent = 1"),
             postgresql_where=text("directory_consent"),
         ),
     )

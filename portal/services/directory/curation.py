@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, true
 from sqlalchemy.orm import Session, joinedload
 
 from ...models import (
@@ -149,7 +149,7 @@ def _queue_query(session: Session) -> Select[Any]:
     return (
         select(Request)
         .where(
-            Request.directory_consent.is_(True),
+            Request.directory_consent == true(),  # the partial index's own term
             Request.status.in_(ANSWERED_STATUSES),
             Request.id.not_in(used),
             Request.questionnaire_version_id.in_(
@@ -203,7 +203,7 @@ def workspace(session: Session, shown: str, number: int, today: date | None = No
         "withdrawn": by_status.get(EntryStatus.WITHDRAWN, 0),
     }
     query = _queue_query(session) if shown == "queue" else _entries_query(shown, today)
-    return Workspace(shown, page_of(session, query, number), counts)
+    return Workspace(shown, page_of(session, query, number, total=counts[shown]), counts)
 
 
 def listings_for(session: Session, supplier_id: int, key: str) -> list[DirectoryEntry]:

@@ -75,13 +75,16 @@ def page_of(
     *,
     scalars: bool = True,
     counted: Select[Any] | None = None,
+    total: int | None = None,
 ) -> Page[Any]:
     """Page ``number`` of ``query`` (which must be ordered), two statements
     whatever the total. A number past the end shows the last page: an address
     kept from when the list was longer still shows rows. ``counted``, if
     given, is counted instead: the same rows, cheaper to find unordered (a
-    ranked search without its scores)."""
-    total = count(session, query if counted is None else counted)
+    ranked search without its scores); ``total``, if the caller counted
+    already."""
+    if total is None:
+        total = count(session, query if counted is None else counted)
     pages = max(1, -(-total // size))
     number = min(max(1, number), pages)
     window = query.limit(size).offset((number - 1) * size)
