@@ -163,7 +163,7 @@ def figures(found: list[PageFigure]) -> list[Any]:
         if f.name in UNDER_100_MS:
             target += ", < 100 ms"
         flat = statements[(f.name, smallest)] == f.statements
-        target += f" ({f.statements} SQL{'' if flat else ' - GROWS'}, {f.kilobytes:,.0f} KB)"
+        target += f" ({f.statements} SQL{'' if flat else ' - differs'}, {f.kilobytes:,.0f} KB)"
         rows.append(
             Figure(f"{f.name}@{f.size}", f.ms, "ms", f.floor_ms, ratio(f.ms, f.floor_ms), target)
         )
