@@ -498,17 +498,21 @@ def report(title: str, result: dict[str, Any], seconds: float, failures: list[st
         print("  every check passed")
 
 
+def seed_people(app: Any, count: int) -> tuple[list[tuple[str, str, bool]], list[str]]:
+    """``count`` suppliers to simulate, half starting blank, half complete:
+    (link, reference, complete) each, and the references."""
+    blank = seed(app, count // 2, answered=False)
+    full = seed(app, count - count // 2, answered=True)
+    people = [(link, ref, False) for link, ref in zip(blank.links, blank.references, strict=True)]
+    people += [(link, ref, True) for link, ref in zip(full.links, full.references, strict=True)]
+    return people, blank.references + full.references
+
+
 def one_database(database_url: str | None, label: str, seconds: float) -> bool:
     ok = True
     with installation(database_url) as place:
         app = make_app(place)
-        blank = seed(app, SUPPLIERS // 2, answered=False)
-        full = seed(app, SUPPLIERS - SUPPLIERS // 2, answered=True)
-        people = [
-            (link, ref, False) for link, ref in zip(blank.links, blank.references, strict=True)
-        ]
-        people += [(link, ref, True) for link, ref in zip(full.links, full.references, strict=True)]
-        references = blank.references + full.references
+        people, references = seed_people(app, SUPPLIERS)
         server = Server(place)
         server.start()
         try:

@@ -39,8 +39,8 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from .load import CSRF, Client
-from .loadtest import Outcome, Server, check, report, summary, supplier
-from .setup import ROOT, SECRET, free_port, installation, seed
+from .loadtest import Outcome, Server, check, report, seed_people, summary, supplier
+from .setup import ROOT, SECRET, free_port, installation
 
 HOSTS = ("127.0.0.1", "127.0.0.2")
 SUPPLIERS = 40
@@ -231,13 +231,7 @@ def two_hosts(database_url: str, seconds: float) -> bool:
             }
         )
         engine = create_engine(place.database_url)
-        blank = seed(app, SUPPLIERS // 2, answered=False)
-        full = seed(app, SUPPLIERS - SUPPLIERS // 2, answered=True)
-        people = [
-            (link, ref, False) for link, ref in zip(blank.links, blank.references, strict=True)
-        ]
-        people += [(link, ref, True) for link, ref in zip(full.links, full.references, strict=True)]
-        references = blank.references + full.references
+        people, references = seed_people(app, SUPPLIERS)
         with engine.connect() as connection:
             request_ids = list(connection.scalars(select(Request.id)))
         servers = [Server(place, workers=3, host=host, environment=shared) for host in HOSTS]

@@ -8,6 +8,7 @@ pages by cursor instead (views/api/common.py): a program walks to the end.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -65,6 +66,14 @@ def count(session: Session, query: Select[Any]) -> int:
     """Rows ``query`` matches, counted by the database."""
     counted = select(func.count()).select_from(query.order_by(None).subquery())
     return int(session.scalar(counted) or 0)
+
+
+def page_of_list(items: Sequence[T], number: int = 1, size: int = PAGE_SIZE) -> Page[T]:
+    """Page ``number`` of a list already gathered (a number past the end shows
+    the last page, as page_of does)."""
+    number = min(max(1, number), max(1, -(-len(items) // size)))
+    start = (number - 1) * size
+    return Page(list(items[start : start + size]), len(items), number, size)
 
 
 def page_of(

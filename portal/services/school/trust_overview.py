@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from ...models import Organisation, OrgKind, Supplier, utcnow
-from ..platform.paging import Page
+from ..platform.paging import Page, page_of_list
 from . import dpia, raci, standards
 from . import register as supplier_register
 
@@ -72,10 +72,7 @@ SHOWN = 50
 
 def shared_page(found: TrustOverview, number: int) -> Page[SharedSupplier]:
     """A page of the suppliers the trust's schools share, by name."""
-    total = len(found.shared)
-    number = min(max(1, number), max(1, -(-total // SHOWN)))
-    start = (number - 1) * SHOWN
-    return Page(list(found.shared[start : start + SHOWN]), total, number, SHOWN)
+    return page_of_list(found.shared, number, SHOWN)
 
 
 def overview(
