@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import event, update
+from sqlalchemy import event, text, update
 
 from .bigdata import PASSWORD, BigData, Scale, build
 from .setup import add_floor_routes, installation, make_app
@@ -31,7 +31,12 @@ PAGES = (
     ("trust_overview", "trust", "/standards/schools"),
     ("curator_workspace", "curator", "/curate/"),
     ("curator_feedback", "curator", "/curator/feedback"),
+    # The first view after every school changed something (or on a new day):
+    # each school's summary is computed again, then stored after the response.
+    ("trust_overview_all_changed", "trust", "/standards/schools"),
 )
+# Pages timed after every school's summary has been made stale.
+ALL_CHANGED = {"trust_overview_all_changed"}
 
 
 @dataclass(frozen=True)
@@ -71,13 +76,24 @@ def measure(quick: bool, database_url: str | None = None) -> list[PageFigure]:
             for name, who, path in PAGES:
                 client = clients[who]
                 url = path.format(request=data.decided_request_id)
+                stale = _all_changed(app) if name in ALL_CHANGED else lambda: None
+
+                def view(c: FlaskClient = client, u: str = url, before: Any = stale) -> Any:
+                    # Buffered, as a server sends them: the response is closed
+                    # and what it left for after (a trust's summaries) is done.
+                    before()
+                    return c.get(u, buffered=True)
+
+                view()  # statements are counted on a page seen before
                 seen.clear()
-                page = client.get(url)
+                page = view()
                 assert page.status_code == 200, (name, page.status_code)
                 count = len(seen)
                 app.config["BENCH_FLOOR_BYTES"] = len(page.data)
                 ms, floor_ms = paired_ms(
-                    lambda c=client, u=url: c.get(u), lambda c=client: c.get("/bench/floor"), times
+                    view,
+                    lambda c=client, before=stale: (before(), c.get("/bench/floor", buffered=True)),
+                    times,
                 )
                 found.append(
                     PageFigure(name, scale.requests_per_school, ms, floor_ms, count,
@@ -86,6 +102,18 @@ def measure(quick: bool, database_url: str | None = None) -> list[PageFigure]:
                 print(f"    {name:20} {ms:8.1f} ms  floor {floor_ms:5.2f}  "
                       f"{count:5} statements  {len(page.data) / 1024:7.1f} KB", flush=True)  # fmt: skip
     return found
+
+
+def _all_changed(app: Any) -> Any:
+    """Every school's summary made stale, as a change at each would (the same
+    statement before the floor route, so both carry its cost)."""
+    engine = _engine(app)
+
+    def bump() -> None:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE school_summary SET generation = generation + 1"))
+
+    return bump
 
 
 def _recorder(seen: list[str]) -> Any:
@@ -160,6 +188,8 @@ def figures(found: list[PageFigure]) -> list[Any]:
     statements = {(f.name, f.size): f.statements for f in found}
     for f in found:
         target = "<= 10x floor, flat in size"
+        if f.name in ALL_CHANGED:  # no target of its own: how long the stale path takes
+            target = "first view after every school changed; flat in SQL"
         if f.name in UNDER_100_MS:
             target += ", < 100 ms"
         flat = statements[(f.name, smallest)] == f.statements

@@ -47,6 +47,7 @@ from .standards import (
     RaciEntry,
     RaciLetter,
     ReminderSent,
+    SchoolSummary,
     StandardPlan,
     SupplierUse,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "RaciEntry",
     "RaciLetter",
     "ReminderSent",
+    "SchoolSummary",
     "StandardPlan",
     "SupplierUse",
     "StoredFile",

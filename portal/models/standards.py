@@ -204,3 +204,26 @@ class FeedbackComment(Base):
     created_at: Mapped[created_at]
 
     author: Mapped[User | None] = relationship()
+
+
+class SchoolSummary(Base):
+    """What the trust overview shows of one school (its standards, RACI gaps,
+    register and what is overdue), stored where it is read: a trust of fifty
+    schools would otherwise gather every school's register on every view
+    (services/school/school_summary.py). A change to anything it rests on
+    moves ``generation`` on; the stored content stands only while
+    ``stored_generation`` matches it and ``computed_on`` is today."""
+
+    __tablename__ = "school_summary"
+
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
+    )
+    generation: Mapped[int] = mapped_column(
+        default=0, server_default="0", comment="moved on by every change the summary rests on"
+    )
+    stored_generation: Mapped[int | None] = mapped_column(
+        comment="the generation the content was computed at"
+    )
+    computed_on: Mapped[date | None] = mapped_column(comment="overdue is a matter of the date")
+    content: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from ..after_response import after_response
 from ..exports.standards import raci_workbook, timeline_workbook
 from ..extensions import db, export_limit, keep_changes, writes_on_get
 from ..identity.staff_sessions import current_actor, current_organisation
@@ -18,7 +19,7 @@ from ..services.accounts import users as accounts
 from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
 from ..services.platform.paging import page_number
-from ..services.school import feedback, raci, standards
+from ..services.school import feedback, raci, school_summary, standards
 from ..services.school import trust_overview as trust_overview_service
 from .downloads import send_evidence, send_temporary
 from .forms import DigitalLeadForm, RaciForm, StandardPlanForm
@@ -279,6 +280,10 @@ def trust_overview() -> ResponseReturnValue:
     organisation = current_organisation()
     schools = schools_of_trust(organisation)
     found = trust_overview_service.overview(db.session, schools)
+    if found.unsaved:
+        # Kept for the next view, once this one has answered (a reader
+        # stays a reader: the store waits for no lock while the page is built).
+        after_response(lambda session: school_summary.save(session, found.unsaved))
     return render_template(
         "standards/trust.html",
         organisation=organisation,

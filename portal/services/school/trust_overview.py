@@ -9,43 +9,37 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from ...models import Organisation, OrgKind, Supplier, utcnow
+from ...models import Organisation, OrgKind
 from ..platform.paging import Page, page_of_list
-from . import dpia, raci, standards
-from . import register as supplier_register
+from . import school_summary
+from .school_summary import Overdue, Summary, SupplierLine, Unsaved
 
 
 @dataclass(frozen=True)
-class SchoolSummary:
+class SchoolRow:
     school: Organisation
-    progress: standards.Progress
-    raci_gaps: int
-    suppliers: int
-    overdue: tuple[standards.Due, ...]
-
-    def status_of(self, name: str) -> str | None:
-        for standard in self.progress.standards:
-            if standard.name == name:
-                return standard.status
-        return None
+    summary: Summary
 
 
 @dataclass(frozen=True)
 class SharedSupplier:
-    supplier: Supplier
-    # Per school using it: the register entry (latest assessment, next review).
-    by_school: dict[int, supplier_register.RegisterEntry]
+    supplier_id: int
+    name: str
+    # Per school using it: the supplier's line in that school's register.
+    by_school: dict[int, SupplierLine]
 
 
 @dataclass(frozen=True)
 class TrustOverview:
-    schools: tuple[SchoolSummary, ...]
+    schools: tuple[SchoolRow, ...]
     standard_names: tuple[str, ...]
     shared: tuple[SharedSupplier, ...]
+    # Summaries computed for this view: stored after its response (save()).
+    unsaved: tuple[Unsaved, ...] = ()
 
     @property
-    def overdue(self) -> list[tuple[Organisation, standards.Due]]:
-        found = [(s.school, due) for s in self.schools for due in s.overdue]
+    def overdue(self) -> list[tuple[Organisation, Overdue]]:
+        found = [(row.school, due) for row in self.schools for due in row.summary.overdue]
         return sorted(found, key=lambda pair: (pair[1].on, pair[0].name))
 
 
@@ -78,43 +72,22 @@ def shared_page(found: TrustOverview, number: int) -> Page[SharedSupplier]:
 def overview(
     session: Session, schools: list[Organisation], today: date | None = None
 ) -> TrustOverview:
-    """``schools`` as :func:`trust_schools` gives them. Every school's
-    standards, charts, register and DPIAs are gathered together, a statement
-    per kind of record: the page costs the same for five schools or fifty."""
-    today = today or utcnow().date()
-    progress = standards.progress_for(session, schools, today)
-    registers = supplier_register.entries_for(session, schools, today)
-    dpias = dpia.dpias_by_organisation(session, [school.id for school in schools])
-    charts = raci.tasks_for(session, [(s, progress[s.id].questionnaire) for s in schools])
-    summaries = []
+    """``schools`` as :func:`trust_schools` gives them, each with its stored
+    summary (services/school/school_summary.py): the page reads a row per
+    school, and gathers afresh only the schools whose records changed."""
+    found = school_summary.summaries(session, schools, today)
+    rows = tuple(SchoolRow(school, found.by_school[school.id]) for school in schools)
     names: dict[str, None] = {}
-    users: dict[int, dict[int, supplier_register.RegisterEntry]] = {}
-    suppliers: dict[int, Supplier] = {}
-    for school in schools:
-        found = progress[school.id]
-        for standard in found.standards:
-            names.setdefault(standard.name, None)
-        register = registers[school.id]
-        for entry in register:
-            users.setdefault(entry.supplier.id, {})[school.id] = entry
-            suppliers[entry.supplier.id] = entry.supplier
-        due = standards.timeline(
-            session, school, found, today, register=register, dpias=dpias[school.id]
-        )
-        summaries.append(
-            SchoolSummary(
-                school=school,
-                progress=found,
-                raci_gaps=sum(1 for task in charts[school.id] if task.gaps),
-                suppliers=len(register),
-                overdue=tuple(entry for entry in due if entry.overdue),
-            )
-        )
-    shared = tuple(
-        SharedSupplier(suppliers[sid], by_school)
-        for sid, by_school in sorted(
-            users.items(), key=lambda item: suppliers[item[0]].name.lower()
-        )
+    users: dict[int, dict[int, SupplierLine]] = {}
+    for row in rows:
+        for name, _status in row.summary.standards:
+            names.setdefault(name, None)
+        for line in row.summary.suppliers:
+            users.setdefault(line.supplier_id, {})[row.school.id] = line
+    shared = [
+        SharedSupplier(sid, next(iter(by_school.values())).name, by_school)
+        for sid, by_school in users.items()
         if len(by_school) > 1
-    )
-    return TrustOverview(tuple(summaries), tuple(names), shared)
+    ]
+    shared.sort(key=lambda found: (found.name.lower(), found.supplier_id))
+    return TrustOverview(rows, tuple(names), tuple(shared), found.unsaved)
