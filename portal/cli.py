@@ -113,6 +113,43 @@ def questionnaires_check() -> None:
     click.echo(f"{len(files)} questionnaire(s) OK")
 
 
+@questionnaires_cli.command("export")
+@click.argument("key")
+@click.option("--version", type=int, help="The version (the newest when left out).")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def questionnaires_export(key: str, version: int | None, out: Path) -> None:
+    """Write a questionnaire as the workbook a curator edits (questionnaires/README.md)."""
+    from .services.platform.questionnaire_registry import find_version
+    from .services.platform.questionnaire_workbooks import workbook_of
+
+    try:
+        questionnaire = find_version(db.session, key, version)
+    except ServiceError as exc:
+        raise click.UsageError(exc.message) from exc
+    out.write_bytes(workbook_of(questionnaire))
+    click.echo(f"{questionnaire.key} version {questionnaire.version} written to {out}")
+
+
+@questionnaires_cli.command("import")
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def questionnaires_import(workbook: Path) -> None:
+    """Read a questionnaire workbook and check it; exit 1 with one line per
+    problem (by sheet, row and column)."""
+    from .questionnaire.workbook import WorkbookProblems
+    from .services.platform.questionnaire_workbooks import read_workbook
+
+    try:
+        questionnaire = read_workbook(workbook.read_bytes())
+    except WorkbookProblems as exc:
+        for problem in exc.problems:
+            click.echo(str(problem))
+        sys.exit(1)
+    click.echo(
+        f"{questionnaire.key} version {questionnaire.version}: {questionnaire.title}, "
+        f"{questionnaire.question_count} questions, sha256 {questionnaire.sha256[:12]}"
+    )
+
+
 @click.command("create-org")
 @with_appcontext
 @click.option("--name", required=True)

@@ -135,3 +135,21 @@ def definition_for(row: QuestionnaireVersion) -> Questionnaire:
     if questionnaire is None:
         questionnaire = _parsed[row.sha256] = questionnaire_from_snapshot(row.snapshot)
     return questionnaire
+
+
+def find_version(session: Session, key: str, version: int | None = None) -> Questionnaire:
+    """A questionnaire's ``version`` (the newest when None): as stored, once a
+    request has used it, else its file."""
+    if version is None:
+        return find_current(session, key)
+    row = session.scalar(
+        select(QuestionnaireVersion).where(
+            QuestionnaireVersion.key == key, QuestionnaireVersion.version == version
+        )
+    )
+    if row is not None:
+        return definition_for(row)
+    for questionnaire in all_definitions(session):
+        if questionnaire.key == key and questionnaire.version == version:
+            return questionnaire
+    raise ServiceError(f"There is no questionnaire {key} version {version}", "questionnaire")

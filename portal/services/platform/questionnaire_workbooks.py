@@ -1,0 +1,36 @@
+"""Questionnaires as workbooks (issue 24): the one a curator downloads to
+edit, and reading one back, checked as strictly as a TOML file.
+
+The layout is the engine's (questionnaire/workbook.py); the .xlsx itself is
+written and read by exports/questionnaire_workbook.py.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from io import BytesIO
+
+from ...exports.questionnaire_workbook import read_sheets, write_sheets
+from ...questionnaire import Questionnaire, questionnaire_from_snapshot
+from ...questionnaire.workbook import Problem, WorkbookProblems, from_sheets, to_sheets
+from .filetypes import archive_problem
+
+
+def workbook_of(questionnaire: Questionnaire) -> bytes:
+    """The questionnaire as its workbook: reading it back gives the same definition."""
+    return write_sheets(to_sheets(questionnaire.snapshot))
+
+
+def read_workbook(data: bytes) -> Questionnaire:
+    """The questionnaire a workbook describes. Raises WorkbookProblems with
+    every problem, each at its sheet, row and column; returns only when the
+    whole workbook is sound."""
+    # A ZIP that is not what it seems (a zip bomb, macros) is refused before
+    # it is unpacked; anything else that is not a workbook fails to open.
+    if zipfile.is_zipfile(BytesIO(data)):
+        problem = archive_problem(BytesIO(data))
+        if problem:
+            raise WorkbookProblems(
+                [Problem("workbook", None, None, f"This file cannot be opened: it {problem}")]
+            )
+    return questionnaire_from_snapshot(from_sheets(read_sheets(data)))
