@@ -72,6 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
         api,
         auth,
         curator,
+        curator_questionnaires,
         directory,
         dpia,
         exports,
@@ -92,8 +93,8 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
     errors.init_app(app)
     rate_limit_store.init_app(app)
     for module in (
-        auth, school, review, profiles, exports, directory, curator, standards, register,
-        dpia, feedback, supplier, api,
+        auth, school, review, profiles, exports, directory, curator, curator_questionnaires, standards,
+        register, dpia, feedback, supplier, api,
     ):  # fmt: skip
         app.register_blueprint(module.bp)
     cli.init_app(app)

@@ -83,13 +83,23 @@ def db_current() -> None:
 
 @questionnaires_cli.command("list")
 def questionnaires_list() -> None:
-    """Key, version, title, question count and SHA-256 prefix of each definition file."""
-    from .services.platform.questionnaire_registry import all_definitions
+    """Key, version, title, question count, SHA-256 prefix and where each
+    version came from (its file, or the curator who published it)."""
+    from .services.platform.questionnaire_publishing import catalogue
 
-    for q in all_definitions(db.session):
-        click.echo(
-            f"{q.key}\t{q.version}\t{q.title}\t{q.question_count} questions\t{q.sha256[:12]}"
-        )
+    for listing in catalogue(db.session):
+        for version in reversed(listing.versions):
+            q = version.questionnaire
+            if version.file_name:
+                source = f"file {version.file_name}"
+            else:
+                when = version.published_at.date().isoformat() if version.published_at else ""
+                source = f"published {when} by {version.published_by or 'the command line'}"
+            state = " (retired)" if listing.retired else ""
+            click.echo(
+                f"{q.key}\t{q.version}\t{q.title}\t{q.question_count} questions\t"
+                f"{q.sha256[:12]}\t{source}{state}"
+            )
 
 
 @questionnaires_cli.command("check")
@@ -132,10 +142,13 @@ def questionnaires_export(key: str, version: int | None, out: Path) -> None:
 
 @questionnaires_cli.command("import")
 @click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def questionnaires_import(workbook: Path) -> None:
-    """Read a questionnaire workbook and check it; exit 1 with one line per
-    problem (by sheet, row and column)."""
+@click.option("--publish", is_flag=True, help="Publish it as a new version once it is sound.")
+def questionnaires_import(workbook: Path, publish: bool) -> None:
+    """Read a questionnaire workbook and check it (exit 1 with one line per
+    problem, by sheet, row and column); with --publish, offer it for new
+    requests at once, as a curator's upload does."""
     from .questionnaire.workbook import WorkbookProblems
+    from .services.platform import questionnaire_publishing
     from .services.platform.questionnaire_workbooks import read_workbook
 
     try:
@@ -148,6 +161,30 @@ def questionnaires_import(workbook: Path) -> None:
         f"{questionnaire.key} version {questionnaire.version}: {questionnaire.title}, "
         f"{questionnaire.question_count} questions, sha256 {questionnaire.sha256[:12]}"
     )
+    if publish:
+        try:
+            questionnaire_publishing.publish(db.session, questionnaire, None, None)
+        except ServiceError as exc:
+            click.echo(exc.message)
+            sys.exit(1)
+        db.session.commit()
+        click.echo("Published: new requests use it from now on")
+
+
+@questionnaires_cli.command("retire")
+@click.argument("key")
+@click.option("--restore", is_flag=True, help="Offer a retired questionnaire again.")
+def questionnaires_retire(key: str, restore: bool) -> None:
+    """Stop new requests using a questionnaire (requests sent keep theirs)."""
+    from .services.platform import questionnaire_publishing
+
+    change = questionnaire_publishing.restore if restore else questionnaire_publishing.retire
+    try:
+        change(db.session, key, None, None)
+    except ServiceError as exc:
+        raise click.UsageError(exc.message) from exc
+    db.session.commit()
+    click.echo(f"{key} {'restored' if restore else 'retired'}")
 
 
 @click.command("create-org")

@@ -82,3 +82,12 @@ RULE_OPERATOR_LABELS = {
     "present": "is answered",
     "info": "is for information only",
 }
+
+# Who answers a questionnaire of each audience (questionnaires/README.md).
+AUDIENCE_LABELS = {
+    "it_support": "IT support providers",
+    "cloud": "cloud and edtech suppliers",
+    "screening": "suppliers, as a first screening",
+    "self_assessment": "the school's own staff (a self-assessment)",
+    "dpia": "the school's own staff (a DPIA)",
+}

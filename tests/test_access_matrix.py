@@ -33,7 +33,7 @@ PUBLIC = {
 }
 STAFF_BLUEPRINTS = (
     "school.", "review.", "profiles.", "exports.", "directory.", "curator.", "standards.", "suppliers.", "feedback.",
-    "dpia.",
+    "dpia.", "curator_questionnaires.",
     "auth.authenticator",
     "auth.account", "auth.change_password",
 )  # fmt: skip
@@ -44,8 +44,9 @@ STAFF_BLUEPRINTS = (
 OWN_ORGANISATION = ("profiles.", "exports.download_register", "standards.")
 # The directory is shared, not any one school's: who sees which entry is
 # tested in test_directory.py (drafts 404, curator routes 403 for schools);
-# feedback shares with the curator in test_standards.py.
-SHARED = ("directory.", "curator.", "feedback.shares", "feedback.shared")
+# feedback shares with the curator in test_standards.py; a curator's uploaded
+# questionnaire workbooks in test_curator_questionnaires.py.
+SHARED = ("directory.", "curator.", "curator_questionnaires.", "feedback.shares", "feedback.shared")
 
 
 def rules(app: Flask) -> list[Rule]:
@@ -176,6 +177,8 @@ def test_every_staff_route_sends_anonymous_users_to_sign_in(
                 "supplier_id": 1,
                 "share_id": 1,
                 "dpia_id": 1,
+                "upload_id": 1,
+                "version": 1,
             },
         )
         for method in methods(rule):
@@ -300,6 +303,8 @@ def test_every_post_route_refuses_a_missing_csrf_token(app: Flask, make: Factory
                 "supplier_id": 1,
                 "share_id": 1,
                 "dpia_id": 1,
+                "upload_id": 1,
+                "version": 1,
             },
         )
         if rule.endpoint.startswith("api."):

@@ -148,6 +148,7 @@ def world(app: Flask, make: Factory) -> dict[str, Any]:
             "dpia_id": 1,
             "invitation_id": 1,
             "answer": "accept",
+            "upload_id": 1,
         },
         "link": link,
     }
@@ -166,6 +167,34 @@ def test_no_input_makes_a_server_error(app: Flask, world: dict[str, Any]) -> Non
         fuzz(client, rule, fill(rule, world["values"]))
         checked += 1
     assert checked > 70
+
+
+def test_the_curators_questionnaire_pages_survive_hostile_input(app: Flask, make: Factory) -> None:
+    """Hostile answers in a try-out, and hostile forms on every page, as a
+    curator with a sound upload to try (a school admin only meets 403s)."""
+    import io
+
+    from portal.questionnaire.definition import load_file
+    from portal.services.platform.questionnaire_workbooks import workbook_of
+
+    from .conftest import TEST_QUESTIONNAIRES
+
+    curator = app.test_client()
+    login(curator, make.user(make.org("Data Protection Partners", kind="curator"), role="curator"))
+    data = workbook_of(load_file(TEST_QUESTIONNAIRES / "features.toml"))
+    sent = curator.post(
+        "/curate/questionnaires/uploads",
+        data={"workbook": (io.BytesIO(data), "features.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 302
+    values = {"upload_id": int(sent.location.rsplit("/", 1)[1]), "key": "features", "version": 1}
+    checked = 0
+    for rule in rules(app):
+        if rule.endpoint.startswith("curator_questionnaires."):
+            fuzz(curator, rule, fill(rule, values))
+            checked += 1
+    assert checked >= 7
 
 
 def test_sign_in_pages_survive_hostile_input(app: Flask) -> None:

@@ -20,7 +20,12 @@ from .directory import CATEGORIES, Adoption, DirectoryEntry, EntryStatus
 from .dpia import Dpia, DpiaAnswer, DpiaStatus, SigningRole
 from .files import StoredFile, StoredFileChunk
 from .outbox import OutgoingEmail
-from .questionnaires import QuestionnaireVersion
+from .questionnaires import (
+    QuestionnaireUpload,
+    QuestionnaireVersion,
+    RetiredQuestionnaire,
+    VersionOrigin,
+)
 from .requests import (
     ANSWERED_STATUSES,
     AWAITING_REVIEW_STATUSES,
@@ -97,7 +102,10 @@ __all__ = [
     "OrgKind",
     "Organisation",
     "OutgoingEmail",
+    "QuestionnaireUpload",
     "QuestionnaireVersion",
+    "RetiredQuestionnaire",
+    "VersionOrigin",
     "RecoveryCode",
     "Request",
     "RequestOnBehalf",

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import enum
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, created_at, intpk
+from .base import Base, created_at, enum_check, intpk
+
+
+class VersionOrigin(enum.StrEnum):
+    FILE = "file"  # a definition file in questionnaires/, stored when first used
+    WORKBOOK = "workbook"  # published by a curator from a workbook (issue 24)
 
 
 class QuestionnaireVersion(Base):
     __tablename__ = "questionnaire_version"
     __table_args__ = (
         UniqueConstraint("key", "version", name="uq_questionnaire_version_key_version"),
+        enum_check("origin", VersionOrigin),
     )
 
     id: Mapped[intpk]
@@ -27,3 +35,51 @@ class QuestionnaireVersion(Base):
     )
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[created_at]
+    origin: Mapped[str] = mapped_column(
+        String(20), default=VersionOrigin.FILE, server_default=VersionOrigin.FILE.value
+    )
+    published_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    published_at: Mapped[datetime | None]
+
+
+class RetiredQuestionnaire(Base):
+    """A questionnaire no new request may use; requests already sent keep
+    their version. Restoring it deletes the row."""
+
+    __tablename__ = "retired_questionnaire"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    retired_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    retired_at: Mapped[created_at]
+
+
+class QuestionnaireUpload(Base):
+    """A workbook a curator uploaded, kept whether or not it is sound: its
+    problems to fix, or the questionnaire to check and publish."""
+
+    __tablename__ = "questionnaire_upload"
+
+    id: Mapped[intpk]
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    uploaded_at: Mapped[created_at]
+    filename: Mapped[str] = mapped_column(String(200))
+    # Deferred: the list of uploads never reads the files themselves.
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    problems: Mapped[list[str] | None] = mapped_column(
+        JSON, comment="one line per problem, by sheet, row and column; null when sound"
+    )
+    key: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int | None]
+    title: Mapped[str | None] = mapped_column(String(200))
+    published_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questionnaire_version.id", ondelete="SET NULL")
+    )

@@ -607,3 +607,11 @@ class DpiaReturnForm(FlaskForm):
             Length(max=2000, message="Keep it to 2,000 characters or fewer"),
         ],
     )
+
+
+class QuestionnaireWorkbookForm(FlaskForm):
+    workbook = FileField(
+        "Questionnaire workbook",
+        description="An .xlsx file: download a questionnaire below, change it, raise its version "
+        "on the settings sheet, and upload it here.",
+    )

@@ -1,19 +1,23 @@
-"""Questionnaire definitions on disk, and the versions the database has kept.
+"""Questionnaire definitions on disk, the versions curators published from
+workbooks, and the versions the database has kept.
 
-Files are loaded once at start-up. A request stores the version it was sent
-with; rendering and validation always use that stored snapshot, so changing a
-file never changes a questionnaire already in a supplier's hands.
+Files are loaded once at start-up; a version a curator publishes lives in the
+database, read on every call, so every worker and every app host offers it for
+new requests at once, without a restart. A request stores the version it was
+sent with; rendering and validation always use that stored snapshot, so a new
+version never changes a questionnaire already in a supplier's hands.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session, SessionTransaction
 
-from ...models import QuestionnaireVersion
+from ...models import QuestionnaireVersion, RetiredQuestionnaire, VersionOrigin
 from ...questionnaire import Questionnaire, questionnaire_from_snapshot
 from ...questionnaire.definition import LoadedFile, load_files
 from ..errors import ServiceError
@@ -48,15 +52,85 @@ class QuestionnaireFiles:
 
 
 def all_definitions(session: Session) -> list[Questionnaire]:
-    """Every definition file loaded, sorted by title then version."""
-    files = runtime(session).questionnaires.files
-    return sorted((f.questionnaire for f in files), key=lambda q: (q.title, q.version))
+    """Every definition file loaded and every version published from a
+    workbook, sorted by title then version."""
+    files = [f.questionnaire for f in runtime(session).questionnaires.files]
+    on_disk = {(q.key, q.version) for q in files}
+    published = [q for q in published_definitions(session) if (q.key, q.version) not in on_disk]
+    return sorted([*files, *published], key=lambda q: (q.title, q.version))
+
+
+def published_definitions(session: Session) -> list[Questionnaire]:
+    """The versions curators published from workbooks. Each snapshot is read
+    once per process (parsed versions are kept by SHA-256, and never change)."""
+    return _catalogue(session).published
+
+
+def retired_keys(session: Session) -> set[str]:
+    return _catalogue(session).retired
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    published: list[Questionnaire]
+    retired: set[str]
+
+
+# What the database adds to the files, read once per transaction: a page
+# that finds the current version for each of its rows (a trust's schools
+# each resolve their standards questionnaire) would otherwise send two
+# statements per row (test_page_queries counts them). Dropped when the
+# transaction ends, and by publish and retire themselves.
+_CATALOGUE = "portal_questionnaire_catalogue"
+
+
+def _catalogue(session: Session) -> _Catalogue:
+    found = session.info.get(_CATALOGUE)
+    if found is None:
+        found = session.info[_CATALOGUE] = _Catalogue(_published(session), _retired(session))
+    return cast(_Catalogue, found)
+
+
+def forget_catalogue(session: Session) -> None:
+    """After publishing or retiring: the next look reads the database again."""
+    session.info.pop(_CATALOGUE, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_catalogue(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_CATALOGUE, None)
+
+
+def _retired(session: Session) -> set[str]:
+    return set(session.scalars(select(RetiredQuestionnaire.key)))
+
+
+def _published(session: Session) -> list[Questionnaire]:
+    rows = session.execute(
+        select(QuestionnaireVersion.id, QuestionnaireVersion.sha256).where(
+            QuestionnaireVersion.origin == VersionOrigin.WORKBOOK
+        )
+    ).all()
+    unread = [row.id for row in rows if row.sha256 not in _parsed]
+    if unread:
+        for sha256, snapshot in session.execute(
+            select(QuestionnaireVersion.sha256, QuestionnaireVersion.snapshot).where(
+                QuestionnaireVersion.id.in_(unread)
+            )
+        ):
+            _parsed[sha256] = questionnaire_from_snapshot(snapshot)
+    return [_parsed[row.sha256] for row in rows]
 
 
 def current_definitions(session: Session) -> list[Questionnaire]:
-    """The newest version of each questionnaire: what a new request can use."""
+    """The newest version of each questionnaire not retired: what a new
+    request can use."""
+    retired = retired_keys(session)
     newest: dict[str, Questionnaire] = {}
     for questionnaire in all_definitions(session):
+        if questionnaire.key in retired:
+            continue
         if (
             questionnaire.key not in newest
             or questionnaire.version > newest[questionnaire.key].version
@@ -114,19 +188,33 @@ def published_conflicts(session: Session, files: list[LoadedFile]) -> list[str]:
     if not inspect(session.connection()).has_table(QuestionnaireVersion.__tablename__):
         return []  # a database not yet migrated has published nothing
     stored = {
-        (row.key, row.version): row.sha256
+        (row.key, row.version): (row.sha256, row.origin)
         for row in session.execute(
             select(
-                QuestionnaireVersion.key, QuestionnaireVersion.version, QuestionnaireVersion.sha256
+                QuestionnaireVersion.key,
+                QuestionnaireVersion.version,
+                QuestionnaireVersion.sha256,
+                QuestionnaireVersion.origin,
             )
         )
     }
-    return [
-        f"{f.path.name}: {q.key} version {q.version} has changed since it was published; "
-        "give it a new version number"
-        for f in files
-        if stored.get(((q := f.questionnaire).key, q.version), q.sha256) != q.sha256
-    ]
+    problems = []
+    for loaded in files:
+        q = loaded.questionnaire
+        sha256, origin = stored.get((q.key, q.version), (q.sha256, None))
+        if sha256 == q.sha256:
+            continue
+        if origin == VersionOrigin.WORKBOOK:
+            problems.append(
+                f"{loaded.path.name}: a curator published {q.key} version {q.version} from a "
+                "workbook with other content; give the file a new version number"
+            )
+        else:
+            problems.append(
+                f"{loaded.path.name}: {q.key} version {q.version} has changed since it was "
+                "published; give it a new version number"
+            )
+    return problems
 
 
 def definition_for(row: QuestionnaireVersion) -> Questionnaire:
