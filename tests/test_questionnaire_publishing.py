@@ -169,3 +169,41 @@ def test_a_retired_questionnaire_takes_no_new_requests(
     dbs.rollback()
     actions = [e.action for e in dbs.scalars(select(AuditEvent).order_by(AuditEvent.id))]
     assert "questionnaire_retired" in actions and "questionnaire_restored" in actions
+
+
+def test_two_gunicorn_workers_started_before_a_publish_both_send_the_new_version(
+    database_url: str, tmp_path: Path, folder: Path, make: Factory, dbs: Session
+) -> None:
+    """Separate processes on loopback, each with the files it loaded at start:
+    neither is restarted, and both send the version published after they started."""
+    import json
+    import urllib.request
+
+    from .test_api import NEW_REQUEST, make_key
+    from .test_rate_limits import server
+
+    app = app_on(database_url, tmp_path, folder)
+    key = make_key(app, Factory(app).org("Riverside Learning Trust", kind="trust"))
+    settings = {"QUESTIONNAIRE_FOLDER": str(folder), "API_RATE_LIMIT": "100 per minute"}
+    with (
+        server(database_url, tmp_path, "memory://", **settings) as first,
+        server(database_url, tmp_path, "memory://", **settings) as second,
+    ):
+
+        def send(base: str, supplier: str) -> dict[str, object]:
+            call = urllib.request.Request(  # noqa: S310 (loopback)
+                f"{base}/api/v1/requests",
+                data=json.dumps({**NEW_REQUEST, "supplier_name": supplier}).encode(),
+                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+                method="POST",
+            )
+            with urllib.request.urlopen(call, timeout=20) as response:  # noqa: S310 (loopback)
+                assert response.status == 201
+                return dict(json.load(response))
+
+        before = [send(base, f"Before {n}") for n, base in enumerate((first, second))]
+        workbook = edited_workbook(tmp_path, 2, "Response target", "Target time to respond")
+        assert cli(app, "import", str(workbook), "--publish").exit_code == 0
+        after = [send(base, f"After {n}") for n, base in enumerate((first, second))]
+    assert [b["questionnaire"]["version"] for b in before] == [1, 1]  # type: ignore[index]
+    assert [a["questionnaire"]["version"] for a in after] == [2, 2]  # type: ignore[index]

@@ -162,7 +162,7 @@ def test_each_problem_is_named_by_sheet_row_and_column_all_at_once() -> None:
             "survey row 3, column hint: 5,242,880 characters: a cell holds at most 10,000",
         ),
         ("no choices sheet", "choices: the workbook has no sheet called choices"),
-        ("unknown column", "survey row 2, column appearance: unknown column"),
+        ("unknown column", "survey row 2, column colour: unknown column"),
         ("two sheets named alike", "survey: two sheets have this name"),
     ],
 )
@@ -190,8 +190,8 @@ def test_a_workbook_that_cannot_be_trusted_is_refused_saying_where(
         elif case == "no choices sheet":
             del sheets["choices"]
         elif case == "unknown column":
-            sheets["survey"][0] = [*sheets["survey"][0], "appearance"]
-            sheets["survey"][1] = [*sheets["survey"][1], "field-list"]
+            sheets["survey"][0] = [*sheets["survey"][0], "colour"]
+            sheets["survey"][1] = [*sheets["survey"][1], "green"]
         elif case == "two sheets named alike":
             sheets["Survey "] = sheets["survey"]
         data = workbook(sheets, hook)
@@ -256,3 +256,147 @@ def test_the_command_line_exports_and_checks_a_workbook(app: Flask, tmp_path: Pa
     refused = cli(app, "import", str(broken))
     assert refused.exit_code == 1
     assert "choices: the workbook has no sheet called choices" in refused.output
+
+
+# An XLSForm as ODK or KoboToolbox users make one: metadata rows, translated
+# labels, presentation columns, ${} references, '.', '=' and a repeat.
+ODK_SETTINGS = [
+    ["form_title", "form_id", "version", "default_language", "style", "audience"],
+    ["Cloud hosting check", "hosting_odk", "2024120401", "English (en)", "pages", "cloud"],
+]
+ODK_SURVEY = [
+    ["type", "name", "label::English (en)", "hint::English (en)", "required", "relevant",
+     "constraint", "constraint_message::English (en)", "appearance"],
+    ["start", "start", None, None, None, None, None, None, None],
+    ["end", "end", None, None, None, None, None, None, None],
+    ["begin group", "hosting", "Hosting", None, None, None, None, None, "field-list"],
+    ["select_one yn", "uses_cloud", "Do you host our data in the cloud?", None, "yes", None, None, None, None],
+    ["text", "provider", "Which provider?", "The company, not the product", "${uses_cloud} = 'yes'",
+     "${uses_cloud} = 'yes'", None, None, None],
+    ["integer", "breach_hours", "Hours to tell us of a breach", None, "yes", None,
+     ". >= 0 and . <= 720", "Between 0 and 720 hours", None],
+    ["end group", None, None, None, None, None, None, None, None],
+    ["begin group", "subs", "Sub-processors", None, None, None, None, None, None],
+    ["begin repeat", "subprocessors", "Sub-processors you use", None, None, "${uses_cloud} = 'yes'", None, None, None],
+    ["text", "sp_name", "Name", None, "yes", None, None, None, None],
+    ["select_one where", "sp_country", "Country", None, None, None, None, None, None],
+    ["end repeat", None, None, None, None, None, None, None, None],
+    ["end group", None, None, None, None, None, None, None, None],
+]  # fmt: skip
+ODK_CHOICES = [
+    ["list_name", "name", "label::English (en)"],
+    ["yn", "yes", "Yes"], ["yn", "no", "No"],
+    ["where", "uk", "In the UK"], ["where", "other", "Elsewhere"],
+]  # fmt: skip
+# The same questionnaire written in TOML.
+ODK_TWIN = """
+key = "hosting_odk"
+version = 2024120401
+title = "Cloud hosting check"
+audience = "cloud"
+
+[choices]
+yn = [{ value = "yes", label = "Yes" }, { value = "no", label = "No" }]
+where = [{ value = "uk", label = "In the UK" }, { value = "other", label = "Elsewhere" }]
+
+[[sections]]
+id = "hosting"
+title = "Hosting"
+
+[[sections.questions]]
+id = "uses_cloud"
+label = "Do you host our data in the cloud?"
+type = "single_choice"
+choices = "yn"
+required = true
+
+[[sections.questions]]
+id = "provider"
+label = "Which provider?"
+help = "The company, not the product"
+type = "text"
+show_if = "uses_cloud == 'yes'"
+required_if = "uses_cloud == 'yes'"
+
+[[sections.questions]]
+id = "breach_hours"
+label = "Hours to tell us of a breach"
+type = "integer"
+required = true
+constraint = "value >= 0 and value <= 720"
+constraint_message = "Between 0 and 720 hours"
+
+[[sections]]
+id = "subs"
+title = "Sub-processors"
+
+[[sections.questions]]
+id = "subprocessors"
+label = "Sub-processors you use"
+type = "table"
+show_if = "uses_cloud == 'yes'"
+columns = [
+  { id = "sp_name", label = "Name", type = "text", required = true },
+  { id = "sp_country", label = "Country", type = "single_choice", choices = "where" },
+]
+"""
+
+
+def test_an_xlsform_made_for_odk_imports_and_behaves_as_its_toml_twin() -> None:
+    from portal.questionnaire import logic
+
+    found = read_workbook(
+        workbook({"settings": ODK_SETTINGS, "survey": ODK_SURVEY, "choices": ODK_CHOICES})
+    )
+    twin = questionnaire_from_snapshot(tomllib.loads(ODK_TWIN))
+    assert canonical_json(found.snapshot) == canonical_json(twin.snapshot)
+    for answers in ({}, {"uses_cloud": "yes"}, {"uses_cloud": "no", "breach_hours": 900}):
+        assert logic.visibility(found, answers) == logic.visibility(twin, answers)
+        assert logic.problems(found, answers) == logic.problems(twin, answers)
+    assert logic.visibility(found, {"uses_cloud": "yes"})["provider"] is True
+    assert logic.visibility(found, {"uses_cloud": "no"})["subprocessors"] is False
+
+
+def test_an_xlsform_without_an_audience_is_asked_for_one() -> None:
+    settings = [row[:-1] for row in ODK_SETTINGS]
+    found = problems_of(
+        workbook({"settings": settings, "survey": ODK_SURVEY, "choices": ODK_CHOICES})
+    )
+    assert found == [
+        "settings, column audience: add an audience column: it_support, cloud, screening, "
+        "self_assessment or dpia (who answers it, and what the school gets; questionnaires/README.md)"
+    ]
+
+
+def test_what_an_xlsform_does_that_cannot_be_done_here_is_listed_row_by_row() -> None:
+    survey = [[*row, None, None] for row in ODK_SURVEY]
+    survey[0] = [*ODK_SURVEY[0], "calculation", "media::image"]
+    survey.insert(
+        4, ["calculate", "score", None, None, None, None, None, None, None, "1 + 1", None]
+    )
+    survey.insert(
+        5,
+        [
+            "geopoint",
+            "site",
+            "Where is the office?",
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        ],
+    )
+    survey[6][10] = "logo.png"  # an image beside the cloud question
+    found = problems_of(
+        workbook({"settings": ODK_SETTINGS, "survey": survey, "choices": ODK_CHOICES})
+    )
+    assert found == [
+        "survey row 5, column calculation: XLSForm's calculation has no equivalent here: remove it",
+        "survey row 7, column media::image: XLSForm's media::image has no equivalent here: remove it",
+        "survey row 5, column type: XLSForm's calculate has no equivalent here: remove the row",
+        "survey row 6, column type: XLSForm's geopoint has no equivalent here: remove the row",
+    ]

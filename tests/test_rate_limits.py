@@ -59,8 +59,9 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
 
 
 @contextmanager
-def server(database_url: str, tmp_path: Path, storage: str) -> Iterator[str]:
-    """One gunicorn worker of its own: a separate process, with its own memory."""
+def server(database_url: str, tmp_path: Path, storage: str, **settings: str) -> Iterator[str]:
+    """One gunicorn worker of its own: a separate process, with its own memory
+    (``settings``: more of the environment it starts with)."""
     port = free_port()
     environment = {
         **os.environ,
@@ -70,6 +71,7 @@ def server(database_url: str, tmp_path: Path, storage: str) -> Iterator[str]:
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "PORTAL_RATELIMIT_STORAGE_URL": storage,
         "API_RATE_LIMIT": "4 per minute",
+        **settings,
     }
     process = subprocess.Popen(  # noqa: S603 (our own arguments)
         [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",

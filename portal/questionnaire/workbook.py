@@ -91,6 +91,35 @@ NO = frozenset({"no", "false", "false()", "0"})
 XLSFORM_REFERENCE = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 
 
+# An XLSForm made for ODK or KoboToolbox reads too. What it says for the
+# device rather than the person answering is left out; what has no
+# equivalent here is listed row by row, and nothing is stored.
+XLSFORM_METADATA = frozenset({
+    "start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber",
+    "username", "audit", "start-geopoint",
+})  # fmt: skip
+XLSFORM_UNTRANSLATABLE_TYPES = frozenset({
+    "calculate", "geopoint", "geotrace", "geoshape", "image", "audio", "video", "barcode",
+    "range", "rank", "hidden", "xml-external", "csv-external", "select_one_from_file",
+    "select_multiple_from_file", "select_one_external", "background-audio", "time",
+    "datetime", "acknowledge", "trigger", "background-geopoint",
+})  # fmt: skip
+# Columns that only change how a form looks in ODK: read past.
+XLSFORM_PRESENTATION = ("appearance", "guidance_hint", "required_message", "parameters",
+                        "body::accept", "autoplay")  # fmt: skip
+# Columns that change what a form does, with nothing here to do it.
+XLSFORM_UNTRANSLATABLE_COLUMNS = ("calculation", "default", "read_only", "choice_filter",
+                                  "repeat_count", "trigger", "image", "audio", "video",
+                                  "big-image", "media::", "bind::", "instance::")  # fmt: skip
+# Settings of an XLSForm that mean nothing here (where it submits, its style).
+XLSFORM_SETTINGS = ("default_language", "style", "instance_name", "public_key",
+                    "submission_url", "allow_choice_duplicates", "clean_text_values",
+                    "namespaces", "auto_send", "auto_delete", "name", "id_string")  # fmt: skip
+# Columns with a language after "::" (label::English (en)): the first stands
+# in for the plain column when a form has none.
+TRANSLATED = ("label", "hint", "constraint_message")
+
+
 @dataclass(frozen=True)
 class Sheet:
     name: str
@@ -314,6 +343,11 @@ class _Reader:
                 self.fail(name, None, None, f"the workbook has no sheet called {name}")
         if self.problems:
             return {}
+        self.sheets = {
+            **self.sheets,
+            SURVEY: self._plain_rows(SURVEY, self.sheets[SURVEY]),
+            CHOICES: self._plain_rows(CHOICES, self.sheets[CHOICES]),
+        }
         for name, known in ((SURVEY, SURVEY_COLUMNS), (CHOICES, CHOICES_COLUMNS),
                             (TRIAGE, TRIAGE_COLUMNS)):  # fmt: skip
             self._unknown_columns(name, known)
@@ -329,6 +363,41 @@ class _Reader:
             if name.startswith(INLINE) and name not in self.used_lists:
                 self.fail(CHOICES, line, "list_name", f"no question uses the list {name}")
         return snapshot
+
+    def _plain_rows(self, sheet: str, rows: Sequence[ReadRow]) -> list[ReadRow]:
+        """XLSForm's extra columns read as ours: a translated label stands in
+        for a missing plain one, presentation columns are read past, and a
+        column that changes what the form does with nothing here to do it is
+        a problem at its row."""
+        plain = []
+        for row in rows:
+            cells = dict(row.cells)
+            for base in TRANSLATED:
+                if cell_text(cells.get(base)).strip():
+                    continue
+                translated = next(
+                    (
+                        v
+                        for k, v in cells.items()
+                        if k.startswith(f"{base}::") and cell_text(v).strip()
+                    ),
+                    None,
+                )
+                if translated is not None:
+                    cells[base] = translated
+            for column in list(cells):
+                value = cells[column]
+                if column.startswith(tuple(f"{base}::" for base in TRANSLATED)):
+                    del cells[column]
+                elif column in XLSFORM_PRESENTATION or column.startswith("guidance_hint::"):
+                    del cells[column]
+                elif column.startswith(XLSFORM_UNTRANSLATABLE_COLUMNS):
+                    del cells[column]
+                    if cell_text(value).strip():
+                        self.fail(sheet, row.line, column,
+                                  f"XLSForm's {column} has no equivalent here: remove it")  # fmt: skip
+            plain.append(ReadRow(row.line, cells))
+        return plain
 
     def _unknown_columns(self, sheet: str, known: Sequence[str]) -> None:
         reported: set[str] = set()
@@ -364,6 +433,8 @@ class _Reader:
         row = rows[0]
         cells = {SETTINGS_ALIASES.get(k, k): v for k, v in row.cells.items()}
         for column in cells:
+            if column in XLSFORM_SETTINGS and column not in SETTINGS_ALIASES:
+                continue
             if column not in SETTINGS_COLUMNS and cells[column] is not None:
                 self.fail(SETTINGS, row.line, column, "unknown setting")
         for column, key in SETTINGS_KEYS.items():
@@ -422,16 +493,29 @@ class _Reader:
         sections: list[dict[str, Any]] = []
         section: dict[str, Any] | None = None
         table: dict[str, Any] | None = None
+        implicit = False  # a section opened for questions outside any group
         for row in self.sheets[SURVEY]:
             kind = " ".join(row.text("type").split()).lower()
+            kind = kind.replace("select one ", "select_one ").replace(
+                "select multiple ", "select_multiple "
+            )
             if not kind:
                 if any(cell_text(v) for v in row.cells.values()):
                     self.fail(SURVEY, row.line, "type", "every filled row needs a type")
                 continue
+            base = kind.split(" ", 1)[0]
+            if kind in XLSFORM_METADATA:
+                continue  # what ODK records of the device, not a question
+            if base in XLSFORM_UNTRANSLATABLE_TYPES:
+                self.fail(SURVEY, row.line, "type",
+                          f"XLSForm's {base} has no equivalent here: remove the row")  # fmt: skip
+                continue
             if kind in ("begin group", "begin_group"):
-                if section is not None:
+                if section is not None and not implicit:
                     self.fail(SURVEY, row.line, "type",
-                              f"the group {section['id']} is still open: end it before this one")  # fmt: skip
+                              f"the group {section['id']} is still open: a group inside a group "
+                              "becomes a section of its own here, so end the first one")  # fmt: skip
+                implicit = False
                 section = {"id": row.text("name").strip()}
                 for key, column in (("title", "label"), ("intro", "hint")):
                     if row.cells.get(column) is not None:
@@ -445,8 +529,7 @@ class _Reader:
                 section = None
             elif kind in ("begin repeat", "begin_repeat"):
                 if section is None:
-                    self._outside(row)
-                    continue
+                    section, implicit = self._implicit_section(sections), True
                 table = self._question(row, "table", None, inline, named)
                 table["columns"] = []
                 section["questions"].append(table)
@@ -456,21 +539,29 @@ class _Reader:
                         SURVEY, row.line, "type", "an end repeat with no begin repeat above it"
                     )
                 table = None
-            elif section is None:
-                self._outside(row)
             elif table is not None:
                 table["columns"].append(self._question(row, kind, table["id"], inline, named))
             else:
+                if section is None:
+                    section, implicit = self._implicit_section(sections), True
                 section["questions"].append(self._question(row, kind, None, inline, named))
         if table is not None:
             self.fail(SURVEY, None, None, f"the repeat {table['id']} has no end repeat")
-        if section is not None:
+        if section is not None and not implicit:
             self.fail(SURVEY, None, None, f"the group {section['id']} has no end group")
         return sections
 
-    def _outside(self, row: ReadRow) -> None:
-        self.fail(SURVEY, row.line, "type", "every question belongs in a group (a section): "
-                  "put a begin group row above it")  # fmt: skip
+    def _implicit_section(self, sections: list[dict[str, Any]]) -> dict[str, Any]:
+        """A section for questions outside any group (an XLSForm may have
+        none): named after the questionnaire, numbered if there are several."""
+        number = sum(1 for s in sections if str(s["id"]).startswith("questions")) + 1
+        section: dict[str, Any] = {
+            "id": "questions" if number == 1 else f"questions_{number}",
+            "title": "Questions",
+            "questions": [],
+        }
+        sections.append(section)
+        return section
 
     def _question(
         self,
@@ -511,6 +602,10 @@ class _Reader:
         for key in FLAG_KEYS:
             flag = row.text(key).strip().lower()
             if not flag:
+                continue
+            if key == "required" and flag not in YES | NO and "required_if" not in question:
+                # XLSForm writes a condition in the required column itself.
+                question["required_if"] = translate_expression(row.text(key))
                 continue
             if flag not in YES | NO:
                 self.fail(SURVEY, row.line, key, f"write yes or no, not {row.text(key)!r}")
@@ -626,10 +721,24 @@ class _Reader:
             return Problem(TRIAGE, self.triage_lines.get(where), "when", message)
         if where == "triage":
             return Problem(SETTINGS, None, "triage_default", message)
+        if where == "header" and message in MISSING_SETTINGS:
+            return Problem(
+                SETTINGS, None, MISSING_SETTINGS[message][0], MISSING_SETTINGS[message][1]
+            )
         return Problem(SETTINGS, None, None, message if where == "header" else line)
 
 
 EXPRESSION_KEYS = frozenset({"show_if", "required_if", "constraint", "evidence"})
+MISSING_SETTINGS = {
+    "'key' is missing": ("form_id", "add a form_id: the questionnaire's key, like cloud_supplier"),
+    "'version' is missing": ("version", "add a version: a whole number, 1 for a new questionnaire"),
+    "'title' is missing": ("form_title", "add a form_title: the questionnaire's title"),
+    "'audience' is missing": (
+        "audience",
+        "add an audience column: it_support, cloud, screening, self_assessment or dpia "
+        "(who answers it, and what the school gets; questionnaires/README.md)",
+    ),
+}
 # The checker names a question's key first in its message: the column it is in.
 MESSAGE_COLUMNS = {
     "show_if": "relevant", "help": "hint", "required_if": "required_if",
