@@ -10,14 +10,14 @@ STAMPS := .make
 VENDOR := portal/static/vendor
 GOVUK := node_modules/govuk-frontend/dist/govuk
 
-.PHONY: run test lint typecheck test-sqlite test-postgres assets install browser office redis clean bench loadtest
+.PHONY: run test lint typecheck test-sqlite test-postgres test-both assets install browser office redis clean bench loadtest
 
 
 run: install assets
 	$(FLASK) seed-demo  # migrates the database first
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install assets browser office redis lint typecheck test-sqlite test-postgres
+test: install assets browser office redis lint typecheck test-both
 
 install: $(STAMPS)/venv
 
@@ -85,6 +85,19 @@ test-sqlite: install assets
 # Tests marked slow or office write workbooks and touch no database: once is enough.
 test-postgres: install assets
 	scripts/with-postgres.sh $(BIN)/pytest -m "not slow and not office"
+
+# Both suites at once, one a core (they share nothing: each has its own
+# database, temporary folders and free ports), so `make test` takes the
+# longer of the two rather than their sum. The PostgreSQL run's output
+# follows the SQLite run's; either failing fails the target.
+POSTGRES_LOG := $(STAMPS)/test-postgres.log
+test-both: install assets
+	@mkdir -p $(STAMPS)
+	@$(MAKE) --no-print-directory test-postgres > $(POSTGRES_LOG) 2>&1 & postgres=$$!; \
+	$(MAKE) --no-print-directory test-sqlite; sqlite=$$?; \
+	wait $$postgres; status=$$?; \
+	echo "--- PostgreSQL suite (make test-postgres) ---"; cat $(POSTGRES_LOG); \
+	exit $$(( sqlite != 0 || status != 0 ))
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) $(STAMPS)
