@@ -189,3 +189,36 @@ def test_a_curator_tries_an_upload_as_a_supplier_sees_it_and_nothing_is_stored(
     assert 'name="expiry" type="date" value="2020-01-31"' in text  # what was typed stays
     assert "abc" in text  # a wrong format stays as typed, with its message
     assert counts(dbs) == before
+
+
+def test_a_published_version_can_be_tried_out_too(curator: FlaskClient, dbs: Session) -> None:
+    before = counts(dbs)
+    page = curator.get("/curate/questionnaires/features/1/try")
+    assert page.status_code == 200
+    assert "Response target" in page.get_data(as_text=True)
+    tried = curator.post(
+        "/curate/questionnaires/features/1/try",
+        data={"certificate": "basic", "expiry": "2020-01-31"},
+    )
+    assert (
+        "Not met"
+        in tried.get_data(as_text=True).split('id="tried-expiry"', 1)[1].split("</tr>", 1)[0]
+    )
+    shown = curator.post("/curate/questionnaires/features/1/shown", data={"certificate": "none"})
+    assert shown.get_json()["shown"]["expiry"] is False
+    assert curator.get("/curate/questionnaires/features/9/try").status_code == 404
+    assert counts(dbs) == before
+
+
+def test_only_the_newest_unpublished_uploads_are_kept(curator: FlaskClient, dbs: Session) -> None:
+    from portal.services.platform.questionnaire_publishing import KEPT_UPLOADS
+
+    for n in range(KEPT_UPLOADS + 3):
+        upload(curator, b"not a workbook", f"draft-{n}.xlsx")
+    dbs.rollback()
+    names = [
+        row.filename
+        for row in dbs.scalars(select(QuestionnaireUpload).order_by(QuestionnaireUpload.id))
+    ]
+    assert len(names) == KEPT_UPLOADS and names[-1] == f"draft-{KEPT_UPLOADS + 2}.xlsx"
+    assert "draft-0.xlsx" not in names

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..identity.staff_sessions import current_actor, current_organisation
 from ..models import Organisation, User
 from ..permissions import Action, questionnaire_upload, requires
-from ..questionnaire import tryout
+from ..questionnaire import Questionnaire, tryout
 from ..services.errors import ServiceError
 from ..services.platform import questionnaire_publishing as publishing
 from ..services.platform.questionnaire_registry import find_version
@@ -45,11 +45,7 @@ def catalogue() -> ResponseReturnValue:
 @bp.get("/<key>/<int:version>/workbook")
 @requires(Action.CURATE)
 def workbook(key: str, version: int) -> ResponseReturnValue:
-    try:
-        questionnaire = find_version(db.session, key, version)
-    except ServiceError:
-        abort(404)
-    data = workbook_of(questionnaire)
+    data = workbook_of(_version(key, version))
     return send_temporary(lambda handle: handle.write(data), f"{key}-version-{version}.xlsx", XLSX)
 
 
@@ -88,21 +84,48 @@ def uploaded(upload_id: int) -> ResponseReturnValue:
 @bp.route("/uploads/<int:upload_id>/try", methods=["GET", "POST"])
 @requires(Action.CURATE)
 def try_out(upload_id: int) -> ResponseReturnValue:
-    """The questionnaire as a supplier sees it, every section on one page;
-    sample answers posted are judged against its baseline. Nothing is stored."""
+    """An upload as a supplier would see it, before it is published."""
     found = questionnaire_upload(upload_id, current_organisation())
     questionnaire = publishing.uploaded(found)
     if questionnaire is None:
         abort(404)
+    return _try_page(
+        questionnaire,
+        caption=f"{found.filename}: not published",
+        back=(url_for(".uploaded", upload_id=found.id), f"Back to {found.filename}"),
+        shown_url=url_for(".shown", upload_id=found.id),
+    )
+
+
+@bp.route("/<key>/<int:version>/try", methods=["GET", "POST"])
+@requires(Action.CURATE)
+def try_version(key: str, version: int) -> ResponseReturnValue:
+    """A version already offered (or once offered), tried the same way."""
+    questionnaire = _version(key, version)
+    return _try_page(
+        questionnaire,
+        caption=f"Version {version}",
+        back=(url_for(".catalogue"), "Back to questionnaires"),
+        shown_url=url_for(".shown_version", key=key, version=version),
+    )
+
+
+def _try_page(
+    questionnaire: Questionnaire, *, caption: str, back: tuple[str, str], shown_url: str
+) -> ResponseReturnValue:
+    """Every section on one page as a supplier sees it; sample answers posted
+    are judged against the questionnaire's baseline. Nothing is stored."""
     posted = request.method == "POST"
     if posted and not FlaskForm().validate_on_submit():  # the CSRF token
         abort(400)
     return render_template(
         "curator/questionnaire_try.html",
-        upload=found,
         questionnaire=questionnaire,
         tried=tryout.try_out(questionnaire, request.form if posted else None),
         posted=posted,
+        caption=caption,
+        back=back,
+        shown_url=shown_url,
     )
 
 
@@ -116,6 +139,19 @@ def shown(upload_id: int) -> ResponseReturnValue:
     if questionnaire is None:
         abort(404)
     return jsonify(shown=tryout.try_out(questionnaire, request.form).shown)
+
+
+@bp.post("/<key>/<int:version>/shown")
+@requires(Action.CURATE)
+def shown_version(key: str, version: int) -> ResponseReturnValue:
+    return jsonify(shown=tryout.try_out(_version(key, version), request.form).shown)
+
+
+def _version(key: str, version: int) -> Questionnaire:
+    try:
+        return find_version(db.session, key, version)
+    except ServiceError:
+        abort(404)
 
 
 @bp.post("/uploads/<int:upload_id>/publish")

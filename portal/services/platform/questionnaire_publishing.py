@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -260,7 +260,29 @@ def upload(
     )
     session.add(row)
     session.flush()
+    _forget_old_uploads(session, organisation)
     return row
+
+
+# Uploads that were never published are drafts: the newest are kept for the
+# curator to come back to, the rest (up to 5 MB each) need not stay for ever.
+KEPT_UPLOADS = 20
+
+
+def _forget_old_uploads(session: Session, organisation: Organisation) -> None:
+    kept = (
+        select(QuestionnaireUpload.id)
+        .where(QuestionnaireUpload.organisation_id == organisation.id)
+        .order_by(QuestionnaireUpload.id.desc())
+        .limit(KEPT_UPLOADS)
+    )
+    session.execute(
+        delete(QuestionnaireUpload).where(
+            QuestionnaireUpload.organisation_id == organisation.id,
+            QuestionnaireUpload.published_version_id.is_(None),
+            QuestionnaireUpload.id.not_in(kept.scalar_subquery()),
+        )
+    )
 
 
 def uploaded(found: QuestionnaireUpload) -> Questionnaire | None:
