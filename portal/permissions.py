@@ -36,7 +36,6 @@ from .models import (
     MembershipInvitation,
     Organisation,
     OrgKind,
-    QuestionnaireUpload,
     Request,
     RequestOnBehalf,
     Role,
@@ -233,14 +232,6 @@ def shared_for_feedback(share_id: int, organisation: Organisation) -> FeedbackSh
     withdrawn. Else 404: once withdrawn, the curator sees nothing of it."""
     found = db.session.get(FeedbackShare, share_id)
     if found is None or found.curator_id != organisation.id or found.withdrawn_at is not None:
-        abort(404)
-    return found
-
-
-def questionnaire_upload(upload_id: int, organisation: Organisation) -> QuestionnaireUpload:
-    """A workbook this curator organisation uploaded. Else 404."""
-    found = db.session.get(QuestionnaireUpload, upload_id)
-    if found is None or found.organisation_id != organisation.id:
         abort(404)
     return found
 

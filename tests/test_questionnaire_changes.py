@@ -1,4 +1,4 @@
-"""The change list a curator reads before publishing (issue 24): every
+"""The change list a curator reads before publishing, and the try-out (issue 24):
 difference that changes a school's findings is named, in words."""
 
 from __future__ import annotations
@@ -74,3 +74,31 @@ def test_a_new_triage_rule_is_named_with_its_risk() -> None:
 def test_a_new_questionnaire_says_so() -> None:
     found = changes(None, questionnaire_from_snapshot(CLOUD))
     assert len(found) == 1 and found[0].what.startswith("A new questionnaire: ")
+
+
+def test_a_try_out_judges_a_question_that_depends_on_a_later_section() -> None:
+    from werkzeug.datastructures import MultiDict
+
+    from portal.questionnaire.tryout import try_out
+
+    snapshot = {
+        "key": "later", "version": 1, "title": "Later", "audience": "cloud",
+        "sections": [
+            {"id": "first", "title": "First", "questions": [
+                {"id": "detail", "label": "Which detail?", "type": "text",
+                 "show_if": "asked == 'yes'",
+                 "requirement": {"operator": "present", "severity": "major", "rationale": "r",
+                                 "maps_to": ["good practice: test"]}},
+            ]},
+            {"id": "second", "title": "Second", "questions": [
+                {"id": "asked", "label": "Asked?", "type": "yes_no"},
+            ]},
+        ],
+    }  # fmt: skip
+    tried = try_out(
+        questionnaire_from_snapshot(snapshot), MultiDict({"asked": "yes", "detail": "x"})
+    )
+    assert tried.shown["detail"] is True
+    assert tried.comparison is not None
+    finding = tried.comparison.finding("detail")
+    assert finding is not None and finding.outcome == "met"

@@ -207,3 +207,20 @@ def test_two_gunicorn_workers_started_before_a_publish_both_send_the_new_version
         after = [send(base, f"After {n}") for n, base in enumerate((first, second))]
     assert [b["questionnaire"]["version"] for b in before] == [1, 1]  # type: ignore[index]
     assert [a["questionnaire"]["version"] for a in after] == [2, 2]  # type: ignore[index]
+
+
+def test_retiring_keeps_what_sent_requests_rest_on_and_publishing_it_is_refused(
+    database_url: str, tmp_path: Path, folder: Path
+) -> None:
+    app = app_on(database_url, tmp_path, folder)
+    make = Factory(app)
+    admin = make.user(role="admin")
+    assert cli(app, "retire", "features").exit_code == 0
+    school = app.test_client()
+    login(school, admin)
+    # The school's rules for it still apply to requests sent before: still shown.
+    assert school.get("/requirements/features").status_code == 200
+    workbook = edited_workbook(tmp_path, 2, "Response target", "Target time to respond")
+    refused = cli(app, "import", str(workbook), "--publish")
+    assert refused.exit_code == 1
+    assert "features is retired: offer it again on the questionnaires page first" in refused.output

@@ -156,7 +156,10 @@ def test_each_problem_is_named_by_sheet_row_and_column_all_at_once() -> None:
         ("formula", "survey row 4, column label: a formula: type the value itself"),
         ("hidden sheet", "choices: this sheet is hidden"),
         ("merged cells", "survey row 2, column type: merged cells (A2:B2)"),
-        ("10,000 rows", "survey: 10,006 rows: a questionnaire's sheet holds at most 2,000"),
+        (
+            "10,000 rows",
+            "survey: more than 2,000 rows: a questionnaire's sheet holds at most 2,000",
+        ),
         (
             "5 MB in a cell",
             "survey row 3, column hint: 5,242,880 characters: a cell holds at most 10,000",
@@ -400,3 +403,46 @@ def test_what_an_xlsform_does_that_cannot_be_done_here_is_listed_row_by_row() ->
         "survey row 5, column type: XLSForm's calculate has no equivalent here: remove the row",
         "survey row 6, column type: XLSForm's geopoint has no equivalent here: remove the row",
     ]
+
+
+def test_an_xlsform_groups_condition_asks_each_of_its_questions_only_when_it_holds() -> None:
+    survey = [list(row) for row in ODK_SURVEY]
+    survey[8][5] = "${uses_cloud} = 'yes'"  # begin group subs: relevant
+    survey[9][5] = None  # the repeat's own condition, now the group's
+    choices = [row[:] for row in ODK_CHOICES]
+    choices[3][0] = choices[4][0] = "Where"  # a list name keeps its case
+    survey[11][0] = "select_one Where"
+    found = read_workbook(
+        workbook({"settings": ODK_SETTINGS, "survey": survey, "choices": choices})
+    )
+    assert found.question("subprocessors").show_if == "uses_cloud == 'yes'"
+    assert found.question("subprocessors").column("sp_country").choices[0].value == "uk"
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("percent", "survey row 5, column requirement_value: a number shown as '0%'"),
+        ("hidden row", "survey row 3: a hidden row: show it or delete it"),
+        ("yes please", "survey row 3, column required: write yes or no, not 'Yes please'"),
+    ],
+)
+def test_what_a_cell_shows_is_what_is_read(case: str, expected: str) -> None:
+    rows = [dict(row) for row in HOSTING]
+    hook = None
+    if case == "percent":
+        rows[3]["requirement_value"] = 0.72
+
+        def hook(book: Any) -> None:
+            book["survey"]["J5"].number_format = "0%"
+
+    elif case == "hidden row":
+
+        def hook(book: Any) -> None:
+            book["survey"].row_dimensions[3].hidden = True
+    else:
+        rows[1]["required"] = "Yes please"
+    found = problems_of(
+        workbook({"settings": SETTINGS, "survey": survey(*rows), "choices": CHOICES}, hook)
+    )
+    assert any(p.startswith(expected) for p in found), found

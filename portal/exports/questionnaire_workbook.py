@@ -70,6 +70,7 @@ def read_sheets(data: bytes) -> dict[str, list[ReadRow]]:
     the file untrustworthy, all at once."""
     if data.startswith(OLE_SIGNATURE):
         raise WorkbookProblems([Problem("workbook", None, None, ENCRYPTED)])
+    _refuse_long_sheets(data)
     try:
         workbook = load_workbook(io.BytesIO(data), data_only=False)
     except Exception as exc:
@@ -98,6 +99,42 @@ def read_sheets(data: bytes) -> dict[str, list[ReadRow]]:
     return found
 
 
+def _refuse_long_sheets(data: bytes) -> None:
+    """Count each sheet's rows as they stream, stopping past the limit: a
+    workbook of 400,000 rows would otherwise be built whole in memory (tens of
+    seconds) before its size could be refused."""
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True)
+    except Exception as exc:  # as read_sheets: any failure means the same
+        raise WorkbookProblems([Problem("workbook", None, None, NOT_A_WORKBOOK)]) from exc
+    problems = []
+    try:
+        for worksheet in workbook.worksheets:
+            rows = 0
+            for _row in worksheet.iter_rows(values_only=True):
+                rows += 1
+                if rows > MAX_ROWS + 1:
+                    problems.append(
+                        Problem(worksheet.title.strip().lower(), None, None,
+                                f"more than {MAX_ROWS:,} rows: a questionnaire's sheet holds "
+                                f"at most {MAX_ROWS:,}")
+                    )  # fmt: skip
+                    break
+    except WorkbookProblems:
+        raise
+    except Exception as exc:
+        raise WorkbookProblems([Problem("workbook", None, None, NOT_A_WORKBOOK)]) from exc
+    finally:
+        workbook.close()
+    if problems:
+        raise WorkbookProblems(problems)
+
+
+# How a number may be shown and still mean what it says: a percentage or a
+# currency format would show 95% for a cell holding 0.95.
+PLAIN_NUMBER_FORMATS = frozenset({"General", "0", "0.0", "0.00", "#,##0", "#,##0.00", "@"})
+
+
 def _read_sheet(worksheet: Any, name: str, problems: list[Problem]) -> list[ReadRow] | None:
     if worksheet.sheet_state != "visible":
         problems.append(
@@ -116,6 +153,17 @@ def _read_sheet(worksheet: Any, name: str, problems: list[Problem]) -> list[Read
             Problem(name, None, None, f"{worksheet.max_column:,} columns: at most {MAX_COLUMNS}")
         )
         return None
+    hidden_rows = {n for n, d in worksheet.row_dimensions.items() if d.hidden}
+    hidden_columns = {letter for letter, d in worksheet.column_dimensions.items() if d.hidden}
+    for line in sorted(hidden_rows)[:5]:
+        problems.append(Problem(name, line, None, "a hidden row: show it or delete it"))
+    for letter in sorted(hidden_columns)[:5]:
+        problems.append(
+            Problem(name, None, _heading_at(worksheet, _column_number(letter)) or letter,
+                    "a hidden column: show it or delete it")
+        )  # fmt: skip
+    if worksheet.auto_filter.ref:
+        problems.append(Problem(name, None, None, "a filter is on: clear it, so every row is seen"))
     for merged in worksheet.merged_cells.ranges:
         problems.append(
             Problem(name, merged.min_row, _heading_at(worksheet, merged.min_col),
@@ -146,6 +194,17 @@ def _read_sheet(worksheet: Any, name: str, problems: list[Problem]) -> list[Read
                             "a formula: type the value itself")
                 )  # fmt: skip
                 continue
+            if (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and cell.number_format not in PLAIN_NUMBER_FORMATS
+            ):
+                problems.append(
+                    Problem(name, cell.row, heading or cell.column_letter,
+                            f"a number shown as {cell.number_format!r}: type the number itself "
+                            "(95, not 95%), in the General format")
+                )  # fmt: skip
+                continue
             value = _value(value)
             if isinstance(value, str) and len(value) > MAX_CELL_CHARACTERS:
                 problems.append(
@@ -165,6 +224,12 @@ def _read_sheet(worksheet: Any, name: str, problems: list[Problem]) -> list[Read
         if any(_text(v).strip() for v in cells.values()):
             read.append(ReadRow(row[0].row, cells))
     return read
+
+
+def _column_number(letter: str) -> int:
+    from openpyxl.utils import column_index_from_string  # type: ignore[import-untyped]
+
+    return int(column_index_from_string(letter))
 
 
 def _heading_at(worksheet: Any, column: int) -> str | None:

@@ -20,7 +20,7 @@ class Change:
     @property
     def judged(self) -> bool:
         """Whether it changes what a school's findings or triage say."""
-        return self.kind in ("requirement", "triage", "added", "removed", "choices")
+        return self.kind in ("requirement", "triage", "added", "removed", "choices", "asked")
 
 
 def changes(before: Questionnaire | None, after: Questionnaire) -> list[Change]:

@@ -32,15 +32,24 @@ def try_out(
     posted: each section checked as a supplier's save is (a wrong format
     stays on the form with its message), then judged as a submission. Files
     cannot be tried out: evidence is taken as attached wherever it is asked for."""
+    forms = {
+        section.id: build_section_form(questionnaire, section)(formdata=formdata)
+        for section in questionnaire.sections
+    }
     answers: dict[str, Any] = {}
-    forms: dict[str, SectionForm] = {}
-    for section in questionnaire.sections:
-        form = build_section_form(questionnaire, section)(formdata=formdata)
-        if formdata is not None:
-            stored = {qid: Stored(value) for qid, value in answers.items()}
-            answers = dict(plan_section(form, stored, today=today).answers)
+    if formdata is not None:
+        # Every section's valid answers first, then each section checked
+        # against all the others (a question may depend on a later section's).
+        typed = {qid: value for form in forms.values() for qid, value in form.answers().items()
+                 if value is not None}  # fmt: skip
+        for section in questionnaire.sections:
+            form = forms[section.id]
+            own = {q.id for q in section.answerable}
+            others = {qid: Stored(v) for qid, v in typed.items() if qid not in own}
+            planned = plan_section(form, others, today=today).answers
+            answers.update({qid: v for qid, v in planned.items() if qid in own})
+    for form in forms.values():
         form.add_blank_rows()
-        forms[section.id] = form
     shown = logic.visibility(questionnaire, answers, today)
     if formdata is None:
         return TryOut(forms, shown)

@@ -285,8 +285,10 @@ def translate_expression(text: str) -> str:
     while index < len(text):
         char = text[index]
         if char in "'\"":
-            end = text.find(char, index + 1)
-            end = len(text) - 1 if end == -1 else end
+            end = index + 1
+            while end < len(text) and text[end] != char:
+                end += 2 if text[end] == "\\" else 1  # an escaped quote stays inside
+            end = min(end, len(text) - 1)
             out.append(text[index : end + 1])
             index = end + 1
             continue
@@ -494,11 +496,19 @@ class _Reader:
         section: dict[str, Any] | None = None
         table: dict[str, Any] | None = None
         implicit = False  # a section opened for questions outside any group
+        group_condition = ""
         for row in self.sheets[SURVEY]:
-            kind = " ".join(row.text("type").split()).lower()
-            kind = kind.replace("select one ", "select_one ").replace(
-                "select multiple ", "select_multiple "
-            )
+            # The type word in any case; a list's name exactly as written.
+            words = row.text("type").split()
+            if (
+                len(words) > 2
+                and words[0].lower() == "select"
+                and words[1].lower() in ("one", "multiple")
+            ):
+                words = [f"select_{words[1].lower()}", *words[2:]]
+            kind = " ".join([words[0].lower(), *words[1:]] if words else [])
+            if kind.startswith(("begin ", "end ")):
+                kind = kind.lower()
             if not kind:
                 if any(cell_text(v) for v in row.cells.values()):
                     self.fail(SURVEY, row.line, "type", "every filled row needs a type")
@@ -521,6 +531,16 @@ class _Reader:
                     if row.cells.get(column) is not None:
                         section[key] = row.text(column)
                 section["questions"] = []
+                # XLSForm's condition on a whole group asks each of its questions
+                # only when it holds; any other setting has nowhere to go.
+                group_condition = translate_expression(row.text("relevant").strip())
+                for column, value in row.cells.items():
+                    if (
+                        column not in ("type", "name", "label", "hint", "relevant")
+                        and cell_text(value).strip()
+                    ):
+                        self.fail(SURVEY, row.line, column,
+                                  f"a group cannot take {column}: put it on each question")  # fmt: skip
                 self.section_lines.setdefault(section["id"], row.line)
                 sections.append(section)
             elif kind in ("end group", "end_group"):
@@ -531,6 +551,11 @@ class _Reader:
                 if section is None:
                     section, implicit = self._implicit_section(sections), True
                 table = self._question(row, "table", None, inline, named)
+                if group_condition and not implicit:
+                    own = table.get("show_if")
+                    table["show_if"] = (
+                        f"({group_condition}) and ({own})" if own else group_condition
+                    )
                 table["columns"] = []
                 section["questions"].append(table)
             elif kind in ("end repeat", "end_repeat"):
@@ -544,7 +569,13 @@ class _Reader:
             else:
                 if section is None:
                     section, implicit = self._implicit_section(sections), True
-                section["questions"].append(self._question(row, kind, None, inline, named))
+                question = self._question(row, kind, None, inline, named)
+                if group_condition and not implicit:
+                    own = question.get("show_if")
+                    question["show_if"] = (
+                        f"({group_condition}) and ({own})" if own else group_condition
+                    )
+                section["questions"].append(question)
         if table is not None:
             self.fail(SURVEY, None, None, f"the repeat {table['id']} has no end repeat")
         if section is not None and not implicit:
@@ -603,7 +634,8 @@ class _Reader:
             flag = row.text(key).strip().lower()
             if not flag:
                 continue
-            if key == "required" and flag not in YES | NO and "required_if" not in question:
+            looks_like_condition = "${" in flag or any(op in flag for op in ("=", "<", ">", "("))
+            if key == "required" and looks_like_condition and "required_if" not in question:
                 # XLSForm writes a condition in the required column itself.
                 question["required_if"] = translate_expression(row.text(key))
                 continue

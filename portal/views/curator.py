@@ -87,7 +87,7 @@ def new_authored() -> ResponseReturnValue:
     form = AuthoredEntryForm()
     form.questionnaire.choices = [
         SelectChoice(q.key, q.title)
-        for q in questionnaires.current_definitions(db.session)
+        for q in questionnaires.offered_definitions(db.session)
         if q.audience in ("cloud", "it_support")
     ]
     if form.validate_on_submit():

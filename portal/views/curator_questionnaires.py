@@ -11,10 +11,10 @@ from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 
-from ..extensions import db
+from ..extensions import db, reads_first, start_writing
 from ..identity.staff_sessions import current_actor, current_organisation
-from ..models import Organisation, User
-from ..permissions import Action, questionnaire_upload, requires
+from ..models import Organisation, QuestionnaireUpload, User
+from ..permissions import Action, get_for_org, requires
 from ..questionnaire import Questionnaire, tryout
 from ..services.errors import ServiceError
 from ..services.platform import questionnaire_publishing as publishing
@@ -50,18 +50,24 @@ def workbook(key: str, version: int) -> ResponseReturnValue:
 
 
 @bp.post("/uploads")
+@reads_first
 @requires(Action.CURATE)
 def upload() -> ResponseReturnValue:
     form = QuestionnaireWorkbookForm()
     if not form.validate_on_submit():
         abort(400)
     sent = request.files.get("workbook")
+    data = sent.read() if sent else b""
+    # Read and checked before the write lock is taken: that is the slow part.
+    checked = publishing.check_workbook(data)
+    start_writing(db.session)
     found = publishing.upload(
         db.session,
         current_organisation(),
         current_actor(),
         sent.filename or "" if sent else "",
-        sent.read() if sent else b"",
+        data,
+        checked,
     )
     return redirect(url_for("curator_questionnaires.uploaded", upload_id=found.id))
 
@@ -69,7 +75,7 @@ def upload() -> ResponseReturnValue:
 @bp.get("/uploads/<int:upload_id>")
 @requires(Action.CURATE)
 def uploaded(upload_id: int) -> ResponseReturnValue:
-    found = questionnaire_upload(upload_id, current_organisation())
+    found = get_for_org(QuestionnaireUpload, upload_id, current_organisation())
     questionnaire = publishing.uploaded(found)
     return render_template(
         "curator/questionnaire_upload.html",
@@ -82,10 +88,11 @@ def uploaded(upload_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/uploads/<int:upload_id>/try", methods=["GET", "POST"])
+@reads_first
 @requires(Action.CURATE)
 def try_out(upload_id: int) -> ResponseReturnValue:
     """An upload as a supplier would see it, before it is published."""
-    found = questionnaire_upload(upload_id, current_organisation())
+    found = get_for_org(QuestionnaireUpload, upload_id, current_organisation())
     questionnaire = publishing.uploaded(found)
     if questionnaire is None:
         abort(404)
@@ -98,6 +105,7 @@ def try_out(upload_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/<key>/<int:version>/try", methods=["GET", "POST"])
+@reads_first
 @requires(Action.CURATE)
 def try_version(key: str, version: int) -> ResponseReturnValue:
     """A version already offered (or once offered), tried the same way."""
@@ -130,11 +138,12 @@ def _try_page(
 
 
 @bp.post("/uploads/<int:upload_id>/shown")
+@reads_first
 @requires(Action.CURATE)
 def shown(upload_id: int) -> ResponseReturnValue:
     """Which questions the answers typed so far ask (the try-out page's
     follow-ups appear as answers change). JSON; nothing is stored."""
-    found = questionnaire_upload(upload_id, current_organisation())
+    found = get_for_org(QuestionnaireUpload, upload_id, current_organisation())
     questionnaire = publishing.uploaded(found)
     if questionnaire is None:
         abort(404)
@@ -142,6 +151,7 @@ def shown(upload_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/<key>/<int:version>/shown")
+@reads_first
 @requires(Action.CURATE)
 def shown_version(key: str, version: int) -> ResponseReturnValue:
     return jsonify(shown=tryout.try_out(_version(key, version), request.form).shown)
@@ -157,7 +167,7 @@ def _version(key: str, version: int) -> Questionnaire:
 @bp.post("/uploads/<int:upload_id>/publish")
 @requires(Action.CURATE)
 def publish(upload_id: int) -> ResponseReturnValue:
-    found = questionnaire_upload(upload_id, current_organisation())
+    found = get_for_org(QuestionnaireUpload, upload_id, current_organisation())
     if not FlaskForm().validate_on_submit():  # the CSRF token
         abort(400)
     try:

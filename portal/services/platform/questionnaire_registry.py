@@ -124,13 +124,11 @@ def _published(session: Session) -> list[Questionnaire]:
 
 
 def current_definitions(session: Session) -> list[Questionnaire]:
-    """The newest version of each questionnaire not retired: what a new
-    request can use."""
-    retired = retired_keys(session)
+    """The newest version of each questionnaire, retired or not: what a
+    school's rules, the curator's queue and the register's columns are about
+    (requests sent before a questionnaire was retired still use it)."""
     newest: dict[str, Questionnaire] = {}
     for questionnaire in all_definitions(session):
-        if questionnaire.key in retired:
-            continue
         if (
             questionnaire.key not in newest
             or questionnaire.version > newest[questionnaire.key].version
@@ -139,14 +137,22 @@ def current_definitions(session: Session) -> list[Questionnaire]:
     return sorted(newest.values(), key=lambda q: q.title)
 
 
+def offered_definitions(session: Session) -> list[Questionnaire]:
+    """The newest version of each questionnaire not retired: what a new
+    request (or a curator's new assessment) can use."""
+    retired = retired_keys(session)
+    return [q for q in current_definitions(session) if q.key not in retired]
+
+
 def for_suppliers(session: Session) -> list[Questionnaire]:
-    """The current questionnaires a supplier can be sent: not those the
-    school's own staff answer (its standards self-assessment, a DPIA)."""
-    return [q for q in current_definitions(session) if not q.answered_by_staff]
+    """The questionnaires a supplier can be sent now: offered, and not those
+    the school's own staff answer (its standards self-assessment, a DPIA)."""
+    return [q for q in offered_definitions(session) if not q.answered_by_staff]
 
 
 def find_current(session: Session, key: str) -> Questionnaire:
-    for questionnaire in current_definitions(session):
+    """The version a new request, self-assessment or DPIA of ``key`` uses."""
+    for questionnaire in offered_definitions(session):
         if questionnaire.key == key:
             return questionnaire
     raise ServiceError("Choose a questionnaire from the list", "questionnaire")
