@@ -14,6 +14,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from .config import ROOT
+from .database import begin_write
 from .extensions import db
 from .models import Organisation, OrgKind, Role, User
 from .questionnaire import DefinitionError
@@ -162,6 +163,10 @@ def questionnaires_import(workbook: Path, publish: bool) -> None:
         f"{questionnaire.question_count} questions, sha256 {questionnaire.sha256[:12]}"
     )
     if publish:
+        # A writer from the start: on SQLite a transaction that reads, then
+        # writes, fails with "database is locked" while app servers write.
+        db.session.rollback()
+        begin_write(db.session)
         try:
             questionnaire_publishing.publish(db.session, questionnaire, None, None)
         except ServiceError as exc:
@@ -179,6 +184,7 @@ def questionnaires_retire(key: str, restore: bool) -> None:
     from .services.platform import questionnaire_publishing
 
     change = questionnaire_publishing.restore if restore else questionnaire_publishing.retire
+    begin_write(db.session)  # as import --publish
     try:
         change(db.session, key, None, None)
     except ServiceError as exc:

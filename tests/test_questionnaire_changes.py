@@ -1,5 +1,6 @@
-"""The change list a curator reads before publishing, and the try-out (issue 24):
-difference that changes a school's findings is named, in words."""
+"""The change list a curator reads before publishing (issue 24): every
+difference that changes a school's findings is named, in words; and the
+try-out judges sample answers as a submission would be."""
 
 from __future__ import annotations
 
