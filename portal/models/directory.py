@@ -82,7 +82,10 @@ class DirectoryEntry(Base):
         JSON, default=list, comment="questions the source answered with evidence files"
     )
     source_request_id: Mapped[int | None] = mapped_column(
-        ForeignKey("request.id", ondelete="SET NULL")
+        # Indexed for the curator's queue ("not used by an entry yet"): without
+        # it each look reads every entry, answers and all (8 ms at 5,000).
+        ForeignKey("request.id", ondelete="SET NULL"),
+        index=True,
     )
     curator_authored: Mapped[bool] = mapped_column(
         default=False,

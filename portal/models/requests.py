@@ -73,6 +73,18 @@ class Request(Base):
             sqlite_where=text("directory_consent = 1"),
             postgresql_where=text("directory_consent"),
         ),
+        # The queue's count: a seek per (status, version) it counts, from the
+        # index alone. Led by submitted_at, the index above serves the queue's
+        # order but has every shared row's status and version tested one by
+        # one (9 of the workspace's 33 ms at 100,000 requests).
+        Index(
+            "ix_request_shared_status",
+            "status",
+            "questionnaire_version_id",
+            "submitted_at",
+            sqlite_where=text("directory_consent = 1"),
+            postgresql_where=text("directory_consent"),
+        ),
     )
 
     id: Mapped[intpk]
