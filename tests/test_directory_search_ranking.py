@@ -162,6 +162,11 @@ def test_fifty_one_entries_page_with_a_total_keeping_the_filters(
     listed, _ = results(school, q="cloud", category="learning_platform", page="2")
     assert len(listed) == 1 and listed[0] not in first
     assert "Other" not in first + listed
+    # An address kept from a longer list shows the last page, with its total.
+    kept, html = results(school, q="cloud", category="learning_platform", page="9")
+    assert kept == listed and "Showing 51 to 51 of 51 entries" in html
+    nothing, html = results(school, q="cloud", category="mis", page="3")
+    assert nothing == [] and "0 entries found" in html
 
 
 def test_filters_combine_with_the_words(school: FlaskClient, publish: Publish) -> None:

@@ -32,7 +32,7 @@ from ...models import (
 )
 from ...models.directory import DIRECTORY_SEARCH
 from ...questionnaire.compare import Comparison
-from ..platform.paging import PAGE_SIZE, Page, page_of
+from ..platform.paging import PAGE_SIZE, Page, count, page_of
 from ..requirements import ratings
 
 
@@ -225,17 +225,37 @@ def search_page(
     today: date | None = None,
 ) -> Page[Found]:
     """Page ``number`` of the published entries matching ``criteria``, best
-    first, with the words marked: a count, a window of ids and its entries,
-    three statements whatever the total."""
-    ids = page_of(
-        session,
-        _ids(session, criteria, today),
-        number,
-        size,
-        counted=_ids(session, criteria, today, ranked=False),
-    )
+    first, with the words marked: a count and a window of ids (one statement
+    when words are searched for), then its entries, whatever the total."""
     words = words_of(criteria.text)
+    if words:
+        ids = _ranked_page(session, criteria, number, size, today)
+    else:
+        ids = page_of(session, _ids(session, criteria, today), number, size)
     return ids.map([found(entry, words) for entry in _entries(session, ids.items)])
+
+
+def _ranked_page(
+    session: Session, criteria: Search, number: int, size: int, today: date | None
+) -> Page[int]:
+    """A window of the ranked ids, counted by the statement that ranks them
+    (``count(*) OVER ()``, taken before the LIMIT): the engine has found and
+    scored every match to order them anyway. Counted apart, the full-text
+    query ran twice, 7 of a page's 40 ms for two common words at 5,000
+    entries. Only a page past the end (an address kept from a longer list)
+    is counted apart, to show the last page instead."""
+    query = _ids(session, criteria, today).add_columns(func.count().over().label("total"))
+
+    def window(at: int) -> list[Any]:
+        return list(session.execute(query.limit(size).offset((at - 1) * size)))
+
+    rows = window(number)
+    if not rows and number > 1:
+        total = count(session, _ids(session, criteria, today, ranked=False))
+        number = max(1, -(-total // size))
+        rows = window(number) if total else []
+    total = rows[0].total if rows else 0
+    return Page([row.id for row in rows], total, number if rows else 1, size)
 
 
 def search_window(
