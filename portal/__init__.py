@@ -77,6 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
         dpia,
         exports,
         feedback,
+        local_questions,
         profiles,
         register,
         review,
@@ -93,7 +94,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
     errors.init_app(app)
     rate_limit_store.init_app(app)
     for module in (
-        auth, school, review, profiles, exports, directory, curator, curator_questionnaires, standards,
+        auth, school, review, profiles, local_questions, exports, directory, curator, curator_questionnaires, standards,
         register, dpia, feedback, supplier, api,
     ):  # fmt: skip
         app.register_blueprint(module.bp)

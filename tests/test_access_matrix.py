@@ -33,7 +33,7 @@ PUBLIC = {
 }
 STAFF_BLUEPRINTS = (
     "school.", "review.", "profiles.", "exports.", "directory.", "curator.", "standards.", "suppliers.", "feedback.",
-    "dpia.", "curator_questionnaires.",
+    "dpia.", "curator_questionnaires.", "local_questions.",
     "auth.authenticator",
     "auth.account", "auth.change_password",
 )  # fmt: skip
@@ -41,7 +41,9 @@ STAFF_BLUEPRINTS = (
 # the path), so there is nothing of another organisation's to guess at. The
 # standards pages name questionnaire items, not rows; their one row id (an
 # evidence file) is tested across organisations in test_standards.py.
-OWN_ORGANISATION = ("profiles.", "exports.download_register", "standards.")
+# A school's own questions are read and written by (organisation, key) alone:
+# test_local_questions.py shows another school sees none of them.
+OWN_ORGANISATION = ("profiles.", "local_questions.", "exports.download_register", "standards.")
 # The directory is shared, not any one school's: who sees which entry is
 # tested in test_directory.py (drafts 404, curator routes 403 for schools);
 # feedback shares with the curator in test_standards.py; a curator's uploaded

@@ -21,6 +21,7 @@ from .dpia import Dpia, DpiaAnswer, DpiaStatus, SigningRole
 from .files import StoredFile, StoredFileChunk
 from .outbox import OutgoingEmail
 from .questionnaires import (
+    QuestionnaireSupplement,
     QuestionnaireUpload,
     QuestionnaireVersion,
     RetiredQuestionnaire,
@@ -102,6 +103,7 @@ __all__ = [
     "OrgKind",
     "Organisation",
     "OutgoingEmail",
+    "QuestionnaireSupplement",
     "QuestionnaireUpload",
     "QuestionnaireVersion",
     "RetiredQuestionnaire",

@@ -6,9 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .accounts import User
 from .base import Base, created_at, enum_check, intpk
 
 
@@ -83,3 +84,38 @@ class QuestionnaireUpload(Base):
     published_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("questionnaire_version.id", ondelete="SET NULL")
     )
+
+
+class QuestionnaireSupplement(Base):
+    """An organisation's own extra questions, asked after a questionnaire's
+    own sections in every request it sends of that questionnaire (issue 24).
+
+    Each change is a new version; a request keeps the version it was sent
+    with. The newest version is the one in use, and one with no questions
+    means the organisation asks none. The questions never leave the
+    organisation: the directory and the curator see the questionnaire alone.
+    """
+
+    __tablename__ = "questionnaire_supplement"
+    __table_args__ = (
+        UniqueConstraint(
+            "organisation_id", "questionnaire_key", "version", name="uq_questionnaire_supplement"
+        ),
+    )
+
+    id: Mapped[intpk]
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    questionnaire_key: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    intro: Mapped[str] = mapped_column(Text, default="")
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, comment="the questions as a definition's section lists them, choices inline"
+    )
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[created_at]
+
+    created_by: Mapped[User | None] = relationship()

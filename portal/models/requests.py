@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .accounts import Organisation, User
 from .base import Base, created_at, enum_check, intpk, str_email, str_name
-from .questionnaires import QuestionnaireVersion
+from .questionnaires import QuestionnaireSupplement, QuestionnaireVersion
 from .suppliers import Supplier
 
 
@@ -145,10 +145,15 @@ class Request(Base):
         ForeignKey("request.id", ondelete="SET NULL"),
         comment="the screening this request follows up",
     )
+    supplement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questionnaire_supplement.id"),
+        comment="the organisation's own extra questions, as they were when it was sent",
+    )
 
     organisation: Mapped[Organisation] = relationship()
     supplier: Mapped[Supplier] = relationship()
     questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
+    supplement: Mapped[QuestionnaireSupplement | None] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     follows: Mapped[Request | None] = relationship(remote_side="Request.id")

@@ -65,6 +65,10 @@ ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # questionnaire's question ("cloud_supplier.hosting_location"), or what the
 # portal knows of the request ("request.supplier", see services/school/dpia.py).
 PREFILL_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}\.[a-z][a-z0-9_]{0,62}$")
+# Kept for an organisation's own extra questions (questionnaire/supplement.py):
+# a questionnaire may not use them, so a new version never clashes with them.
+OWN_PREFIX = "local_"
+SECTION_ID = "local_questions"
 DEFAULT_ACCEPT = ("pdf", "docx", "xlsx", "png", "jpg")
 # The file types whose content the portal can check (services/platform/filetypes.py).
 FILE_TYPES = frozenset({"pdf", "png", "jpg", "jpeg", "docx", "xlsx", "pptx", "csv", "txt"})
@@ -299,6 +303,24 @@ def load_file(path: Path) -> Questionnaire:
         raise DefinitionError([f"{path.name}: {line}" for line in exc.problems]) from exc
 
 
+def reserved_problems(questionnaire: Questionnaire) -> list[str]:
+    """Why a questionnaire may not be published as it is: it uses the ids
+    kept for organisations' own questions."""
+    problems = [
+        f"section {section.id}: a section's id may not start {OWN_PREFIX}: that is kept "
+        "for schools' own questions"
+        for section in questionnaire.sections
+        if section.id.startswith(OWN_PREFIX)
+    ]
+    problems += [
+        f"question {q.id}: a question's id may not start {OWN_PREFIX}: that is kept for "
+        "schools' own questions"
+        for q in questionnaire.questions()
+        if q.id.startswith(OWN_PREFIX)
+    ]
+    return problems
+
+
 @dataclass(frozen=True)
 class LoadedFile:
     path: Path
@@ -320,6 +342,10 @@ def load_files(folder: Path) -> list[LoadedFile]:
             questionnaire = load_file(path)
         except DefinitionError as exc:
             problems.extend(exc.problems)
+            continue
+        reserved = reserved_problems(questionnaire)
+        if reserved:
+            problems.extend(f"{path.name}: {line}" for line in reserved)
             continue
         ident = (questionnaire.key, questionnaire.version)
         if ident in seen:

@@ -22,7 +22,7 @@ are reported at once.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,9 @@ from .definition import (
     NUMBER_TYPES,
     OPERATORS_WITHOUT_VALUE,
     DefinitionError,
+    Questionnaire,
     questionnaire_from_snapshot,
+    reserved_problems,
 )
 
 Cell = str | int | float | bool | None
@@ -261,17 +263,24 @@ def _drop_none(row: dict[str, Cell]) -> dict[str, Cell]:
 # -- reading ---------------------------------------------------------------
 
 
-def from_sheets(sheets: Mapping[str, Sequence[ReadRow]]) -> dict[str, Any]:
-    """The snapshot the sheets describe, checked as a TOML file is; raises
+def from_sheets(
+    sheets: Mapping[str, Sequence[ReadRow]],
+    also: Callable[[Questionnaire], list[str]] = reserved_problems,
+) -> dict[str, Any]:
+    """The snapshot the sheets describe, checked as a TOML file is and by
+    ``also`` (by default, that it leaves schools' own ids alone); raises
     WorkbookProblems naming the sheet, row and column of every fault."""
     reader = _Reader(sheets)
     snapshot = reader.read()
     if reader.problems:
         raise WorkbookProblems(reader.problems)
     try:
-        questionnaire_from_snapshot(snapshot)
+        questionnaire = questionnaire_from_snapshot(snapshot)
     except DefinitionError as exc:
         raise WorkbookProblems([reader.locate(line) for line in exc.problems]) from exc
+    problems = also(questionnaire)
+    if problems:
+        raise WorkbookProblems([reader.locate(line) for line in problems])
     return snapshot
 
 
@@ -753,6 +762,8 @@ class _Reader:
             return Problem(TRIAGE, self.triage_lines.get(where), "when", message)
         if where == "triage":
             return Problem(SETTINGS, None, "triage_default", message)
+        if where == "survey":
+            return Problem(SURVEY, None, None, message)
         if where == "header" and message in MISSING_SETTINGS:
             return Problem(
                 SETTINGS, None, MISSING_SETTINGS[message][0], MISSING_SETTINGS[message][1]

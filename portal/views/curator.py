@@ -74,7 +74,7 @@ def submission(request_id: int) -> ResponseReturnValue:
     return render_template(
         "curator/submission.html",
         row=row,
-        sheet=responses.answer_sheet(db.session, row),
+        sheet=responses.answer_sheet(db.session, row, shared_only=True),
         form=form,
         listings=listings,
     )

@@ -615,3 +615,87 @@ class QuestionnaireWorkbookForm(FlaskForm):
         description="An .xlsx file: download a questionnaire below, change it, raise its version "
         "on the settings sheet, and upload it here.",
     )
+
+
+class LocalQuestionForm(FlaskForm):
+    """One of a school's own questions, added on the page (the workbook takes more)."""
+
+    label = TextAreaField(
+        "Question",
+        description="As the supplier will read it, for example: Does your product sync with "
+        "our MIS without copying pupil data to another system?",
+        validators=[
+            InputRequired("Enter the question"),
+            Length(max=500, message="Keep the question to 500 characters or fewer"),
+        ],
+    )
+    hint = TextAreaField(
+        "Hint (optional)",
+        description="A line under the question that helps the supplier answer it.",
+        validators=[Length(max=1000, message="Keep the hint to 1,000 characters or fewer")],
+    )
+    type = RadioField(
+        "The supplier answers with",
+        validators=[InputRequired("Choose what kind of answer the supplier gives")],
+        validate_choice=False,  # the service names the types, and says which is wrong
+    )
+    choices = TextAreaField(
+        "Answers to choose from",
+        description="For a list: one answer on each line.",
+        validators=[Length(max=5000, message="Keep the answers to 5,000 characters or fewer")],
+    )
+    required = RadioField(
+        "Must the supplier answer it?",
+        choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No, it is optional")],
+        default="yes",
+        validators=[InputRequired("Say whether the supplier must answer it")],
+    )
+    expected = RadioField(
+        "The answer that meets your requirement (for a yes or no question)",
+        choices=[
+            SelectChoice("", "None: we only want to know"),
+            SelectChoice("yes", "Yes"),
+            SelectChoice("no", "No"),
+        ],
+        default="",
+        validate_choice=False,
+    )
+    severity = RadioField(
+        "When the answer does not meet it",
+        choices=[
+            SelectChoice("critical", "Critical: the rating is red"),
+            SelectChoice("major", "Major: the rating is at best amber"),
+            SelectChoice("minor", "Minor"),
+        ],
+        default="major",
+        validate_choice=False,
+    )
+    why = TextAreaField(
+        "Why it matters (optional)",
+        description="Shown to reviewers beside the finding.",
+        validators=[Length(max=2000, message="Keep it to 2,000 characters or fewer")],
+    )
+
+
+class LocalTitleForm(FlaskForm):
+    title = StringField(
+        "Section title",
+        description="The heading the supplier sees above your questions.",
+        validators=[
+            InputRequired("Enter the section title"),
+            Length(max=200, message="Keep the title to 200 characters or fewer"),
+            OneLine("The title is one line: remove the line break"),
+        ],
+    )
+    intro = TextAreaField(
+        "Introduction (optional)",
+        validators=[Length(max=2000, message="Keep the introduction to 2,000 characters or fewer")],
+    )
+
+
+class LocalWorkbookForm(FlaskForm):
+    workbook = FileField(
+        "Your questions as a workbook",
+        description="An .xlsx file in the same layout as the one you can download here: one "
+        "row of the survey sheet for each question, with names starting local_.",
+    )

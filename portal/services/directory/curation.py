@@ -341,7 +341,9 @@ def draft_from_submission(
     files = session.scalars(
         select(Evidence.question_id).where(Evidence.request_id == submission.id).distinct()
     )
+    # The questionnaire alone: the school's own questions never reach the directory.
     questionnaire = definition_for(submission.questionnaire_version)
+    asked = {q.id for q in questionnaire.questions()}
     return _new_entry(
         session,
         actor,
@@ -353,7 +355,7 @@ def draft_from_submission(
         answers=logic.drop_hidden(
             questionnaire, {a.question_id: a.value for a in submission.answers}
         ),
-        evidence_questions=sorted(set(files)),
+        evidence_questions=sorted(set(files) & asked),
         source=submission,
         authored=False,
         listing=listing,

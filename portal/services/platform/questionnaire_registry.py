@@ -17,9 +17,10 @@ from typing import cast
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction
 
-from ...models import QuestionnaireVersion, RetiredQuestionnaire, VersionOrigin
+from ...models import OrgKind, QuestionnaireVersion, Request, RetiredQuestionnaire, VersionOrigin
 from ...questionnaire import Questionnaire, questionnaire_from_snapshot
 from ...questionnaire.definition import LoadedFile, load_files
+from ...questionnaire.supplement import with_supplement
 from ..errors import ServiceError
 from .runtime import runtime
 
@@ -229,6 +230,31 @@ def definition_for(row: QuestionnaireVersion) -> Questionnaire:
     if questionnaire is None:
         questionnaire = _parsed[row.sha256] = questionnaire_from_snapshot(row.snapshot)
     return questionnaire
+
+
+def definition_for_request(request: Request) -> Questionnaire:
+    """What a request asks: its questionnaire version and, when its
+    organisation added its own questions, those as the last section, exactly
+    as they were when the request was sent. Only the organisation that sent
+    it sees this; what may leave it (the directory, the curator) is
+    ``definition_for(request.questionnaire_version)``."""
+    base = definition_for(request.questionnaire_version)
+    own = request.supplement
+    if own is None:
+        return base
+    source = "trust" if request.organisation.kind == OrgKind.TRUST else "school"
+    cache_key = (base.sha256, own.sha256, source)
+    joined = _joined.get(cache_key)
+    if joined is None:
+        joined = _joined[cache_key] = with_supplement(
+            base, own.title, own.intro, own.questions, source
+        )
+    return joined
+
+
+# A request's questionnaire with its organisation's own questions, by the two
+# parts' SHA-256: both are immutable, so a join is made once per process.
+_joined: dict[tuple[str, str, str], Questionnaire] = {}
 
 
 def find_version(session: Session, key: str, version: int | None = None) -> Questionnaire:

@@ -12,7 +12,7 @@ from io import BytesIO
 
 from ...exports.questionnaire_workbook import read_sheets, write_sheets
 from ...questionnaire import Questionnaire, questionnaire_from_snapshot
-from ...questionnaire.workbook import Problem, WorkbookProblems, from_sheets, to_sheets
+from ...questionnaire.workbook import Problem, ReadRow, WorkbookProblems, from_sheets, to_sheets
 from .filetypes import archive_problem
 
 
@@ -25,6 +25,12 @@ def read_workbook(data: bytes) -> Questionnaire:
     """The questionnaire a workbook describes. Raises WorkbookProblems with
     every problem, each at its sheet, row and column; returns only when the
     whole workbook is sound."""
+    return questionnaire_from_snapshot(from_sheets(sheets_of(data)))
+
+
+def sheets_of(data: bytes) -> dict[str, list[ReadRow]]:
+    """An uploaded workbook's sheets, or WorkbookProblems saying why it
+    cannot be read."""
     # A ZIP that is not what it seems (a zip bomb, macros) is refused before
     # it is unpacked; anything else that is not a workbook fails to open.
     if zipfile.is_zipfile(BytesIO(data)):
@@ -33,4 +39,4 @@ def read_workbook(data: bytes) -> Questionnaire:
             raise WorkbookProblems(
                 [Problem("workbook", None, None, f"This file cannot be opened: it {problem}")]
             )
-    return questionnaire_from_snapshot(from_sheets(read_sheets(data)))
+    return read_sheets(data)

@@ -19,7 +19,7 @@ from ...questionnaire.forms import SectionForm, build_section_form, form_data, f
 from ..errors import ServiceError
 from ..platform.audit import SUPPLIER_ACTOR, record_event
 from ..platform.mail import queue_email
-from ..platform.questionnaire_registry import definition_for
+from ..platform.questionnaire_registry import definition_for, definition_for_request
 from ..platform.runtime import runtime
 from ..requirements import ratings
 from . import clarifications, evidence
@@ -76,7 +76,8 @@ class SectionProgress:
 
 
 def questionnaire_of(request: Request) -> Questionnaire:
-    return definition_for(request.questionnaire_version)
+    """What the supplier is asked: with the organisation's own questions."""
+    return definition_for_request(request)
 
 
 def answer_values(request: Request, *, confirmed_only: bool = False) -> dict[str, Any]:
@@ -697,18 +698,37 @@ class AnswerSheet:
 
 
 def answer_sheet(
-    session: Session, request: Request, *, confirmed_only: bool = False
+    session: Session,
+    request: Request,
+    *,
+    confirmed_only: bool = False,
+    shared_only: bool = False,
 ) -> AnswerSheet:
     """The answers as a page shows them; for the school, ``confirmed_only``
-    (see answer_values)."""
-    questionnaire = questionnaire_of(request)
-    answers = answer_values(request, confirmed_only=confirmed_only)
+    (see answer_values). ``shared_only`` for another organisation (the
+    curator): the questionnaire alone, without the school's own questions,
+    their answers or their files."""
+    if shared_only:
+        questionnaire = definition_for(request.questionnaire_version)
+    else:
+        questionnaire = questionnaire_of(request)
+    asked = {q.id for q in questionnaire.questions()}
+    answers = {
+        qid: value
+        for qid, value in answer_values(request, confirmed_only=confirmed_only).items()
+        if qid in asked
+    }
+    comments = answer_comments(request, confirmed_only=confirmed_only)
     return AnswerSheet(
         questionnaire=questionnaire,
         answers=answers,
-        comments=answer_comments(request, confirmed_only=confirmed_only),
+        comments={qid: text for qid, text in comments.items() if qid in asked},
         shown=logic.visibility(questionnaire, answers),
-        files=evidence.files_for(session, request),
+        files={
+            file_id: found
+            for file_id, found in evidence.files_for(session, request).items()
+            if found.question_id in asked
+        },
         triage=compare.triage(questionnaire, answers, submitted=request.submitted_at is not None),
     )
 

@@ -15,7 +15,7 @@ from ...questionnaire.conditions import names
 from ..errors import ServiceError
 from ..platform.audit import record_event
 from ..platform.mail import queue_email
-from ..platform.questionnaire_registry import definition_for
+from ..platform.questionnaire_registry import definition_for_request
 from .lifecycle import change_status, issue_link
 
 ASKABLE = frozenset({RequestStatus.SUBMITTED, RequestStatus.RESUBMITTED})
@@ -44,7 +44,7 @@ def ask_clarification(
     """Open a new round on the questions with a note, and email the supplier a link."""
     if request.status not in ASKABLE:
         raise ServiceError("You can ask for clarification once the supplier has submitted")
-    questionnaire = definition_for(request.questionnaire_version)
+    questionnaire = definition_for_request(request)
     asked = {qid: note.strip() for qid, note in notes.items() if note and note.strip()}
     if not asked:
         raise ServiceError(

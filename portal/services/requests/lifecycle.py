@@ -33,6 +33,7 @@ from ..platform.paging import Page, count, page_of
 from ..platform.questionnaire_registry import find_current, publish_version
 from ..platform.runtime import runtime
 from ..platform.tokens import hash_token, new_token
+from ..requirements import supplements
 
 # No 0/O, 1/I/L: references are read out over the phone.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -101,11 +102,13 @@ def create_request(
         )
     schools = _schools_asked_for(session, organisation, details.on_behalf_of)
     version = publish_version(session, questionnaire)
+    own = supplements.in_use(session, organisation.id, questionnaire.key)
     request = Request(
         reference=new_reference(session),
         organisation_id=organisation.id,
         supplier=find_or_create_supplier(session, details.supplier_name),
         questionnaire_version=version,
+        supplement=own,
         contact_name=details.contact_name.strip(),
         contact_email=details.contact_email.strip(),
         message=details.message.strip(),
@@ -127,6 +130,7 @@ def create_request(
         actor=author,
         request=request,
         questionnaire=f"{version.key} v{version.version}",
+        own_questions=own.version if own else None,
         on_behalf_of=", ".join(s.name for s in schools) or None,
     )
     link = issue_link(session, request, author, details.link_days)

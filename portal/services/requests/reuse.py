@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from ...models import Answer, QuestionnaireVersion, Request, RequestStatus, ReuseCode, utcnow
 from ...questionnaire import logic
+from ...questionnaire.definition import OWN_PREFIX
 from ..errors import ServiceError
 from ..platform.audit import SUPPLIER_ACTOR, record_event
 from ..platform.mail import queue_email
@@ -329,7 +330,14 @@ def prefill_from(
         # Only copy_with_code may cross organisations.
         raise ServiceError("Those earlier answers can no longer be copied")
     questionnaire = questionnaire_of(request)
-    known = {q.id: q for q in questionnaire.questions() if q.answerable and q.type != "file"}
+    # The questionnaire's own questions only: another school's own questions
+    # (and an earlier version of this one's) are not the same questions,
+    # whatever their ids.
+    known = {
+        q.id: q
+        for q in questionnaire.questions()
+        if q.answerable and q.type != "file" and not q.id.startswith(OWN_PREFIX)
+    }
     values = {a.question_id: a.value for a in source.answers if a.question_id in known}
     kept = logic.drop_hidden(questionnaire, values)
     comments = {a.question_id: a.comment for a in source.answers}

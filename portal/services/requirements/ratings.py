@@ -32,7 +32,7 @@ from ...models import (
 )
 from ...questionnaire.compare import Comparison, Outcome, Review, compare
 from ...questionnaire.definition import Requirement
-from ..platform.questionnaire_registry import definition_for
+from ..platform.questionnaire_registry import definition_for, definition_for_request
 from .profiles import requirements_for
 
 
@@ -46,9 +46,7 @@ def _rules(
 ) -> dict[str, Requirement]:
     if frozen is not None:
         return {qid: _thaw(raw) for qid, raw in frozen.items()}
-    return requirements_for(
-        session, request.organisation, definition_for(request.questionnaire_version)
-    )
+    return requirements_for(session, request.organisation, definition_for_request(request))
 
 
 def freeze_rules(rules: dict[str, Requirement]) -> dict[str, Any]:
@@ -147,14 +145,14 @@ def comparisons_for(
             select(Request.id, Request.decided_rules).where(Request.id.in_(ids))
         )
     }
-    profiles: dict[tuple[int, int], dict[str, Requirement]] = {}
+    profiles: dict[tuple[int, int, int | None], dict[str, Requirement]] = {}
     found = []
     for request in requests:
-        questionnaire = definition_for(request.questionnaire_version)
+        questionnaire = definition_for_request(request)
         if frozen.get(request.id) is not None:
             rules = _rules(session, request, frozen[request.id])
         else:
-            key = (request.organisation_id, request.questionnaire_version_id)
+            key = (request.organisation_id, request.questionnaire_version_id, request.supplement_id)
             if key not in profiles:
                 profiles[key] = _rules(session, request, None)
             rules = profiles[key]
@@ -177,8 +175,9 @@ def comparison_for_school(
 ) -> Comparison:
     """A request's answers against another organisation's own requirements
     (a school a trust asked on behalf of); the trust's own judgements of
-    findings are the trust's, so they are not carried over."""
-    questionnaire = definition_for(request.questionnaire_version)
+    findings are the trust's, so they are not carried over. The trust's own
+    questions are asked for its schools, so they are judged too."""
+    questionnaire = definition_for_request(request)
     return compare(
         questionnaire,
         # Copied in and not yet saved by the supplier: not the school's to judge.

@@ -16,7 +16,10 @@ from ...models import DECIDABLE_STATUSES, FindingReview, Request, RequestStatus,
 from ...questionnaire.compare import OUTCOME_LABELS, REVIEW_OUTCOMES, Comparison, Outcome
 from ..errors import ServiceError
 from ..platform.audit import record_event
-from ..platform.questionnaire_registry import current_definitions, definition_for
+from ..platform.questionnaire_registry import (
+    current_definitions,
+    definition_for_request,
+)
 from ..requests import lifecycle as requests
 from ..requests.lifecycle import STATUS_LABELS
 from ..requirements import ratings
@@ -212,7 +215,7 @@ def create_follow_up(
     due_date: date | None,
 ) -> requests.IssuedLink:
     """Send the extended due-diligence questionnaire to the same supplier and contact."""
-    questionnaire = definition_for(request.questionnaire_version)
+    questionnaire = definition_for_request(request)
     triage = ratings.comparison_for(session, request).triage
     if triage is None:
         raise ServiceError("Only a screening can be followed up this way")

@@ -13,7 +13,7 @@ from ...questionnaire.compare import Comparison, Finding
 from ...questionnaire.definition import Question
 from ..errors import ServiceError
 from ..platform.matching import contains_pattern
-from ..platform.questionnaire_registry import definition_for
+from ..platform.questionnaire_registry import definition_for_request
 from ..requirements.ratings import comparisons_for
 
 MAX_COLUMNS = 8
@@ -115,7 +115,7 @@ def build_matrix(
     # Rows follow the newest version's order; a question only an older version
     # asked still gets its row, after them.
     newest = max(requests, key=lambda row: row.questionnaire_version.version)
-    questionnaire = definition_for(newest.questionnaire_version)
+    questionnaire = definition_for_request(newest)
     order: dict[str, tuple[Question, str]] = {}
     for section in questionnaire.sections:
         for question in section.questions:

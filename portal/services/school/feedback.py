@@ -166,7 +166,9 @@ class SharedMaterial:
 
 def shared_material(session: Session, found: FeedbackShare) -> SharedMaterial:
     if found.request is not None:
-        return SharedMaterial(sheet=responses.answer_sheet(session, found.request))
+        # The curator reads the questionnaire's answers, never the school's own questions.
+        sheet = responses.answer_sheet(session, found.request, shared_only=True)
+        return SharedMaterial(sheet=sheet)
     school = found.organisation
     progress = standards.progress(session, school)
     tasks = raci.tasks(session, school, progress.questionnaire)
