@@ -501,3 +501,91 @@ def test_a_curators_workbook_may_not_use_the_ids_kept_for_schools() -> None:
     [problem] = raised.value.problems
     assert problem.sheet == "survey" and problem.line is not None
     assert "local_name: a question's id may not start local_" in problem.message
+
+
+def test_the_supplier_api_gets_and_answers_them(
+    client: FlaskClient, make: Factory, admin: User, dbs: Session
+) -> None:
+    login(client, admin)
+    add(client)
+    row, path = make.request(admin)
+    token = {"Authorization": f"Bearer {path.rsplit('/', 1)[1]}"}
+    supplier = client.application.test_client()
+    mine = supplier.get("/api/v1/supplier/request", headers=token)
+    assert mine.status_code == 200
+    local = mine.json["local_questions"]
+    assert local["section_id"] == "local_questions" and local["version"] == 1
+    assert [q["id"] for q in local["questions"]] == [MIS_ID]
+    assert "local_questions" in [p["section_id"] for p in mine.json["progress"]]
+    saved = supplier.put(
+        f"/api/v1/supplier/answers/{MIS_ID}", json={"value": "yes", "revision": 0}, headers=token
+    )
+    assert saved.status_code == 200, saved.json
+    wrong = supplier.put(
+        f"/api/v1/supplier/answers/{MIS_ID}",
+        json={"value": "perhaps", "revision": 1},
+        headers=token,
+    )
+    assert wrong.status_code == 422
+    dbs.rollback()
+    answer = dbs.scalar(select(Answer).filter_by(request_id=row.id, question_id=MIS_ID))
+    assert answer is not None and answer.value == "yes"
+
+
+def test_the_schools_export_has_them(client: FlaskClient, make: Factory, admin: User) -> None:
+    login(client, admin)
+    add(client)
+    row, _ = make.submitted(admin, "it_support", answers={MIS_ID: "no"})
+    exported = client.get(f"/requests/{row.id}/export.xlsx")
+    assert exported.status_code == 200
+    cells = [
+        str(cell)
+        for sheet in load_workbook(io.BytesIO(exported.data)).worksheets
+        for line in sheet.iter_rows(values_only=True)
+        for cell in line
+        if cell is not None
+    ]
+    assert MIS["label"] in cells
+
+
+def test_a_feedback_share_shows_the_curator_the_questionnaire_alone(
+    client: FlaskClient, make: Factory, admin: User, dbs: Session
+) -> None:
+    from portal.models import FeedbackShare
+
+    curator = client.application.test_client()
+    login(curator, make.user(make.org("Data Protection Partners", kind="curator"), role="curator"))
+    login(client, admin)
+    add(client, label="Is the Oakfield trip list kept in the EEA?", type="text", expected="")
+    row, _ = make.submitted(admin, "it_support")
+    assert client.post(f"/requests/{row.id}/feedback", data={"message": "Fine?"}).status_code == 302
+    dbs.rollback()
+    share = dbs.scalar(select(FeedbackShare))
+    assert share is not None
+    page = curator.get(f"/curator/feedback/{share.id}").get_data(as_text=True)
+    assert "Fine?" in page and "Acme IT Services Ltd" in page
+    assert "Oakfield trip list" not in page and "local_" not in page
+
+
+def test_an_id_is_never_given_to_a_different_question(
+    client: FlaskClient, admin: User, school: Organisation, dbs: Session
+) -> None:
+    login(client, admin)
+    add(client)
+    client.post(f"{PAGE}/{MIS_ID}/remove")
+    add(client, label=MIS["label"] + " Which one?", type="text", expected="")
+    newest = versions(dbs, school.id)[-1]
+    assert [q["id"] for q in newest.questions] == [MIS_ID + "_2"]
+    assert newest.title == "Questions from Oakfield Primary School"
+
+
+def test_a_workbook_is_held_to_the_forms_sizes(
+    client: FlaskClient, admin: User, school: Organisation, dbs: Session
+) -> None:
+    login(client, admin)
+    add(client)
+    data = client.get(f"{PAGE}/workbook.xlsx").data
+    refused = upload(client, edited(data, {"label": "x" * 600}))
+    assert refused.status_code == 400
+    assert "label is 600 characters: keep it to 500 or fewer" in refused.get_data(as_text=True)
+    assert len(versions(dbs, school.id)) == 1

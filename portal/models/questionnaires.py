@@ -92,8 +92,9 @@ class QuestionnaireSupplement(Base):
 
     Each change is a new version; a request keeps the version it was sent
     with. The newest version is the one in use, and one with no questions
-    means the organisation asks none. The questions never leave the
-    organisation: the directory and the curator see the questionnaire alone.
+    means the organisation asks none. The questions stay with the
+    organisation (and, for a trust, the schools it asks on behalf of): the
+    directory and the curator see the questionnaire alone.
     """
 
     __tablename__ = "questionnaire_supplement"

@@ -27,6 +27,13 @@ from .definition import (
 )
 
 MAX_QUESTIONS = 20
+# What a form on the page would allow: a workbook is held to the same sizes,
+# so "20 questions" stays a short section whichever way it was written.
+TEXT_LIMITS = {"label": 500, "help": 1000, "placeholder": 200, "constraint_message": 500}
+MAX_CHOICES = 100
+CHOICE_LABEL_LIMIT = 200
+MAX_COLUMNS = 20
+INTRO_LIMIT = 2000
 # Keys a staff questionnaire uses; a supplement goes to a supplier.
 STAFF_KEYS = ("raci", "prefill")
 
@@ -75,9 +82,14 @@ def check(
         )
     if not title.strip():
         problems.append("title: enter a title for your questions' section")
+    elif len(title) > 200 or any(c in title for c in "\r\n"):
+        problems.append("title: the section's title is one line of 200 characters or fewer")
+    if len(intro) > INTRO_LIMIT:
+        problems.append(f"intro: keep the introduction to {INTRO_LIMIT:,} characters or fewer")
     for index, question in enumerate(questions, start=1):
         qid = question.get("id")
         where = f"question {qid or index}"
+        problems += [f"{where}: {line}" for line in _size_problems(question)]
         if not isinstance(qid, str) or not qid.startswith(OWN_PREFIX):
             problems.append(
                 f"{where}: its id must start {OWN_PREFIX} (like {OWN_PREFIX}mis_sync), so it "
@@ -94,6 +106,32 @@ def check(
         with_supplement(base, title or "Your questions", intro, questions)
     except DefinitionError as exc:
         problems += [line.removeprefix(f"section {SECTION_ID}, ") for line in exc.problems]
+    return problems
+
+
+def _size_problems(question: Mapping[str, Any]) -> list[str]:
+    problems = [
+        f"{key} is {len(str(question[key])):,} characters: keep it to {limit:,} or fewer"
+        for key, limit in TEXT_LIMITS.items()
+        if len(str(question.get(key, ""))) > limit
+    ]
+    choices = question.get("choices")
+    if isinstance(choices, list):
+        if len(choices) > MAX_CHOICES:
+            problems.append(f"{len(choices)} answers to choose from: {MAX_CHOICES} at most")
+        if any(
+            len(str(c.get("label", ""))) > CHOICE_LABEL_LIMIT
+            for c in choices
+            if isinstance(c, dict)
+        ):
+            problems.append(f"an answer to choose from is over {CHOICE_LABEL_LIMIT} characters")
+    columns = question.get("columns")
+    if isinstance(columns, list):
+        if len(columns) > MAX_COLUMNS:
+            problems.append(f"a table of {len(columns)} columns: {MAX_COLUMNS} at most")
+        for column in columns:
+            if isinstance(column, Mapping):
+                problems += [f"column {column.get('id')}: {p}" for p in _size_problems(column)]
     return problems
 
 

@@ -102,7 +102,13 @@ def create_request(
         )
     schools = _schools_asked_for(session, organisation, details.on_behalf_of)
     version = publish_version(session, questionnaire)
-    own = supplements.in_use(session, organisation.id, questionnaire.key)
+    # A school's own questions go with a questionnaire compared with
+    # requirements (not a screening, whose triage reads its own questions).
+    own = (
+        supplements.in_use(session, organisation.id, questionnaire.key)
+        if questionnaire.triage is None
+        else None
+    )
     request = Request(
         reference=new_reference(session),
         organisation_id=organisation.id,

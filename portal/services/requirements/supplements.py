@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...exports.questionnaire_workbook import write_sheets
-from ...models import Organisation, QuestionnaireSupplement, User
+from ...models import Organisation, OrgKind, QuestionnaireSupplement, User
 from ...questionnaire import Questionnaire
 from ...questionnaire.definition import CHOICE_TYPES, OWN_PREFIX, SECTION_ID, SEVERITIES
 from ...questionnaire.supplement import MAX_QUESTIONS, check, supplement_sha256, with_supplement
@@ -120,7 +120,8 @@ def questionnaire_for(session: Session, organisation: Organisation, key: str) ->
     own = in_use(session, organisation.id, key)
     if own is None:
         return base
-    return with_supplement(base, own.title, own.intro, own.questions)
+    source = "trust" if organisation.kind == OrgKind.TRUST else "school"
+    return with_supplement(base, own.title, own.intro, own.questions, source)
 
 
 def default_title(organisation: Organisation) -> str:
@@ -155,6 +156,11 @@ def save(
     problems = check(base, title, intro, questions) if questions else []
     if problems:
         raise SupplementProblems(problems)
+    # Two admins saving at once would both number their version n + 1: on
+    # PostgreSQL the organisation's row is the queue (SQLite writes one at a time).
+    session.execute(
+        select(Organisation.id).where(Organisation.id == organisation.id).with_for_update()
+    )
     newest = _newest(session, organisation.id, key)
     sha256 = supplement_sha256(title, intro, questions)
     if newest is not None and newest.sha256 == sha256:
@@ -202,7 +208,8 @@ def add_question(
     session: Session, organisation: Organisation, actor: User, key: str, typed: NewQuestion
 ) -> QuestionnaireSupplement:
     """The in-use questions and one more from the form."""
-    current = in_use(session, organisation.id, key)
+    newest = _newest(session, organisation.id, key)
+    current = newest if newest is not None and newest.questions else None
     questions = list(current.questions) if current else []
     if len(questions) >= MAX_QUESTIONS:
         raise ServiceError(
@@ -210,9 +217,12 @@ def add_question(
             "remove one first",
             "label",
         )
-    question = question_from_form(typed, {q["id"] for q in questions})
-    title = current.title if current else default_title(organisation)
-    intro = current.intro if current else ""
+    # An id is never given to a different question: one removed earlier may
+    # still be in requests sent, and side by side they would share a row.
+    used = {q["id"] for row in versions(session, organisation.id, key) for q in row.questions}
+    question = question_from_form(typed, used)
+    title = newest.title if newest else default_title(organisation)
+    intro = newest.intro if newest else ""
     return save(session, organisation, actor, key, title, intro, [*questions, question])
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ... import models
 from ...models import RequestStatus
 from ...questionnaire.compare import Comparison as ComparisonResult
-from ...questionnaire.definition import SEVERITIES
+from ...questionnaire.definition import SECTION_ID, SEVERITIES
 from ...services.directory import curation as directory
 from ...services.requests.answering import SectionProgress as Progress
 from ...services.requests.answering import StoredAnswers
@@ -312,6 +312,17 @@ class OpenClarification(BaseModel):
     note: str
 
 
+class LocalQuestions(BaseModel):
+    """The school's own questions, asked after the questionnaire's sections:
+    the section ``local_questions``, in the definition's own format."""
+
+    section_id: str
+    title: str
+    intro: str
+    version: int
+    questions: list[dict[str, Any]]
+
+
 class SupplierRequest(BaseModel):
     reference: str
     school: str
@@ -321,6 +332,9 @@ class SupplierRequest(BaseModel):
     due_date: date | None
     link_expires_at: str | None
     questionnaire: QuestionnaireLink
+    local_questions: LocalQuestions | None = Field(
+        description="Questions of the school's own, asked as the last section (null: none)"
+    )
     answers: list[SupplierAnswer]
     evidence: list[EvidenceFile]
     shown: dict[str, bool]
@@ -355,6 +369,15 @@ class SupplierRequest(BaseModel):
                     "api.get_questionnaire", key=version.key, version=version.version
                 ),
             ),
+            local_questions=LocalQuestions(
+                section_id=SECTION_ID,
+                title=row.supplement.title,
+                intro=row.supplement.intro,
+                version=row.supplement.version,
+                questions=row.supplement.questions,
+            )
+            if row.supplement is not None
+            else None,
             answers=[
                 SupplierAnswer(
                     question_id=qid,
