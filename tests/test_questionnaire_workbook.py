@@ -38,6 +38,22 @@ def test_every_questionnaire_comes_back_from_its_workbook_unchanged(path: Path) 
     assert back.sha256 == questionnaire.sha256
 
 
+def test_roles_left_out_of_a_raci_stay_out() -> None:
+    snapshot = {
+        "key": "tracker", "version": 1, "title": "Tracker", "audience": "self_assessment",
+        "sections": [{"id": "s", "title": "S", "questions": [
+            {"id": "lead", "label": "A named lead?", "type": "yes_no",
+             "raci": {"responsible": ["Business manager", "Head"], "accountable": "Head"}},
+        ]}],
+    }  # fmt: skip
+    back = read_workbook(workbook_of(questionnaire_from_snapshot(snapshot)))
+    assert back.snapshot["sections"][0]["questions"][0]["raci"] == {
+        "responsible": ["Business manager", "Head"],
+        "accountable": "Head",
+    }
+    assert canonical_json(back.snapshot) == canonical_json(snapshot)
+
+
 # A small questionnaire, written as a person would in Excel.
 SETTINGS = [
     ["form_id", "version", "form_title", "audience"],

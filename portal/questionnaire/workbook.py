@@ -670,11 +670,11 @@ class _Reader:
             if row.text(column).strip()
         }
         if raci:
+            # Only the roles given: a file that leaves "consulted" out comes
+            # back without it, not with an empty list.
             question["raci"] = {
-                key: raci.get(key, "").strip()
-                if key == "accountable"
-                else _split(raci.get(key, ""), "\n")
-                for key in RACI_COLUMNS
+                key: text.strip() if key == "accountable" else _split(text, "\n")
+                for key, text in raci.items()
             }
         requirement = self._requirement(row, qtype)
         if requirement is not None:
