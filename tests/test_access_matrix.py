@@ -235,6 +235,18 @@ def test_every_id_route_is_404_for_another_organisation(
     assert own.get(f"/requests/{row.id}").status_code == 200
 
 
+def kept_upload(app: Flask, row: Request) -> int:
+    """An answers workbook the request's supplier uploaded, as kept."""
+    from portal.extensions import db
+    from portal.models import AnswerUpload
+
+    with app.app_context():
+        upload = AnswerUpload(request_id=row.id, filename="answers.xlsx", data=b"", report={})
+        db.session.add(upload)
+        db.session.commit()
+        return upload.id
+
+
 def test_every_supplier_page_is_404_without_a_grant_for_that_request(
     app: Flask, client: FlaskClient, make: Factory
 ) -> None:
@@ -245,14 +257,17 @@ def test_every_supplier_page_is_404_without_a_grant_for_that_request(
     )
     their_file = upload_evidence(app, theirs, their_link)
     my_file = upload_evidence(app, mine, my_link)
+    my_upload, their_upload = (kept_upload(app, row) for row in (mine, theirs))
     assert client.get(my_link).status_code == 303  # a grant for `mine` only
     checked = 0
     for rule in rules(app):
         if not rule.endpoint.startswith("supplier.") or rule.endpoint in PUBLIC:
             continue
         own_path = fill(
-            rule, {"reference": mine.reference, "section_id": "main", "evidence_id": my_file}
-        )
+            rule,
+            {"reference": mine.reference, "section_id": "main", "evidence_id": my_file,
+             "upload_id": my_upload},
+        )  # fmt: skip
         own = client.open(
             own_path, method=methods(rule)[0], json={} if "POST" in methods(rule) else None
         )
@@ -260,7 +275,12 @@ def test_every_supplier_page_is_404_without_a_grant_for_that_request(
         for method in methods(rule):
             path = fill(
                 rule,
-                {"reference": theirs.reference, "section_id": "main", "evidence_id": their_file},
+                {
+                    "reference": theirs.reference,
+                    "section_id": "main",
+                    "evidence_id": their_file,
+                    "upload_id": their_upload,
+                },  # fmt: skip
             )
             response = client.open(path, method=method, data={})
             assert response.status_code == 404, f"{method} {path}"

@@ -6,7 +6,17 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, text
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .accounts import Organisation, User
@@ -305,3 +315,23 @@ class ReuseCode(Base):
     used_at: Mapped[datetime | None]
 
     source: Mapped[Request | None] = relationship(foreign_keys=[source_request_id])
+
+
+class AnswerUpload(Base):
+    """An answers workbook the supplier uploaded (issue 25), kept with what
+    came of it: the answers saved, those refused and why, the conflicts."""
+
+    __tablename__ = "answer_upload"
+
+    id: Mapped[intpk]
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("request.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(200))
+    # Deferred: the list of uploads never reads the files themselves.
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    uploaded_at: Mapped[created_at]
+    applied_at: Mapped[datetime | None]
+    report: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, comment="what the upload saved, refused and left in conflict"
+    )

@@ -40,8 +40,8 @@ from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
 from ..services.platform import audit
 from ..services.platform.audit import SUPPLIER_ACTOR
+from ..services.requests import answer_workbooks, clarifications, evidence, reuse
 from ..services.requests import answering as responses
-from ..services.requests import clarifications, evidence, reuse
 from ..services.requests import lifecycle as requests
 from .downloads import send_evidence
 from .forms import DeclarationForm, ReuseAddressForm, ReuseCodeForm
@@ -232,6 +232,7 @@ def task_list(row: Request) -> ResponseReturnValue:
         questionnaire=responses.questionnaire_of(row),
         progress=responses.progress(row),
         clarifying=clarifications.open_items(db.session, row),
+        uploads=answer_workbooks.uploads(db.session, row)[:3],
     )
 
 
@@ -453,4 +454,75 @@ def download_copy(row: Request) -> ResponseReturnValue:
             row.reference, row.supplier.name, "answers", extension="xlsx"
         ),
         max_age=0,
+    )
+
+
+@bp.get("/<reference>/answers.xlsx")
+@writes_on_get
+@supplier_view
+def answers_workbook(row: Request) -> ResponseReturnValue:
+    """Every question of the request, with the answers so far, to answer in a spreadsheet."""
+    if not row.is_open:
+        return redirect(url_for("supplier.confirmation", reference=row.reference))
+    exports.record_download(
+        db.session, None, row.organisation, "answers workbook", "xlsx", row,
+        actor_label=SUPPLIER_ACTOR,
+    )  # fmt: skip
+    return send_file(
+        io.BytesIO(answer_workbooks.workbook(db.session, row)),
+        mimetype=exports.XLSX,
+        as_attachment=True,
+        download_name=exports.download_name(
+            row.reference, row.supplier.name, "to answer", extension="xlsx"
+        ),
+        max_age=0,
+    )
+
+
+@bp.post("/<reference>/answers/upload")
+@reads_first
+@supplier_view
+def upload_answers(row: Request) -> ResponseReturnValue:
+    """Save what an answers workbook holds, through each section's own checks."""
+    if not row.is_open:
+        return redirect(url_for("supplier.confirmation", reference=row.reference))
+    sent = request.files.get("workbook")
+    if sent is None or not sent.filename:
+        flash("Choose the answers workbook to upload", "error")
+        return redirect(
+            url_for("supplier.task_list", reference=row.reference, _anchor="spreadsheet")
+        )
+    data = sent.read()
+    try:
+        # Read and matched before the write lock: opening a workbook takes a while.
+        parsed = answer_workbooks.parse(row, data)
+    except ServiceError as exc:
+        flash(f"Nothing was saved: {exc.message}", "error")
+        return redirect(
+            url_for("supplier.task_list", reference=row.reference, _anchor="spreadsheet")
+        )
+    start_writing(db.session)
+    requests.lock(db.session, row)
+    try:
+        upload = answer_workbooks.apply(db.session, row, sent.filename, data, parsed)
+    except responses.NotEditableError as exc:  # submitted from another tab meanwhile
+        flash(exc.message, "error")
+        return redirect(url_for("supplier.confirmation", reference=row.reference))
+    return redirect(
+        url_for("supplier.uploaded_answers", reference=row.reference, upload_id=upload.id)
+    )
+
+
+@bp.get("/<reference>/answers/uploads/<int:upload_id>")
+@supplier_view
+def uploaded_answers(row: Request, upload_id: int) -> ResponseReturnValue:
+    """What an upload saved, what it could not, and what is still to do."""
+    found = answer_workbooks.upload_of(db.session, row, upload_id)
+    if found is None:
+        abort(404)
+    return render_template(
+        "supplier/answers_upload.html",
+        row=row,
+        upload=found,
+        report=answer_workbooks.Report.from_json(found.report or {}),
     )

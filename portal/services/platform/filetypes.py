@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +39,17 @@ MAX_PARTS = 2000
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 MAX_RATIO = 200  # unpacked / packed, for parts over a megabyte
 ARCHIVE_TYPES = frozenset({"docx", "xlsx", "pptx"})
+
+
+def upload_archive_problem(data: bytes) -> str:
+    """Why an uploaded workbook must not be opened, as a sentence, or "": a
+    ZIP that is not what it seems (a zip bomb, macros) is refused before it
+    is unpacked; anything else that is not a workbook fails to open later."""
+    if zipfile.is_zipfile(io.BytesIO(data)):
+        problem = archive_problem(io.BytesIO(data))
+        if problem:
+            return f"This file cannot be opened: it {problem}"
+    return ""
 
 
 def archive_problem(source: Path | IO[bytes]) -> str | None:

@@ -7,13 +7,10 @@ written and read by exports/questionnaire_workbook.py.
 
 from __future__ import annotations
 
-import zipfile
-from io import BytesIO
-
 from ...exports.questionnaire_workbook import read_sheets, write_sheets
 from ...questionnaire import Questionnaire, questionnaire_from_snapshot
 from ...questionnaire.workbook import Problem, ReadRow, WorkbookProblems, from_sheets, to_sheets
-from .filetypes import archive_problem
+from .filetypes import upload_archive_problem
 
 
 def workbook_of(questionnaire: Questionnaire) -> bytes:
@@ -31,12 +28,7 @@ def read_workbook(data: bytes) -> Questionnaire:
 def sheets_of(data: bytes) -> dict[str, list[ReadRow]]:
     """An uploaded workbook's sheets, or WorkbookProblems saying why it
     cannot be read."""
-    # A ZIP that is not what it seems (a zip bomb, macros) is refused before
-    # it is unpacked; anything else that is not a workbook fails to open.
-    if zipfile.is_zipfile(BytesIO(data)):
-        problem = archive_problem(BytesIO(data))
-        if problem:
-            raise WorkbookProblems(
-                [Problem("workbook", None, None, f"This file cannot be opened: it {problem}")]
-            )
+    problem = upload_archive_problem(data)
+    if problem:
+        raise WorkbookProblems([Problem("workbook", None, None, problem)])
     return read_sheets(data)

@@ -1,0 +1,266 @@
+"""Answering a request in a spreadsheet (issue 25): the supplier downloads
+every question of its request as a workbook, fills it in wherever it likes,
+and uploads it back.
+
+An upload goes through the pages' own path, section by section
+(answering.autosave): each answer is checked by its section's form and
+saved if it is sound; each one refused is listed at its sheet and row with
+the page's message, the rest are kept. An answer changed on the web since
+the workbook was downloaded is never overwritten: it is listed with both
+values. The upload is kept with the request, with what came of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...exports.answer_workbook import About, NotOurWorkbook, ReadBack, read, write
+from ...models import AnswerUpload, Request, utcnow
+from ...questionnaire import answer_workbook as layout
+from ...questionnaire import logic
+from ...questionnaire.display import display_value
+from ..errors import ServiceError
+from ..platform.audit import SUPPLIER_ACTOR, record_event
+from ..platform.filetypes import upload_archive_problem
+from . import answering
+
+KEPT = 10  # the newest uploads a request keeps; older ones go
+
+
+def workbook(session: Session, request: Request) -> bytes:
+    """Every question the supplier may be asked, with the answers so far."""
+    questionnaire = answering.questionnaire_of(request)
+    stored = answering.stored_answers(session, request)
+    about = About(
+        reference=request.reference,
+        school=request.organisation.name,
+        supplier=request.supplier.name,
+        questionnaire=questionnaire.title,
+        key=questionnaire.key,
+        version=questionnaire.version,
+        local_version=request.supplement.version if request.supplement else 0,
+        made_at=utcnow(),
+    )
+    shown = logic.visibility(questionnaire, stored.values)
+    return write(
+        about,
+        layout.plan(questionnaire, stored.values, stored.comments, stored.revisions, shown),
+    )
+
+
+@dataclass(frozen=True)
+class Conflict:
+    where: str  # "Security row 4"
+    question: str
+    yours: str  # in the workbook
+    theirs: str  # saved on the web since it was downloaded
+
+
+@dataclass
+class Report:
+    saved: int = 0
+    refused: list[str] = field(default_factory=list)  # "Security row 4: Question: message"
+    conflicts: list[Conflict] = field(default_factory=list)
+    still_needed: list[str] = field(default_factory=list)  # "Section: question"
+    files_needed: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Report:
+        return cls(
+            saved=data.get("saved", 0),
+            refused=list(data.get("refused", [])),
+            conflicts=[Conflict(**c) for c in data.get("conflicts", [])],
+            still_needed=list(data.get("still_needed", [])),
+            files_needed=list(data.get("files_needed", [])),
+        )
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """An upload read and matched to the request's questions, before anything is written."""
+
+    by_section: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, int]]]
+    where: dict[str, str]  # question id -> "Sheet row N"
+    refused: list[str]
+
+
+def parse(request: Request, data: bytes) -> Parsed:
+    """Read an upload and check it is this request's workbook; raises
+    ServiceError saying why not. Reads nothing from the database beyond the
+    request, so it runs before the write lock."""
+    problem = upload_archive_problem(data)
+    if problem:
+        raise ServiceError(problem, "workbook")
+    try:
+        found = read(data)
+    except NotOurWorkbook as exc:
+        raise ServiceError(str(exc), "workbook") from exc
+    _same_request(request, found)
+    questionnaire = answering.questionnaire_of(request)
+    by_section: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, int]]] = {}
+    where: dict[str, str] = {}
+    refused = list(found.problems)
+    for section in questionnaire.sections:
+        answers: dict[str, Any] = {}
+        comments: dict[str, Any] = {}
+        revisions: dict[str, int] = {}
+        for question in section.answerable:
+            if question.type == "file":
+                continue
+            if question.type == "table":
+                if question.id in found.tables:
+                    sheet, rows = found.tables[question.id]
+                    where[question.id] = f"{sheet}"
+                    answers[question.id] = layout.table_answer(question, rows)
+                    revisions[question.id] = found.revisions.get(question.id, 0)
+                continue
+            if question.id not in found.cells:
+                continue
+            sheet, row, label, cell, comment = found.cells[question.id]
+            where[question.id] = f"{sheet} row {row}"
+            if str(label or "").strip() != question.label.strip():
+                refused.append(
+                    f"{sheet} row {row}: this row no longer holds “{question.label}” (rows "
+                    "moved or edited?): its answer was not read"
+                )
+                continue
+            answers[question.id] = layout.answer_of(question, cell)
+            if question.comment and comment is not None:
+                comments[question.id] = str(comment)
+            revisions[question.id] = found.revisions.get(question.id, 0)
+        by_section[section.id] = (answers, comments, revisions)
+    return Parsed(by_section, where, refused)
+
+
+def _same_request(request: Request, found: ReadBack) -> None:
+    about = found.about
+    if about.get("reference") != request.reference:
+        raise ServiceError(
+            f"This workbook is for request {about.get('reference')}, not this one "
+            f"({request.reference}): download this request's workbook from its task list",
+            "workbook",
+        )
+    version = request.questionnaire_version
+    local = request.supplement.version if request.supplement else 0
+    if (about.get("questionnaire"), about.get("version"), about.get("local_version")) != (
+        version.key,
+        version.version,
+        local,
+    ):
+        raise ServiceError(
+            "This workbook was made for another version of the questionnaire: download a new "
+            "one from the task list and copy your answers into it",
+            "workbook",
+        )
+
+
+def apply(
+    session: Session, request: Request, filename: str, data: bytes, parsed: Parsed
+) -> AnswerUpload:
+    """Save what the upload holds, section by section in one transaction,
+    and keep the upload with its report."""
+    answering.ensure_editable(request)
+    questionnaire = answering.questionnaire_of(request)
+    report = Report(refused=list(parsed.refused))
+    for section in questionnaire.sections:
+        answers, comments, revisions = parsed.by_section.get(section.id, ({}, {}, {}))
+        stored = answering.stored_answers(session, request)
+        sent = {
+            qid: value
+            for qid, value in answers.items()
+            # A blank cell over an answer given on the web since the download
+            # means nothing was typed there: the web's answer stands.
+            if not (value is None and stored.revisions.get(qid, 0) != revisions.get(qid, 0))
+        }
+        if not sent and not comments:
+            continue
+        result = answering.autosave(
+            session,
+            request,
+            section,
+            sent,
+            comments,
+            {qid: revisions.get(qid, 0) for qid in sent},
+        )
+        report.saved += sum(1 for qid in result.saved if stored.values.get(qid) != sent.get(qid))
+        for qid, message in result.errors.items():
+            question = questionnaire.question(qid)
+            report.refused.append(
+                f"{parsed.where.get(qid, section.title)}: {question.label}: {message}"
+            )
+        for qid in result.conflicts:
+            question = questionnaire.question(qid)
+            report.conflicts.append(
+                Conflict(
+                    where=parsed.where.get(qid, section.title),
+                    question=question.label,
+                    yours=display_value(question, sent.get(qid)),
+                    theirs=display_value(question, stored.values.get(qid)),
+                )
+            )
+    session.expire(request, ["answers", "evidence"])
+    for missing in answering.missing_answers(request):
+        line = f"{missing.section.title}: {missing.question.label}"
+        if missing.message == answering.EVIDENCE_NEEDED or missing.question.type == "file":
+            report.files_needed.append(line)
+        else:
+            report.still_needed.append(line)
+    upload = AnswerUpload(
+        request_id=request.id,
+        filename=filename[:200] or "answers.xlsx",
+        data=data,
+        applied_at=utcnow(),
+        report=report.as_json(),
+    )
+    session.add(upload)
+    _keep_newest(session, request)
+    record_event(
+        session,
+        "answers_uploaded",
+        organisation=request.organisation,
+        actor_label=SUPPLIER_ACTOR,
+        request=request,
+        saved=report.saved,
+        refused=len(report.refused),
+        conflicts=len(report.conflicts),
+    )
+    session.flush()
+    return upload
+
+
+def _keep_newest(session: Session, request: Request) -> None:
+    session.flush()
+    old = session.scalars(
+        select(AnswerUpload)
+        .where(AnswerUpload.request_id == request.id)
+        .order_by(AnswerUpload.id.desc())
+        .offset(KEPT)
+    ).all()
+    for upload in old:
+        session.delete(upload)
+
+
+def uploads(session: Session, request: Request) -> list[AnswerUpload]:
+    return list(
+        session.scalars(
+            select(AnswerUpload)
+            .where(AnswerUpload.request_id == request.id)
+            .order_by(AnswerUpload.id.desc())
+        )
+    )
+
+
+def upload_of(session: Session, request: Request, upload_id: int) -> AnswerUpload | None:
+    """One of this request's uploads; another request's is not found."""
+    return session.scalar(
+        select(AnswerUpload).where(
+            AnswerUpload.id == upload_id, AnswerUpload.request_id == request.id
+        )
+    )

@@ -1,0 +1,241 @@
+"""Answering a request in a spreadsheet (issue 25, part 1): download every
+question as a workbook, fill it in elsewhere, upload it back through the
+pages' own checks; refused answers, conflicts and what is still needed are
+listed, and nothing good is lost."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openpyxl import load_workbook  # type: ignore[import-untyped]
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal.demo import attach_demo_files
+from portal.extensions import db
+from portal.models import Answer, AnswerUpload, Request, User
+from portal.questionnaire import answer_workbook as layout
+from portal.questionnaire.examples import example_answers
+from portal.services.requests import answering
+
+from .conftest import SHIPPED_QUESTIONNAIRES
+from .factories import DECLARATION, Factory
+
+pytestmark = pytest.mark.config(QUESTIONNAIRE_FOLDER=str(SHIPPED_QUESTIONNAIRES))
+
+
+def opened(app: Flask, make: Factory, author: User | None = None) -> tuple[FlaskClient, Request]:
+    """A supplier at its link, in its own browser."""
+    author = author or make.user(make.org("Oakfield Primary School"))
+    row, path = make.request(author, "cloud_supplier")
+    supplier = app.test_client()
+    supplier.get(path)
+    return supplier, row
+
+
+def download(supplier: FlaskClient, row: Request) -> Any:
+    got = supplier.get(f"/respond/{row.reference}/answers.xlsx")
+    assert got.status_code == 200
+    return load_workbook(io.BytesIO(got.data))
+
+
+def ids_of(book: Any) -> list[list[Any]]:
+    return [list(r) for r in book["ids"].iter_rows(values_only=True)]
+
+
+def fill(book: Any, app: Flask, row: Request, fixed: dict[str, Any] | None = None) -> None:
+    """Every question's example answer written as a person would: labels
+    for choices, dates as dates, tables on their own sheets."""
+    with app.test_request_context():
+        questionnaire = answering.questionnaire_of(db.session.get(Request, row.id))
+        answers = example_answers(questionnaire, fixed=fixed or {})
+    for sheet, line, qid, _revision, kind in (r[:5] for r in ids_of(book) if len(r) >= 5):
+        if kind not in ("question", "table") or qid not in answers:
+            continue
+        question = questionnaire.question(qid)
+        if kind == "table":
+            for index, cells in enumerate(layout.table_cells(question, answers[qid]), start=2):
+                for column, value in enumerate(cells, start=1):
+                    book[sheet].cell(index, column, value)
+        else:
+            book[sheet].cell(line, 2, layout.cell_of(question, answers[qid]))
+
+
+def upload(supplier: FlaskClient, row: Request, book: Any, name: str = "answers.xlsx") -> Any:
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return send(supplier, row, buffer.getvalue(), name)
+
+
+def send(supplier: FlaskClient, row: Request, data: bytes, name: str = "answers.xlsx") -> Any:
+    return supplier.post(
+        f"/respond/{row.reference}/answers/upload",
+        data={"workbook": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def answers_of(dbs: Session, row: Request) -> dict[str, Any]:
+    dbs.rollback()
+    return {
+        a.question_id: a.value
+        for a in dbs.scalars(select(Answer).where(Answer.request_id == row.id))
+    }
+
+
+def test_a_whole_request_answered_in_a_spreadsheet_and_submitted(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    supplier, row = opened(app, make)
+    book = download(supplier, row)
+    assert book.sheetnames[0] == "About this workbook"
+    assert book["ids"].sheet_state == "hidden"
+    fill(book, app, row)
+    sent = upload(supplier, row, book)
+    assert sent.status_code == 302
+    report = supplier.get(sent.location).get_data(as_text=True)
+    assert "answers saved" in report
+    assert "could not be saved" not in report
+    assert "Files to upload on the pages" in report  # evidence cannot travel
+    stored = answers_of(dbs, row)
+    assert len(stored) > 40
+    assert dbs.scalar(select(func.count()).select_from(AnswerUpload)) == 1
+
+    # The files, on the pages (here through the service), then submit.
+    with app.test_request_context():
+        request = db.session.get(Request, row.id)
+        attach_demo_files(db.session, request, answering.questionnaire_of(request))
+        db.session.commit()
+    check = supplier.get(f"/respond/{row.reference}/check").get_data(as_text=True)
+    assert "more question" not in check
+    submitted = supplier.post(f"/respond/{row.reference}/check", data=DECLARATION)
+    assert submitted.status_code == 302
+    dbs.rollback()
+    assert dbs.get(Request, row.id).status == "submitted"
+
+
+def test_refused_answers_are_listed_and_the_rest_are_saved(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    supplier, row = opened(app, make)
+    book = download(supplier, row)
+    fill(book, app, row)
+    where = {r[2]: (r[0], r[1]) for r in ids_of(book) if len(r) >= 5 and r[4] == "question"}
+    sheet, line = where["breach_notice_hours"]
+    book[sheet].cell(line, 2, "about a day")
+    email_sheet, email_line = where["privacy_contact_email"]
+    book[email_sheet].cell(email_line, 2, '=HYPERLINK("http://evil.example")')
+    sent = upload(supplier, row, book)
+    report = supplier.get(sent.location).get_data(as_text=True)
+    assert f"{sheet} row {line}" in report and "Enter a number" in report
+    assert f"{email_sheet} row {email_line}" in report  # a formula is text, and not an email
+    stored = answers_of(dbs, row)
+    assert "breach_notice_hours" not in stored and "privacy_contact_email" not in stored
+    assert len(stored) > 40
+
+
+def test_an_answer_changed_on_the_web_since_the_download_is_kept_and_listed(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    supplier, row = opened(app, make)
+    book = download(supplier, row)
+    fill(book, app, row, {"breach_notice_hours": 24})
+    with app.test_request_context():
+        request = db.session.get(Request, row.id)
+        questionnaire = answering.questionnaire_of(request)
+        section = questionnaire.section_of("breach_notice_hours")
+        answering.autosave(db.session, request, section, {"breach_notice_hours": 48}, {}, {})
+        db.session.commit()
+    sent = upload(supplier, row, book)
+    report = supplier.get(sent.location).get_data(as_text=True)
+    assert "changed on the web since you downloaded the workbook" in report
+    assert "24" in report and "48" in report
+    assert answers_of(dbs, row)["breach_notice_hours"] == 48
+
+
+def test_follow_ups_the_uploaded_answers_bring_in_are_still_needed(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    supplier, row = opened(app, make)
+    book = download(supplier, row)
+    where = {r[2]: (r[0], r[1]) for r in ids_of(book) if len(r) >= 5 and r[4] == "question"}
+    sheet, line = where["uses_subprocessors"]
+    assert book[sheet].cell(line, 6).value == "" or book[sheet].cell(line, 6).value is None
+    book[sheet].cell(line, 2, "Yes")
+    sent = upload(supplier, row, book)
+    report = supplier.get(sent.location).get_data(as_text=True)
+    assert "Still needed before you can submit" in report
+    assert answers_of(dbs, row)["uses_subprocessors"] == "yes"
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (lambda data, other: other, "This workbook is for request"),
+        (lambda data, other: b"not a workbook at all", "not an Excel workbook"),
+        (lambda data, other: b"x" * (6 * 1024 * 1024), "MB: an answers workbook is far smaller"),
+    ],
+)
+def test_a_workbook_that_is_not_this_requests_saves_nothing(
+    app: Flask, make: Factory, dbs: Session, spoil: Any, message: str
+) -> None:
+    supplier, row = opened(app, make)
+    book = download(supplier, row)
+    fill(book, app, row)
+    mine = io.BytesIO()
+    book.save(mine)
+    other_supplier, other = opened(app, make)
+    theirs = download(other_supplier, other)
+    fill(theirs, app, other)
+    other_bytes = io.BytesIO()
+    theirs.save(other_bytes)
+    sent = send(supplier, row, spoil(mine.getvalue(), other_bytes.getvalue()))
+    assert sent.status_code == 302
+    page = supplier.get(sent.location).get_data(as_text=True)
+    assert "Nothing was saved" in page and message in page
+    assert answers_of(dbs, row) == {}
+    assert dbs.scalar(select(func.count()).select_from(AnswerUpload)) == 0
+
+
+def test_a_workbook_for_another_version_or_with_moved_rows(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    supplier, row = opened(app, make)
+    book = download(supplier, row)
+    fill(book, app, row)
+    ids = book["ids"]
+    for cells in ids.iter_rows():
+        if cells[0].value == "version":
+            cells[1].value = 99
+    page = supplier.get(upload(supplier, row, book).location).get_data(as_text=True)
+    assert "another version of the questionnaire" in page
+    assert answers_of(dbs, row) == {}
+
+    book = download(supplier, row)
+    fill(book, app, row)
+    where = {r[2]: (r[0], r[1]) for r in ids_of(book) if len(r) >= 5 and r[4] == "question"}
+    sheet, line = where["breach_notice_hours"]
+    book[sheet].cell(line, 1, "Something else entirely")
+    book[sheet].cell(book[sheet].max_row + 3, 2, "an extra row")
+    page = supplier.get(upload(supplier, row, book).location).get_data(as_text=True)
+    assert f"{sheet} row {line}: this row no longer holds" in page
+    stored = answers_of(dbs, row)
+    assert "breach_notice_hours" not in stored and len(stored) > 40
+
+
+def test_another_requests_upload_is_not_found(app: Flask, make: Factory) -> None:
+    supplier, row = opened(app, make)
+    book = download(supplier, row)
+    fill(book, app, row)
+    mine = upload(supplier, row, book).location
+    other_supplier, other = opened(app, make)
+    upload_id = mine.rsplit("/", 1)[1]
+    assert (
+        other_supplier.get(f"/respond/{other.reference}/answers/uploads/{upload_id}").status_code
+        == 404
+    )
+    assert other_supplier.get(mine).status_code in (403, 404)
