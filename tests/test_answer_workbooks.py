@@ -239,3 +239,37 @@ def test_another_requests_upload_is_not_found(app: Flask, make: Factory) -> None
         == 404
     )
     assert other_supplier.get(mine).status_code in (403, 404)
+
+
+def test_the_api_gives_and_takes_the_workbook(app: Flask, make: Factory, dbs: Session) -> None:
+    author = make.user(make.org("Oakfield Primary School"))
+    row, path = make.request(author, "cloud_supplier")
+    token = {"Authorization": f"Bearer {path.rsplit('/', 1)[1]}"}
+    client = app.test_client()
+    got = client.get("/api/v1/supplier/workbook", headers=token)
+    assert got.status_code == 200
+    book = load_workbook(io.BytesIO(got.data))
+    fill(book, app, row, {"breach_notice_hours": 24})
+    where = {r[2]: (r[0], r[1]) for r in ids_of(book) if len(r) >= 5 and r[4] == "question"}
+    sheet, line = where["privacy_contact_email"]
+    book[sheet].cell(line, 2, "not an email")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    sent = client.post(
+        "/api/v1/supplier/workbook",
+        data={"workbook": (io.BytesIO(buffer.getvalue()), "answers.xlsx")},
+        content_type="multipart/form-data",
+        headers=token,
+    )
+    assert sent.status_code == 200, sent.json
+    assert sent.json["saved"] > 40
+    assert any(f"{sheet} row {line}" in line_ for line_ in sent.json["refused"])
+    assert sent.json["files_needed"]
+    assert answers_of(dbs, row)["breach_notice_hours"] == 24
+    wrong = client.post(
+        "/api/v1/supplier/workbook",
+        data={"workbook": (io.BytesIO(b"nope"), "x.xlsx")},
+        content_type="multipart/form-data",
+        headers=token,
+    )
+    assert wrong.status_code == 422 and "not an Excel workbook" in wrong.json["detail"]

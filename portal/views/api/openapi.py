@@ -129,6 +129,18 @@ UPLOAD: Schema = {
         }
     },
 }
+WORKBOOK: Schema = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"workbook": {"type": "string", "format": "binary"}},
+                "required": ["workbook"],
+            }
+        }
+    },
+}
 STATUSES = enum(*RequestStatus)
 R = "/requests/{reference}"
 
@@ -199,6 +211,17 @@ OPERATIONS = [
     Op("post", "/supplier/evidence/{question_id}", "upload_evidence", "Upload files for a question",
        "Supplier", {"201": (s.Uploaded, "Stored")}, SUPPLIER,
        ("400", "401", "404", "409", "413", "422", "429"), body=UPLOAD),
+    Op("get", "/supplier/workbook", "supplier_workbook",
+       "Every question as an Excel workbook to answer in a spreadsheet", "Supplier",
+       {"200": XLSX}, SUPPLIER, ("401", "404", "409", "429")),
+    Op("post", "/supplier/workbook", "upload_supplier_workbook",
+       "Save the answers of a filled-in workbook", "Supplier",
+       {"200": s.WorkbookReport}, SUPPLIER, ("400", "401", "404", "409", "413", "422", "429"),
+       body=WORKBOOK,
+       description="Each section's answers are checked as the pages check them; sound ones are "
+       "saved, the rest listed in refused (sheet, row and the page's message). An answer changed "
+       "since the workbook was downloaded is kept and listed in conflicts. 422 when the file is "
+       "not this request's workbook (nothing saved)."),
     Op("post", "/supplier/submit", "submit", "Submit the answers with the declaration", "Supplier",
        {"200": s.Submitted}, SUPPLIER, ("400", "401", "404", "409", "415", "422", "429"),
        body="Declaration",

@@ -407,6 +407,23 @@ class SupplierRequest(BaseModel):
         )
 
 
+class WorkbookConflict(BaseModel):
+    where: str = Field(description="The sheet and row, like 'Security row 4'")
+    question: str
+    yours: str = Field(description="The workbook's answer (not saved)")
+    theirs: str = Field(description="The answer saved since the workbook was downloaded (kept)")
+
+
+class WorkbookReport(BaseModel):
+    saved: int = Field(description="How many answers the workbook changed")
+    refused: list[str] = Field(description="Each answer not saved: sheet, row and why")
+    conflicts: list[WorkbookConflict]
+    still_needed: list[str] = Field(description="Questions still to answer before submitting")
+    files_needed: list[str] = Field(
+        description="Files to upload (they cannot travel in a workbook)"
+    )
+
+
 class SavedAnswer(Answer):
     shown: dict[str, bool] = Field(description="Which questions of the section are now asked")
 

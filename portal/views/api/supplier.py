@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from flask import abort, request, url_for
+import io
+
+from flask import abort, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 
-from ...extensions import db
+from ...extensions import db, reads_first, start_writing
 from ...identity.api_callers import api_supplier_request
 from ...models import Request
 from ...questionnaire import Question, Section, logic
+from ...services.downloads.contents import XLSX
 from ...services.errors import ServiceError
+from ...services.requests import answer_workbooks, clarifications, evidence, lifecycle
 from ...services.requests import answering as responses
-from ...services.requests import clarifications, evidence
 from ..forms import DeclarationForm
 from . import bp
 from . import schemas as s
@@ -127,6 +130,45 @@ def upload_evidence(question_id: str) -> ResponseReturnValue:
     found = evidence.files_for(db.session, row)
     stored = [s.UploadedFile.model_validate(found[i]) for i in ids if i in found]
     return reply(s.Uploaded(question_id=question_id, files=stored), 201)
+
+
+@bp.get("/supplier/workbook")
+def supplier_workbook() -> ResponseReturnValue:
+    """Every question with the answers so far, as the task list's workbook."""
+    row = api_supplier_request()
+    if not row.is_open:
+        service_problem("These answers have been submitted and can no longer be changed", None, 409)
+    return send_file(
+        io.BytesIO(answer_workbooks.workbook(db.session, row)),
+        mimetype=XLSX,
+        as_attachment=True,
+        download_name=f"{row.reference}-to-answer.xlsx",
+        max_age=0,
+    )
+
+
+@bp.post("/supplier/workbook")
+@reads_first
+def upload_supplier_workbook() -> ResponseReturnValue:
+    """The answers of a filled-in workbook, through each section's own checks."""
+    row = api_supplier_request()
+    sent = request.files.get("workbook")
+    if sent is None or not sent.filename:
+        service_problem("Send the workbook as the multipart field workbook", "workbook")
+    if not row.is_open:
+        service_problem("These answers have been submitted and can no longer be changed", None, 409)
+    data = sent.read()
+    try:
+        parsed = answer_workbooks.parse(row, data)
+    except ServiceError as exc:
+        service_problem(exc.message, exc.field)
+    start_writing(db.session)
+    lifecycle.lock(db.session, row)
+    try:
+        upload = answer_workbooks.apply(db.session, row, sent.filename, data, parsed)
+    except ServiceError as exc:
+        service_problem(exc.message, None, 409)
+    return reply(s.WorkbookReport.model_validate(upload.report or {}))
 
 
 @bp.post("/supplier/submit")
