@@ -273,3 +273,23 @@ def test_the_api_gives_and_takes_the_workbook(app: Flask, make: Factory, dbs: Se
         headers=token,
     )
     assert wrong.status_code == 422 and "not an Excel workbook" in wrong.json["detail"]
+
+
+@pytest.mark.office
+def test_a_workbook_saved_by_libreoffice_still_imports(
+    app: Flask, make: Factory, dbs: Session, tmp_path: Any
+) -> None:
+    from .test_office import convert
+
+    supplier, row = opened(app, make)
+    book = download(supplier, row)
+    fill(book, app, row, {"breach_notice_hours": 24})
+    book.save(tmp_path / "answers.xlsx")
+    convert([tmp_path / "answers.xlsx"], "xlsx:Calc MS Excel 2007 XML", tmp_path)
+    resaved = (tmp_path / "out" / "answers.xlsx").read_bytes()
+    sent = send(supplier, row, resaved)
+    assert sent.status_code == 302
+    report = supplier.get(sent.location).get_data(as_text=True)
+    assert "could not be saved" not in report, report
+    stored = answers_of(dbs, row)
+    assert stored["breach_notice_hours"] == 24 and len(stored) > 40
