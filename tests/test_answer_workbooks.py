@@ -293,3 +293,62 @@ def test_a_workbook_saved_by_libreoffice_still_imports(
     assert "could not be saved" not in report, report
     stored = answers_of(dbs, row)
     assert stored["breach_notice_hours"] == 24 and len(stored) > 40
+
+
+def test_a_curator_answers_a_draft_entry_in_a_spreadsheet(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    from portal.models import DirectoryEntry
+
+    from .factories import login
+
+    curator = make.user(make.org("Northgate Data Protection", kind="curator"), role="curator")
+    desk = app.test_client()
+    login(desk, curator)
+    created = desk.post(
+        "/curate/new",
+        data={"supplier_name": "Cloudy Classroom Ltd", "questionnaire": "cloud_supplier",
+              "product": "Cloudy", "category": "learning_platform", "summary": "From its documents",
+              "rating": "amber", "conditions": "", "sources": "Privacy notice, 1 October 2026"},
+    )  # fmt: skip
+    assert created.status_code == 302, created.get_data(as_text=True)
+    entry_id = int(created.location.rstrip("/").rsplit("/", 1)[1])
+    got = desk.get(f"/curate/entries/{entry_id}/answers.xlsx")
+    assert got.status_code == 200
+    book = load_workbook(io.BytesIO(got.data))
+    with app.test_request_context():
+        entry = db.session.get(DirectoryEntry, entry_id)
+        from portal.services.platform.questionnaire_registry import definition_for
+
+        questionnaire = definition_for(entry.questionnaire_version)
+        answers = example_answers(questionnaire, fixed={"breach_notice_hours": 24})
+    for sheet, line, qid, _rev, kind in (r[:5] for r in ids_of(book) if len(r) >= 5):
+        if kind == "question" and qid in answers:
+            book[sheet].cell(line, 2, layout.cell_of(questionnaire.question(qid), answers[qid]))
+    where = {r[2]: (r[0], r[1]) for r in ids_of(book) if len(r) >= 5 and r[4] == "question"}
+    sheet, line = where["privacy_contact_email"]
+    book[sheet].cell(line, 2, "nobody")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    sent = desk.post(
+        f"/curate/entries/{entry_id}/answers/upload",
+        data={"workbook": (io.BytesIO(buffer.getvalue()), "entry.xlsx")},
+        content_type="multipart/form-data",
+    )
+    page = sent.get_data(as_text=True)
+    assert sent.status_code == 200 and "answers saved" in page
+    assert f"{sheet} row {line}" in page
+    dbs.rollback()
+    stored = dbs.get(DirectoryEntry, entry_id).answers
+    assert stored["breach_notice_hours"] == 24 and "privacy_contact_email" not in stored
+
+    # A supplier's request workbook is not this entry's.
+    supplier, row = opened(app, make)
+    theirs = supplier.get(f"/respond/{row.reference}/answers.xlsx").data
+    refused = desk.post(
+        f"/curate/entries/{entry_id}/answers/upload",
+        data={"workbook": (io.BytesIO(theirs), "x.xlsx")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "Nothing was saved: This workbook is not this entry" in refused.get_data(as_text=True)

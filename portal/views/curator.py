@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 
-from ..extensions import db
+from ..extensions import db, reads_first, start_writing
 from ..identity.staff_sessions import current_actor
 from ..models import DirectoryEntry, EntryStatus
 from ..permissions import Action, consented_submission, curated_entry, requires
 from ..questionnaire import logic
 from ..questionnaire.forms import SelectChoice, build_section_form, form_data
 from ..services.directory import curation as directory
+from ..services.directory import entry_workbooks
+from ..services.downloads.contents import XLSX
 from ..services.errors import ServiceError
 from ..services.platform import questionnaire_registry as questionnaires
 from ..services.platform.paging import page_number
@@ -212,3 +216,43 @@ def change_state(entry_id: int, action: str) -> ResponseReturnValue:
     except ServiceError as exc:
         flash(exc.message, "error")
     return redirect(_entry_url(found))
+
+
+@bp.get("/entries/<int:entry_id>/answers.xlsx")
+@requires(Action.CURATE)
+def entry_workbook(entry_id: int) -> ResponseReturnValue:
+    """A draft's questions and answers so far, to answer in a spreadsheet."""
+    found = curated_entry(entry_id)
+    if found.status != EntryStatus.DRAFT:
+        abort(404)
+    return send_file(
+        io.BytesIO(entry_workbooks.workbook(found)),
+        mimetype=XLSX,
+        as_attachment=True,
+        download_name=f"directory-entry-{found.id}.xlsx",
+        max_age=0,
+    )
+
+
+@bp.post("/entries/<int:entry_id>/answers/upload")
+@reads_first
+@requires(Action.CURATE)
+def upload_entry_answers(entry_id: int) -> ResponseReturnValue:
+    found = curated_entry(entry_id)
+    if found.status != EntryStatus.DRAFT:
+        abort(404)
+    sent = request.files.get("workbook")
+    if sent is None or not sent.filename:
+        flash("Choose the workbook to upload", "error")
+        return redirect(_entry_url(found))
+    try:
+        cells = entry_workbooks.read(sent.read())
+        if start_writing(db.session):  # read again as a writer: it may have changed
+            found = curated_entry(entry_id)
+            if found.status != EntryStatus.DRAFT:
+                abort(404)
+        report = entry_workbooks.apply(db.session, current_actor(), found, cells)
+    except ServiceError as exc:
+        flash(f"Nothing was saved: {exc.message}", "error")
+        return redirect(_entry_url(found))
+    return render_template("curator/entry_upload.html", entry=found, report=report)

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from ...exports.answer_workbook import About, NotOurWorkbook, ReadBack, read, write
 from ...models import AnswerUpload, Request, utcnow
+from ...questionnaire import Questionnaire, logic
 from ...questionnaire import answer_workbook as layout
-from ...questionnaire import logic
 from ...questionnaire.display import display_value
 from ..errors import ServiceError
 from ..platform.audit import SUPPLIER_ACTOR, record_event
@@ -95,15 +95,25 @@ def parse(request: Request, data: bytes) -> Parsed:
     """Read an upload and check it is this request's workbook; raises
     ServiceError saying why not. Reads nothing from the database beyond the
     request, so it runs before the write lock."""
+    found = read_upload(data)
+    _same_request(request, found)
+    return matched(answering.questionnaire_of(request), found)
+
+
+def read_upload(data: bytes) -> ReadBack:
+    """An uploaded answers workbook's cells, or ServiceError saying why it
+    cannot be one."""
     problem = upload_archive_problem(data)
     if problem:
         raise ServiceError(problem, "workbook")
     try:
-        found = read(data)
+        return read(data)
     except NotOurWorkbook as exc:
         raise ServiceError(str(exc), "workbook") from exc
-    _same_request(request, found)
-    questionnaire = answering.questionnaire_of(request)
+
+
+def matched(questionnaire: Questionnaire, found: ReadBack) -> Parsed:
+    """The workbook's cells as each section's answers, in the forms' JSON shape."""
     by_section: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, int]]] = {}
     where: dict[str, str] = {}
     refused = list(found.problems)
