@@ -346,3 +346,26 @@ def api_reader() -> ApiCaller | Request:
     ):
         return api_caller(Action.VIEW_REQUESTS)
     return api_supplier_request()
+
+
+# The supplier pages a colleague's link opens (issue 25): the task list and
+# their own sections, the files in them, and the confirmation. Everything
+# else (checking, submitting, reuse, the spreadsheet, handing sections on)
+# is the contact's: a colleague gets a 404, as for any page not theirs.
+COLLEAGUE_PAGES = frozenset(
+    {
+        "supplier.task_list",
+        "supplier.answer_section",
+        "supplier.autosave",
+        "supplier.download_file",
+        "supplier.confirmation",
+    }
+)
+
+
+def colleague_may(endpoint: str | None, view_args: dict[str, Any], sections: list[str]) -> bool:
+    """Whether a colleague with these sections may open this supplier page."""
+    if endpoint not in COLLEAGUE_PAGES:
+        return False
+    section = view_args.get("section_id")
+    return section is None or section in sections

@@ -27,6 +27,7 @@ PUBLIC = {
     "auth.reset_password",
     "auth.enter_code",  # the sign-in's second step: back to sign-in without a password first
     "supplier.open_link",
+    "supplier.open_colleague_link",
     "api.health",
     "api.openapi",
     "static",
@@ -180,6 +181,7 @@ def test_every_staff_route_sends_anonymous_users_to_sign_in(
                 "share_id": 1,
                 "dpia_id": 1,
                 "upload_id": 1,
+                "colleague_id": 1,
                 "version": 1,
             },
         )
@@ -206,6 +208,7 @@ def test_every_id_route_is_404_for_another_organisation(
         "dpia_id": own_dpia(app, owner, row),
         "invitation_id": own_invitation(app, owner),
         "answer": "accept",
+        "colleague_id": own_colleague(app, row),
     }
     intruder = make.user(make.org("Elm Tree Academy"), role="admin")
     login(client, intruder)
@@ -233,6 +236,21 @@ def test_every_id_route_is_404_for_another_organisation(
     own = app.test_client()
     login(own, owner)
     assert own.get(f"/requests/{row.id}").status_code == 200
+
+
+def own_colleague(app: Flask, row: Request) -> int:
+    """A colleague the supplier's contact handed a section to."""
+    from portal.extensions import db
+    from portal.models import Colleague
+
+    with app.app_context():
+        found = Colleague(
+            request_id=row.id, name="Priya", email="p@acme.example", sections=["main"],
+            token_hash="0" * 64,
+        )  # fmt: skip
+        db.session.add(found)
+        db.session.commit()
+        return found.id
 
 
 def kept_upload(app: Flask, row: Request) -> int:
@@ -266,7 +284,7 @@ def test_every_supplier_page_is_404_without_a_grant_for_that_request(
         own_path = fill(
             rule,
             {"reference": mine.reference, "section_id": "main", "evidence_id": my_file,
-             "upload_id": my_upload},
+             "upload_id": my_upload, "colleague_id": 1},
         )  # fmt: skip
         own = client.open(
             own_path, method=methods(rule)[0], json={} if "POST" in methods(rule) else None
@@ -280,6 +298,7 @@ def test_every_supplier_page_is_404_without_a_grant_for_that_request(
                     "section_id": "main",
                     "evidence_id": their_file,
                     "upload_id": their_upload,
+                    "colleague_id": 1,
                 },  # fmt: skip
             )
             response = client.open(path, method=method, data={})
@@ -326,6 +345,7 @@ def test_every_post_route_refuses_a_missing_csrf_token(app: Flask, make: Factory
                 "share_id": 1,
                 "dpia_id": 1,
                 "upload_id": 1,
+                "colleague_id": 1,
                 "version": 1,
             },
         )

@@ -149,6 +149,7 @@ def world(app: Flask, make: Factory) -> dict[str, Any]:
             "invitation_id": 1,
             "answer": "accept",
             "upload_id": 1,
+            "colleague_id": 1,
         },
         "link": link,
     }

@@ -17,7 +17,7 @@ VALUES = {
     "file_format": "xlsx", "entry_id": 1, "section_id": "main", "action": "publish",
     "key_id": 1, "user_id": 1, "reference": "DD-AAAAAA", "token": "t", "filename": "init.js",
     "file_id": 1, "slug": "dfe-it-support-standard-4", "supplier_id": 1, "share_id": 1, "dpia_id": 1,
-    "invitation_id": 1, "answer": "accept", "upload_id": 1,
+    "invitation_id": 1, "answer": "accept", "upload_id": 1, "colleague_id": 1,
 }  # fmt: skip
 POLICY = (
     "default-src 'self'",

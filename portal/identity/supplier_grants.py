@@ -7,15 +7,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from flask import session
+from flask import g, session
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
 
 from ..extensions import db, in_write_request
-from ..models import Request, utcnow
+from ..models import Colleague, Request, utcnow
 from ..services.requests.lifecycle import link_is_live
 
 R = TypeVar("R")
@@ -31,20 +31,31 @@ class SupplierAccessEnded(NotFound):
     request exists; the supplier blueprint shows a posted form's answers back."""
 
 
-def _grant_fingerprint(request_row: Request) -> str:
-    # Ties the grant to the token in force: reissuing or revoking the link ends it.
-    return hashlib.sha256(f"grant:{request_row.token_hash}".encode()).hexdigest()[:32]
+def _grant_fingerprint(request_row: Request, colleague: Colleague | None = None) -> str:
+    # Ties the grant to the token in force: reissuing or revoking the link ends
+    # it; a colleague's grant, to their own token too.
+    own = f":{colleague.token_hash}" if colleague is not None else ""
+    return hashlib.sha256(f"grant:{request_row.token_hash}{own}".encode()).hexdigest()[:32]
 
 
-def grant_supplier_access(request_row: Request) -> None:
+def grant_supplier_access(request_row: Request, colleague: Colleague | None = None) -> None:
+    """A grant for the request: the contact's, or a colleague's to their
+    sections (it replaces any other grant for that request in this browser)."""
     grants = dict(session.get(SUPPLIER_SESSION_KEY, {}))
     now = int(utcnow().timestamp())
     grants = {ref: grant for ref, grant in grants.items() if grant.get("until", 0) > now}
     grants[request_row.reference] = {
-        "fp": _grant_fingerprint(request_row),
+        "fp": _grant_fingerprint(request_row, colleague),
         "until": now + SUPPLIER_IDLE_SECONDS,
+        **({"colleague": colleague.id} if colleague is not None else {}),
     }
     session[SUPPLIER_SESSION_KEY] = grants
+
+
+def current_colleague() -> Colleague | None:
+    """The colleague this supplier page is for (None: the contact). Set by
+    :func:`supplier_request`."""
+    return g.get("supplier_colleague")
 
 
 # Every supplier page shows the school's name and reads the questionnaire
@@ -63,14 +74,36 @@ _FOR_WRITING = _FOR_READING.with_for_update(of=Request)
 
 
 def supplier_request(reference: str) -> Request:
-    """The request this supplier session may work on; else SupplierAccessEnded."""
+    """The request this supplier session may work on; else SupplierAccessEnded.
+    Found once a page (the supplier blueprint checks a colleague's scope
+    before the view asks again)."""
+    writing = in_write_request()
+    found = g.get("supplier_row")
+    if found is not None and found[0] == (reference, writing):
+        return cast(Request, found[1])
+    row = _supplier_request(reference, writing)
+    g.supplier_row = ((reference, writing), row)
+    return row
+
+
+def _supplier_request(reference: str, writing: bool) -> Request:
     grant = session.get(SUPPLIER_SESSION_KEY, {}).get(reference)
     if not grant or grant.get("until", 0) <= utcnow().timestamp():
         raise SupplierAccessEnded()
-    query = _FOR_WRITING if in_write_request() else _FOR_READING
+    query = _FOR_WRITING if writing else _FOR_READING
     row = db.session.scalar(query, {"reference": reference})
-    if row is None or grant.get("fp") != _grant_fingerprint(row) or not link_is_live(row):
+    colleague = None
+    if row is not None and grant.get("colleague") is not None:
+        colleague = db.session.get(Colleague, grant["colleague"])
+        if colleague is None or colleague.request_id != row.id or not colleague.active:
+            raise SupplierAccessEnded()
+    if (
+        row is None
+        or grant.get("fp") != _grant_fingerprint(row, colleague)
+        or not link_is_live(row)
+    ):
         raise SupplierAccessEnded()
+    g.supplier_colleague = colleague
     # Sliding expiry: every page keeps an active supplier's session alive.
     now = int(utcnow().timestamp())
     if grant["until"] - now < SUPPLIER_IDLE_SECONDS - 60:

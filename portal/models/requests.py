@@ -216,6 +216,9 @@ class Answer(Base):
     value: Mapped[Any] = mapped_column(JSON)
     comment: Mapped[str | None] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(default=1)
+    answered_by: Mapped[str | None] = mapped_column(
+        String(200), comment="who at the supplier gave the answer: the contact or a colleague"
+    )
     prefilled: Mapped[bool] = mapped_column(
         default=False,
         server_default=false(),
@@ -335,3 +338,30 @@ class AnswerUpload(Base):
     report: Mapped[dict[str, Any] | None] = mapped_column(
         JSON, comment="what the upload saved, refused and left in conflict"
     )
+
+
+class Colleague(Base):
+    """Someone at the supplier the contact handed sections to (issue 25):
+    their own link, for those sections only. The contact alone checks the
+    answers, signs the declaration and submits."""
+
+    __tablename__ = "colleague"
+
+    id: Mapped[intpk]
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("request.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str_name]
+    email: Mapped[str_email]
+    sections: Mapped[list[str]] = mapped_column(JSON, comment="the section ids handed over")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[created_at]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+    reminded_at: Mapped[datetime | None]
+
+    request: Mapped[Request] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

@@ -699,3 +699,30 @@ class LocalWorkbookForm(FlaskForm):
         description="An .xlsx file in the same layout as the one you can download here: one "
         "row of the survey sheet for each question, with names starting local_.",
     )
+
+
+class ColleagueForm(FlaskForm):
+    """The supplier's contact hands sections to a colleague."""
+
+    name = StringField(
+        "Your colleague's name",
+        validators=[
+            InputRequired("Enter your colleague's name"),
+            Length(max=200, message="The name must be 200 characters or fewer"),
+            OneLine("Enter the name on one line"),
+        ],
+    )
+    email = EmailField(
+        "Their email address",
+        description="We email them their own link. It opens only the sections you choose.",
+        validators=[
+            InputRequired("Enter their email address"),
+            Email(EMAIL_FORMAT),
+            Length(max=320, message="The email address must be 320 characters or fewer"),
+        ],
+    )
+    sections = SelectMultipleField(
+        "Sections they answer",
+        validators=[InputRequired("Choose at least one section to hand over")],
+        validate_choice=False,  # the service keeps the questionnaire's own sections
+    )

@@ -40,7 +40,7 @@ from ..services.platform import audit, mail
 from ..services.platform import questionnaire_registry as questionnaires
 from ..services.platform.paging import page_number
 from ..services.requests import answering as responses
-from ..services.requests import clarifications, evidence
+from ..services.requests import clarifications, colleagues, evidence
 from ..services.requests import lifecycle as requests
 from ..services.requirements import ratings
 from ..services.review.dashboard import REVIEW_WARNING_DAYS, summarise
@@ -165,7 +165,22 @@ def view_request(request_id: int) -> ResponseReturnValue:
         feedback_share=feedback.latest_share(db.session, row.organisation, row),
         dpias=dpia.for_request(db.session, row),
         high_risk=answered and dpia.screened_high(db.session, row),
+        colleagues=colleagues.of_request(db.session, row),
     )
+
+
+@bp.post("/requests/<int:request_id>/colleagues/<int:colleague_id>/revoke")
+@requires(Action.SEND_REQUESTS)
+def revoke_colleague(request_id: int, colleague_id: int) -> ResponseReturnValue:
+    """The school takes back a link the supplier's contact gave a colleague."""
+    row = get_for_org(Request, request_id, current_organisation())
+    try:
+        found = colleagues.revoke(db.session, row, colleague_id, current_actor().name)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"{found.name}'s link no longer works", "success")
+    return redirect(url_for("school.view_request", request_id=row.id, _anchor="colleagues"))
 
 
 @bp.get("/requests/on-behalf/<int:request_id>")

@@ -28,23 +28,25 @@ from ..errors import render_error
 from ..extensions import db, keep_changes, limiter, reads_first, start_writing, writes_on_get
 from ..identity.supplier_grants import (
     SupplierAccessEnded,
+    current_colleague,
     grant_supplier_access,
     supplier_request,
     supplier_view,
 )
 from ..models import Request
+from ..permissions import colleague_may
 from ..questionnaire import Questionnaire, Section, logic
-from ..questionnaire.forms import SectionForm, build_section_form, form_data
+from ..questionnaire.forms import SectionForm, SelectChoice, build_section_form, form_data
 from ..request_audit import record_now
 from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
 from ..services.platform import audit
 from ..services.platform.audit import SUPPLIER_ACTOR
-from ..services.requests import answer_workbooks, clarifications, evidence, reuse
+from ..services.requests import answer_workbooks, clarifications, colleagues, evidence, reuse
 from ..services.requests import answering as responses
 from ..services.requests import lifecycle as requests
 from .downloads import send_evidence
-from .forms import DeclarationForm, ReuseAddressForm, ReuseCodeForm
+from .forms import ColleagueForm, DeclarationForm, ReuseAddressForm, ReuseCodeForm
 
 bp = Blueprint("supplier", __name__, url_prefix="/respond")
 
@@ -93,6 +95,27 @@ def stale_form(error: CSRFError) -> ResponseReturnValue:
         abort(404)
     form = build_section_form(questionnaire, section)(request.form)
     return _section_page(row, questionnaire, section, form, stale=True), 400
+
+
+@bp.before_request
+def colleague_scope() -> None:
+    """A colleague's link opens the sections handed to them and nothing else
+    (permissions.colleague_may): every other page of the request is a 404."""
+    reference = (request.view_args or {}).get("reference")
+    if reference is None:
+        return
+    supplier_request(str(reference))  # the grant, checked once for the page
+    colleague = current_colleague()
+    if colleague is not None and not colleague_may(
+        request.endpoint, request.view_args or {}, colleague.sections
+    ):
+        abort(404)
+
+
+def answerer(row: Request) -> str:
+    """Who is answering: the colleague at this link, or the contact."""
+    colleague = current_colleague()
+    return colleague.name if colleague is not None else row.contact_name
 
 
 @bp.after_request
@@ -226,13 +249,18 @@ def _copied(count: int) -> None:
 def task_list(row: Request) -> ResponseReturnValue:
     if not row.is_open:
         return redirect(url_for("supplier.confirmation", reference=row.reference))
+    colleague = current_colleague()
+    progress = responses.progress(row)
+    if colleague is not None:  # their sections only
+        progress = [p for p in progress if p.section.id in colleague.sections]
     return render_template(
         "supplier/task_list.html",
         row=row,
         questionnaire=responses.questionnaire_of(row),
-        progress=responses.progress(row),
-        clarifying=clarifications.open_items(db.session, row),
-        uploads=answer_workbooks.uploads(db.session, row)[:3],
+        progress=progress,
+        clarifying=clarifications.open_items(db.session, row) if colleague is None else [],
+        uploads=answer_workbooks.uploads(db.session, row)[:3] if colleague is None else [],
+        colleague=colleague,
     )
 
 
@@ -263,6 +291,7 @@ def answer_section(row: Request, section_id: str) -> ResponseReturnValue:
             evidence_keep={
                 q.id: request.form.getlist(f"{q.id}-evidence-keep") for q in section.answerable
             },
+            by=answerer(row),
         )
         if outcome.conflicts:
             keep_changes()  # the answers without a conflict did save
@@ -353,7 +382,9 @@ def autosave(row: Request, section_id: str) -> ResponseReturnValue:
     if changed_meanwhile:
         requests.lock(db.session, row)
     try:
-        result = responses.apply_autosave(db.session, row, plan, recheck=changed_meanwhile)
+        result = responses.apply_autosave(
+            db.session, row, plan, recheck=changed_meanwhile, by=answerer(row)
+        )
     except responses.NotEditableError as exc:  # submitted from another tab meanwhile
         return jsonify(error=exc.message), 409
     status = 409 if result.conflicts else 422 if result.errors else 200
@@ -379,6 +410,12 @@ def _posted_revisions() -> dict[str, int]:
 
 def _next_step(row: Request, section_id: str) -> str:
     sections = [s.id for s in responses.questionnaire_of(row).sections]
+    colleague = current_colleague()
+    if colleague is not None:  # their next section, then their task list
+        later = [s for s in sections[sections.index(section_id) + 1 :] if s in colleague.sections]
+        if later:
+            return url_for("supplier.answer_section", reference=row.reference, section_id=later[0])
+        return url_for("supplier.task_list", reference=row.reference)
     index = sections.index(section_id)
     if index + 1 >= len(sections):
         return url_for("supplier.check_answers", reference=row.reference)
@@ -433,6 +470,11 @@ def download_file(row: Request, evidence_id: int) -> ResponseReturnValue:
     found = evidence.find_file(db.session, row, evidence_id)
     if found is None:
         abort(404)
+    colleague = current_colleague()
+    if colleague is not None:
+        section = responses.questionnaire_of(row).section_of(found.question_id)
+        if section.id not in colleague.sections:
+            abort(404)  # a file of a section not handed to them
     return send_evidence(found)
 
 
@@ -526,3 +568,73 @@ def uploaded_answers(row: Request, upload_id: int) -> ResponseReturnValue:
         upload=found,
         report=answer_workbooks.Report.from_json(found.report or {}),
     )
+
+
+@bp.get("/colleague/<token>")
+@limiter.limit(lambda: str(current_app.config["TOKEN_RATE_LIMIT"]))
+def open_colleague_link(token: str) -> ResponseReturnValue:
+    """A colleague's own link: a grant to their sections, then the task list
+    without the token in the URL. A GET changes nothing else."""
+    colleague = colleagues.by_token(db.session, token)
+    row = colleague.request if colleague is not None else None
+    if colleague is None or row is None or not requests.link_is_live(row):
+        return render_template("supplier/link_unusable.html", school=None), 404
+    grant_supplier_access(row, colleague)
+    record_now(
+        "colleague_link_opened",
+        organisation=row.organisation,
+        actor_label=audit.SUPPLIER_ACTOR,
+        request=row,
+        colleague=colleague.name,
+    )
+    return redirect(url_for("supplier.task_list", reference=row.reference), 303)
+
+
+@bp.route("/<reference>/colleagues", methods=["GET", "POST"])
+@supplier_view
+def hand_over(row: Request) -> ResponseReturnValue:
+    """The contact hands sections to colleagues, and sees who answered what."""
+    if not row.is_open:
+        return redirect(url_for("supplier.confirmation", reference=row.reference))
+    questionnaire = responses.questionnaire_of(row)
+    form = ColleagueForm()
+    form.sections.choices = [SelectChoice(s.id, s.title) for s in questionnaire.sections]
+    issued = None
+    if form.validate_on_submit():
+        try:
+            _colleague, issued = colleagues.hand_over(
+                db.session,
+                row,
+                form.name.data or "",
+                form.email.data or "",
+                form.sections.data or [],
+            )
+        except ServiceError as exc:
+            form[exc.field if exc.field in form else "name"].errors = [exc.message]
+        else:
+            flash(f"Sent {form.name.data} a link to their sections", "success")
+            form = ColleagueForm(formdata=None)
+            form.sections.choices = [SelectChoice(s.id, s.title) for s in questionnaire.sections]
+    stored = responses.stored_answers(db.session, row)
+    return render_template(
+        "supplier/colleagues.html",
+        row=row,
+        questionnaire=questionnaire,
+        form=form,
+        issued=issued,
+        colleagues=colleagues.of_request(db.session, row),
+        answered_by=responses.answered_by(db.session, row),
+        answered=stored.values,
+    ), (200 if not form.errors else 400)
+
+
+@bp.post("/<reference>/colleagues/<int:colleague_id>/revoke")
+@supplier_view
+def revoke_colleague(row: Request, colleague_id: int) -> ResponseReturnValue:
+    try:
+        found = colleagues.revoke(db.session, row, colleague_id, row.contact_name)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"{found.name}'s link no longer works; their answers stay", "success")
+    return redirect(url_for("supplier.hand_over", reference=row.reference))

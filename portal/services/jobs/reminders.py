@@ -21,6 +21,7 @@ from ..errors import ServiceError
 from ..platform.audit import record_event
 from ..platform.mail import queue_email
 from ..platform.runtime import runtime
+from ..requests import answering, colleagues
 from ..requests.lifecycle import link_is_live
 
 
@@ -99,6 +100,27 @@ def send_reminders(session: Session, today: date | None = None) -> list[Reminder
     return sent
 
 
+def _remind_colleagues(session: Session, reminder: Reminder) -> None:
+    """Whoever holds an unfinished section is reminded too (issue 25): a
+    colleague the contact handed it to, with their own sections named."""
+    request = reminder.request
+    unfinished = {p.section.id for p in answering.progress(request) if p.needed and not p.complete}
+    for colleague in colleagues.holding(session, request, unfinished):
+        queue_email(
+            session,
+            to=colleague.email,
+            subject=f"Reminder: {request.contact_name} needs your answers for "
+            f"{request.organisation.name}",
+            template="colleague_reminder",
+            organisation=request.organisation,
+            request=request,
+            colleague=colleague,
+            sections=[p.section.title for p in answering.progress(request)
+                      if p.section.id in unfinished and p.section.id in colleague.sections],
+        )  # fmt: skip
+        colleague.reminded_at = utcnow()
+
+
 def remind_now(session: Session, request: Request, actor: User) -> Reminder:
     """A reminder the school sends when it chooses (the API's remind)."""
     if request.status not in OPEN_STATUSES:
@@ -116,6 +138,7 @@ def remind_now(session: Session, request: Request, actor: User) -> Reminder:
 
 def _send(session: Session, reminder: Reminder, actor: User | None) -> None:
     request = reminder.request
+    _remind_colleagues(session, reminder)
     queue_email(
         session,
         to=request.contact_email,

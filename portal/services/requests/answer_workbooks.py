@@ -198,6 +198,7 @@ def apply(
             sent,
             comments,
             {qid: revisions.get(qid, 0) for qid in sent},
+            by=request.contact_name,
         )
         report.saved += sum(1 for qid in result.saved if stored.values.get(qid) != sent.get(qid))
         for qid, message in result.errors.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
@@ -147,6 +147,17 @@ def answers_stand(session: Session, request: Request) -> tuple[Any, ...]:
     """A cheap mark of the request's answers, to tell whether any changed."""
     stand = rows_connection(session).execute(_ANSWERS_STAND, {"request_id": request.id}).one()
     return tuple(stand)
+
+
+def answered_by(session: Session, request: Request) -> dict[str, str]:
+    """Who at the supplier gave each answer (answers from before colleagues
+    could be asked, or copied in, name nobody)."""
+    rows = session.execute(
+        select(Answer.question_id, Answer.answered_by).where(
+            Answer.request_id == request.id, Answer.answered_by.is_not(None)
+        )
+    )
+    return {qid: by for qid, by in rows if by}
 
 
 def stored_answers(session: Session, request: Request) -> StoredAnswers:
@@ -374,6 +385,7 @@ def save_valid_answers(
     *,
     editable: set[str] | None,
     today: date | None = None,
+    by: str | None = None,
 ) -> tuple[set[str], list[str]]:
     """Save the answers among ``ids`` that are valid and not in conflict.
 
@@ -389,7 +401,7 @@ def save_valid_answers(
     plan = answerset.plan_section(
         form, _as_stored(found), only=ids, revisions=revisions, today=today
     )
-    _write_changes(session, request, found, plan.changes, confirmed=plan.saved)
+    _write_changes(session, request, found, plan.changes, confirmed=plan.saved, by=by)
     return set(plan.errors) | set(plan.conflicts), list(plan.conflicts)
 
 
@@ -403,6 +415,7 @@ def save_section(
     shown: set[str],
     revisions: Mapping[str, int],
     evidence_keep: Mapping[str, list[str]] | None = None,
+    by: str | None = None,
 ) -> SectionOutcome:
     """Store one section as posted, keeping whatever is valid.
 
@@ -450,6 +463,7 @@ def save_section(
         {q.id for q in section.answerable},
         revisions,
         editable=editable_ids(session, request),
+        by=by,
     )
     for qid, errors in upload_errors.items():
         form[qid].errors = errors
@@ -483,6 +497,7 @@ def autosave(
     answers: Mapping[str, Any],
     comments: Mapping[str, Any],
     revisions: Mapping[str, Any],
+    by: str | None = None,
 ) -> AutosaveResult:
     """Save answers sent one or a few at a time (JSON), through the section's form.
 
@@ -491,7 +506,10 @@ def autosave(
     changes nothing (no new revision).
     """
     return apply_autosave(
-        session, request, plan_autosave(session, request, section, answers, comments, revisions)
+        session,
+        request,
+        plan_autosave(session, request, section, answers, comments, revisions),
+        by=by,
     )
 
 
@@ -556,7 +574,12 @@ def plan_autosave(
 
 
 def apply_autosave(
-    session: Session, request: Request, plan: AutosavePlan, *, recheck: bool = False
+    session: Session,
+    request: Request,
+    plan: AutosavePlan,
+    *,
+    recheck: bool = False,
+    by: str | None = None,
 ) -> AutosaveResult:
     """Write a plan; with ``recheck``, if anything changed since it was read
     (another tab saved, the request was submitted), check again first, now
@@ -568,7 +591,9 @@ def apply_autosave(
             session, request, plan.section, plan.answers, plan.comments, plan.revisions
         )
     saved = plan.plan
-    written = _write_changes(session, request, plan.stored, saved.changes, confirmed=saved.saved)
+    written = _write_changes(
+        session, request, plan.stored, saved.changes, confirmed=saved.saved, by=by
+    )
     shown = logic.visibility(questionnaire_of(request), saved.answers)
     return AutosaveResult(
         saved=tuple(sorted(saved.saved)),
@@ -611,6 +636,7 @@ def _write_changes(
     changes: Iterable[answerset.Change],
     *,
     confirmed: frozenset[str],
+    by: str | None = None,
 ) -> Written:
     """Write the engine's changes to the request's answer rows: a new revision
     for a changed value, copied answers among ``confirmed`` confirmed. The one
@@ -637,6 +663,7 @@ def _write_changes(
                 {
                     "request_id": request.id, "question_id": qid, "value": change.value,
                     "comment": change.note, "revision": 1, "prefilled": False, "updated_at": now,
+                    "answered_by": by,
                 },
             )  # fmt: skip
             revisions[qid] = 1
@@ -644,7 +671,9 @@ def _write_changes(
         update_values: dict[str, Any] = {}
         if change.value_changed:
             revisions[qid] = stored.revisions[qid] + 1
-            update_values.update(value=change.value, revision=revisions[qid], updated_at=now)
+            update_values.update(
+                value=change.value, revision=revisions[qid], updated_at=now, answered_by=by
+            )
         if change.note_changed:
             update_values["comment"] = change.note
         if qid in to_confirm:
@@ -695,6 +724,7 @@ class AnswerSheet:
     shown: dict[str, bool]
     files: dict[int, Any]
     triage: compare.TriageResult | None
+    answered_by: dict[str, str] = field(default_factory=dict)  # who at the supplier
 
 
 def answer_sheet(
@@ -730,6 +760,8 @@ def answer_sheet(
             if found.question_id in asked
         },
         triage=compare.triage(questionnaire, answers, submitted=request.submitted_at is not None),
+        # Names at the supplier are for the school (and the contact), not another organisation.
+        answered_by={} if shared_only else answered_by(session, request),
     )
 
 

@@ -1,0 +1,191 @@
+"""The supplier's contact hands sections to colleagues (issue 25, part 3):
+each colleague's own link opens their sections and nothing else; only the
+contact submits; every answer says who gave it; the contact and the school
+can take a link back; reminders reach whoever holds an unfinished section."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.extensions import db
+from portal.models import Answer, Colleague, OutgoingEmail, Request, User
+from portal.services.jobs import reminders
+
+from .factories import DECLARATION, Factory, login
+
+COLLEAGUE_LINK = re.compile(r"https?://[^/\s]+(/respond/colleague/[A-Za-z0-9_\-]+)")
+SECTION = "DfE standards and service levels"
+STANDARDS = {
+    "knows_dfe_standards": "yes",
+    "p1_response_minutes": "30",
+    "tickets_visible": "yes",
+    "review_frequency": "termly",
+}
+
+
+def contact_with_request(app: Flask, make: Factory) -> tuple[FlaskClient, Request, User]:
+    author = make.user(make.org("Oakfield Primary School"), role="admin")
+    row, path = make.request(author)
+    contact = app.test_client()
+    contact.get(path)
+    return contact, row, author
+
+
+def hand_over(
+    contact: FlaskClient, row: Request, sent_mail: list[dict[str, str]], **typed: Any
+) -> tuple[Any, str]:
+    data = {"name": "Priya Shah", "email": "priya@acme.example", "sections": ["standards"], **typed}
+    page = contact.post(f"/respond/{row.reference}/colleagues", data=data)
+    found = COLLEAGUE_LINK.search(sent_mail[-1]["body"]) if page.status_code == 200 else None
+    return page, found.group(1) if found else ""
+
+
+def test_a_colleague_answers_only_their_section_and_the_contact_submits(
+    app: Flask, make: Factory, dbs: Session, sent_mail: list[dict[str, str]]
+) -> None:
+    contact, row, author = contact_with_request(app, make)
+    assert "Hand sections to colleagues" in contact.get(f"/respond/{row.reference}/tasks").get_data(
+        as_text=True
+    )
+    page, link = hand_over(contact, row, sent_mail)
+    assert page.status_code == 200 and "Sent Priya Shah a link" in page.get_data(as_text=True)
+    mail = sent_mail[-1]
+    assert mail["to"] == "priya@acme.example" and SECTION in mail["body"]
+    assert "/respond/colleague/" in link
+
+    colleague = app.test_client()
+    opened = colleague.get(link)
+    assert opened.status_code == 303 and opened.location.endswith(f"/respond/{row.reference}/tasks")
+    tasks = colleague.get(opened.location).get_data(as_text=True)
+    assert SECTION in tasks and "About your organisation" not in tasks
+    assert "Check your answers and submit" not in tasks
+    base = f"/respond/{row.reference}"
+    saved = colleague.post(f"{base}/sections/standards", data=STANDARDS)
+    assert saved.status_code == 302 and saved.location.endswith(f"{base}/tasks")
+    dbs.rollback()
+    answer = dbs.scalar(
+        select(Answer).filter_by(request_id=row.id, question_id="knows_dfe_standards")
+    )
+    assert answer is not None and answer.answered_by == "Priya Shah"
+
+    # Nothing else of the request is theirs: every other page is a 404.
+    for path in (
+        f"{base}/sections/about",
+        f"{base}/check",
+        f"{base}/",
+        f"{base}/answers.xlsx",
+        f"{base}/colleagues",
+    ):
+        assert colleague.get(path).status_code == 404, path
+    assert colleague.post(f"{base}/check", data=DECLARATION).status_code == 404
+    assert colleague.post(f"{base}/sections/about", data={"legal_name": "X"}).status_code == 404
+    assert (
+        colleague.post(f"{base}/sections/about/autosave", json={"answers": {}}).status_code == 404
+    )
+
+    # The contact sees who answered, and alone submits.
+    check = contact.get(f"{base}/check").get_data(as_text=True)
+    assert "Answered by Priya Shah" in check
+    who = contact.get(f"{base}/colleagues").get_data(as_text=True)
+    assert "Priya Shah" in who and SECTION in who
+    school = app.test_client()
+    login(school, author)
+    view = school.get(f"/requests/{row.id}").get_data(as_text=True)
+    assert "Priya Shah" in view and "Only Sam Carter can submit" in view
+
+
+def test_a_colleague_link_taken_back_stops_working_and_their_answers_stay(
+    app: Flask, make: Factory, dbs: Session, sent_mail: list[dict[str, str]]
+) -> None:
+    contact, row, author = contact_with_request(app, make)
+    _, link = hand_over(contact, row, sent_mail)
+    colleague = app.test_client()
+    colleague.get(link)
+    base = f"/respond/{row.reference}"
+    colleague.post(f"{base}/sections/standards", data=STANDARDS)
+    dbs.rollback()
+    found = dbs.scalar(select(Colleague).where(Colleague.request_id == row.id))
+    assert found is not None
+    taken = contact.post(f"{base}/colleagues/{found.id}/revoke", follow_redirects=True)
+    assert "link no longer works" in taken.get_data(as_text=True)
+    assert colleague.get(f"{base}/tasks").status_code == 404
+    assert colleague.get(link).status_code == 404
+    dbs.rollback()
+    assert dbs.scalar(
+        select(Answer).filter_by(request_id=row.id, question_id="knows_dfe_standards")
+    )
+
+    # The school can take a link back too.
+    _, second = hand_over(contact, row, sent_mail, name="Tom Reed", email="tom@acme.example")
+    other = app.test_client()
+    other.get(second)
+    school = app.test_client()
+    login(school, author)
+    dbs.rollback()
+    tom = dbs.scalar(select(Colleague).where(Colleague.name == "Tom Reed"))
+    assert tom is not None
+    done = school.post(f"/requests/{row.id}/colleagues/{tom.id}/revoke", follow_redirects=True)
+    assert "Tom Reed's link no longer works" in done.get_data(as_text=True).replace("&#39;", "'")
+    assert other.get(f"{base}/tasks").status_code == 404
+    # Another school cannot.
+    rival = app.test_client()
+    login(rival, make.user(make.org("Riverside Academy"), role="admin"))
+    assert rival.post(f"/requests/{row.id}/colleagues/{tom.id}/revoke").status_code == 404
+
+
+def test_a_colleague_link_opens_only_its_own_request(
+    app: Flask, make: Factory, sent_mail: list[dict[str, str]]
+) -> None:
+    contact, row, author = contact_with_request(app, make)
+    _, link = hand_over(contact, row, sent_mail)
+    other_row, _ = make.request(author, supplier_name="Other Supplier Ltd")
+    colleague = app.test_client()
+    colleague.get(link)
+    assert colleague.get(f"/respond/{other_row.reference}/tasks").status_code == 404
+    assert colleague.get("/respond/colleague/not-a-real-token").status_code == 404
+
+
+def test_handing_over_needs_a_name_an_email_and_a_section(
+    app: Flask, make: Factory, sent_mail: list[dict[str, str]]
+) -> None:
+    contact, row, _ = contact_with_request(app, make)
+    before = len(sent_mail)
+    for typed, message in (
+        ({"name": ""}, "Enter your colleague&#39;s name"),
+        ({"email": "priya-at-acme"}, "Enter an email address in the correct format"),
+        ({"sections": []}, "Choose at least one section to hand over"),
+        ({"sections": ["nonsense"]}, "Choose at least one section"),
+    ):
+        page, _ = hand_over(contact, row, sent_mail, **typed)
+        assert page.status_code == 400, typed
+        assert message in page.get_data(as_text=True), typed
+    assert len(sent_mail) == before
+
+
+def test_a_reminder_reaches_the_colleague_holding_an_unfinished_section(
+    app: Flask, make: Factory, dbs: Session, sent_mail: list[dict[str, str]]
+) -> None:
+    contact, row, author = contact_with_request(app, make)
+    hand_over(contact, row, sent_mail)
+    with app.test_request_context():
+        request = db.session.get(Request, row.id)
+        user = db.session.merge(author)
+        reminders.remind_now(db.session, request, user)
+        db.session.commit()
+    dbs.rollback()
+    queued = {
+        mail.to_address: mail.body
+        for mail in dbs.scalars(
+            select(OutgoingEmail).where(
+                OutgoingEmail.request_id == row.id, OutgoingEmail.subject.like("Reminder%")
+            )
+        )
+    }
+    assert set(queued) == {"priya@acme.example", "sam@acme.example"}
+    assert SECTION in queued["priya@acme.example"]
