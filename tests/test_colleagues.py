@@ -189,3 +189,27 @@ def test_a_reminder_reaches_the_colleague_holding_an_unfinished_section(
     }
     assert set(queued) == {"priya@acme.example", "sam@acme.example"}
     assert SECTION in queued["priya@acme.example"]
+
+
+def test_the_schools_workbook_says_who_answered(
+    app: Flask, make: Factory, sent_mail: list[dict[str, str]]
+) -> None:
+    import io
+
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+    contact, row, author = contact_with_request(app, make)
+    _, link = hand_over(contact, row, sent_mail)
+    colleague = app.test_client()
+    colleague.get(link)
+    colleague.post(f"/respond/{row.reference}/sections/standards", data=STANDARDS)
+    school = app.test_client()
+    login(school, author)
+    exported = school.get(f"/requests/{row.id}/export.xlsx")
+    assert exported.status_code == 200
+    book = load_workbook(io.BytesIO(exported.data))
+    sheet = next(s for s in book.worksheets if s.cell(1, 2).value == "Question id")
+    headings = [c.value for c in sheet[1]]
+    by = headings.index("Answered by")
+    rows = {r[1]: r[by] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["knows_dfe_standards"] == "Priya Shah"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -72,6 +72,7 @@ class RequestWorkbook:
     clarifications: Sequence[ClarificationLine] = ()
     timeline: Sequence[TimelineLine] = ()
     for_supplier: bool = False
+    answered_by: Mapping[str, str] = field(default_factory=dict)  # who at the supplier
 
 
 def _naive(value: datetime) -> datetime:
@@ -251,6 +252,8 @@ def _answers_sheet(
             ("Reviewer's judgement", 16),
             ("Reviewer's reason", 36),
         ]
+    columns += [("Answered by", 20)]
+    by_column = len(columns) - 1
     cells.header(sheet, columns)
     line = 0
     findings: dict[str, Finding] = (
@@ -279,6 +282,7 @@ def _answers_sheet(
             )
             cells.text(sheet, line, 4, data.comments.get(question.id) or "", "wrap")
             cells.text(sheet, line, 5, "; ".join(files) if question.type != "file" else "", "wrap")
+            cells.text(sheet, line, by_column, data.answered_by.get(question.id, ""), "wrap")
             if data.for_supplier:
                 continue
             finding = findings.get(question.id)

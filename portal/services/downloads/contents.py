@@ -39,7 +39,7 @@ from ..directory import search as directory_search
 from ..platform import audit
 from ..platform.questionnaire_registry import current_definitions, definition_for
 from ..requests import clarifications, evidence
-from ..requests.answering import answer_comments, answer_values, questionnaire_of
+from ..requests.answering import answer_comments, answer_values, answered_by, questionnaire_of
 from ..requests.lifecycle import STATUS_LABELS
 from ..requirements import ratings
 from ..review import timeline
@@ -155,6 +155,7 @@ def request_export(
         files=files,
         comparison=comparison,
         clarifications=rounds,
+        answered_by=answered_by(session, request),
         timeline=[]
         if for_supplier
         else [
