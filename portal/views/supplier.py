@@ -42,7 +42,14 @@ from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
 from ..services.platform import audit
 from ..services.platform.audit import SUPPLIER_ACTOR
-from ..services.requests import answer_workbooks, clarifications, colleagues, evidence, reuse
+from ..services.requests import (
+    answer_workbooks,
+    clarifications,
+    colleagues,
+    evidence,
+    foreign_assessments,
+    reuse,
+)
 from ..services.requests import answering as responses
 from ..services.requests import lifecycle as requests
 from .downloads import send_evidence
@@ -261,6 +268,7 @@ def task_list(row: Request) -> ResponseReturnValue:
         clarifying=clarifications.open_items(db.session, row) if colleague is None else [],
         uploads=answer_workbooks.uploads(db.session, row)[:3] if colleague is None else [],
         colleague=colleague,
+        formats=foreign_assessments.mappings_for(db.session, row) if colleague is None else [],
     )
 
 
@@ -337,6 +345,7 @@ def _section_page(
         # Most sections take no files: skip the query then.
         files = evidence.files_listed(db.session, row) if section.takes_files else {}
     typed = form.answers()
+    copied = sum(1 for q in section.answerable if q.id in stored.unconfirmed)
     return render_template(
         "supplier/section_form.html",
         row=row,
@@ -347,7 +356,10 @@ def _section_page(
         revisions=stored.revisions,
         editable=responses.editable_ids(db.session, row),
         prefilled=stored.unconfirmed,
-        copied=sum(1 for q in section.answerable if q.id in stored.unconfirmed),
+        copied=copied,
+        # Where each copied answer came from ("From your CSA CAIQ v4 (question
+        # CEK-03.1)"): read only when the section has copied answers.
+        sources=responses.answered_by(db.session, row) if copied else {},
         shown=logic.visibility(questionnaire, {**stored.values, **typed}),
         revealed=revealed,
         stale=stale,
@@ -638,3 +650,44 @@ def revoke_colleague(row: Request, colleague_id: int) -> ResponseReturnValue:
     else:
         flash(f"{found.name}'s link no longer works; their answers stay", "success")
     return redirect(url_for("supplier.hand_over", reference=row.reference))
+
+
+@bp.post("/<reference>/assessment")
+@reads_first
+@supplier_view
+def import_assessment(row: Request) -> ResponseReturnValue:
+    """Answers proposed from a CAIQ or HECVAT the supplier already has."""
+    back = url_for("supplier.task_list", reference=row.reference, _anchor="assessment")
+    if not row.is_open:
+        return redirect(url_for("supplier.confirmation", reference=row.reference))
+    chosen = request.form.get("format", "")
+    mapping = next(
+        (m for m in foreign_assessments.mappings_for(db.session, row) if m.name == chosen), None
+    )
+    sent = request.files.get("assessment")
+    if mapping is None:
+        flash("Choose which assessment you are uploading", "error")
+        return redirect(back)
+    if sent is None or not sent.filename:
+        flash(f"Choose your completed {mapping.title} workbook", "error")
+        return redirect(back)
+    try:
+        # Read before the write lock: a CAIQ is a large workbook.
+        rows = foreign_assessments.read_rows(mapping.layout, sent.read(), mapping.title)
+    except ServiceError as exc:
+        flash(f"Nothing was copied: {exc.message}", "error")
+        return redirect(back)
+    start_writing(db.session)
+    requests.lock(db.session, row)
+    done = foreign_assessments.import_assessment(db.session, row, mapping, rows)
+    if done.copied:
+        flash(
+            f"{done.copied} answer{'s' if done.copied != 1 else ''} copied from your "
+            f"{done.title}: check each section and save it to confirm them",
+            "success",
+        )
+    else:
+        flash(
+            f"No answers could be taken from your {done.title}: answer the questions here", "error"
+        )
+    return redirect(url_for("supplier.task_list", reference=row.reference))

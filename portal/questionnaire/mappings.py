@@ -1,0 +1,213 @@
+"""Answers from assessments a supplier already has (issue 25): a mapping file
+(``questionnaires/mappings/*.toml``) says where a foreign workbook (a CSA
+CAIQ, an EDUCAUSE HECVAT) keeps each question's id, answer and comment, and
+which of its questions answer which of ours, with how their answers
+translate. The file format is in questionnaires/README.md.
+
+Proposals only: the portal copies them in marked as such, and the supplier
+confirms each section, as with answers reused from an earlier submission.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .definition import CHOICE_TYPES, NUMBER_TYPES, TEXT_TYPES, Questionnaire
+
+# A yes/no answer as these formats write it, in any case.
+DEFAULT_VALUES = {"yes": "yes", "y": "yes", "no": "no", "n": "no", "na": "na", "n/a": "na"}
+TAKES = ("answer", "comment")
+
+
+class MappingError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the foreign workbook keeps things: the sheet (its name, or the
+    start of it), and the headings of the id, answer and comment columns
+    (the heading row is found, within the first rows, by the id heading)."""
+
+    sheet: str
+    id_column: str
+    answer_column: str
+    comment_column: str = ""
+
+
+@dataclass(frozen=True)
+class Mapped:
+    question: str  # our question id
+    sources: tuple[str, ...]  # the foreign question ids, the first answered one used
+    take: str = "answer"  # or "comment": the foreign comment is our (text) answer
+    values: Mapping[str, Any] = field(default_factory=dict)  # foreign answer -> ours
+
+
+@dataclass(frozen=True)
+class AssessmentMapping:
+    name: str  # the file's stem
+    title: str  # "CSA CAIQ v4", as a supplier knows it
+    questionnaire: str  # our questionnaire key
+    version: int  # the version it was written for
+    layout: Layout
+    answers: tuple[Mapped, ...]
+
+    @property
+    def answered(self) -> int:
+        return len(self.answers)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    value: Any
+    source: str  # the foreign question id
+    comment: str
+
+
+def load_mapping(path: Path) -> AssessmentMapping:
+    """Read one mapping file; MappingError names every problem."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise MappingError([f"{path.name}: not valid TOML: {exc}"]) from exc
+    problems: list[str] = []
+    for key in ("title", "questionnaire", "version", "layout", "answers"):
+        if key not in data:
+            problems.append(f"{path.name}: '{key}' is missing")
+    if problems:
+        raise MappingError(problems)
+    raw_layout = data["layout"]
+    layout = Layout(
+        sheet=str(raw_layout.get("sheet", "")),
+        id_column=str(raw_layout.get("id_column", "")),
+        answer_column=str(raw_layout.get("answer_column", "")),
+        comment_column=str(raw_layout.get("comment_column", "")),
+    )
+    for key in ("sheet", "id_column", "answer_column"):
+        if not getattr(layout, key):
+            problems.append(f"{path.name}: layout: '{key}' is missing")
+    defaults = {str(k).casefold(): v for k, v in data.get("values", DEFAULT_VALUES).items()}
+    answers = []
+    for index, raw in enumerate(data["answers"], start=1):
+        where = f"{path.name}: answers #{index}"
+        question = raw.get("question")
+        sources = raw.get("from")
+        sources = [sources] if isinstance(sources, str) else sources
+        take = raw.get("take", "answer")
+        if not isinstance(question, str) or not question:
+            problems.append(f"{where}: 'question' is missing")
+            continue
+        if (
+            not isinstance(sources, list)
+            or not sources
+            or not all(isinstance(s, str) for s in sources)
+        ):
+            problems.append(f"{where} ({question}): 'from' must name the foreign question id(s)")
+            continue
+        if take not in TAKES:
+            problems.append(f"{where} ({question}): take must be answer or comment")
+        values = {str(k).casefold(): v for k, v in raw.get("values", defaults).items()}
+        answers.append(Mapped(question, tuple(sources), take, values))
+    if problems:
+        raise MappingError(problems)
+    return AssessmentMapping(
+        name=path.stem,
+        title=str(data["title"]),
+        questionnaire=str(data["questionnaire"]),
+        version=int(data["version"]),
+        layout=layout,
+        answers=tuple(answers),
+    )
+
+
+def load_mappings(folder: Path) -> list[AssessmentMapping]:
+    """Every mapping file in the folder (none if there is no folder)."""
+    found, problems = [], []
+    for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+        try:
+            found.append(load_mapping(path))
+        except MappingError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise MappingError(problems)
+    return found
+
+
+def check(mapping: AssessmentMapping, questionnaire: Questionnaire) -> list[str]:
+    """Why the mapping does not fit the questionnaire version it names."""
+    where = f"{mapping.name}.toml"
+    problems = []
+    seen: set[str] = set()
+    for entry in mapping.answers:
+        try:
+            question = questionnaire.question(entry.question)
+        except KeyError:
+            problems.append(
+                f"{where}: {questionnaire.key} version {questionnaire.version} has no question "
+                f"{entry.question!r}"
+            )
+            continue
+        if entry.question in seen:
+            problems.append(f"{where}: {entry.question} is mapped twice")
+        seen.add(entry.question)
+        if not question.answerable or question.type in ("file", "table"):
+            problems.append(f"{where}: {entry.question} is a {question.type}: it cannot be copied")
+            continue
+        if entry.take == "comment" and question.type not in TEXT_TYPES:
+            problems.append(
+                f"{where}: {entry.question} takes a comment, so it must be a text question"
+            )
+        if entry.take == "answer" and question.type in CHOICE_TYPES - {"multi_choice"}:
+            allowed = {c.value for c in question.choices}
+            wrong = sorted({str(v) for v in entry.values.values()} - allowed)
+            if wrong:
+                problems.append(
+                    f"{where}: {entry.question}: {', '.join(wrong)} is not one of its answers "
+                    f"({', '.join(sorted(allowed))})"
+                )
+        if entry.take == "answer" and question.type in NUMBER_TYPES | {"multi_choice", "date"}:
+            problems.append(
+                f"{where}: {entry.question} is a {question.type}: only choices and text are copied"
+            )
+    return problems
+
+
+def propose(
+    mapping: AssessmentMapping,
+    questionnaire: Questionnaire,
+    rows: Mapping[str, tuple[Any, Any]],
+) -> dict[str, Proposal]:
+    """Our answers from the foreign workbook's rows (id -> (answer, comment)):
+    only those that translate; nothing for an answer the mapping does not
+    know (the supplier answers those themselves)."""
+    found: dict[str, Proposal] = {}
+    for entry in mapping.answers:
+        try:
+            question = questionnaire.question(entry.question)
+        except KeyError:
+            continue
+        for source in entry.sources:
+            answer, comment = rows.get(source.casefold(), (None, None))
+            text = "" if answer is None else str(answer).strip()
+            note = "" if comment is None else str(comment).strip()
+            if entry.take == "comment":
+                if note:
+                    found[question.id] = Proposal(note, source, "")
+                    break
+                continue
+            if not text:
+                continue
+            value = entry.values.get(text.casefold())
+            if value is None and question.type in TEXT_TYPES:
+                value = text
+            if value is None:
+                continue
+            found[question.id] = Proposal(value, source, note if question.comment else "")
+            break
+    return found

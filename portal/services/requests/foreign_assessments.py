@@ -1,0 +1,150 @@
+"""Answers proposed from an assessment the supplier already has (issue 25):
+a completed CSA CAIQ or EDUCAUSE HECVAT workbook, read through a mapping
+file (questionnaire/mappings.py).
+
+Proposed answers are copied in as reused answers are (prefilled, saying
+where each came from) and count only once the supplier saves their
+section; an answer already given is never replaced; nothing is submitted on
+the supplier's behalf.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook  # type: ignore[import-untyped]
+from sqlalchemy.orm import Session
+
+from ...models import Answer, Request, RequestStatus
+from ...questionnaire import logic
+from ...questionnaire.mappings import AssessmentMapping, Layout, load_mappings, propose
+from ..errors import ServiceError
+from ..platform.audit import SUPPLIER_ACTOR, record_event
+from ..platform.filetypes import upload_archive_problem
+from ..platform.runtime import runtime
+from .answering import ensure_editable, questionnaire_of, stored_answers
+from .lifecycle import change_status
+
+MAX_BYTES = 20 * 1024 * 1024
+HEADER_ROWS = 12  # where a heading row may be: formats put titles above it
+
+
+@dataclass(frozen=True)
+class Imported:
+    copied: int
+    already_answered: int  # proposals left alone: the supplier had answered
+    title: str
+
+
+def mappings_folder(session: Session) -> Path:
+    return runtime(session).questionnaires.folder / "mappings"
+
+
+def mappings_for(session: Session, request: Request) -> list[AssessmentMapping]:
+    """The formats this request's questionnaire can be started from."""
+    key = request.questionnaire_version.key
+    return [m for m in load_mappings(mappings_folder(session)) if m.questionnaire == key]
+
+
+def read_rows(layout: Layout, data: bytes, title: str) -> dict[str, tuple[Any, Any]]:
+    """The foreign workbook's answers by question id (lower case): (answer,
+    comment). ServiceError with a plain reason when it is not that format."""
+    if len(data) > MAX_BYTES:
+        raise ServiceError(
+            f"The file is over {MAX_BYTES // 1024 // 1024} MB: upload the {title} workbook itself",
+            "assessment",
+        )
+    problem = upload_archive_problem(data)
+    if problem:
+        raise ServiceError(problem, "assessment")
+    try:
+        # Values only, never evaluated: a formula's text is what is read.
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception as exc:  # openpyxl fails on a bad upload in many ways
+        raise ServiceError(
+            f"The file is not an Excel workbook (.xlsx): save the {title} as .xlsx and upload that",
+            "assessment",
+        ) from exc
+    sheet_name = next(
+        (n for n in book.sheetnames if n.casefold().startswith(layout.sheet.casefold())), None
+    )
+    if sheet_name is None:
+        raise ServiceError(
+            f"This is not a {title} workbook: it has no sheet called “{layout.sheet}”",
+            "assessment",
+        )
+    rows = book[sheet_name].iter_rows(values_only=True)
+    heading: dict[str, int] = {}
+    for _ in range(HEADER_ROWS):
+        line = next(rows, None)
+        if line is None:
+            break
+        names = {str(c).strip().casefold(): i for i, c in enumerate(line) if c is not None}
+        if layout.id_column.casefold() in names:
+            heading = names
+            break
+    for column in (layout.id_column, layout.answer_column):
+        if column.casefold() not in heading:
+            raise ServiceError(
+                f"The {title}'s heading row was not found or was changed: the sheet "
+                f"“{sheet_name}” needs a column headed “{column}”",
+                "assessment",
+            )
+    at_id = heading[layout.id_column.casefold()]
+    at_answer = heading[layout.answer_column.casefold()]
+    at_comment = heading.get(layout.comment_column.casefold()) if layout.comment_column else None
+    found: dict[str, tuple[Any, Any]] = {}
+    for line in rows:
+        if at_id >= len(line) or line[at_id] is None:
+            continue
+        answer = line[at_answer] if at_answer < len(line) else None
+        comment = line[at_comment] if at_comment is not None and at_comment < len(line) else None
+        found[str(line[at_id]).strip().casefold()] = (answer, comment)
+    return found
+
+
+def import_assessment(
+    session: Session, request: Request, mapping: AssessmentMapping, rows: dict[str, tuple[Any, Any]]
+) -> Imported:
+    """Copy in the answers the mapping proposes, as proposals."""
+    ensure_editable(request)
+    questionnaire = questionnaire_of(request)
+    proposals = propose(mapping, questionnaire, rows)
+    stored = stored_answers(session, request)
+    fresh = {qid: p for qid, p in proposals.items() if qid not in stored.values}
+    kept = logic.drop_hidden(
+        questionnaire, {**stored.values, **{q: p.value for q, p in fresh.items()}}
+    )
+    copied = 0
+    for qid, proposal in fresh.items():
+        if qid not in kept:
+            continue
+        request.answers.append(
+            Answer(
+                question_id=qid,
+                value=proposal.value,
+                comment=proposal.comment or None,
+                prefilled=True,
+                answered_by=f"From your {mapping.title} (question {proposal.source})"[:200],
+            )
+        )
+        copied += 1
+    record_event(
+        session,
+        "answers_proposed",
+        organisation=request.organisation,
+        actor_label=SUPPLIER_ACTOR,
+        request=request,
+        source=mapping.title,
+        answers=copied,
+    )
+    if copied:
+        change_status(
+            session, request, RequestStatus.IN_PROGRESS, actor_label=SUPPLIER_ACTOR,
+            only_from={RequestStatus.SENT},
+        )  # fmt: skip
+    session.flush()
+    return Imported(copied, len(proposals) - len(fresh), mapping.title)
