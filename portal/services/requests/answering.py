@@ -678,6 +678,8 @@ def _write_changes(
             update_values["comment"] = change.note
         if qid in to_confirm:
             update_values["prefilled"] = False
+            if by is not None:  # confirmed: the answer is now theirs
+                update_values["answered_by"] = by
             to_confirm.discard(qid)
         connection.execute(
             _update_answer(update_values),
@@ -688,8 +690,10 @@ def _write_changes(
             },
         )
     for qid in sorted(to_confirm):  # saved unchanged: the copy is now the supplier's answer
+        confirmed_by = {"prefilled": False, **({"answered_by": by} if by is not None else {})}
         connection.execute(
-            _update_answer({"prefilled"}), {"rid": request.id, "qid": qid, "new_prefilled": False}
+            _update_answer(confirmed_by),
+            {"rid": request.id, "qid": qid, **{f"new_{k}": v for k, v in confirmed_by.items()}},
         )
     if changed:
         change_status(
