@@ -116,7 +116,9 @@ def questionnaires_check() -> None:
         for line in exc.problems:
             click.echo(line)
         sys.exit(1)
-    problems = published_conflicts(db.session, files)
+    from .services.requests.foreign_assessments import mapping_problems
+
+    problems = published_conflicts(db.session, files) + mapping_problems(db.session)
     for line in problems:
         click.echo(line)
     if problems:

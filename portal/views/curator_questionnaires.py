@@ -20,6 +20,7 @@ from ..services.errors import ServiceError
 from ..services.platform import questionnaire_publishing as publishing
 from ..services.platform.questionnaire_registry import find_version
 from ..services.platform.questionnaire_workbooks import workbook_of
+from ..services.requests import foreign_assessments
 from ..vocabulary import AUDIENCE_LABELS
 from .downloads import send_temporary
 from .forms import QuestionnaireWorkbookForm
@@ -39,6 +40,7 @@ def catalogue() -> ResponseReturnValue:
         uploads=publishing.recent_uploads(db.session, current_organisation()),
         form=QuestionnaireWorkbookForm(),
         audience_labels=AUDIENCE_LABELS,
+        coverage=foreign_assessments.coverage(db.session),
     )
 
 

@@ -20,10 +20,18 @@ from sqlalchemy.orm import Session
 
 from ...models import Answer, Request, RequestStatus
 from ...questionnaire import logic
-from ...questionnaire.mappings import AssessmentMapping, Layout, load_mappings, propose
+from ...questionnaire.mappings import (
+    AssessmentMapping,
+    Layout,
+    MappingError,
+    check,
+    load_mappings,
+    propose,
+)
 from ..errors import ServiceError
 from ..platform.audit import SUPPLIER_ACTOR, record_event
 from ..platform.filetypes import upload_archive_problem
+from ..platform.questionnaire_registry import find_version
 from ..platform.runtime import runtime
 from .answering import ensure_editable, questionnaire_of, stored_answers
 from .lifecycle import change_status
@@ -148,3 +156,51 @@ def import_assessment(
         )  # fmt: skip
     session.flush()
     return Imported(copied, len(proposals) - len(fresh), mapping.title)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of a questionnaire a mapping answers, for the curator."""
+
+    title: str
+    name: str
+    version: int  # the questionnaire version it was written for
+    answered: int
+    questions: int
+    problems: tuple[str, ...]
+
+
+def coverage(session: Session) -> dict[str, list[Coverage]]:
+    """Each questionnaire key's mappings, with how many of its questions each answers."""
+    found: dict[str, list[Coverage]] = {}
+    for mapping in load_mappings(mappings_folder(session)):
+        try:
+            questionnaire = find_version(session, mapping.questionnaire, mapping.version)
+        except ServiceError:
+            missing = f"{mapping.name}.toml: {mapping.questionnaire} version {mapping.version} does not exist"
+            found.setdefault(mapping.questionnaire, []).append(
+                Coverage(mapping.title, mapping.name, mapping.version, 0, 0, (missing,))
+            )
+            continue
+        problems = tuple(check(mapping, questionnaire))
+        known = {q.id for q in questionnaire.questions()}
+        found.setdefault(mapping.questionnaire, []).append(
+            Coverage(
+                mapping.title,
+                mapping.name,
+                mapping.version,
+                sum(1 for entry in mapping.answers if entry.question in known),
+                questionnaire.question_count,
+                problems,
+            )
+        )
+    return found
+
+
+def mapping_problems(session: Session) -> list[str]:
+    """Every mapping file's problems (questionnaires check)."""
+    try:
+        by_key = coverage(session)
+    except MappingError as exc:
+        return exc.problems
+    return [line for rows in by_key.values() for row in rows for line in row.problems]
