@@ -47,6 +47,7 @@ class Mapped:
     sources: tuple[str, ...]  # the foreign question ids, the first answered one used
     take: str = "answer"  # or "comment": the foreign comment is our (text) answer
     values: Mapping[str, Any] = field(default_factory=dict)  # foreign answer -> ours
+    own_values: bool = False  # the file gave this question its own translation
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def load_mapping(path: Path) -> AssessmentMapping:
         if take not in TAKES:
             problems.append(f"{where} ({question}): take must be answer or comment")
         values = {str(k).casefold(): v for k, v in raw.get("values", defaults).items()}
-        answers.append(Mapped(question, tuple(sources), take, values))
+        answers.append(Mapped(question, tuple(sources), take, values, "values" in raw))
     if problems:
         raise MappingError(problems)
     return AssessmentMapping(
@@ -130,6 +131,8 @@ def load_mappings(folder: Path) -> list[AssessmentMapping]:
     """Every mapping file in the folder (none if there is no folder)."""
     found, problems = [], []
     for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+        if path.name == SAME_MEANING:
+            continue
         try:
             found.append(load_mapping(path))
         except MappingError as exc:
@@ -163,7 +166,7 @@ def check(mapping: AssessmentMapping, questionnaire: Questionnaire) -> list[str]
             problems.append(
                 f"{where}: {entry.question} takes a comment, so it must be a text question"
             )
-        if entry.take == "answer" and question.type in CHOICE_TYPES - {"multi_choice"}:
+        if entry.own_values and question.type in CHOICE_TYPES - {"multi_choice"}:
             allowed = {c.value for c in question.choices}
             wrong = sorted({str(v) for v in entry.values.values()} - allowed)
             if wrong:
@@ -206,8 +209,94 @@ def propose(
             value = entry.values.get(text.casefold())
             if value is None and question.type in TEXT_TYPES:
                 value = text
+            if question.choices and value not in {c.value for c in question.choices}:
+                value = None  # "NA" to a yes-or-no question: the supplier answers it
             if value is None:
                 continue
             found[question.id] = Proposal(value, source, note if question.comment else "")
             break
     return found
+
+
+# Questions of two of our questionnaires that ask the same thing (issue 25):
+# an answer a supplier gave to one is offered for the other, as a reused
+# answer is. Declared in this file of the mappings folder.
+SAME_MEANING = "same_meaning.toml"
+
+
+@dataclass(frozen=True)
+class Meaning:
+    name: str
+    questions: tuple[tuple[str, str], ...]  # (questionnaire key, question id)
+
+
+def load_meanings(folder: Path) -> list[Meaning]:
+    path = folder / SAME_MEANING
+    if not path.is_file():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise MappingError([f"{SAME_MEANING}: not valid TOML: {exc}"]) from exc
+    found, problems = [], []
+    for index, raw in enumerate(data.get("same", []), start=1):
+        name = str(raw.get("meaning", f"#{index}"))
+        pairs = []
+        for item in raw.get("questions", []):
+            key, _, qid = str(item).partition(".")
+            if not key or not qid:
+                problems.append(
+                    f"{SAME_MEANING}: {name}: {item!r} must be questionnaire_key.question_id"
+                )
+            pairs.append((key, qid))
+        if len(pairs) < 2:
+            problems.append(f"{SAME_MEANING}: {name}: name at least two questions")
+        found.append(Meaning(name, tuple(pairs)))
+    if problems:
+        raise MappingError(problems)
+    return found
+
+
+def related_keys(meanings: list[Meaning], key: str) -> set[str]:
+    """The questionnaires sharing at least one question's meaning with ``key``, and itself."""
+    keys = {key}
+    for meaning in meanings:
+        if any(k == key for k, _ in meaning.questions):
+            keys |= {k for k, _ in meaning.questions}
+    return keys
+
+
+def translation(meanings: list[Meaning], source_key: str, target_key: str) -> dict[str, str]:
+    """Source question id -> target question id for the questions that share a meaning."""
+    found = {}
+    for meaning in meanings:
+        sources = [q for k, q in meaning.questions if k == source_key]
+        targets = [q for k, q in meaning.questions if k == target_key]
+        if sources and targets:
+            found[sources[0]] = targets[0]
+    return found
+
+
+def check_meanings(meanings: list[Meaning], current: Mapping[str, Questionnaire]) -> list[str]:
+    """Each named question exists in its questionnaire's current version, and
+    the questions of one meaning take the same kind of answer."""
+    problems = []
+    for meaning in meanings:
+        kinds = set()
+        for key, qid in meaning.questions:
+            questionnaire = current.get(key)
+            if questionnaire is None:
+                problems.append(f"{SAME_MEANING}: {meaning.name}: there is no questionnaire {key}")
+                continue
+            try:
+                question = questionnaire.question(qid)
+            except KeyError:
+                problems.append(f"{SAME_MEANING}: {meaning.name}: {key} has no question {qid}")
+                continue
+            kinds.add((question.type, tuple(c.value for c in question.choices)))
+        if len(kinds) > 1:
+            problems.append(
+                f"{SAME_MEANING}: {meaning.name}: its questions take different answers "
+                "(type or choices): an answer to one would not fit the other"
+            )
+    return problems

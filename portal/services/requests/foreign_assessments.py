@@ -25,13 +25,15 @@ from ...questionnaire.mappings import (
     Layout,
     MappingError,
     check,
+    check_meanings,
     load_mappings,
+    load_meanings,
     propose,
 )
 from ..errors import ServiceError
 from ..platform.audit import SUPPLIER_ACTOR, record_event
 from ..platform.filetypes import upload_archive_problem
-from ..platform.questionnaire_registry import find_version
+from ..platform.questionnaire_registry import current_definitions, find_version
 from ..platform.runtime import runtime
 from .answering import ensure_editable, questionnaire_of, stored_answers
 from .lifecycle import change_status
@@ -198,9 +200,14 @@ def coverage(session: Session) -> dict[str, list[Coverage]]:
 
 
 def mapping_problems(session: Session) -> list[str]:
-    """Every mapping file's problems (questionnaires check)."""
+    """Every mapping file's problems, and the shared meanings' (questionnaires check)."""
     try:
         by_key = coverage(session)
+        meanings = load_meanings(mappings_folder(session))
     except MappingError as exc:
         return exc.problems
-    return [line for rows in by_key.values() for row in rows for line in row.problems]
+    current = {q.key: q for q in current_definitions(session)}
+    return [
+        *(line for rows in by_key.values() for row in rows for line in row.problems),
+        *check_meanings(meanings, current),
+    ]

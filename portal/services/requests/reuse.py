@@ -29,16 +29,19 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Select, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from ...models import Answer, QuestionnaireVersion, Request, RequestStatus, ReuseCode, utcnow
 from ...questionnaire import logic
-from ...questionnaire.definition import OWN_PREFIX
+from ...questionnaire.definition import OWN_PREFIX, Question
+from ...questionnaire.mappings import Meaning, load_meanings, related_keys, translation
 from ..errors import ServiceError
 from ..platform.audit import SUPPLIER_ACTOR, record_event
 from ..platform.mail import queue_email
+from ..platform.runtime import runtime
 from ..platform.tokens import hash_token
 from .answering import ensure_editable, questionnaire_of
 from .lifecycle import change_status
@@ -65,15 +68,27 @@ def mask_email(address: str) -> str:
 
 
 def _submitted_for(request: Request) -> Select[Request]:
+    """Submissions of this questionnaire, or of one sharing questions' meanings
+    with it (questionnaires/mappings/same_meaning.toml); this one's first."""
+    key = request.questionnaire_version.key
+    keys = related_keys(_meanings(request), key)
     return (
         select(Request)
         .join(Request.questionnaire_version)
         .where(
             Request.id != request.id,
-            QuestionnaireVersion.key == request.questionnaire_version.key,
+            QuestionnaireVersion.key.in_(sorted(keys)),
             Request.status.in_([str(s) for s in SUBMITTED]),
         )
+        .order_by(case((QuestionnaireVersion.key == key, 0), else_=1))
     )
+
+
+def _meanings(request: Request) -> list[Meaning]:
+    session = object_session(request)
+    if session is None:
+        return []
+    return load_meanings(runtime(session).questionnaires.folder / "mappings")
 
 
 def earlier_submission(session: Session, request: Request) -> Request | None:
@@ -306,6 +321,34 @@ def copy_with_code(session: Session, request: Request, code: str) -> int:
     return copied
 
 
+def _carried(
+    request: Request, source: Request, known: dict[str, Question]
+) -> tuple[dict[str, Any], dict[str, str | None]]:
+    """The source's answers as this questionnaire's: the same question ids
+    for the same questionnaire; for another, only the questions declared to
+    mean the same, and only an answer that fits (one of its choices)."""
+    source_key = source.questionnaire_version.key
+    target_key = request.questionnaire_version.key
+    if source_key == target_key:
+        ids = {qid: qid for qid in known}
+    else:
+        ids = translation(_meanings(request), source_key, target_key)
+    values: dict[str, Any] = {}
+    comments: dict[str, str | None] = {}
+    for answer in source.answers:
+        target = ids.get(answer.question_id)
+        if target is None or target not in known:
+            continue
+        question = known[target]
+        allowed = {c.value for c in question.choices}
+        given = answer.value if isinstance(answer.value, list) else [answer.value]
+        if allowed and not all(isinstance(v, str) and v in allowed for v in given):
+            continue
+        values[target] = answer.value
+        comments[target] = answer.comment
+    return values, comments
+
+
 def _refused(session: Session, request: Request, reason: str) -> None:
     record_event(
         session,
@@ -338,9 +381,8 @@ def prefill_from(
         for q in questionnaire.questions()
         if q.answerable and q.type != "file" and not q.id.startswith(OWN_PREFIX)
     }
-    values = {a.question_id: a.value for a in source.answers if a.question_id in known}
+    values, comments = _carried(request, source, known)
     kept = logic.drop_hidden(questionnaire, values)
-    comments = {a.question_id: a.comment for a in source.answers}
     for qid, value in kept.items():
         request.answers.append(
             Answer(question_id=qid, value=value, comment=comments.get(qid), prefilled=True)

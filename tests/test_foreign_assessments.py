@@ -1,0 +1,199 @@
+"""Answers from assessments a supplier already has (issue 25, part 2): a
+CAIQ or HECVAT workbook read through a mapping file proposes answers, marked
+with their source, that the supplier confirms section by section; and a
+questionnaire submitted once offers the answers that mean the same in another."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openpyxl import Workbook  # type: ignore[import-untyped]
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.extensions import db
+from portal.models import Answer, Request
+from portal.questionnaire.definition import load_file
+from portal.questionnaire.mappings import check, load_mapping, load_mappings, propose
+from portal.services.requests import reuse
+
+from .conftest import SHIPPED_QUESTIONNAIRES, TEST_QUESTIONNAIRES
+from .factories import Factory
+
+HEADINGS = ["Question ID", "Question", "CSP CAIQ Answer", "SSRM Control Ownership",
+            "CSP Implementation Description"]  # fmt: skip
+
+
+def caiq(
+    rows: list[tuple[str, Any, Any]], sheet: str = "CAIQv4.0.3", headings: list[str] | None = None
+) -> bytes:
+    """A workbook laid out as CAIQ v4: a title row, then the headings, then a row per question."""
+    book = Workbook()
+    page = book.active
+    page.title = sheet
+    page.append(["Consensus Assessments Initiative Questionnaire v4.0.3"])
+    page.append(headings or HEADINGS)
+    for qid, answer, comment in rows:
+        page.append([qid, "A question", answer, "CSP-owned", comment])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def opened(app: Flask, make: Factory) -> tuple[FlaskClient, Request]:
+    row, path = make.request(make.user(make.org("Oakfield Primary School")), "features")
+    supplier = app.test_client()
+    supplier.get(path)
+    return supplier, row
+
+
+def send(supplier: FlaskClient, row: Request, data: bytes, fmt: str = "test_caiq") -> str:
+    sent = supplier.post(
+        f"/respond/{row.reference}/assessment",
+        data={"format": fmt, "assessment": (io.BytesIO(data), "caiq.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 302
+    return supplier.get(sent.location).get_data(as_text=True)
+
+
+def stored(dbs: Session, row: Request) -> dict[str, Answer]:
+    dbs.rollback()
+    return {
+        a.question_id: a for a in dbs.scalars(select(Answer).where(Answer.request_id == row.id))
+    }
+
+
+def test_a_caiq_proposes_answers_the_supplier_confirms(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    supplier, row = opened(app, make)
+    tasks = supplier.get(f"/respond/{row.reference}/tasks").get_data(as_text=True)
+    assert "Start from an assessment you already have" in tasks and "Test CAIQ" in tasks
+    page = send(supplier, row, caiq([
+        ("STA-09.1", "Yes", "AWS and Google"),
+        ("CERT-01.1", "No", ""),
+        ("CERT-01.2", "Yes", ""),
+        ("GOV-01.1", "NA", "We are a small team and keep it simple."),
+        ("UNRELATED-1", "Yes", ""),
+    ]))  # fmt: skip
+    assert "3 answers copied from your Test CAIQ" in page
+    answers = stored(dbs, row)
+    assert answers["uses_subprocessors"].value == "yes"
+    assert answers["certificate"].value == "none"  # the first id answered is used
+    assert answers["why_not"].value == "We are a small team and keep it simple."
+    assert all(a.prefilled for a in answers.values())
+    assert answers["uses_subprocessors"].answered_by == "From your Test CAIQ (question STA-09.1)"
+
+    section = supplier.get(f"/respond/{row.reference}/sections/main").get_data(as_text=True)
+    assert "From your Test CAIQ (question CERT-01.1)" in section
+    # The school sees nothing until the supplier confirms.
+    check_page = supplier.get(f"/respond/{row.reference}/check").get_data(as_text=True)
+    assert "check this answer" in check_page
+
+
+def test_an_answer_already_given_is_never_replaced(app: Flask, make: Factory, dbs: Session) -> None:
+    supplier, row = opened(app, make)
+    supplier.post(
+        f"/respond/{row.reference}/sections/more/autosave",
+        json={"answers": {"uses_subprocessors": "no"}},
+    )
+    page = send(supplier, row, caiq([("STA-09.1", "Yes", ""), ("CERT-01.1", "Yes", "")]))
+    assert "1 answer copied" in page
+    answers = stored(dbs, row)
+    assert (
+        answers["uses_subprocessors"].value == "no" and not answers["uses_subprocessors"].prefilled
+    )
+    assert answers["certificate"].value == "basic"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (caiq([("STA-09.1", "Yes", "")], sheet="Sheet1"), "This is not a Test CAIQ workbook"),
+        (
+            caiq([("STA-09.1", "Yes", "")], headings=["QID", "Question", "Answer"]),
+            "heading row was not found or was changed",
+        ),
+        (b"PK not really a workbook", "not an Excel workbook"),
+        (b"x" * (21 * 1024 * 1024), "over 20 MB"),
+    ],
+)
+def test_a_workbook_that_is_not_the_format_copies_nothing(
+    app: Flask, make: Factory, dbs: Session, data: bytes, message: str
+) -> None:
+    supplier, row = opened(app, make)
+    page = send(supplier, row, data)
+    assert "Nothing was copied" in page and message in page
+    assert stored(dbs, row) == {}
+
+
+def test_formulas_are_read_as_their_text_and_never_evaluated(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    supplier, row = opened(app, make)
+    page = send(supplier, row, caiq([("STA-09.1", '=IF(1,"Yes","No")', "")]))
+    assert "No answers could be taken" in page
+    assert stored(dbs, row) == {}
+
+
+def test_a_mapping_is_checked_against_the_version_it_names(tmp_path: Path) -> None:
+    features = load_file(TEST_QUESTIONNAIRES / "features.toml")
+    good = load_mapping(TEST_QUESTIONNAIRES / "mappings" / "test_caiq.toml")
+    assert check(good, features) == []
+    text = (TEST_QUESTIONNAIRES / "mappings" / "test_caiq.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        text.replace('question = "why_not"', 'question = "nothing_here"').replace(
+            'values = { yes = "basic", no = "none" }', 'values = { yes = "gold" }'
+        ),
+        encoding="utf-8",
+    )
+    problems = check(load_mapping(bad), features)
+    assert "bad.toml: features version 1 has no question 'nothing_here'" in problems
+    assert any("gold is not one of its answers" in p for p in problems)
+
+
+def test_every_shipped_mapping_fits_and_answers_from_a_workbook_in_its_layout() -> None:
+    questionnaires = {
+        (q.key, q.version): q
+        for q in (load_file(p) for p in sorted(SHIPPED_QUESTIONNAIRES.glob("*.toml")))
+    }
+    for mapping in load_mappings(SHIPPED_QUESTIONNAIRES / "mappings"):
+        questionnaire = questionnaires[(mapping.questionnaire, mapping.version)]
+        assert check(mapping, questionnaire) == [], mapping.name
+        rows = {
+            s.casefold(): ("Yes", "Described here.") for m in mapping.answers for s in m.sources
+        }
+        proposals = propose(mapping, questionnaire, rows)
+        assert len(proposals) >= len(mapping.answers) // 2, mapping.name
+
+
+@pytest.mark.config(QUESTIONNAIRE_FOLDER=str(SHIPPED_QUESTIONNAIRES))
+def test_answers_that_mean_the_same_are_offered_from_another_questionnaire(
+    app: Flask, make: Factory
+) -> None:
+    school = make.user(make.org("Oakfield Primary School"), role="admin")
+    earlier, _ = make.submitted(
+        school, "it_support",
+        answers={"breach_notice_hours": 24, "sub_processors_used": "no", "transfer_mechanism": "idta"},
+    )  # fmt: skip
+    later, _ = make.request(school, "cloud_supplier")
+    with app.test_request_context():
+        target = db.session.get(Request, later.id)
+        assert target is not None
+        offered = reuse.earlier_submission(db.session, target)
+        assert offered is not None and offered.id == earlier.id
+        reuse.prefill_from(db.session, target, offered)
+        db.session.commit()
+        copied = {a.question_id: a.value for a in target.answers}
+    assert copied.get("breach_notice_hours") == 24
+    assert copied.get("uses_subprocessors") == "no"
+    # Only the declared meanings cross over: nothing else of it_support does.
+    assert set(copied) <= {"breach_notice_hours", "uses_subprocessors", "transfer_mechanism",
+                           "cyber_essentials_expiry"}  # fmt: skip
