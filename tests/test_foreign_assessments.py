@@ -197,3 +197,89 @@ def test_answers_that_mean_the_same_are_offered_from_another_questionnaire(
     # Only the declared meanings cross over: nothing else of it_support does.
     assert set(copied) <= {"breach_notice_hours", "uses_subprocessors", "transfer_mechanism",
                            "cyber_essentials_expiry"}  # fmt: skip
+
+
+def shipped_caiq() -> bytes:
+    """A synthetic workbook in CAIQ v4.0.3's layout (the real one may not be
+    redistributed): metadata row, headings on row 2, a row per question."""
+    book = Workbook()
+    page = book.active
+    page.title = "CAIQv4.0.3"
+    page.append(["v4.0.3", "CONSENSUS ASSESSMENTS INITIATIVE QUESTIONNAIRE v4.0.3"])
+    page.append(["Question ID", "Question", "CSP CAIQ Answer", "SSRM Control Ownership",
+                 "CSP Implementation Description (Optional/Recommended)",
+                 "CSC Responsibilities  (Optional/Recommended)"])  # fmt: skip
+    for qid, answer in (("IAM-14.1", "Yes"), ("CEK-03.1", "Yes"), ("IPY-04.1", "No"),
+                        ("A&A-01.1", "Yes"), ("BCR-08.1", "NA")):  # fmt: skip
+        page.append([qid, "A question", answer, "CSP-owned", "How we do it", ""])
+    page.append(["End of Standard"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def shipped_hecvat() -> bytes:
+    """A synthetic workbook in HECVAT 4.1.4's layout: vendor tabs of section
+    blocks, the general rows repeated on each tab."""
+    book = Workbook()
+    book.remove(book.active)
+    tabs = {
+        "START HERE": [("GNRL-01", "Solution Provider Name", "Cloudy Classroom Ltd", "")],
+        "Organization": [("GNRL-01", "Solution Provider Name", "Someone else", ""),
+                         ("PPPR-10", "Will you comply with applicable breach notification laws?", "Yes", "")],
+        "Product": [("DATA-03", "Is the storage of sensitive data encrypted ...?*", "Yes", "AES-256"),
+                    ("DATA-09", "At the completion of this contract, will data be returned ...?", "Yes", "")],
+        "Infrastructure": [("DCTR-14", "Do you require multifactor authentication for all administrative accounts in your environment?", "No", "Being rolled out")],
+    }  # fmt: skip
+    for name, rows in tabs.items():
+        page = book.create_sheet(name)
+        page.append(["Cells contained in this worksheet may contain cells with dropdown lists"])
+        page.append(
+            [f"HECVAT Solution Provider Response - {name}", None, None, None, None, "Version 4.1.4"]
+        )
+        page.append(["Date Completed"])
+        page.append(
+            [" Section", None, "Answer", "Additional Information", "Guidance", "Analyst Notes"]
+        )
+        for row in rows:
+            page.append(list(row))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.config(QUESTIONNAIRE_FOLDER=str(SHIPPED_QUESTIONNAIRES))
+@pytest.mark.parametrize(
+    ("fmt", "data", "expected"),
+    [
+        ("caiq_v4", shipped_caiq, {"supplier_staff_mfa": "yes", "encryption_at_rest": "all",
+                                   "art28_end_of_contract": "no"}),
+        ("hecvat_4", shipped_hecvat, {"supplier_staff_mfa": "no", "encryption_at_rest": "all",
+                                      "art28_end_of_contract": "yes"}),
+    ],
+)  # fmt: skip
+def test_the_shipped_caiq_and_hecvat_mappings_read_their_layouts(
+    app: Flask, make: Factory, dbs: Session, fmt: str, data: Any, expected: dict[str, str]
+) -> None:
+    row, path = make.request(make.user(make.org("Oakfield Primary School")), "cloud_supplier")
+    supplier = app.test_client()
+    supplier.get(path)
+    page = send(supplier, row, data(), fmt)
+    assert f"{len(expected)} answers copied" in page
+    answers = stored(dbs, row)
+    assert {qid: a.value for qid, a in answers.items()} == expected
+    assert all(a.prefilled for a in answers.values())
+
+
+@pytest.mark.config(QUESTIONNAIRE_FOLDER=str(SHIPPED_QUESTIONNAIRES))
+def test_curators_see_each_formats_coverage_and_check_passes(app: Flask, make: Factory) -> None:
+    from .factories import login
+
+    curator = app.test_client()
+    login(curator, make.user(make.org("Northgate Data Protection", kind="curator"), role="curator"))
+    page = curator.get("/curate/questionnaires/").get_data(as_text=True)
+    listed = page.split('id="coverage-cloud_supplier"', 1)[1].split("</ul>", 1)[0]
+    assert "CSA CAIQ v4: answers 3 of 66 questions" in listed
+    assert "EDUCAUSE HECVAT 4: answers 3 of 66 questions" in listed
+    checked = app.test_cli_runner().invoke(args=["questionnaires", "check"])
+    assert checked.exit_code == 0, checked.output

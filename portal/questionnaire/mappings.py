@@ -10,6 +10,7 @@ confirms each section, as with answers reused from an earlier submission.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,14 +32,21 @@ class MappingError(Exception):
 
 @dataclass(frozen=True)
 class Layout:
-    """Where the foreign workbook keeps things: the sheet (its name, or the
-    start of it), and the headings of the id, answer and comment columns
-    (the heading row is found, within the first rows, by the id heading)."""
+    """Where the foreign workbook keeps things: its sheets (each a name, or the
+    start of one; the first holding an id wins), and the id, answer and
+    comment columns, each either a heading (the heading row is found, within
+    the first rows, by the id's heading; a heading matches by how it starts)
+    or a column letter (HECVAT's section blocks have no heading over the id)."""
 
-    sheet: str
+    sheets: tuple[str, ...]
     id_column: str
     answer_column: str
     comment_column: str = ""
+    id_pattern: str = ""  # a row counts only if its id matches (regular expression)
+
+    @property
+    def sheet(self) -> str:
+        return self.sheets[0]
 
 
 @dataclass(frozen=True)
@@ -84,15 +92,24 @@ def load_mapping(path: Path) -> AssessmentMapping:
     if problems:
         raise MappingError(problems)
     raw_layout = data["layout"]
+    sheets = raw_layout.get("sheets", [raw_layout.get("sheet", "")])
     layout = Layout(
-        sheet=str(raw_layout.get("sheet", "")),
+        sheets=tuple(str(s) for s in sheets if s),
         id_column=str(raw_layout.get("id_column", "")),
         answer_column=str(raw_layout.get("answer_column", "")),
         comment_column=str(raw_layout.get("comment_column", "")),
+        id_pattern=str(raw_layout.get("id_pattern", "")),
     )
-    for key in ("sheet", "id_column", "answer_column"):
+    if not layout.sheets:
+        problems.append(f"{path.name}: layout: 'sheet' (or 'sheets') is missing")
+    for key in ("id_column", "answer_column"):
         if not getattr(layout, key):
             problems.append(f"{path.name}: layout: '{key}' is missing")
+    if layout.id_pattern:
+        try:
+            re.compile(layout.id_pattern)
+        except re.error as exc:
+            problems.append(f"{path.name}: layout: id_pattern is not a regular expression: {exc}")
     defaults = {str(k).casefold(): v for k, v in data.get("values", DEFAULT_VALUES).items()}
     answers = []
     for index, raw in enumerate(data["answers"], start=1):
@@ -300,3 +317,16 @@ def check_meanings(meanings: list[Meaning], current: Mapping[str, Questionnaire]
                 "(type or choices): an answer to one would not fit the other"
             )
     return problems
+
+
+COLUMN_LETTERS = re.compile(r"^[A-Z]{1,2}$")
+
+
+def column_index(column: str) -> int | None:
+    """A column letter's position from 0 (B is 1), or None for a heading."""
+    if not COLUMN_LETTERS.match(column):
+        return None
+    index = 0
+    for letter in column:
+        index = index * 26 + (ord(letter) - ord("A") + 1)
+    return index - 1

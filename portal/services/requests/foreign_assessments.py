@@ -11,6 +11,7 @@ the supplier's behalf.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from ...questionnaire.mappings import (
     MappingError,
     check,
     check_meanings,
+    column_index,
     load_mappings,
     load_meanings,
     propose,
@@ -78,42 +80,76 @@ def read_rows(layout: Layout, data: bytes, title: str) -> dict[str, tuple[Any, A
             f"The file is not an Excel workbook (.xlsx): save the {title} as .xlsx and upload that",
             "assessment",
         ) from exc
-    sheet_name = next(
-        (n for n in book.sheetnames if n.casefold().startswith(layout.sheet.casefold())), None
-    )
-    if sheet_name is None:
+    names = [
+        name
+        for wanted in layout.sheets
+        for name in book.sheetnames
+        if name.casefold().startswith(wanted.casefold())
+    ]
+    if not names:
         raise ServiceError(
             f"This is not a {title} workbook: it has no sheet called “{layout.sheet}”",
             "assessment",
         )
-    rows = book[sheet_name].iter_rows(values_only=True)
-    heading: dict[str, int] = {}
+    pattern = re.compile(layout.id_pattern) if layout.id_pattern else None
+    found: dict[str, tuple[Any, Any]] = {}
+    for name in dict.fromkeys(names):
+        rows = book[name].iter_rows(values_only=True)
+        at = _columns(layout, rows, name, title)
+        if at is None:
+            continue
+        at_id, at_answer, at_comment = at
+        for line in rows:
+            if at_id >= len(line) or line[at_id] is None:
+                continue
+            ident = str(line[at_id]).strip()
+            if pattern is not None and not pattern.match(ident):
+                continue
+            answer = line[at_answer] if at_answer < len(line) else None
+            comment = (
+                line[at_comment] if at_comment is not None and at_comment < len(line) else None
+            )
+            # A question repeated on a later sheet (HECVAT's general rows): the first stands.
+            found.setdefault(ident.casefold(), (answer, comment))
+    if not found and all(column_index(c) is None for c in (layout.id_column,)):
+        raise ServiceError(
+            f"The {title}'s heading row was not found or was changed: a sheet "
+            f"“{names[0]}” needs columns headed “{layout.id_column}” and “{layout.answer_column}”",
+            "assessment",
+        )
+    return found
+
+
+def _columns(
+    layout: Layout, rows: Any, sheet: str, title: str
+) -> tuple[int, int, int | None] | None:
+    """(id, answer, comment) column positions: by letter, or by the headings
+    of the first rows (None when this sheet has no such heading row)."""
+    fixed = [column_index(c) for c in (layout.id_column, layout.answer_column)]
+    if fixed[0] is not None and fixed[1] is not None:
+        comment = column_index(layout.comment_column) if layout.comment_column else None
+        return fixed[0], fixed[1], comment
     for _ in range(HEADER_ROWS):
         line = next(rows, None)
         if line is None:
-            break
-        names = {str(c).strip().casefold(): i for i, c in enumerate(line) if c is not None}
-        if layout.id_column.casefold() in names:
-            heading = names
-            break
-    for column in (layout.id_column, layout.answer_column):
-        if column.casefold() not in heading:
-            raise ServiceError(
-                f"The {title}'s heading row was not found or was changed: the sheet "
-                f"“{sheet_name}” needs a column headed “{column}”",
-                "assessment",
-            )
-    at_id = heading[layout.id_column.casefold()]
-    at_answer = heading[layout.answer_column.casefold()]
-    at_comment = heading.get(layout.comment_column.casefold()) if layout.comment_column else None
-    found: dict[str, tuple[Any, Any]] = {}
-    for line in rows:
-        if at_id >= len(line) or line[at_id] is None:
+            return None
+        cells = [str(c).strip().casefold() if c is not None else "" for c in line]
+        at_id = _heading(cells, layout.id_column)
+        if at_id is None:
             continue
-        answer = line[at_answer] if at_answer < len(line) else None
-        comment = line[at_comment] if at_comment is not None and at_comment < len(line) else None
-        found[str(line[at_id]).strip().casefold()] = (answer, comment)
-    return found
+        at_answer = _heading(cells, layout.answer_column)
+        if at_answer is None:
+            return None
+        comment = _heading(cells, layout.comment_column) if layout.comment_column else None
+        return at_id, at_answer, comment
+    return None
+
+
+def _heading(cells: list[str], heading: str) -> int | None:
+    """The column whose heading starts with this one (CAIQ's headings go on
+    "(Optional/Recommended)", with two spaces in one)."""
+    wanted = heading.casefold()
+    return next((i for i, c in enumerate(cells) if c and c.startswith(wanted)), None)
 
 
 def import_assessment(
