@@ -352,3 +352,18 @@ def test_a_curator_answers_a_draft_entry_in_a_spreadsheet(
         follow_redirects=True,
     )
     assert "Nothing was saved: This workbook is not this entry" in refused.get_data(as_text=True)
+
+
+def test_an_edited_list_of_ids_is_reported_and_that_row_not_read(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    supplier, row = opened(app, make)
+    book = download(supplier, row)
+    fill(book, app, row)
+    for cells in book["ids"].iter_rows():
+        if cells[2].value == "breach_notice_hours":
+            cells[2].value = "breach_notice_days"
+    page = supplier.get(upload(supplier, row, book).location).get_data(as_text=True)
+    assert "names “breach_notice_days”, which this questionnaire does not ask" in page
+    stored = answers_of(dbs, row)
+    assert "breach_notice_hours" not in stored and len(stored) > 40

@@ -146,6 +146,13 @@ def matched(questionnaire: Questionnaire, found: ReadBack) -> Parsed:
                 comments[question.id] = str(comment)
             revisions[question.id] = found.revisions.get(question.id, 0)
         by_section[section.id] = (answers, comments, revisions)
+    asked = {q.id for q in questionnaire.questions()}
+    for qid, (sheet, row, *_rest) in found.cells.items():
+        if qid not in asked:
+            refused.append(
+                f"{sheet} row {row}: the workbook's hidden list of questions names "
+                f"“{qid}”, which this questionnaire does not ask (was it edited?): not read"
+            )
     return Parsed(by_section, where, refused)
 
 
