@@ -213,3 +213,23 @@ def test_the_schools_workbook_says_who_answered(
     by = headings.index("Answered by")
     rows = {r[1]: r[by] for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert rows["knows_dfe_standards"] == "Priya Shah"
+
+
+def test_a_stale_form_on_another_section_shows_a_colleague_nothing(
+    app: Flask, make: Factory, sent_mail: list[dict[str, str]]
+) -> None:
+    contact, row, _ = contact_with_request(app, make)
+    contact.post(
+        f"/respond/{row.reference}/sections/about",
+        data={"legal_name": "Acme Secret Holdings Ltd"},
+    )
+    _, link = hand_over(contact, row, sent_mail)
+    colleague = app.test_client()
+    colleague.get(link)
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        stale = colleague.post(f"/respond/{row.reference}/sections/about", data={"x": "y"})
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert stale.status_code == 404
+    assert "Acme Secret Holdings" not in stale.get_data(as_text=True)

@@ -21,7 +21,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from ..after_response import after_response
 from ..errors import render_error
@@ -95,6 +95,10 @@ def stale_form(error: CSRFError) -> ResponseReturnValue:
         return access_ended(ended)
     if request.endpoint != "supplier.answer_section" or request.is_json:
         return render_template("errors/400.html", error=error), 400
+    colleague = current_colleague()
+    if colleague is not None and not colleague_may(request.endpoint, args, colleague.sections):
+        # CSRF is checked before the blueprint's scope: check it here too.
+        return render_error(NotFound())
     questionnaire = responses.questionnaire_of(row)
     try:
         section = questionnaire.section(str(args.get("section_id")))
