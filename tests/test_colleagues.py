@@ -233,3 +233,17 @@ def test_a_stale_form_on_another_section_shows_a_colleague_nothing(
         app.config["WTF_CSRF_ENABLED"] = False
     assert stale.status_code == 404
     assert "Acme Secret Holdings" not in stale.get_data(as_text=True)
+
+
+def test_a_colleagues_browser_session_opens_no_api(
+    app: Flask, make: Factory, sent_mail: list[dict[str, str]]
+) -> None:
+    contact, row, _ = contact_with_request(app, make)
+    _, link = hand_over(contact, row, sent_mail)
+    colleague = app.test_client()
+    colleague.get(link)
+    assert colleague.get("/api/v1/supplier/request").status_code == 401
+    assert colleague.post("/api/v1/supplier/submit", json=DECLARATION).status_code == 401
+    assert colleague.get("/api/v1/supplier/workbook").status_code == 401
+    # The contact's own session still can.
+    assert contact.get("/api/v1/supplier/request").status_code == 200

@@ -17,7 +17,7 @@ from ..services.accounts.api_keys import find_live_key, stamp_last_use
 from ..services.platform.tokens import hash_token
 from ..services.requests.lifecycle import link_is_live
 from .staff_sessions import current_membership
-from .supplier_grants import SUPPLIER_SESSION_KEY, supplier_request
+from .supplier_grants import SUPPLIER_SESSION_KEY, current_colleague, supplier_request
 
 
 class ApiUnauthorised(Exception):
@@ -100,7 +100,15 @@ def api_supplier_request() -> Request:
             raise ApiUnauthorised(
                 "Send the token from the supplier link in the header Authorization: Bearer <token>"
             )
-        return supplier_request(reference)
+        granted = supplier_request(reference)
+        if current_colleague() is not None:
+            # A colleague's grant opens their sections on the pages; the API
+            # reads and writes the whole request, so it is the contact's alone.
+            raise ApiUnauthorised(
+                "A colleague's link works on the questionnaire's pages only: ask the contact "
+                "who sent it"
+            )
+        return granted
     query = select(Request).where(Request.token_hash == hash_token(token))
     if request.method in WRITE_METHODS:
         query = query.with_for_update(of=Request)  # one writer per request, as in the UI
