@@ -247,3 +247,30 @@ def test_a_colleagues_browser_session_opens_no_api(
     assert colleague.get("/api/v1/supplier/workbook").status_code == 401
     # The contact's own session still can.
     assert contact.get("/api/v1/supplier/request").status_code == 200
+
+
+def test_after_submitting_a_colleague_still_sees_only_their_sections(
+    app: Flask, make: Factory, sent_mail: list[dict[str, str]]
+) -> None:
+    author = make.user(make.org("Oakfield Primary School"), role="admin")
+    row, path = make.request(author)
+    contact = app.test_client()
+    contact.get(path)
+    _, link = hand_over(contact, row, sent_mail)
+    colleague = app.test_client()
+    colleague.get(link)
+    with app.test_request_context():
+        from portal.questionnaire.examples import example_answers
+        from portal.services.requests import answering
+
+        request = db.session.get(Request, row.id)
+        questionnaire = answering.questionnaire_of(request)
+        answers = example_answers(questionnaire, fixed={"legal_name": "Acme Secret Holdings Ltd"})
+        answering.save_answers(db.session, request, answers)
+        answering.submit_response(
+            db.session, request, answering.Declaration("Sam Carter", "Director", False)
+        )
+        db.session.commit()
+    page = colleague.get(f"/respond/{row.reference}/confirmation").get_data(as_text=True)
+    assert SECTION in page and "Acme Secret Holdings" not in page
+    assert "Download a copy" not in page

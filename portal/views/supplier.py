@@ -474,8 +474,13 @@ def check_answers(row: Request) -> ResponseReturnValue:
 def confirmation(row: Request) -> ResponseReturnValue:
     if row.is_open:
         return redirect(url_for("supplier.task_list", reference=row.reference))
+    colleague = current_colleague()
     return render_template(
-        "supplier/confirmation.html", row=row, sheet=responses.answer_sheet(db.session, row)
+        "supplier/confirmation.html",
+        row=row,
+        sheet=responses.answer_sheet(db.session, row),
+        # A colleague sees the sections handed to them, as before submitting.
+        only=colleague.sections if colleague is not None else None,
     )
 
 
