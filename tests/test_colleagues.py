@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from portal.extensions import db
 from portal.models import Answer, Colleague, OutgoingEmail, Request, User
 from portal.services.jobs import reminders
 
+from .conftest import SHIPPED_QUESTIONNAIRES
 from .factories import DECLARATION, Factory, login
 
 COLLEAGUE_LINK = re.compile(r"https?://[^/\s]+(/respond/colleague/[A-Za-z0-9_\-]+)")
@@ -274,3 +276,43 @@ def test_after_submitting_a_colleague_still_sees_only_their_sections(
     page = colleague.get(f"/respond/{row.reference}/confirmation").get_data(as_text=True)
     assert SECTION in page and "Acme Secret Holdings" not in page
     assert "Download a copy" not in page
+
+
+@pytest.mark.config(QUESTIONNAIRE_FOLDER=str(SHIPPED_QUESTIONNAIRES))  # files in two sections
+def test_a_colleagues_stale_form_names_no_file_of_another_section(
+    app: Flask, make: Factory, dbs: Session, sent_mail: list[dict[str, str]]
+) -> None:
+    """A section page lists a posted form's files by id: a colleague who names
+    a file of a section not handed to them must not learn its name."""
+    import io
+
+    from portal.models import Evidence
+
+    contact, row, _ = contact_with_request(app, make)
+    base = f"/respond/{row.reference}"
+    uploaded = contact.post(
+        f"{base}/sections/about",
+        data={
+            "latest_accounts": (io.BytesIO(b"%PDF-1.7 x"), "acme-secret-accounts.pdf"),
+            "action": "later",
+        },
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 302
+    dbs.rollback()
+    secret = dbs.scalar(select(Evidence).where(Evidence.request_id == row.id))
+    assert secret is not None and secret.question_id == "latest_accounts"
+    _, link = hand_over(contact, row, sent_mail, sections=["certifications"])
+    colleague = app.test_client()
+    colleague.get(link)
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        stale = colleague.post(
+            f"{base}/sections/certifications",
+            data={"cyber_essentials_certificate": str(secret.id), "cyber_essentials": "ce"},
+        )
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    page = stale.get_data(as_text=True)
+    assert stale.status_code == 400 and "Can you upload the certificate?" in page
+    assert "acme-secret-accounts" not in page

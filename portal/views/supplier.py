@@ -346,8 +346,10 @@ def _section_page(
     if stored is None:
         stored = responses.stored_answers(db.session, row)
     if files is None:
-        # Most sections take no files: skip the query then.
-        files = evidence.files_listed(db.session, row) if section.takes_files else {}
+        # Most sections take no files: skip the query then. Only this
+        # section's: a posted form names files by id, and a colleague must not
+        # see the names of files in sections not handed to them.
+        files = evidence.files_listed(db.session, row, section) if section.takes_files else {}
     typed = form.answers()
     copied = sum(1 for q in section.answerable if q.id in stored.unconfirmed)
     return render_template(

@@ -18,7 +18,7 @@ from werkzeug.utils import secure_filename
 
 from ...database import rows_connection
 from ...models import AssessmentFile, Evidence, Request
-from ...questionnaire import Question
+from ...questionnaire import Question, Section
 from ...questionnaire.definition import DEFAULT_ACCEPT
 from ..errors import ServiceError
 from ..platform import filetypes
@@ -199,12 +199,17 @@ _LISTED = select(
 ).where(Evidence.__table__.c.request_id == bindparam("request_id"))
 
 
-def files_listed(session: Session, request: Request) -> dict[int, Any]:
+def files_listed(
+    session: Session, request: Request, section: Section | None = None
+) -> dict[int, Any]:
     """What a page lists of each file (id, question_id, filename, size), by id:
     plain rows, for pages that only name the files (objects cost four times as
-    much on a section page)."""
+    much on a section page). With a section, only its questions' files."""
     rows = rows_connection(session).execute(_LISTED, {"request_id": request.id})
-    return {row.id: row for row in rows}
+    if section is None:
+        return {row.id: row for row in rows}
+    own = {question.id for question in section.questions}
+    return {row.id: row for row in rows if row.question_id in own}
 
 
 def valid_kept_ids(
