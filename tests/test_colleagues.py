@@ -316,3 +316,36 @@ def test_a_colleagues_stale_form_names_no_file_of_another_section(
     page = stale.get_data(as_text=True)
     assert stale.status_code == 400 and "Can you upload the certificate?" in page
     assert "acme-secret-accounts" not in page
+
+
+def test_a_new_or_revoked_supplier_link_ends_the_colleague_links(
+    app: Flask, make: Factory, dbs: Session, sent_mail: list[dict[str, str]]
+) -> None:
+    """A school sends a new link because the old one leaked or the contact
+    left: colleague links handed out under the old one must not live on."""
+    contact, row, author = contact_with_request(app, make)
+    _, link = hand_over(contact, row, sent_mail)
+    colleague = app.test_client()
+    colleague.get(link)
+    base = f"/respond/{row.reference}"
+    assert colleague.get(f"{base}/tasks").status_code == 200
+    school = app.test_client()
+    login(school, author)
+    assert school.post(f"/requests/{row.id}/link", data={"action": "reissue"}).status_code == 302
+    assert colleague.get(f"{base}/tasks").status_code == 404
+    assert app.test_client().get(link).status_code == 404  # opened afresh: still ended
+    dbs.rollback()
+    ended = dbs.scalar(select(Colleague).where(Colleague.request_id == row.id))
+    assert ended is not None and not ended.active
+    view = school.get(f"/requests/{row.id}").get_data(as_text=True)
+    assert "Link taken back by Oakfield Primary School, with a new link" in view
+    assert "1 colleague link ended with the supplier&#39;s link" in view
+
+    # The new contact hands over again; taking the link back ends that one too.
+    fresh = app.test_client()
+    fresh.get(re.search(r"https?://[^/\s]+(/respond/link/\S+)", sent_mail[-1]["body"]).group(1))  # type: ignore[union-attr]
+    _, second = hand_over(fresh, row, sent_mail, name="Tom Reed", email="tom@acme.example")
+    assert app.test_client().get(second).status_code == 303
+    assert school.post(f"/requests/{row.id}/link", data={"action": "revoke"}).status_code == 302
+    school.post(f"/requests/{row.id}/link", data={"action": "reissue"})
+    assert app.test_client().get(second).status_code == 404

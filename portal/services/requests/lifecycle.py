@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, bindparam, func, inspect, select
+from sqlalchemy import Select, bindparam, func, inspect, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ...database import rows_connection
@@ -14,6 +14,7 @@ from ...models import (
     AWAITING_REVIEW_STATUSES,
     LINK_MANAGED_STATUSES,
     OPEN_STATUSES,
+    Colleague,
     Organisation,
     OrgKind,
     QuestionnaireVersion,
@@ -193,7 +194,10 @@ def on_behalf_of(session: Session, request: Request) -> list[Organisation]:
 def issue_link(
     session: Session, request: Request, actor: User, days: int | None = None
 ) -> IssuedLink:
-    """Give the request a fresh token; any earlier link stops working."""
+    """Give the request a fresh token; any earlier link stops working, and
+    with it every colleague's link handed out under it."""
+    if request.token_hash is not None:
+        end_colleague_links(session, request, f"{request.organisation.name}, with a new link")
     token, digest = new_token()
     request.token_hash = digest
     lifetime = days or runtime(session).settings.link_lifetime_days
@@ -216,8 +220,31 @@ def revoke_link(session: Session, request: Request, actor: User) -> None:
     if request.status not in OPEN_STATUSES:
         raise ServiceError("Only a link of a request waiting for answers can be revoked")
     request.revoked_at = utcnow()
+    end_colleague_links(session, request, request.organisation.name)
     change_status(session, request, RequestStatus.REVOKED, actor=actor)
     session.flush()
+
+
+def end_colleague_links(session: Session, request: Request, by: str) -> None:
+    """Take back every colleague link of the request. A colleague's link works
+    only under the link the contact had when handing it out: a school that
+    takes the link back or sends a new one (it leaked, the contact left) must
+    not leave colleague links that a new contact never gave."""
+    ended = session.execute(
+        update(Colleague)
+        .where(Colleague.request_id == request.id, Colleague.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_by=by[:200]),
+        execution_options={"synchronize_session": "fetch"},
+    )
+    if ended.rowcount:  # type: ignore[attr-defined]
+        record_event(
+            session,
+            "colleague_links_ended",
+            organisation=request.organisation,
+            actor_label=by,
+            request=request,
+            colleagues=ended.rowcount,  # type: ignore[attr-defined]
+        )
 
 
 def extend_link(session: Session, request: Request, actor: User, days: int) -> None:

@@ -72,6 +72,17 @@ def describe(event: AuditEvent) -> str:
             return f"DPIA rejected: {detail.get('note')}"
         case "dpia_draft":
             return f"DPIA returned to draft: {detail.get('reason')}"
+        case "sections_handed_over":
+            return f"Sections handed to a colleague, {detail.get('colleague')}"
+        case "colleague_link_revoked":
+            return f"{detail.get('colleague')}'s link taken back"
+        case "colleague_links_ended":
+            count = detail.get("colleagues", 0)
+            return (
+                f"{count} colleague link{'s' if count != 1 else ''} ended with the supplier's link"
+            )
+        case "answers_uploaded":
+            return f"Answers uploaded in a spreadsheet ({detail.get('saved', 0)} saved)"
         case "export_downloaded":
             return f"Downloaded as {detail.get('format', 'a file')}"
         case _:
