@@ -367,3 +367,27 @@ def test_an_edited_list_of_ids_is_reported_and_that_row_not_read(
     assert "names “breach_notice_days”, which this questionnaire does not ask" in page
     stored = answers_of(dbs, row)
     assert "breach_notice_hours" not in stored and len(stored) > 40
+
+
+@pytest.mark.parametrize(
+    ("cell", "number_format", "stored"),
+    [
+        (0.995, "0.0%", 99.5),  # "99.5%" typed into Excel
+        (1, "0%", 100),  # "100%": a whole number once scaled
+        (0.5, "0.00%", 50),
+        (99.9, "General", 99.9),  # a plain number is already a percentage
+        (0.5, "General", 0.5),  # half a per cent, not 50
+        ("99.5%", "@", 99.5),  # kept as text
+    ],
+)
+def test_a_percentage_is_read_as_the_cell_shows_it(
+    app: Flask, make: Factory, dbs: Session, cell: Any, number_format: str, stored: float
+) -> None:
+    supplier, row = opened(app, make)
+    book = download(supplier, row)
+    where = {r[2]: (r[0], r[1]) for r in ids_of(book) if len(r) >= 5 and r[4] == "question"}
+    sheet, line = where["availability_percent"]
+    book[sheet].cell(line, 2, cell).number_format = number_format
+    sent = upload(supplier, row, book)
+    assert sent.status_code == 302
+    assert answers_of(dbs, row)["availability_percent"] == stored

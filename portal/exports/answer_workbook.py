@@ -302,12 +302,26 @@ def read(data: bytes) -> ReadBack:
             continue
         worksheet = book[sheet]
         if kind == "table":
-            rows = [list(values) for values in worksheet.iter_rows(min_row=2, values_only=True)]
+            rows = [[_value(cell) for cell in cells] for cells in worksheet.iter_rows(min_row=2)]
             found.tables[qid] = (sheet, rows)
             continue
         label = worksheet.cell(row, 1).value
-        answer = worksheet.cell(row, ANSWER_COLUMN + 1).value
+        answer = _value(worksheet.cell(row, ANSWER_COLUMN + 1))
         comment = worksheet.cell(row, COMMENT_COLUMN + 1).value
         found.cells[qid] = (sheet, row, label, answer, comment)
         found.revisions[qid] = int(revision) if isinstance(revision, int | float) else 0
     return found
+
+
+def _value(cell: Any) -> Any:
+    """A cell's value as the person sees it: "99.5%" typed into Excel is
+    stored as 0.995 with a percentage format, and means 99.5."""
+    value = cell.value
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and "%" in str(cell.number_format or "")
+    ):
+        scaled = round(value * 100, 9)  # 0.995 * 100 is 99.49999999999999
+        return int(scaled) if float(scaled).is_integer() else scaled
+    return value

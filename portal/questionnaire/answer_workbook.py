@@ -178,10 +178,14 @@ def answer_of(question: Question, cell: Any) -> Any:
             return _text(cell)
         if isinstance(cell, float) and cell.is_integer():
             return int(cell)
-        if question.type == "percent" and isinstance(cell, float) and 0 < cell < 1:
-            # A cell formatted as a percentage holds 0.3 for 30%.
-            return round(cell * 100, 6)
-        return cell if isinstance(cell, int | float) else _text(cell)
+        # A percentage-formatted cell ("30%", held as 0.3) was scaled when it
+        # was read (exports/answer_workbook.py): its format says what it means.
+        if isinstance(cell, int | float):
+            return cell
+        text = _text(cell)
+        if question.type == "percent" and text.endswith("%"):
+            text = text[:-1].strip()  # "99.5%" kept as text by a spreadsheet
+        return text
     return _text(cell)
 
 
