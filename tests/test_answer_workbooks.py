@@ -391,3 +391,128 @@ def test_a_percentage_is_read_as_the_cell_shows_it(
     sent = upload(supplier, row, book)
     assert sent.status_code == 302
     assert answers_of(dbs, row)["availability_percent"] == stored
+
+
+def _web(app: Flask, row: Request, answers: dict[str, Any], comments: dict[str, str]) -> None:
+    """Answers saved on the web pages, as the supplier's autosave saves them."""
+    with app.test_request_context():
+        request = db.session.get(Request, row.id)
+        questionnaire = answering.questionnaire_of(request)
+        for qid in dict.fromkeys([*answers, *comments]):  # in order: follow-ups last
+            section = questionnaire.section_of(qid)
+            result = answering.autosave(
+                db.session,
+                request,
+                section,
+                {qid: answers[qid]} if qid in answers else {},
+                {qid: comments[qid]} if qid in comments else {},
+                {qid: answering.stored_answers(db.session, request).revisions.get(qid, 0)},
+            )
+            assert not result.errors and not result.conflicts, (result.errors, result.conflicts)
+        db.session.commit()
+
+
+def _where(book: Any) -> dict[str, tuple[str, int]]:
+    return {r[2]: (r[0], r[1]) for r in ids_of(book) if len(r) >= 5 and r[4] == "question"}
+
+
+def test_copied_answers_are_marked_and_an_upload_confirms_only_those_changed(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    """Copied answers count once the supplier has looked at them: a workbook
+    sent back with a copy left as it was must not confirm it unread."""
+    supplier, row = opened(app, make)
+    with app.test_request_context():
+        request = db.session.get(Request, row.id)
+        for qid, value in (("ico_registration", "yes"), ("breach_history", "no")):
+            request.answers.append(
+                Answer(
+                    question_id=qid,
+                    value=value,
+                    prefilled=True,
+                    answered_by="From your CSA CAIQ v4 (question A&A-01.1)",
+                )
+            )
+        db.session.commit()
+    book = download(supplier, row)
+    where = _where(book)
+    sheet, line = where["ico_registration"]
+    assert book[sheet].cell(1, 9).value == "Copied answer"
+    assert "From your CSA CAIQ v4 (question A&A-01.1)" in book[sheet].cell(line, 9).value
+    assert "saved straight away" in " ".join(
+        str(c.value) for r in book["About this workbook"].iter_rows() for c in r if c.value
+    )
+    changed_sheet, changed_line = where["breach_history"]
+    book[changed_sheet].cell(changed_line, 2, "Yes")
+    sent = upload(supplier, row, book)
+    report = supplier.get(sent.location).get_data(as_text=True)
+    assert "Copied answers still to confirm" in report
+    assert f"{sheet} row {line}" in report
+    dbs.rollback()
+    stored = {
+        a.question_id: a for a in dbs.scalars(select(Answer).where(Answer.request_id == row.id))
+    }
+    assert stored["ico_registration"].prefilled  # left as it was: still to confirm
+    assert not stored["breach_history"].prefilled  # changed in the workbook: theirs now
+    assert stored["breach_history"].value == "yes"
+    assert stored["breach_history"].answered_by == "Sam Carter"
+
+
+def test_a_comment_changed_on_the_web_since_the_download_is_kept(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    supplier, row = opened(app, make)
+    _web(app, row, {"hosting_location": "uk", "access_outside_uk": "no"},
+         {"hosting_location": "AWS London"})  # fmt: skip
+    book = download(supplier, row)
+    where = _where(book)
+    sheet, line = where["hosting_location"]
+    assert book[sheet].cell(line, 3).value == "AWS London"
+    outside_sheet, outside_line = where["access_outside_uk"]
+    # On the web meanwhile: both comments change.
+    _web(app, row, {}, {"hosting_location": "AWS London and Dublin",
+                        "access_outside_uk": "Support desk in the UK"})  # fmt: skip
+    # In the workbook: one comment left as downloaded, the other changed too.
+    book[outside_sheet].cell(outside_line, 3, "Nobody outside the UK")
+    sent = upload(supplier, row, book)
+    report = supplier.get(sent.location).get_data(as_text=True)
+    assert "(comment)" in report and "Nobody outside the UK" in report
+    assert "Support desk in the UK" in report
+    dbs.rollback()
+    comments = {
+        a.question_id: a.comment
+        for a in dbs.scalars(select(Answer).where(Answer.request_id == row.id))
+    }
+    assert comments["hosting_location"] == "AWS London and Dublin"  # not undone
+    assert comments["access_outside_uk"] == "Support desk in the UK"  # listed, kept
+
+    # A comment changed in the workbook alone is saved.
+    book = download(supplier, row)
+    book[sheet].cell(line, 3, "AWS London only")
+    upload(supplier, row, book)
+    dbs.rollback()
+    answer = dbs.scalar(select(Answer).filter_by(request_id=row.id, question_id="hosting_location"))
+    assert answer is not None and answer.comment == "AWS London only"
+
+
+def test_answers_an_upload_removes_are_listed_with_what_they_were(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    supplier, row = opened(app, make)
+    _web(app, row, {"hosting_location": "other", "access_outside_uk": "yes",
+                    "transfer_mechanism": "bcr", "breach_history": "no"}, {})  # fmt: skip
+    book = download(supplier, row)
+    where = _where(book)
+    for qid, cell in (("hosting_location", "United Kingdom"), ("access_outside_uk", "No"),
+                      ("breach_history", None)):  # fmt: skip
+        sheet, line = where[qid]
+        book[sheet].cell(line, 2).value = cell  # cell(r, c, None) would leave it
+    sent = upload(supplier, row, book)
+    report = supplier.get(sent.location).get_data(as_text=True).replace("&#39;", "'")
+    assert "2 answers removed" in report
+    assert "“Binding corporate rules” was removed (it is no longer asked" in report
+    assert "“No” was removed (you emptied its cell)" in report
+    assert "2 answers saved" in report  # the two changed; the emptied one is listed above
+    stored = answers_of(dbs, row)
+    assert stored["hosting_location"] == "uk" and "transfer_mechanism" not in stored
+    assert "breach_history" not in stored

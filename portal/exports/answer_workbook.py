@@ -36,6 +36,12 @@ HEADINGS = (
     ("A follow-up", 40),
     ("File needed", 14),
     ("Help", 50),
+    ("Copied answer", 40),
+)
+COPIED_COLUMN = 8
+COPIED_WORDS = (
+    "{source}. Keep it or change it here: an answer you change here is yours; "
+    "one you keep counts once you save its section on the web pages"
 )
 # Past this, a drop-down's choices live on the hidden lists sheet (Excel's
 # limit for a list written into the rule is 255 characters).
@@ -116,7 +122,13 @@ def write(about: About, sheets: Sequence[SheetPlan]) -> bytes:
             if row.needs_file:
                 cells.text(sheet, line, 6, "Upload on the web page", style)
             cells.text(sheet, line, 7, q.help, style)
-            ids.append([name, line + 1, q.id, row.revision, "question"])
+            if row.copied:
+                cells.text(
+                    sheet, line, COPIED_COLUMN, COPIED_WORDS.format(source=row.copied), style
+                )
+            # The comment as it was, to tell a comment changed in the workbook
+            # from one changed on the web since.
+            ids.append([name, line + 1, q.id, row.revision, "question", row.comment])
         sheet.freeze_panes(1, 1)
     lists_sheet = workbook.add_worksheet(LISTS)
     for column, labels in enumerate(lists):
@@ -149,9 +161,15 @@ def _about_sheet(sheet: Any, cells: Cells, about: About) -> None:
          "“Your answer” column: choose from the drop-down where there is one. A follow-up is "
          "asked only when the answer it names is given; answer it if so. Files cannot travel "
          "in a spreadsheet: upload them on the web pages."),
-        ("Then", "Upload the workbook on your task list. We check every answer as the web "
-         "pages do, list any we could not take, and save nothing until you confirm. An answer "
-         "changed on the web since you downloaded this workbook is never overwritten."),
+        ("Then", "Upload the workbook on your task list. Every answer is checked as the web "
+         "pages check it and saved straight away if it is sound; we list any we could not "
+         "take, and any answer removed because you emptied its cell. An answer or comment "
+         "changed on the web since you downloaded this workbook is never overwritten: we "
+         "list both. Nothing is submitted until you check your answers and submit on the "
+         "web pages."),
+        ("Copied answers", "Answers copied from an earlier questionnaire or an assessment "
+         "you uploaded are marked in the last column. Change one here and it is yours; "
+         "one left as it is counts once you save its section on the web pages."),
         ("Do not", "rename or reorder the sheets or rows, or share this workbook outside "
          "your organisation: it holds your answers to this school's request."),
     ]  # fmt: skip
@@ -259,6 +277,9 @@ class ReadBack:
     # question id -> (sheet, row, question text, answer cell, comment cell)
     cells: dict[str, tuple[str, int, Any, Any, Any]] = field(default_factory=dict)
     revisions: dict[str, int] = field(default_factory=dict)
+    # question id -> its comment when the workbook was made (workbooks made
+    # before this was kept have none)
+    comments_then: dict[str, str] = field(default_factory=dict)
     # table question id -> (sheet, its rows of cells)
     tables: dict[str, tuple[str, list[list[Any]]]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -310,6 +331,8 @@ def read(data: bytes) -> ReadBack:
         comment = worksheet.cell(row, COMMENT_COLUMN + 1).value
         found.cells[qid] = (sheet, row, label, answer, comment)
         found.revisions[qid] = int(revision) if isinstance(revision, int | float) else 0
+        if len(line) >= 6:
+            found.comments_then[qid] = "" if line[5] is None else str(line[5])
     return found
 
 

@@ -50,6 +50,7 @@ class Row:
     choices: tuple[str, ...]  # the drop-down's labels, if any
     needs_file: bool
     table: tuple[tuple[Any, ...], ...] = ()  # a table's rows, a cell per column
+    copied: str = ""  # where a copied answer not yet confirmed came from
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,12 @@ def plan(
     comments: Mapping[str, str | None],
     revisions: Mapping[str, int],
     shown: Mapping[str, bool],
+    copied: Mapping[str, str] | None = None,
 ) -> list[SheetPlan]:
     """Every section's rows: every question the supplier may be asked, the
-    follow-ups among them marked with what brings them in."""
+    follow-ups among them marked with what brings them in, and copied answers
+    not yet confirmed (``copied``: question id -> where from) marked as such."""
+    copied = copied or {}
     sheets = []
     for section in questionnaire.sections:
         rows = []
@@ -85,6 +89,7 @@ def plan(
                     table=tuple(map(tuple, table_cells(question, answers.get(question.id))))
                     if question.type == "table"
                     else (),
+                    copied=copied.get(question.id, ""),
                 )
             )
         sheets.append(SheetPlan(section, tuple(rows)))

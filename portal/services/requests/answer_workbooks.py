@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ...exports.answer_workbook import About, NotOurWorkbook, ReadBack, read, write
 from ...models import AnswerUpload, Request, utcnow
-from ...questionnaire import Questionnaire, logic
+from ...questionnaire import Questionnaire, Section, logic
 from ...questionnaire import answer_workbook as layout
 from ...questionnaire.display import display_value
 from ..errors import ServiceError
@@ -46,9 +46,13 @@ def workbook(session: Session, request: Request) -> bytes:
         made_at=utcnow(),
     )
     shown = logic.visibility(questionnaire, stored.values)
+    sources = answering.answered_by(session, request) if stored.unconfirmed else {}
+    copied = {
+        qid: sources.get(qid) or "Copied from your earlier answers" for qid in stored.unconfirmed
+    }
     return write(
         about,
-        layout.plan(questionnaire, stored.values, stored.comments, stored.revisions, shown),
+        layout.plan(questionnaire, stored.values, stored.comments, stored.revisions, shown, copied),
     )
 
 
@@ -62,11 +66,15 @@ class Conflict:
 
 @dataclass
 class Report:
-    saved: int = 0
+    saved: int = 0  # questions whose answer or comment the upload changed
     refused: list[str] = field(default_factory=list)  # "Security row 4: Question: message"
     conflicts: list[Conflict] = field(default_factory=list)
     still_needed: list[str] = field(default_factory=list)  # "Section: question"
     files_needed: list[str] = field(default_factory=list)
+    # "Security row 4: Question: “answer” (why)": answers the upload took away
+    removed: list[str] = field(default_factory=list)
+    # "Security row 4: Question": copied answers left as they were, still to confirm
+    unconfirmed: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,6 +87,8 @@ class Report:
             conflicts=[Conflict(**c) for c in data.get("conflicts", [])],
             still_needed=list(data.get("still_needed", [])),
             files_needed=list(data.get("files_needed", [])),
+            removed=list(data.get("removed", [])),
+            unconfirmed=list(data.get("unconfirmed", [])),
         )
 
 
@@ -89,6 +99,9 @@ class Parsed:
     by_section: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, int]]]
     where: dict[str, str]  # question id -> "Sheet row N"
     refused: list[str]
+    # question id -> its comment when the workbook was made, for the comments
+    # changed in the workbook (the others are not sent)
+    comments_then: dict[str, str] = field(default_factory=dict)
 
 
 def parse(request: Request, data: bytes) -> Parsed:
@@ -116,6 +129,7 @@ def matched(questionnaire: Questionnaire, found: ReadBack) -> Parsed:
     """The workbook's cells as each section's answers, in the forms' JSON shape."""
     by_section: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, int]]] = {}
     where: dict[str, str] = {}
+    comments_then: dict[str, str] = {}
     refused = list(found.problems)
     for section in questionnaire.sections:
         answers: dict[str, Any] = {}
@@ -142,8 +156,16 @@ def matched(questionnaire: Questionnaire, found: ReadBack) -> Parsed:
                 )
                 continue
             answers[question.id] = layout.answer_of(question, cell)
-            if question.comment and comment is not None:
-                comments[question.id] = str(comment)
+            if question.comment:
+                typed = "" if comment is None else str(comment)
+                then = found.comments_then.get(question.id)
+                # Only a comment changed in the workbook is sent: one left as
+                # it was must not undo a change made on the web meanwhile.
+                if then is not None and typed.strip() != then.strip():
+                    comments[question.id] = typed
+                    comments_then[question.id] = then
+                elif then is None and comment is not None:  # a workbook from before
+                    comments[question.id] = typed
             revisions[question.id] = found.revisions.get(question.id, 0)
         by_section[section.id] = (answers, comments, revisions)
     asked = {q.id for q in questionnaire.questions()}
@@ -153,7 +175,7 @@ def matched(questionnaire: Questionnaire, found: ReadBack) -> Parsed:
                 f"{sheet} row {row}: the workbook's hidden list of questions names "
                 f"“{qid}”, which this questionnaire does not ask (was it edited?): not read"
             )
-    return Parsed(by_section, where, refused)
+    return Parsed(by_section, where, refused, comments_then)
 
 
 def _same_request(request: Request, found: ReadBack) -> None:
@@ -186,16 +208,26 @@ def apply(
     answering.ensure_editable(request)
     questionnaire = answering.questionnaire_of(request)
     report = Report(refused=list(parsed.refused))
+    before = answering.stored_answers(session, request)
+    emptied: set[str] = set()
     for section in questionnaire.sections:
         answers, comments, revisions = parsed.by_section.get(section.id, ({}, {}, {}))
         stored = answering.stored_answers(session, request)
-        sent = {
-            qid: value
-            for qid, value in answers.items()
-            # A blank cell over an answer given on the web since the download
-            # means nothing was typed there: the web's answer stands.
-            if not (value is None and stored.revisions.get(qid, 0) != revisions.get(qid, 0))
-        }
+        sent = {}
+        for qid, value in answers.items():
+            if value is None and stored.revisions.get(qid, 0) != revisions.get(qid, 0):
+                # A blank cell over an answer given on the web since the
+                # download means nothing was typed there: the web's stands.
+                continue
+            if qid in stored.unconfirmed and value == stored.values.get(qid):
+                # A copied answer left as it was is not confirmed by an
+                # upload: nobody may have read it. Its section's page does.
+                report.unconfirmed.append(_line(questionnaire, parsed, qid, section))
+                continue
+            if value is None and qid in stored.values:
+                emptied.add(qid)
+            sent[qid] = value
+        comments = _comments_to_send(questionnaire, parsed, stored, comments, report)
         if not sent and not comments:
             continue
         result = answering.autosave(
@@ -207,7 +239,6 @@ def apply(
             {qid: revisions.get(qid, 0) for qid in sent},
             by=request.contact_name,
         )
-        report.saved += sum(1 for qid in result.saved if stored.values.get(qid) != sent.get(qid))
         for qid, message in result.errors.items():
             question = questionnaire.question(qid)
             report.refused.append(
@@ -224,6 +255,24 @@ def apply(
                 )
             )
     session.expire(request, ["answers", "evidence"])
+    after = answering.stored_answers(session, request)
+    report.saved = sum(
+        1
+        for qid, value in after.values.items()
+        if value != before.values.get(qid) or after.comments.get(qid) != before.comments.get(qid)
+    )
+    for qid, value in before.values.items():
+        if qid not in after.values:
+            question = questionnaire.question(qid)
+            why = (
+                "you emptied its cell"
+                if qid in emptied
+                else "it is no longer asked after your other answers"
+            )
+            report.removed.append(
+                f"{_line(questionnaire, parsed, qid)}: “{display_value(question, value)}” "
+                f"was removed ({why})"
+            )
     for missing in answering.missing_answers(request):
         line = f"{missing.section.title}: {missing.question.label}"
         if missing.message == answering.EVIDENCE_NEEDED or missing.question.type == "file":
@@ -251,6 +300,43 @@ def apply(
     )
     session.flush()
     return upload
+
+
+def _line(
+    questionnaire: Questionnaire, parsed: Parsed, qid: str, section: Section | None = None
+) -> str:
+    """Where an answer is, for the report: "Security row 4: Question"."""
+    question = questionnaire.question(qid)
+    where = parsed.where.get(qid) or (section or questionnaire.section_of(qid)).title
+    return f"{where}: {question.label}"
+
+
+def _comments_to_send(
+    questionnaire: Questionnaire,
+    parsed: Parsed,
+    stored: answering.StoredAnswers,
+    comments: dict[str, Any],
+    report: Report,
+) -> dict[str, Any]:
+    """The workbook's changed comments, less those also changed on the web
+    since the download: both are listed, the web's is kept."""
+    sending = {}
+    for qid, typed in comments.items():
+        then = parsed.comments_then.get(qid)
+        now = stored.comments.get(qid) or ""
+        if then is not None and now.strip() != then.strip() and now.strip() != typed.strip():
+            question = questionnaire.question(qid)
+            report.conflicts.append(
+                Conflict(
+                    where=parsed.where.get(qid, ""),
+                    question=f"{question.label} (comment)",
+                    yours=typed,
+                    theirs=now,
+                )
+            )
+            continue
+        sending[qid] = typed
+    return sending
 
 
 def _keep_newest(session: Session, request: Request) -> None:

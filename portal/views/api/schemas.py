@@ -422,6 +422,15 @@ class WorkbookReport(BaseModel):
     files_needed: list[str] = Field(
         description="Files to upload (they cannot travel in a workbook)"
     )
+    removed: list[str] = Field(
+        default_factory=list,
+        description="Answers the upload removed (an emptied cell, or no longer asked), "
+        "with the answer that was removed",
+    )
+    unconfirmed: list[str] = Field(
+        default_factory=list,
+        description="Copied answers left as they were: confirmed only by saving their section",
+    )
 
 
 class SavedAnswer(Answer):
