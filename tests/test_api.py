@@ -88,6 +88,9 @@ def test_a_key_sends_a_request_the_token_answers_it_and_the_key_reads_the_result
     saved = put("certificate", "plus")
     assert saved.status_code == 200, saved.json
     assert saved.json["revision"] == 1
+    dbs.rollback()
+    given = dbs.scalar(select(Answer).filter_by(question_id="certificate"))
+    assert given is not None and given.answered_by == "Ada Lovelace"  # the contact
     assert saved.json["shown"]["expiry"] is True
     for question_id, value in {
         "expiry": "2099-01-31",

@@ -85,6 +85,7 @@ def save_answer(question_id: str) -> ResponseReturnValue:
             {question_id: body["value"]},
             {question_id: comment} if comment is not None else {},
             {question_id: revision},
+            by=row.contact_name,  # the API is the contact's alone (no colleague sessions)
         )
     except ServiceError as exc:
         service_problem(exc.message, None, 409)
