@@ -106,12 +106,18 @@ class ServedClient(FlaskClient):
 @pytest.fixture
 def app(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Flask]:
     """The app; ``@pytest.mark.config(NAME=value)`` sets its configuration
-    before it is built. (pytest-flask's ``options`` marker sets app.config
+    before it is built (``NAME=function``: the function's value for the
+    test's tmp_path). (pytest-flask's ``options`` marker sets app.config
     after: too late for what create_app reads, such as RATELIMIT_ENABLED,
     QUESTIONNAIRE_FOLDER and the PORTAL_ENV=production checks.)"""
     overrides: dict[str, object] = {}
     for marker in request.node.iter_markers("config"):
-        overrides.update(marker.kwargs)
+        # A callable value is called with the test's own folder: a setting
+        # that needs files made for the test (a questionnaires folder).
+        overrides.update(
+            {name: value(tmp_path) if callable(value) else value
+             for name, value in marker.kwargs.items()}
+        )  # fmt: skip
     app = create_app(app_config(database_url, tmp_path, **overrides))
     app.test_client_class = ServedClient  # pytest-flask's ``client`` is one
     yield app

@@ -283,3 +283,55 @@ def test_curators_see_each_formats_coverage_and_check_passes(app: Flask, make: F
     assert "EDUCAUSE HECVAT 4: answers 3 of 66 questions" in listed
     checked = app.test_cli_runner().invoke(args=["questionnaires", "check"])
     assert checked.exit_code == 0, checked.output
+
+
+def _mappings_with_mistakes(tmp_path: Path) -> str:
+    """The tests' questionnaires, with a mapping file that does not load and
+    one naming a question the questionnaire does not ask."""
+    import shutil
+
+    folder = tmp_path / "questionnaires"
+    shutil.copytree(TEST_QUESTIONNAIRES, folder)
+    (folder / "mappings" / "broken.toml").write_text('title = "Broken\n', encoding="utf-8")
+    good = (folder / "mappings" / "test_caiq.toml").read_text(encoding="utf-8")
+    (folder / "mappings" / "misfit.toml").write_text(
+        good.replace('title = "Test CAIQ"', 'title = "Misfit HECVAT"').replace(
+            'question = "uses_subprocessors"', 'question = "not_asked_here"'
+        ),
+        encoding="utf-8",
+    )
+    (folder / "mappings" / "same_meaning.toml").write_text("[[same]\n", encoding="utf-8")
+    return str(folder)
+
+
+@pytest.mark.config(QUESTIONNAIRE_FOLDER=_mappings_with_mistakes)
+def test_a_broken_or_misfit_mapping_is_not_offered_and_breaks_no_page(
+    app: Flask, make: Factory
+) -> None:
+    from .factories import login
+
+    supplier, row = opened(app, make)
+    tasks = supplier.get(f"/respond/{row.reference}/tasks")
+    assert tasks.status_code == 200
+    page = tasks.get_data(as_text=True)
+    assert "Test CAIQ" in page  # the sound mapping is still offered
+    assert "Misfit HECVAT" not in page and "Broken" not in page
+    refused = supplier.post(
+        f"/respond/{row.reference}/assessment",
+        data={"format": "misfit", "assessment": (io.BytesIO(caiq([])), "caiq.xlsx")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "Choose which assessment you are uploading" in refused.get_data(as_text=True)
+    assert supplier.get(f"/respond/{row.reference}/").status_code == 200  # reuse offers
+
+    curator = app.test_client()
+    login(curator, make.user(make.org("Northgate Data Protection", kind="curator"), role="curator"))
+    listed = curator.get("/curate/questionnaires/").get_data(as_text=True)
+    assert "<code>mappings/broken.toml</code> cannot be used" in listed
+    assert "not offered to suppliers until these are put right" in listed
+    assert "has no question &#39;not_asked_here&#39;" in listed
+    checked = app.test_cli_runner().invoke(args=["questionnaires", "check"])
+    assert checked.exit_code != 0
+    assert "broken.toml" in checked.output and "misfit.toml" in checked.output
+    assert "same_meaning.toml" in checked.output

@@ -145,18 +145,27 @@ def load_mapping(path: Path) -> AssessmentMapping:
 
 
 def load_mappings(folder: Path) -> list[AssessmentMapping]:
-    """Every mapping file in the folder (none if there is no folder)."""
-    found, problems = [], []
+    """Every mapping file in the folder (none if there is no folder);
+    MappingError naming every broken one."""
+    found, broken = load_each(folder)
+    if broken:
+        raise MappingError([line for problems in broken.values() for line in problems])
+    return found
+
+
+def load_each(folder: Path) -> tuple[list[AssessmentMapping], dict[str, list[str]]]:
+    """The mapping files that load, and each broken one's problems by file
+    name: a broken file must not take the others (or a page) down with it."""
+    found: list[AssessmentMapping] = []
+    broken: dict[str, list[str]] = {}
     for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
         if path.name == SAME_MEANING:
             continue
         try:
             found.append(load_mapping(path))
         except MappingError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise MappingError(problems)
-    return found
+            broken[path.stem] = exc.problems
+    return found, broken
 
 
 def check(mapping: AssessmentMapping, questionnaire: Questionnaire) -> list[str]:

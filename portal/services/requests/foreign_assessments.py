@@ -11,6 +11,7 @@ the supplier's behalf.
 from __future__ import annotations
 
 import io
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ from ...questionnaire.mappings import (
     check,
     check_meanings,
     column_index,
-    load_mappings,
+    load_each,
     load_meanings,
     propose,
 )
@@ -39,6 +40,8 @@ from ..platform.questionnaire_registry import current_definitions, find_version
 from ..platform.runtime import runtime
 from .answering import ensure_editable, questionnaire_of, stored_answers
 from .lifecycle import change_status
+
+log = logging.getLogger(__name__)
 
 MAX_BYTES = 20 * 1024 * 1024
 HEADER_ROWS = 12  # where a heading row may be: formats put titles above it
@@ -56,9 +59,17 @@ def mappings_folder(session: Session) -> Path:
 
 
 def mappings_for(session: Session, request: Request) -> list[AssessmentMapping]:
-    """The formats this request's questionnaire can be started from."""
+    """The formats this request's questionnaire can be started from: mappings
+    for its questionnaire that fit the version the request asks (a mapping
+    naming a question this version does not have, or a choice it does not
+    offer, is not offered; questionnaires check and the curator's page say
+    why). A broken mapping file is left out, not a broken page."""
+    mappings, broken = load_each(mappings_folder(session))
+    for name, problems in broken.items():
+        log.warning("mapping %s.toml not offered: %s", name, "; ".join(problems))
     key = request.questionnaire_version.key
-    return [m for m in load_mappings(mappings_folder(session)) if m.questionnaire == key]
+    questionnaire = questionnaire_of(request)
+    return [m for m in mappings if m.questionnaire == key and not check(m, questionnaire)]
 
 
 def read_rows(layout: Layout, data: bytes, title: str) -> dict[str, tuple[Any, Any]]:
@@ -211,7 +222,15 @@ class Coverage:
 def coverage(session: Session) -> dict[str, list[Coverage]]:
     """Each questionnaire key's mappings, with how many of its questions each answers."""
     found: dict[str, list[Coverage]] = {}
-    for mapping in load_mappings(mappings_folder(session)):
+    mappings, broken = load_each(mappings_folder(session))
+    for name, lines in broken.items():
+        # Which questionnaire a file that does not load was for is unknown:
+        # listed under every key, so the curator sees it whichever they open.
+        for definition in current_definitions(session):
+            found.setdefault(definition.key, []).append(
+                Coverage(f"{name}.toml", name, 0, 0, 0, tuple(lines))
+            )
+    for mapping in mappings:
         try:
             questionnaire = find_version(session, mapping.questionnaire, mapping.version)
         except ServiceError:
@@ -237,13 +256,13 @@ def coverage(session: Session) -> dict[str, list[Coverage]]:
 
 def mapping_problems(session: Session) -> list[str]:
     """Every mapping file's problems, and the shared meanings' (questionnaires check)."""
+    by_key = coverage(session)
+    problems = [line for rows in by_key.values() for row in rows for line in row.problems]
     try:
-        by_key = coverage(session)
         meanings = load_meanings(mappings_folder(session))
     except MappingError as exc:
-        return exc.problems
-    current = {q.key: q for q in current_definitions(session)}
-    return [
-        *(line for rows in by_key.values() for row in rows for line in row.problems),
-        *check_meanings(meanings, current),
-    ]
+        problems.extend(exc.problems)
+    else:
+        current = {q.key: q for q in current_definitions(session)}
+        problems.extend(check_meanings(meanings, current))
+    return list(dict.fromkeys(problems))  # a broken file is listed under every key: once here

@@ -26,6 +26,7 @@ school's supplier: not the school, not the answers, not whether there are any.
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -37,7 +38,13 @@ from sqlalchemy.orm import Session, object_session
 from ...models import Answer, QuestionnaireVersion, Request, RequestStatus, ReuseCode, utcnow
 from ...questionnaire import logic
 from ...questionnaire.definition import OWN_PREFIX, Question
-from ...questionnaire.mappings import Meaning, load_meanings, related_keys, translation
+from ...questionnaire.mappings import (
+    MappingError,
+    Meaning,
+    load_meanings,
+    related_keys,
+    translation,
+)
 from ..errors import ServiceError
 from ..platform.audit import SUPPLIER_ACTOR, record_event
 from ..platform.mail import queue_email
@@ -45,6 +52,8 @@ from ..platform.runtime import runtime
 from ..platform.tokens import hash_token
 from .answering import ensure_editable, questionnaire_of
 from .lifecycle import change_status
+
+log = logging.getLogger(__name__)
 
 SUBMITTED = [
     RequestStatus.SUBMITTED,
@@ -88,7 +97,11 @@ def _meanings(request: Request) -> list[Meaning]:
     session = object_session(request)
     if session is None:
         return []
-    return load_meanings(runtime(session).questionnaires.folder / "mappings")
+    try:
+        return load_meanings(runtime(session).questionnaires.folder / "mappings")
+    except MappingError as exc:  # questionnaires check names it; the page goes on
+        log.warning("same_meaning.toml not used: %s", "; ".join(exc.problems))
+        return []
 
 
 def earlier_submission(session: Session, request: Request) -> Request | None:
