@@ -91,11 +91,12 @@ def writes_on_get(view: F) -> F:
 
 
 def reads_first(view: F) -> F:
-    """Mark a POST view that checks before it writes: on SQLite its transaction
-    starts as a reader, and it calls :func:`start_writing` when it has something
-    to write, so the database-wide write lock is held only for the writing
-    itself. (PostgreSQL locks rows: there the request is a writer from the start,
-    holding its row.) Put it directly under the route decorator."""
+    """Mark a POST view that checks before it writes (reads an upload, plans an
+    autosave): its transaction starts as a reader, and it calls
+    :func:`start_writing` when it has something to write, so the write lock
+    (SQLite's, database-wide) or the row lock (PostgreSQL's, on the request
+    it writes) is held only for the writing itself. Put it directly under the
+    route decorator."""
     view._portal_reads_first = True  # type: ignore[attr-defined]
     return view
 
@@ -103,11 +104,12 @@ def reads_first(view: F) -> F:
 def start_writing(session: Session) -> bool:
     """End a reads-first request's read transaction and begin a writer (BEGIN
     IMMEDIATE on SQLite). Returns whether what was read must be read and
-    checked again (another request may have written in between); on
-    PostgreSQL the request held its row from the start, so nothing changed."""
-    if not _on_sqlite():
-        return False  # a writer from the start, holding its row
+    checked again: another request may have written in between. On
+    PostgreSQL the transaction goes on; the caller takes its row lock
+    (``lifecycle.lock``, which reads the row afresh) and checks again."""
     g.portal_writing = True
+    if not _on_sqlite():
+        return True  # nothing was locked while reading
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("start_writing: the reads-first view changed objects before it")
     if session.in_transaction():
@@ -130,7 +132,7 @@ def in_write_request() -> bool:
     if not has_request_context():
         return False
     view = current_app.view_functions.get(request.endpoint or "")
-    if getattr(view, "_portal_reads_first", False) and _on_sqlite():
+    if getattr(view, "_portal_reads_first", False):
         return bool(g.get("portal_writing"))
     if request.method in WRITE_METHODS:
         return True

@@ -516,3 +516,76 @@ def test_answers_an_upload_removes_are_listed_with_what_they_were(
     stored = answers_of(dbs, row)
     assert stored["hosting_location"] == "uk" and "transfer_mechanism" not in stored
     assert "breach_history" not in stored
+
+
+def test_reading_an_upload_holds_no_lock_on_the_request(
+    app: Flask, make: Factory, dbs: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a workbook takes a while: while it is read, the request's other
+    writers (the supplier's autosaves in another tab) must not wait on it.
+    Another connection takes the lock itself in the middle of the read."""
+    from sqlalchemy import text
+
+    from portal.services.requests import answer_workbooks
+
+    supplier, row = opened(app, make)
+    book = download(supplier, row)
+    engine = app.extensions["portal_db"].engine_for(app)
+    taken: list[bool] = []
+    real_parse = answer_workbooks.parse
+
+    def parse_while_another_writes(request: Request, data: bytes) -> Any:
+        if engine.dialect.name == "sqlite":
+            import sqlite3
+
+            # A connection of its own, not the pool's: it must not wait.
+            raw = sqlite3.connect(str(engine.url.database), isolation_level=None, timeout=0)
+            try:
+                raw.execute("BEGIN IMMEDIATE")  # fails at once if a writer holds the lock
+                raw.execute("ROLLBACK")
+            finally:
+                raw.close()
+        else:
+            with engine.connect() as other:
+                other.execute(
+                    text("SELECT id FROM request WHERE id = :id FOR UPDATE NOWAIT"),
+                    {"id": row.id},
+                )  # fails at once if the upload holds the request's row
+                other.rollback()
+        taken.append(True)
+        return real_parse(request, data)
+
+    monkeypatch.setattr(answer_workbooks, "parse", parse_while_another_writes)
+    sent = upload(supplier, row, book)
+    assert sent.status_code == 302 and taken == [True]
+
+
+def test_a_download_is_on_the_timeline_and_made_without_the_write_lock(
+    app: Flask, make: Factory, dbs: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workbook is built as a reader: a supplier downloading it must not
+    hold up every writer of the database (SQLite) or of the request while it
+    is made. The download is still recorded, in a transaction of its own."""
+    from portal.extensions import in_write_request
+    from portal.models import AuditEvent
+    from portal.services.requests import answer_workbooks
+
+    supplier, row = opened(app, make)
+    writing: list[bool] = []
+    real_workbook = answer_workbooks.workbook
+
+    def noting(session: Session, request: Request) -> bytes:
+        writing.append(in_write_request())
+        return real_workbook(session, request)
+
+    monkeypatch.setattr(answer_workbooks, "workbook", noting)
+    download(supplier, row)
+    assert supplier.get("/api/v1/supplier/workbook").status_code == 200
+    assert writing == [False, False]
+    dbs.rollback()
+    recorded = dbs.scalars(
+        select(AuditEvent).where(
+            AuditEvent.request_id == row.id, AuditEvent.action == "export_downloaded"
+        )
+    ).all()
+    assert [e.detail["what"] for e in recorded] == ["answers workbook", "answers workbook"]

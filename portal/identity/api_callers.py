@@ -11,7 +11,7 @@ from flask import g, request, session
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..extensions import WRITE_METHODS, db, in_write_request
+from ..extensions import db, in_write_request
 from ..models import ApiKey, Membership, Organisation, Request, User
 from ..services.accounts.api_keys import find_live_key, stamp_last_use
 from ..services.platform.tokens import hash_token
@@ -110,7 +110,7 @@ def api_supplier_request() -> Request:
             )
         return granted
     query = select(Request).where(Request.token_hash == hash_token(token))
-    if request.method in WRITE_METHODS:
+    if in_write_request():  # a reads-first view locks it later, in start_writing's wake
         query = query.with_for_update(of=Request)  # one writer per request, as in the UI
     row = db.session.scalar(query)
     if row is None or not link_is_live(row):

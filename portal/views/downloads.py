@@ -14,8 +14,10 @@ from flask.typing import ResponseReturnValue
 
 from ..exports.register import register_csv, register_workbook
 from ..extensions import db
-from ..models import AssessmentFile, Evidence, Organisation, User
+from ..models import AssessmentFile, Evidence, Organisation, Request, User
+from ..request_audit import record_now
 from ..services.downloads import contents as exports
+from ..services.platform.audit import SUPPLIER_ACTOR
 from ..services.requests import evidence
 
 
@@ -75,4 +77,18 @@ def register_download(
         ),
         name,
         exports.XLSX,
+    )
+
+
+def record_supplier_download(row: Request, what: str) -> None:
+    """A supplier's download on the request's timeline, in a short transaction
+    of its own: the download itself is built as a reader, so making the
+    workbook never holds the write lock."""
+    record_now(
+        "export_downloaded",
+        organisation=row.organisation,
+        actor_label=SUPPLIER_ACTOR,
+        request=row,
+        what=what,
+        format="xlsx",
     )

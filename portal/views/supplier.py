@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from ..after_response import after_response
 from ..errors import render_error
-from ..extensions import db, keep_changes, limiter, reads_first, start_writing, writes_on_get
+from ..extensions import db, keep_changes, limiter, reads_first, start_writing
 from ..identity.supplier_grants import (
     SupplierAccessEnded,
     current_colleague,
@@ -41,7 +41,6 @@ from ..request_audit import record_now
 from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
 from ..services.platform import audit
-from ..services.platform.audit import SUPPLIER_ACTOR
 from ..services.requests import (
     answer_workbooks,
     clarifications,
@@ -52,7 +51,7 @@ from ..services.requests import (
 )
 from ..services.requests import answering as responses
 from ..services.requests import lifecycle as requests
-from .downloads import send_evidence
+from .downloads import record_supplier_download, send_evidence
 from .forms import ColleagueForm, DeclarationForm, ReuseAddressForm, ReuseCodeForm
 
 bp = Blueprint("supplier", __name__, url_prefix="/respond")
@@ -502,15 +501,12 @@ def download_file(row: Request, evidence_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/<reference>/copy.xlsx")
-@writes_on_get
 @supplier_view
 def download_copy(row: Request) -> ResponseReturnValue:
     """The supplier's own copy of what they submitted, as a workbook."""
     if row.is_open:
         return redirect(url_for("supplier.task_list", reference=row.reference))
-    exports.record_download(
-        db.session, None, row.organisation, "answers", "xlsx", row, actor_label=SUPPLIER_ACTOR
-    )
+    record_supplier_download(row, "answers")
     return send_file(
         io.BytesIO(exports.request_xlsx(db.session, row, for_supplier=True)),
         mimetype=exports.XLSX,
@@ -523,16 +519,12 @@ def download_copy(row: Request) -> ResponseReturnValue:
 
 
 @bp.get("/<reference>/answers.xlsx")
-@writes_on_get
 @supplier_view
 def answers_workbook(row: Request) -> ResponseReturnValue:
     """Every question of the request, with the answers so far, to answer in a spreadsheet."""
     if not row.is_open:
         return redirect(url_for("supplier.confirmation", reference=row.reference))
-    exports.record_download(
-        db.session, None, row.organisation, "answers workbook", "xlsx", row,
-        actor_label=SUPPLIER_ACTOR,
-    )  # fmt: skip
+    record_supplier_download(row, "answers workbook")
     return send_file(
         io.BytesIO(answer_workbooks.workbook(db.session, row)),
         mimetype=exports.XLSX,

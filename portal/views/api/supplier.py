@@ -15,6 +15,7 @@ from ...services.downloads.contents import XLSX
 from ...services.errors import ServiceError
 from ...services.requests import answer_workbooks, clarifications, evidence, lifecycle
 from ...services.requests import answering as responses
+from ..downloads import record_supplier_download
 from ..forms import DeclarationForm
 from . import bp
 from . import schemas as s
@@ -139,6 +140,7 @@ def supplier_workbook() -> ResponseReturnValue:
     row = api_supplier_request()
     if not row.is_open:
         service_problem("These answers have been submitted and can no longer be changed", None, 409)
+    record_supplier_download(row, "answers workbook")
     return send_file(
         io.BytesIO(answer_workbooks.workbook(db.session, row)),
         mimetype=XLSX,
