@@ -349,3 +349,28 @@ def test_a_new_or_revoked_supplier_link_ends_the_colleague_links(
     assert school.post(f"/requests/{row.id}/link", data={"action": "revoke"}).status_code == 302
     school.post(f"/requests/{row.id}/link", data={"action": "reissue"})
     assert app.test_client().get(second).status_code == 404
+
+
+def test_every_link_on_a_colleagues_pages_opens(
+    app: Flask, make: Factory, sent_mail: list[dict[str, str]]
+) -> None:
+    """A colleague follows the pages' own links (the header's among them) and
+    never meets a page that is not theirs."""
+    contact, row, _ = contact_with_request(app, make)
+    _, link = hand_over(contact, row, sent_mail)
+    colleague = app.test_client()
+    colleague.get(link)
+    base = f"/respond/{row.reference}"
+    seen: set[str] = set()
+    waiting = [f"{base}/tasks"]
+    while waiting:
+        path = waiting.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        page = colleague.get(path)
+        assert page.status_code == 200, path
+        for href in re.findall(r'href="(/respond/[^"#?]*)', page.get_data(as_text=True)):
+            waiting.append(href)
+    assert f"{base}/sections/standards" in seen
+    assert f"{base}/" not in seen  # the start page is the contact's

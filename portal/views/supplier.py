@@ -122,6 +122,13 @@ def colleague_scope() -> None:
         abort(404)
 
 
+@bp.context_processor
+def colleague_context() -> dict[str, Any]:
+    """Whether the page is a colleague's: their pages lead home to their task
+    list, since the request's start page is the contact's."""
+    return {"supplier_colleague": current_colleague()}
+
+
 def answerer(row: Request) -> str:
     """Who is answering: the colleague at this link, or the contact."""
     colleague = current_colleague()
