@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .conditions import ExpressionError, Node, check_types, evaluate, names, parse
+from .expiry import KINDS, Life, parse_expires
 
 AUDIENCES = frozenset({"it_support", "cloud", "screening", "self_assessment", "dpia"})
 # Answered by the organisation's own staff, signed in: never sent to a supplier.
@@ -56,6 +57,7 @@ COMMON_KEYS = frozenset(
     {
         "id", "label", "help", "type", "required", "comment", "show_if", "required_if",
         "constraint", "constraint_message", "evidence", "requirement", "raci", "prefill",
+        "evidence_kind", "expires",
     }
 )  # fmt: skip
 COLUMN_TYPES = frozenset(QUESTION_TYPES) - {"file", "table", "note"}
@@ -176,6 +178,9 @@ class Question:
     requirement: Requirement | None = None
     raci: Raci | None = None
     prefill: tuple[str, ...] = ()
+    # What its files are and how their expiry is known (questionnaire/expiry.py).
+    evidence_kind: str = ""
+    expires: str = ""
     # Parsed expressions, kept beside their text; not part of equality or hashing.
     show_if_node: Node | None = field(default=None, compare=False, repr=False)
     required_if_node: Node | None = field(default=None, compare=False, repr=False)
@@ -185,6 +190,22 @@ class Question:
     @property
     def answerable(self) -> bool:
         return self.type != "note"
+
+    @property
+    def takes_files(self) -> bool:
+        """A file question, or one with evidence files beside its answer."""
+        return self.type == "file" or self.evidence != "none"
+
+    @property
+    def life(self) -> Life | None:
+        """How this question's evidence expiry is known; None when it is not tracked."""
+        if not self.expires:
+            return None
+        parsed = parse_expires(self.expires)
+        if isinstance(parsed, str):
+            return None  # refused when the questionnaire was read
+        source, answer_id, months = parsed
+        return Life(self.evidence_kind or "other", source, answer_id, months)
 
     def choice_label(self, value: str) -> str:
         for choice in self.choices:
@@ -209,7 +230,7 @@ class Section:
     @property
     def takes_files(self) -> bool:
         """Whether any question here is a file upload or takes evidence files."""
-        return any(q.type == "file" or q.evidence != "none" for q in self.questions)
+        return any(q.takes_files for q in self.questions)
 
     @property
     def answerable(self) -> tuple[Question, ...]:
@@ -579,7 +600,10 @@ class _Builder:
             requirement=self._requirement(raw.get("requirement"), qtype, choices, where, bounds),
             raci=self._raci(raw.get("raci"), where),
             prefill=self._prefill(raw.get("prefill", []), where),
+            evidence_kind=str(raw.get("evidence_kind", "")),
+            expires=str(raw.get("expires", "")),
         )
+        self._check_life(question, where)
         if question.constraint and not question.constraint_message:
             self.fail(where, "a constraint needs a constraint_message saying what to fix")
         if question.required_if and "required" in raw:
@@ -587,6 +611,27 @@ class _Builder:
         if qtype == "table" and question.min_rows > question.max_rows:
             self.fail(where, "min_rows is more than max_rows")
         return question
+
+    def _check_life(self, question: Question, where: str) -> None:
+        """evidence_kind and expires: only where files are taken, in our words.
+        (That an answer named by expires is a date question is checked once
+        every question is known: _with_expressions.)"""
+        if not (question.evidence_kind or question.expires):
+            return
+        if not question.takes_files:
+            self.fail(
+                where, "evidence_kind and expires need a file question, or evidence beside it"
+            )
+            return
+        if question.evidence_kind and question.evidence_kind not in KINDS:
+            self.fail(
+                where,
+                f"evidence_kind must be one of {', '.join(KINDS)}, not {question.evidence_kind!r}",
+            )
+        if question.expires:
+            parsed = parse_expires(question.expires)
+            if isinstance(parsed, str):
+                self.fail(where, f"expires: {parsed}")
 
     def _prefill(self, raw: Any, where: str) -> tuple[str, ...]:
         if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
@@ -871,6 +916,7 @@ class _Builder:
     def _with_expressions(self, questionnaire: Questionnaire) -> Questionnaire:
         """Parse and type-check every expression; check show_if/required_if for cycles."""
         kinds = {q.id: EXPRESSION_KINDS[q.type] for q in questionnaire.questions() if q.answerable}
+        types = {q.id: q.type for q in questionnaire.questions()}
         self.note_ids = {q.id for q in questionnaire.questions() if q.type == "note"}
         choice_values = {
             q.id: frozenset(c.value for c in q.choices)
@@ -907,6 +953,17 @@ class _Builder:
                     nodes[name] = self._expression(
                         text, scope, choice_values, f"question {q.id}: {name}"
                     )
+                life = q.life
+                if life is not None and life.source == "answer":
+                    named = types.get(life.answer_id)
+                    if named != "date":
+                        self.fail(
+                            f"question {q.id}: expires",
+                            f"{life.answer_id!r} is not a date question of this questionnaire"
+                            if named is None
+                            else f"{life.answer_id!r} is a {named} question: the expiry must "
+                            "come from a date",
+                        )
                 if nodes["constraint"] is not None and q.requirement is not None:
                     self._check_value_meets_constraint(q, q.requirement, nodes["constraint"])
                 depends[q.id] = {

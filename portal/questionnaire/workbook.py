@@ -56,7 +56,8 @@ RISKS = ("low", "medium", "high")
 SURVEY_COLUMNS = (
     "type", "name", "label", "hint", "required", "required_if", "relevant", "constraint",
     "constraint_message", "comment", "evidence", "placeholder", "min", "max", "unit",
-    "accept", "max_size_mb", "max_files", "min_rows", "max_rows", "prefill",
+    "accept", "max_size_mb", "max_files", "evidence_kind", "expires", "min_rows", "max_rows",
+    "prefill",
     "raci_responsible", "raci_accountable", "raci_consulted", "raci_informed",
     "requirement", "requirement_value", "severity", "rationale", "maps_to", "subject", "na",
 )  # fmt: skip
@@ -64,7 +65,7 @@ SURVEY_COLUMNS = (
 QUESTION_COLUMNS = {"id": "name", "help": "hint", "show_if": "relevant"}
 PLAIN_KEYS = (
     "id", "label", "help", "show_if", "required_if", "constraint", "constraint_message",
-    "evidence", "placeholder", "unit",
+    "evidence", "placeholder", "unit", "evidence_kind", "expires",
 )  # fmt: skip
 FLAG_KEYS = ("required", "comment")
 NUMBER_KEYS = ("min", "max", "max_size_mb", "max_files", "min_rows", "max_rows")
