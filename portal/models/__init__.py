@@ -44,6 +44,7 @@ from .requests import (
     RequestOnBehalf,
     RequestStatus,
     ReuseCode,
+    TrackedEvidence,
 )
 from .review import FindingReview, RequirementRule
 from .standards import (
@@ -81,6 +82,7 @@ __all__ = [
     "ReminderSent",
     "SchoolSummary",
     "StandardPlan",
+    "TrackedEvidence",
     "SupplierUse",
     "StoredFile",
     "StoredFileChunk",

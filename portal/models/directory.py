@@ -81,6 +81,12 @@ class DirectoryEntry(Base):
     evidence_questions: Mapped[list[str]] = mapped_column(
         JSON, default=list, comment="questions the source answered with evidence files"
     )
+    # When the evidence behind a question runs out (issue 26): taken from the
+    # source request's tracked evidence or the curator, so an entry never
+    # shows a stale certificate as current.
+    evidence_expiry: Mapped[dict[str, str] | None] = mapped_column(
+        JSON, comment="question id -> the ISO date its evidence expires"
+    )
     source_request_id: Mapped[int | None] = mapped_column(
         # Indexed for the curator's queue ("not used by an entry yet"): without
         # it each look reads every entry, answers and all (8 ms at 5,000).

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .accounts import Organisation, User
-from .base import Base, created_at, enum_check, intpk, str_email, str_name
+from .base import Base, created_at, enum_check, intpk, str_email, str_name, utcnow
 from .questionnaires import QuestionnaireSupplement, QuestionnaireVersion
 from .suppliers import Supplier
 
@@ -243,6 +243,15 @@ class Evidence(Base):
     size: Mapped[int]
     content_type: Mapped[str] = mapped_column(String(100))
     uploaded_at: Mapped[created_at]
+    # Its dates, as the supplier gave them beside the upload (issue 26):
+    # only asked where the question says how its evidence expires.
+    issued_on: Mapped[date | None] = mapped_column(comment="the document's issue date")
+    expires_on: Mapped[date | None] = mapped_column(comment="the expiry date given beside it")
+    renewing: Mapped[bool] = mapped_column(
+        default=False,
+        server_default=false(),
+        comment="uploaded after it ran out, the supplier saying it is being renewed",
+    )
 
 
 class Clarification(Base):
@@ -365,3 +374,41 @@ class Colleague(Base):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+class TrackedEvidence(Base):
+    """A piece of a submitted request's evidence whose expiry the school
+    follows (issue 26): one per question that says how its evidence
+    expires. Worked out again whenever the answers are submitted,
+    resubmitted or renewed (services/requests/evidence_life.py), so the
+    school's pages, reminders and the API read dates, not answers."""
+
+    __tablename__ = "tracked_evidence"
+    __table_args__ = (UniqueConstraint("request_id", "question_id"),)
+
+    id: Mapped[intpk]
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("request.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20), comment="certificate, test_report, ...")
+    expires_on: Mapped[date | None] = mapped_column(
+        index=True, comment="the earliest expiry of its files; none when no date was given"
+    )
+    # The expiry each renewal ask was sent for: a new expiry asks again,
+    # the same one never twice.
+    asked_before_on: Mapped[date | None] = mapped_column(
+        comment="the expiry whose renewal was asked for before it"
+    )
+    asked_after_on: Mapped[date | None] = mapped_column(
+        comment="the expiry whose renewal was asked for once it had passed"
+    )
+    accepted_reason: Mapped[str | None] = mapped_column(
+        Text, comment="why the school accepted it without an expiry date"
+    )
+    accepted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    request: Mapped[Request] = relationship()
