@@ -154,6 +154,10 @@ def _evidence_html(macros: Any, questionnaire: Any, question: Any, form: Any, fi
         return ""  # added to the question's markup, it stays markup
     # The box lists the question's files by id, name and size: kept by those
     # (no file yet: the same empty box for everyone).
+    if question.life is not None:
+        # Dates beside the upload (issue 26) hold what was typed and its
+        # errors, and each file shows its own: written afresh.
+        return macros.evidence_upload(question, files, form)
     mine = tuple((f.id, f.filename, f.size) for f in evidence_of(files, question.id))
     key = (questionnaire.sha256, question.id, "evidence", mine)
     if len(mine) > 5:

@@ -18,6 +18,7 @@ from typing import Any
 
 import wtforms_json
 from wtforms import (
+    BooleanField,
     Field,
     FieldList,
     Form,
@@ -32,6 +33,7 @@ from wtforms.validators import URL, Email, Length, NumberRange, Optional
 
 from . import logic
 from .definition import Question, Questionnaire, Section
+from .expiry import check_dates
 
 # Adds Form.from_json: the JSON side of the one validation path.
 wtforms_json.init()
@@ -316,6 +318,30 @@ class SectionForm(Form):
             self[qid].errors = [message]
         return not any(self[q.id].errors for q in self.section.answerable if shown.get(q.id, False))
 
+    def upload_dates(
+        self, question: Question, today: date
+    ) -> tuple[tuple[date | None, date | None, bool], dict[str, str]]:
+        """The dates typed beside this question's upload, (issued, expires,
+        renewing), and what is wrong with them by field name (empty when
+        sound, or when the question asks for no dates)."""
+        life = question.life
+        issued_name, expires_name, renewing_name = dates_names(question)
+        if life is None or issued_name not in self:
+            return (None, None, False), {}
+        problems: dict[str, str] = {}
+        values: dict[str, date | None] = {}
+        for name in (issued_name, expires_name):
+            field = self[name] if name in self else None
+            values[name] = field.data if field is not None else None
+            if field is not None and field.process_errors:
+                problems[name] = str(field.process_errors[0])
+        renewing = bool(self[renewing_name].data)
+        issued, expires = values[issued_name], values[expires_name]
+        named = {"issued": issued_name, "expires": expires_name}
+        for key, message in check_dates(life, issued, expires, today, renewing=renewing).items():
+            problems.setdefault(named[key], message)
+        return (issued, expires, renewing), problems
+
     def visible_answers(
         self, other_answers: Mapping[str, Any], today: date | None = None
     ) -> dict[str, Any]:
@@ -347,6 +373,11 @@ class SectionForm(Form):
 def comment_name(question: Question) -> str:
     # "-" cannot occur in a question id, so this never clashes with one.
     return f"{question.id}-comment"
+
+
+def dates_names(question: Question) -> tuple[str, str, str]:
+    """The fields beside an upload for its dates (issue 26): issued, expires, renewing."""
+    return f"{question.id}-issued", f"{question.id}-expires", f"{question.id}-renewing"
 
 
 def _row_blank(form: Form) -> bool:
@@ -388,6 +419,16 @@ def build_section_form(questionnaire: Questionnaire, section: Section) -> type[S
                     "Comment (optional)",
                     validators=[Optional(), Length(max=2000, message=_too_long(2000))],
                 )
+            life = q.life if q.takes_files else None
+            if life is not None and (life.asks_issue or life.asks_expiry):
+                issued, expires, renewing = dates_names(q)
+                attrs[issued] = DateAnswerField(
+                    "Date issued" if life.asks_issue else "Date issued (optional)",
+                    validators=[Optional()],
+                )
+                if life.asks_expiry:
+                    attrs[expires] = DateAnswerField("Expiry date", validators=[Optional()])
+                attrs[renewing] = BooleanField("It has run out and is being renewed")
         attrs["section"] = section
         attrs["questionnaire"] = questionnaire
         form_class = type(f"SectionForm_{section.id}", (SectionForm,), attrs)

@@ -405,6 +405,30 @@ def save_valid_answers(
     return set(plan.errors) | set(plan.conflicts), list(plan.conflicts)
 
 
+def _upload_dates(
+    form: SectionForm,
+    question: Question,
+    today: date,
+    uploading: bool,
+    upload_errors: dict[str, list[str]],
+) -> evidence.Dates | None:
+    """The dates beside a question's new files (issue 26), or None when they
+    are wrong: then the files are not stored, each date field says what to
+    fix and the question says why its files were not saved. Without new files
+    the dates are not needed and not checked."""
+    (issued, expires, renewing), problems = form.upload_dates(question, today)
+    if not uploading:
+        return evidence.Dates()
+    if problems:
+        for name, message in problems.items():
+            form[name].errors = [message]
+        upload_errors[question.id] = [
+            f"{next(iter(problems.values()))}. Your file was not saved: choose it again"
+        ]
+        return None
+    return evidence.Dates(issued, expires, renewing)
+
+
 def save_section(
     session: Session,
     request: Request,
@@ -428,15 +452,19 @@ def save_section(
     evidence_keep = evidence_keep or {}
     section = form.section
     upload_errors: dict[str, list[str]] = {}
+    today = utcnow().date()
     for question in section.answerable:
         if question.type != "file":
             continue
         field = form[question.id]
         kept = evidence.valid_kept_ids(session, request, question, field.data)
+        new = [f for f in files.get(question.id, []) if f.filename]
+        dates = _upload_dates(form, question, today, bool(new), upload_errors)
+        if dates is None:  # the dates beside the new files are wrong: the old stay
+            field.data = kept
+            continue
         try:
-            field.data = evidence.store_uploads(
-                session, request, question, files.get(question.id, []), kept
-            )
+            field.data = evidence.store_uploads(session, request, question, new, kept, dates)
         except evidence.UploadError as exc:
             field.data = kept
             upload_errors[question.id] = [exc.message]
@@ -446,14 +474,13 @@ def save_section(
             continue
         if editable is not None and question.id not in editable:
             continue
+        new = [f for f in files.get(f"{question.id}-evidence", []) if f.filename]
+        keep = [int(v) for v in evidence_keep.get(question.id, []) if str(v).isdecimal()]
+        dates = _upload_dates(form, question, today, bool(new), upload_errors)
+        if dates is None:  # nothing changes: the files kept stay, the new wait
+            continue
         try:
-            evidence.update_attachments(
-                session,
-                request,
-                question,
-                [int(v) for v in evidence_keep.get(question.id, []) if str(v).isdecimal()],
-                files.get(f"{question.id}-evidence", []),
-            )
+            evidence.update_attachments(session, request, question, keep, new, dates)
         except evidence.UploadError as exc:
             upload_errors[question.id] = [exc.message]
     bad, conflicts = save_valid_answers(

@@ -8,6 +8,7 @@ list, never by what the browser claims.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -35,19 +36,30 @@ def describe_types(question: Question) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
+@dataclass(frozen=True)
+class Dates:
+    """The dates given beside an upload (issue 26), checked by the section's form."""
+
+    issued_on: date | None = None
+    expires_on: date | None = None
+    renewing: bool = False
+
+
 def store_uploads(
     session: Session,
     request: Request,
     question: Question,
     files: list[FileStorage],
     kept: list[int],
+    dates: Dates | None = None,
 ) -> list[int]:
     """Check and store new files for a file question; return the question's evidence ids.
 
     A file is refused for its extension, its content (the first bytes must match
     the type its name claims), its size, or the request's total; nothing of a
-    refused file is kept.
+    refused file is kept. New files carry the dates given beside them.
     """
+    dates = dates or Dates()
     files = check_count(question, files, len(kept))
     room = request_allowance(session, request)
     stored: list[Evidence] = []
@@ -66,6 +78,9 @@ def store_uploads(
                 sha256=checked.blob.sha256,
                 size=checked.blob.size,
                 content_type=checked.content_type,
+                issued_on=dates.issued_on,
+                expires_on=dates.expires_on,
+                renewing=dates.renewing,
             )
             session.add(evidence)
             session.flush()
@@ -196,6 +211,8 @@ _LISTED = select(
     Evidence.__table__.c.question_id,
     Evidence.__table__.c.filename,
     Evidence.__table__.c.size,
+    Evidence.__table__.c.issued_on,
+    Evidence.__table__.c.expires_on,
 ).where(Evidence.__table__.c.request_id == bindparam("request_id"))
 
 
@@ -234,12 +251,17 @@ def attached(session: Session, request: Request) -> dict[str, list[Evidence]]:
 
 
 def update_attachments(
-    session: Session, request: Request, question: Question, keep: list[int], new: list[FileStorage]
+    session: Session,
+    request: Request,
+    question: Question,
+    keep: list[int],
+    new: list[FileStorage],
+    dates: Dates | None = None,
 ) -> None:
     """Evidence beside a question: keep the ticked files, add new ones, drop the rest."""
     rules = evidence_question(question)
     kept = valid_kept_ids(session, request, rules, keep)
-    now_attached = store_uploads(session, request, rules, new, kept)
+    now_attached = store_uploads(session, request, rules, new, kept, dates)
     for item in attached(session, request).get(question.id, []):
         if item.id not in now_attached:
             delete_after_commit(session, item.storage_key)
