@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -371,15 +372,31 @@ DEMO_PDF = (
 )
 
 
-def attach_demo_files(session: Session, row: Request, questionnaire: Questionnaire) -> None:
-    """A small PDF for every file question, and as evidence wherever a question asks for it."""
+def attach_demo_files(
+    session: Session,
+    row: Request,
+    questionnaire: Questionnaire,
+    dates: Mapping[str, evidence.Dates] | None = None,
+) -> None:
+    """A small PDF for every file question, and as evidence wherever a question
+    asks for it; with the dates its expiry rule asks for (issued two months
+    ago, a year's life), unless ``dates`` gives a question's own."""
     shown = logic.visibility(questionnaire, responses.answer_values(row))
+    today = utcnow().date()
     for question in questionnaire.questions():
         if not shown.get(question.id):
             continue
         upload = FileStorage(io.BytesIO(DEMO_PDF), filename=f"{question.id}.pdf")
+        life = question.life if question.takes_files else None
+        given = (dates or {}).get(question.id) or (
+            evidence.Dates(today - timedelta(days=60), today + timedelta(days=305))
+            if life is not None and life.source == "asked"
+            else evidence.Dates(today - timedelta(days=60))
+            if life is not None and life.source == "period"
+            else evidence.Dates()
+        )
         if question.type == "file" and "pdf" in question.accept:
-            ids = evidence.store_uploads(session, row, question, [upload], [])
+            ids = evidence.store_uploads(session, row, question, [upload], [], given)
             responses.save_answers(session, row, {question.id: ids})
         elif question.evidence != "none":
-            evidence.update_attachments(session, row, question, [], [upload])
+            evidence.update_attachments(session, row, question, [], [upload], given)

@@ -140,3 +140,56 @@ def test_dates_are_not_asked_without_a_new_file(app: Flask, make: Factory, dbs: 
     supplier, row = opened(app, make)
     saved = post_certs(supplier, row, insured="no", legal_name="Acme")
     assert saved.status_code == 302
+
+
+def test_submitting_tracks_each_piece_of_evidence_with_its_expiry(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    """Derived each way: from the date answer, as given, from the issue date."""
+    from portal.models import TrackedEvidence
+
+    author = make.user(make.org("Oakfield Primary School"))
+    row, _ = make.submitted(
+        author, "expiring", answers={"ce_expiry": day(20), "insured": "yes"}
+    )
+    dbs.rollback()
+    tracked = {
+        t.question_id: t
+        for t in dbs.scalars(select(TrackedEvidence).where(TrackedEvidence.request_id == row.id))
+    }
+    assert set(tracked) == {"ce_certificate", "insured", "pen_test_report"}
+    assert tracked["ce_certificate"].kind == "certificate"
+    assert tracked["ce_certificate"].expires_on.isoformat() == day(20)  # the answer
+    assert tracked["insured"].kind == "insurance"
+    assert tracked["insured"].expires_on.isoformat() == day(305)  # as given beside it
+    assert tracked["pen_test_report"].kind == "test_report"
+    issued = utcnow().date() - timedelta(days=60)
+    from portal.questionnaire.expiry import add_months
+
+    assert tracked["pen_test_report"].expires_on == add_months(issued, 12)  # a year on
+
+
+def test_evidence_without_files_or_a_date_is_not_tracked(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    from portal.extensions import db
+    from portal.models import TrackedEvidence
+    from portal.services.requests import evidence_life
+
+    author = make.user(make.org("Oakfield Primary School"))
+    row, _ = make.submitted(author, "expiring", answers={"ce_expiry": day(200), "insured": "no"})
+    with app.test_request_context():
+        request = db.session.get(Request, row.id)
+        for item in db.session.scalars(
+            select(Evidence).where(Evidence.request_id == row.id, Evidence.question_id == "insured")
+        ):
+            db.session.delete(item)
+        db.session.flush()
+        evidence_life.track(db.session, request)
+        db.session.commit()
+    dbs.rollback()
+    tracked = {
+        t.question_id
+        for t in dbs.scalars(select(TrackedEvidence).where(TrackedEvidence.request_id == row.id))
+    }
+    assert tracked == {"ce_certificate", "pen_test_report"}

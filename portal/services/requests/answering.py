@@ -22,7 +22,7 @@ from ..platform.mail import queue_email
 from ..platform.questionnaire_registry import definition_for, definition_for_request
 from ..platform.runtime import runtime
 from ..requirements import ratings
-from . import clarifications, evidence
+from . import clarifications, evidence, evidence_life
 from .lifecycle import change_status
 
 
@@ -321,6 +321,7 @@ def submit_response(session: Session, request: Request, declaration: Declaration
         RequestStatus.RESUBMITTED if resubmission else RequestStatus.SUBMITTED,
         actor_label=f"{SUPPLIER_ACTOR} ({who})",
     )
+    evidence_life.track(session, request)
     ratings.refresh_rating(session, request)
     record_event(
         session,
