@@ -149,9 +149,7 @@ def test_submitting_tracks_each_piece_of_evidence_with_its_expiry(
     from portal.models import TrackedEvidence
 
     author = make.user(make.org("Oakfield Primary School"))
-    row, _ = make.submitted(
-        author, "expiring", answers={"ce_expiry": day(20), "insured": "yes"}
-    )
+    row, _ = make.submitted(author, "expiring", answers={"ce_expiry": day(20), "insured": "yes"})
     dbs.rollback()
     tracked = {
         t.question_id: t

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -200,6 +200,15 @@ def test_supplier_can_open_every_section_and_submit(
         assert str(escape(section.title)) in text
         data: list[tuple[str, Any]] = []
         for question in section.answerable:
+            life = question.life
+            if life is not None and (life.asks_issue or life.asks_expiry):
+                # The dates its expiry rule asks for, beside the file (issue 26).
+                today = date.today()
+                data.append((f"{question.id}-issued", (today - timedelta(days=30)).isoformat()))
+                if life.asks_expiry:
+                    data.append(
+                        (f"{question.id}-expires", (today + timedelta(days=300)).isoformat())
+                    )
             if question.type == "file":
                 data.append((question.id, (io.BytesIO(b"%PDF-1.4 evidence"), f"{question.id}.pdf")))
                 data.append(("shown", question.id))
