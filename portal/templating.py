@@ -12,6 +12,7 @@ from flask import Flask, current_app, request, url_for
 
 from .questionnaire.compare import OUTCOME_LABELS, expected_words
 from .questionnaire.display import display_value, format_day
+from .questionnaire.expiry import KINDS as EXPIRY_KINDS
 from .questionnaire.forms import formdata_pairs
 from .questionnaire.risk import level_label
 from .services.platform.audit import event_details
@@ -229,6 +230,7 @@ def init_app(app: Flask) -> None:
         risk_label=level_label,
         status_colours=REQUEST_STATUS_COLOURS,
         outcome_labels=OUTCOME_LABELS,
+        expiry_kinds=EXPIRY_KINDS,
         expected_words=expected_words,
         display_value=display_value,
         describe_event=describe,

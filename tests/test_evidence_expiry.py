@@ -191,3 +191,128 @@ def test_evidence_without_files_or_a_date_is_not_tracked(
         for t in dbs.scalars(select(TrackedEvidence).where(TrackedEvidence.request_id == row.id))
     }
     assert tracked == {"ce_certificate", "pen_test_report"}
+
+
+# --- the school's side ------------------------------------------------------------
+
+
+def _school_with_evidence(make: Factory) -> tuple[Any, Request, Request]:
+    """A school with two suppliers: one whose certificate has run out, one
+    whose insurance runs out within 60 days."""
+    author = make.user(make.org("Oakfield Primary School"), role="admin")
+    stale, _ = make.submitted(
+        author, "expiring", answers={"ce_expiry": day(-10), "insured": "no"},
+        supplier_name="Stale Certs Ltd",
+    )  # fmt: skip
+    soon, _ = make.submitted(
+        author, "expiring", answers={"ce_expiry": day(400), "insured": "yes"},
+        supplier_name="Soon Cover Ltd",
+    )  # fmt: skip
+    return author, stale, soon
+
+
+def test_the_school_sees_its_evidence_first_to_run_out_first(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    from .factories import login
+
+    author, stale, soon = _school_with_evidence(make)
+    school = app.test_client()
+    login(school, author)
+    page = school.get("/suppliers/evidence")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    table = text.split('id="evidence"', 1)[1]
+    assert table.index("Stale Certs Ltd") < table.index("Soon Cover Ltd")
+    assert "Expired" in table and "Current" in table
+    counts = text.split('id="evidence-counts"', 1)[1].split("</ul>", 1)[0]
+    assert "1 expired" in counts
+    only = school.get("/suppliers/evidence?show=expired").get_data(as_text=True)
+    listed = only.split('id="evidence"', 1)[1]
+    assert "Stale Certs Ltd" in listed and "Soon Cover Ltd" not in listed
+
+    home = school.get("/").get_data(as_text=True)
+    assert "1 piece of evidence expired" in home
+
+    register = school.get("/suppliers").get_data(as_text=True)
+    line = register.split("Stale Certs Ltd", 1)[1].split("</tr>", 1)[0]
+    assert "Expired" in line
+
+    view = school.get(f"/requests/{stale.id}").get_data(as_text=True)
+    finding = view.split('id="finding-ce_certificate"', 1)[1].split("</tr>", 1)[0]
+    stale_day = utcnow().date() - timedelta(days=10)
+    assert f"Evidence expired on {stale_day.day} {stale_day:%B %Y}" in finding
+    assert 'id="tracked-evidence"' in view
+
+
+def test_another_schools_evidence_is_never_listed(app: Flask, make: Factory) -> None:
+    from .factories import login
+
+    _school_with_evidence(make)
+    rival = app.test_client()
+    login(rival, make.user(make.org("Riverside Academy"), role="admin"))
+    text = rival.get("/suppliers/evidence").get_data(as_text=True)
+    assert "Stale Certs Ltd" not in text and "Soon Cover Ltd" not in text
+    assert "0 expired" in text
+
+
+def test_the_register_workbook_has_the_next_evidence_expiry(app: Flask, make: Factory) -> None:
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+    from .factories import login
+
+    author, stale, _ = _school_with_evidence(make)
+    school = app.test_client()
+    login(school, author)
+    got = school.get("/suppliers/register.xlsx")
+    assert got.status_code == 200, got.status_code
+    sheet = load_workbook(io.BytesIO(got.data))["Suppliers"]
+    headings = [c.value for c in sheet[1]]
+    column = headings.index("Next evidence expiry")
+    rows = {r[0]: r[column] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["Stale Certs Ltd"].date() == utcnow().date() - timedelta(days=10)
+
+
+def test_a_school_accepts_undated_evidence_with_a_reason(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    from portal.extensions import db
+    from portal.models import TrackedEvidence
+    from portal.services.requests import evidence as files
+    from portal.services.requests import evidence_life
+
+    from .factories import login
+
+    author = make.user(make.org("Oakfield Primary School"), role="admin")
+    row, _ = make.submitted(author, "expiring", answers={"ce_expiry": day(200), "insured": "yes"})
+    with app.test_request_context():
+        request = db.session.get(Request, row.id)
+        for item in files.attached(db.session, request)["insured"]:
+            item.expires_on = None  # the supplier would not say
+        db.session.flush()
+        evidence_life.track(db.session, request)
+        db.session.commit()
+    school = app.test_client()
+    login(school, author)
+    view = school.get(f"/requests/{row.id}").get_data(as_text=True)
+    assert "Accept it without an expiry date, because" in view
+    empty = school.post(f"/requests/{row.id}/evidence/insured/accept", data={"reason": " "},
+                        follow_redirects=True)  # fmt: skip
+    assert "Say why you accept this evidence without an expiry date" in empty.get_data(as_text=True)
+    done = school.post(
+        f"/requests/{row.id}/evidence/insured/accept",
+        data={"reason": "Broker letter seen; renewal is annual in September"},
+        follow_redirects=True,
+    )
+    assert "Accepted without a date" in done.get_data(as_text=True)
+    dbs.rollback()
+    accepted = dbs.scalar(
+        select(TrackedEvidence).filter_by(request_id=row.id, question_id="insured")
+    )
+    assert accepted is not None and accepted.accepted_reason.startswith("Broker letter")
+    rival = app.test_client()
+    login(rival, make.user(make.org("Riverside Academy"), role="admin"))
+    assert (
+        rival.post(f"/requests/{row.id}/evidence/insured/accept", data={"reason": "x"}).status_code
+        == 404
+    )

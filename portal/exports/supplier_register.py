@@ -38,6 +38,8 @@ class SupplierRow:
     overdue: bool
     notes: str
     dpia: str | None  # the DPIA's status in words, when the school has begun one
+    # The first expiry of the latest assessment's evidence (issue 26).
+    evidence_expires: date | None = None
 
 
 COLUMNS = (
@@ -55,6 +57,7 @@ COLUMNS = (
     ("Overdue", 10),
     ("Notes", 40),
     ("DPIA", 24),
+    ("Next evidence expiry", 14),
 )
 
 
@@ -86,6 +89,7 @@ def supplier_register_workbook(
             (3, entry.contract_end),
             (9, entry.last_reviewed_on),
             (10, entry.next_review_date),
+            (14, entry.evidence_expires),
         ):
             day = _day(value)
             if day is not None:

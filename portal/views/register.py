@@ -11,9 +11,11 @@ from ..extensions import db, export_limit, writes_on_get
 from ..identity.staff_sessions import current_actor, current_organisation
 from ..models import utcnow
 from ..permissions import Action, can, ensure, register_entry, requires
+from ..questionnaire.expiry import status_of
 from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
 from ..services.platform.paging import page_number
+from ..services.school import evidence_watch
 from ..services.school import register as supplier_register
 from .downloads import send_temporary
 from .forms import AddSupplierForm, RegisterDetailsForm
@@ -25,12 +27,42 @@ bp = Blueprint("suppliers", __name__, url_prefix="/suppliers")
 @requires(Action.VIEW_REQUESTS)
 def register() -> ResponseReturnValue:
     organisation = current_organisation()
+    page = supplier_register.register_page(
+        db.session, organisation, page_number(request.args.get("page"))
+    )
+    today = utcnow().date()
     return render_template(
         "suppliers/register.html",
-        page=supplier_register.register_page(
-            db.session, organisation, page_number(request.args.get("page"))
+        page=page,
+        expiries=evidence_watch.next_expiries(db.session, _request_ids(page.items)),
+        today=today,
+        expiry_status=lambda day: status_of(day, today),
+    )
+
+
+def _request_ids(found: list[supplier_register.RegisterEntry]) -> list[int]:
+    return [e.latest.request_id for e in found if e.latest and e.latest.request_id]
+
+
+@bp.get("/evidence")
+@requires(Action.VIEW_REQUESTS)
+def evidence() -> ResponseReturnValue:
+    """Each supplier's evidence and when it runs out (issue 26)."""
+    organisation = current_organisation()
+    today = utcnow().date()
+    show = request.args.get("show", "")
+    return render_template(
+        "suppliers/evidence.html",
+        page=evidence_watch.lines_page(
+            db.session,
+            organisation,
+            today,
+            show if show in evidence_watch.SHOWN else None,
+            page_number(request.args.get("page")),
         ),
-        today=utcnow().date(),
+        counts=evidence_watch.counts(db.session, organisation, today),
+        show=show if show in evidence_watch.SHOWN else "",
+        today=today,
     )
 
 
@@ -127,7 +159,10 @@ def reviewed(supplier_id: int) -> ResponseReturnValue:
 @requires(Action.VIEW_REQUESTS)
 def download() -> ResponseReturnValue:
     organisation = current_organisation()
-    found = supplier_register.sheet_rows(supplier_register.entries(db.session, organisation))
+    entries = supplier_register.entries(db.session, organisation)
+    found = supplier_register.sheet_rows(
+        entries, evidence_watch.next_expiries(db.session, _request_ids(entries))
+    )
     exports.record_download(db.session, current_actor(), organisation, "suppliers", "xlsx")
     return send_temporary(
         lambda handle: supplier_register_workbook(handle, organisation.name, found),

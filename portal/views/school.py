@@ -40,12 +40,12 @@ from ..services.platform import audit, mail
 from ..services.platform import questionnaire_registry as questionnaires
 from ..services.platform.paging import page_number
 from ..services.requests import answering as responses
-from ..services.requests import clarifications, colleagues, evidence
+from ..services.requests import clarifications, colleagues, evidence, evidence_life
 from ..services.requests import lifecycle as requests
 from ..services.requirements import ratings
 from ..services.review.dashboard import REVIEW_WARNING_DAYS, summarise
 from ..services.review.timeline import describe
-from ..services.school import dpia, feedback, trust_overview
+from ..services.school import dpia, evidence_watch, feedback, trust_overview
 from ..services.school import register as supplier_register
 from ..templating import format_date
 from .downloads import send_evidence
@@ -75,6 +75,7 @@ def dashboard() -> ResponseReturnValue:
             REVIEW_WARNING_DAYS,
         ),
         today=utcnow().date(),
+        evidence_counts=evidence_watch.counts(db.session, organisation, utcnow().date()),
     )
 
 
@@ -166,7 +167,29 @@ def view_request(request_id: int) -> ResponseReturnValue:
         dpias=dpia.for_request(db.session, row),
         high_risk=answered and dpia.screened_high(db.session, row),
         colleagues=colleagues.of_request(db.session, row),
+        tracked_evidence=_tracked(row) if answered else {},
     )
+
+
+def _tracked(row: Request) -> dict[str, evidence_life.Tracked]:
+    """The request's evidence whose expiry the school follows, by question."""
+    return {t.question.id: t for t in evidence_life.tracked(db.session, row, utcnow().date())}
+
+
+@bp.post("/requests/<int:request_id>/evidence/<question_id>/accept")
+@requires(Action.REVIEW_REQUESTS)
+def accept_evidence_without_dates(request_id: int, question_id: str) -> ResponseReturnValue:
+    """The school accepts evidence whose dates the supplier will not give, saying why."""
+    row = get_for_org(Request, request_id, current_organisation())
+    try:
+        evidence_life.accept_without_dates(
+            db.session, row, question_id, current_actor(), request.form.get("reason", "")
+        )
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("Accepted without an expiry date; your reason is on the timeline", "success")
+    return redirect(url_for("school.view_request", request_id=row.id, _anchor="evidence"))
 
 
 @bp.post("/requests/<int:request_id>/colleagues/<int:colleague_id>/revoke")

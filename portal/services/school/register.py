@@ -9,7 +9,7 @@ added to either.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -344,8 +344,12 @@ def due_for_review(found: list[RegisterEntry], today: date, days: int) -> list[R
     return sorted(due, key=lambda e: (e.next_review_date or today, e.supplier.name))
 
 
-def sheet_rows(found: Sequence[RegisterEntry]) -> list[SupplierRow]:
-    """The register as its workbook lays it out, in words."""
+def sheet_rows(
+    found: Sequence[RegisterEntry], expiries: Mapping[int, date] | None = None
+) -> list[SupplierRow]:
+    """The register as its workbook lays it out, in words; ``expiries``: each
+    request's first evidence expiry (services/school/evidence_watch.py)."""
+    expiries = expiries or {}
     return [
         SupplierRow(
             supplier=entry.supplier.name,
@@ -366,6 +370,9 @@ def sheet_rows(found: Sequence[RegisterEntry]) -> list[SupplierRow]:
             overdue=entry.overdue,
             notes=(entry.use.notes if entry.use else None) or "",
             dpia=None if entry.dpia is None else DPIA_STATUS_LABELS[entry.dpia.status],
+            evidence_expires=expiries.get(entry.latest.request_id)
+            if entry.latest is not None and entry.latest.request_id is not None
+            else None,
         )
         for entry in found
     ]
