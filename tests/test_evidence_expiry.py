@@ -241,7 +241,10 @@ def test_the_school_sees_its_evidence_first_to_run_out_first(
     view = school.get(f"/requests/{stale.id}").get_data(as_text=True)
     finding = view.split('id="finding-ce_certificate"', 1)[1].split("</tr>", 1)[0]
     stale_day = utcnow().date() - timedelta(days=10)
-    assert f"Evidence expired on {stale_day.day} {stale_day:%B %Y}" in finding
+    words = f"{stale_day.day} {stale_day:%B %Y}"
+    assert f"Evidence expired on {words}" in finding
+    # The file is there, but it has run out: the finding is not met, and says why.
+    assert "Not met" in finding and f"The evidence expired on {words}" in finding
     assert 'id="tracked-evidence"' in view
 
 

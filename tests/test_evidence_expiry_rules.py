@@ -172,3 +172,73 @@ def test_only_a_question_taking_files_may_declare_it() -> None:
     with pytest.raises(DefinitionError) as refused:
         questionnaire_from_snapshot(definition)
     assert any("need a file question, or evidence beside it" in p for p in refused.value.problems)
+
+
+# --- an expired file is no file (compare.py) -----------------------------------------
+
+
+def _judged(expired: dict[str, date] | None, **answers: Any) -> dict[str, Any]:
+    from portal.questionnaire.compare import compare
+
+    questionnaire = questionnaire_from_snapshot(
+        {
+            "key": "judged",
+            "version": 1,
+            "title": "Judged",
+            "audience": "cloud",
+            "sections": [
+                {
+                    "id": "main",
+                    "title": "Main",
+                    "questions": [
+                        {"id": "certificate", "label": "Certificate", "type": "file",
+                         "evidence_kind": "certificate", "expires": "asked",
+                         "requirement": {"operator": "present", "severity": "major",
+                                         "rationale": "r", "maps_to": ["good practice: x"]}},
+                        {"id": "insured", "label": "Insured?", "type": "yes_no",
+                         "evidence": "required", "evidence_kind": "insurance", "expires": "asked",
+                         "requirement": {"operator": "equals", "value": "yes", "severity": "major",
+                                         "rationale": "r", "maps_to": ["good practice: x"]}},
+                        {"id": "policy", "label": "Policy?", "type": "yes_no",
+                         "evidence": "optional", "evidence_kind": "policy", "expires": "12 months",
+                         "requirement": {"operator": "equals", "value": "yes", "severity": "minor",
+                                         "rationale": "r", "maps_to": ["good practice: x"]}},
+                    ],
+                }
+            ],
+        }
+    )  # fmt: skip
+    found = compare(
+        questionnaire,
+        answers,
+        evidence={"insured", "policy"},
+        today=TODAY,
+        expired=expired,
+    )
+    return {f.question.id: (f.outcome, f.reason) for f in found.findings}
+
+
+def test_expired_evidence_is_judged_as_no_evidence() -> None:
+    """A DPO's reading: a certificate that has run out does not evidence a
+    current one, whatever the file says; an answer that needed its evidence
+    is not met until the renewed document arrives; an answer whose evidence
+    was optional stands on the answer."""
+    given = {"certificate": [1], "insured": "yes", "policy": "yes"}
+    current = _judged(None, **given)
+    assert {qid: outcome for qid, (outcome, _) in current.items()} == {
+        "certificate": "met", "insured": "met", "policy": "met"
+    }  # fmt: skip
+    ran_out = date(2026, 11, 30)
+    expired = _judged({"certificate": ran_out, "insured": ran_out, "policy": ran_out}, **given)
+    assert expired["certificate"] == ("not_met", "The evidence expired on 30 November 2026")
+    assert expired["insured"] == ("not_met", "The evidence expired on 30 November 2026")
+    assert expired["policy"][0] == "met"
+
+
+def test_an_expiry_does_not_change_an_unanswered_or_failed_finding() -> None:
+    ran_out = {"insured": date(2026, 11, 30)}
+    assert _judged(ran_out, insured="no")["insured"][0] == "not_met"
+    assert (
+        _judged(ran_out, insured="no")["insured"][1] != "The evidence expired on 30 November 2026"
+    )
+    assert _judged(ran_out)["insured"][0] == "unanswered"

@@ -477,6 +477,7 @@ def compare(
     reviews: Mapping[str, Review] | None = None,
     today: date | None = None,
     submitted: bool = False,
+    expired: Mapping[str, date] | None = None,
 ) -> Comparison:
     """Every visible question with a requirement, judged, rated and explained.
 
@@ -485,6 +486,10 @@ def compare(
     overrides by question id. A hidden question was not asked, so it has no
     finding; a switched-off requirement is listed apart with its note.
     ``submitted`` says the answers are final (see :func:`triage`).
+    ``expired``: questions whose evidence ran out, with the day (issue 26).
+    An expired file is no file: a file question, or an answer whose evidence
+    is required, is not met until the renewed document arrives; an answer
+    whose evidence was optional is judged on the answer.
     """
     rules = effective_requirements(questionnaire) if requirements is None else requirements
     reviews = reviews or {}
@@ -511,9 +516,14 @@ def compare(
             if scope is None:
                 scope = logic.typed_visible(questionnaire, answers, shown)
             missing_files = logic.evidence_required(question, scope, now)
-        checked.append(
-            (question, rule, judge(question, rule, answers.get(question.id), now, missing_files))
-        )
+        judged = judge(question, rule, answers.get(question.id), now, missing_files)
+        ran_out = expired.get(question.id) if expired else None
+        if ran_out is not None and judged[0] not in (Outcome.UNANSWERED, Outcome.NOT_MET):
+            if question.type != "file" and scope is None:
+                scope = logic.typed_visible(questionnaire, answers, shown)
+            if question.type == "file" or logic.evidence_required(question, scope or {}, now):
+                judged = (Outcome.NOT_MET, f"The evidence expired on {format_day(ran_out)}")
+        checked.append((question, rule, judged))
     # Two passes: a finding's share of the score needs the total at stake.
     outcomes = [reviews[q.id].outcome if q.id in reviews else judged[0] for q, _, judged in checked]
     weights = [SEVERITY_WEIGHTS.get(rule.severity, 0) for _, rule, _ in checked]

@@ -27,6 +27,7 @@ from ...models import (
     QuestionnaireVersion,
     Request,
     RequestOnBehalf,
+    TrackedEvidence,
     User,
     utcnow,
 )
@@ -125,6 +126,7 @@ def comparisons_for(
         select(Evidence.request_id, Evidence.question_id).where(Evidence.request_id.in_(ids))
     ):
         files[request_id].add(question_id)
+    expired = expired_evidence(session, ids, today or utcnow().date())
     reviews: dict[int, dict[str, Review]] = {i: {} for i in ids}
     for row in session.scalars(
         select(FindingReview)
@@ -165,8 +167,25 @@ def comparisons_for(
                 reviews=reviews[request.id],
                 today=today,
                 submitted=request.submitted_at is not None,
+                expired=expired.get(request.id),
             )
         )
+    return found
+
+
+def expired_evidence(
+    session: Session, request_ids: Sequence[int], today: date
+) -> dict[int, dict[str, date]]:
+    """Per request, the questions whose tracked evidence has run out by
+    ``today``, with the day (issue 26): one statement for all of them."""
+    found: dict[int, dict[str, date]] = {}
+    for request_id, question_id, day in session.execute(
+        select(
+            TrackedEvidence.request_id, TrackedEvidence.question_id, TrackedEvidence.expires_on
+        ).where(TrackedEvidence.request_id.in_(request_ids), TrackedEvidence.expires_on <= today)
+    ):
+        if day is not None:  # the query's <= leaves none out; this narrows the type
+            found.setdefault(request_id, {})[question_id] = day
     return found
 
 
@@ -186,6 +205,7 @@ def comparison_for_school(
         evidence=_files_by_question(session, request),
         today=today,
         submitted=request.submitted_at is not None,
+        expired=expired_evidence(session, [request.id], today or utcnow().date()).get(request.id),
     )
 
 
