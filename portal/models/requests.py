@@ -412,3 +412,35 @@ class TrackedEvidence(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     request: Mapped[Request] = relationship()
+
+
+class EvidenceRenewal(Base):
+    """An ask to the supplier's contact for renewed evidence (issue 26): its
+    own link, which opens only the evidence named and changes nothing else of
+    the request (its decision stands). Sent by the daily job 30 days before
+    an expiry and once it has passed, or by the school."""
+
+    __tablename__ = "evidence_renewal"
+
+    id: Mapped[intpk]
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("request.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    questions: Mapped[list[str]] = mapped_column(JSON, comment="the evidence questions to renew")
+    reason: Mapped[str] = mapped_column(
+        String(20), comment="before (30 days ahead), after (it ran out) or school (by hand)"
+    )
+    sent_at: Mapped[created_at]
+    sent_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    link_expires_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+
+    request: Mapped[Request] = relationship()
+    sent_by: Mapped[User | None] = relationship()
+
+    @property
+    def open(self) -> bool:
+        return self.completed_at is None and self.link_expires_at > utcnow()
