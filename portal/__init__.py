@@ -80,6 +80,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
         local_questions,
         profiles,
         register,
+        renewal,
         review,
         school,
         standards,
@@ -95,7 +96,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
     rate_limit_store.init_app(app)
     for module in (
         auth, school, review, profiles, local_questions, exports, directory, curator, curator_questionnaires, standards,
-        register, dpia, feedback, supplier, api,
+        register, dpia, feedback, supplier, renewal, api,
     ):  # fmt: skip
         app.register_blueprint(module.bp)
     cli.init_app(app)

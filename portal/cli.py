@@ -432,8 +432,10 @@ def _watch_outbox(every: float) -> None:
 @with_appcontext
 def send_reminders_command() -> None:
     """Remind contacts of open requests due soon or overdue (never twice a day),
-    and schools of supplier and standards reviews falling due (once per item
-    per due date)."""
+    schools of supplier and standards reviews falling due (once per item per
+    due date), and ask suppliers for evidence that runs out within 30 days or
+    has run out (once per expiry, never twice a day)."""
+    from .services.jobs.evidence_renewals import send_renewals
     from .services.jobs.reminders import send_reminders
     from .services.jobs.review_reminders import send_review_reminders
     from .services.platform.mail import deliver_queued
@@ -441,6 +443,7 @@ def send_reminders_command() -> None:
     with db.new_session() as session:
         sent = send_reminders(session)
         reviews = send_review_reminders(session)
+        renewed = send_renewals(session)
         session.commit()
         deliver_queued(session)
         session.commit()
@@ -454,6 +457,11 @@ def send_reminders_command() -> None:
                 f"{review.organisation.name}: {len(review.items)} review(s) due ({', '.join(review.to)})"
             )
         click.echo(f"{len(reviews)} school(s) reminded of reviews")
+        for ask in renewed:
+            click.echo(
+                f"{ask.request.reference}: renewed evidence asked for ({', '.join(ask.questions)})"
+            )
+        click.echo(f"{len(renewed)} supplier(s) asked for renewed evidence")
 
 
 @click.command("export-register")

@@ -28,6 +28,9 @@ PUBLIC = {
     "auth.enter_code",  # the sign-in's second step: back to sign-in without a password first
     "supplier.open_link",
     "supplier.open_colleague_link",
+    "renewal.open_link",
+    # Thanks for renewed evidence: says nothing but the reference in its own address.
+    "renewal.done",
     "api.health",
     "api.openapi",
     "static",
@@ -140,7 +143,7 @@ def test_every_staff_route_sends_anonymous_users_to_sign_in(
     for rule in rules(app):
         if (
             rule.endpoint in PUBLIC
-            or rule.endpoint.startswith("supplier.")
+            or rule.endpoint.startswith(("supplier.", "renewal."))
             or rule.endpoint == "auth.logout"
         ):
             continue

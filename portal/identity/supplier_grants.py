@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
 
 from ..extensions import db, in_write_request
-from ..models import Colleague, Request, utcnow
+from ..models import Colleague, EvidenceRenewal, Request, utcnow
 from ..services.requests.lifecycle import link_is_live
 
 R = TypeVar("R")
@@ -121,3 +121,43 @@ def supplier_view(view: Callable[..., R]) -> Callable[..., R]:
         return view(supplier_request(reference), **kwargs)
 
     return guarded
+
+
+# A renewal link (issue 26) grants its renewal only: no page of the request
+# but the renewal's own, and it ends when the renewal is answered, replaced
+# or runs out. Kept apart from the supplier grants, so supplier_request()
+# never accepts it.
+RENEWAL_SESSION_KEY = "renewal_grants"
+
+
+def _renewal_fingerprint(renewal: EvidenceRenewal) -> str:
+    return hashlib.sha256(f"renewal:{renewal.token_hash}".encode()).hexdigest()[:32]
+
+
+def grant_renewal(renewal: EvidenceRenewal) -> None:
+    grants = dict(session.get(RENEWAL_SESSION_KEY, {}))
+    now = int(utcnow().timestamp())
+    grants = {ref: grant for ref, grant in grants.items() if grant.get("until", 0) > now}
+    grants[renewal.request.reference] = {
+        "renewal": renewal.id,
+        "fp": _renewal_fingerprint(renewal),
+        "until": now + SUPPLIER_IDLE_SECONDS,
+    }
+    session[RENEWAL_SESSION_KEY] = grants
+
+
+def granted_renewal(reference: str) -> EvidenceRenewal:
+    """The open renewal this browser may answer for the request; else
+    SupplierAccessEnded (a 404)."""
+    grant = session.get(RENEWAL_SESSION_KEY, {}).get(reference)
+    if not grant or grant.get("until", 0) <= utcnow().timestamp():
+        raise SupplierAccessEnded()
+    found = db.session.get(EvidenceRenewal, grant.get("renewal"))
+    if (
+        found is None
+        or found.request.reference != reference
+        or grant.get("fp") != _renewal_fingerprint(found)
+        or not found.open
+    ):
+        raise SupplierAccessEnded()
+    return found

@@ -40,7 +40,7 @@ from ..services.platform import audit, mail
 from ..services.platform import questionnaire_registry as questionnaires
 from ..services.platform.paging import page_number
 from ..services.requests import answering as responses
-from ..services.requests import clarifications, colleagues, evidence, evidence_life
+from ..services.requests import clarifications, colleagues, evidence, evidence_life, renewals
 from ..services.requests import lifecycle as requests
 from ..services.requirements import ratings
 from ..services.review.dashboard import REVIEW_WARNING_DAYS, summarise
@@ -189,6 +189,28 @@ def accept_evidence_without_dates(request_id: int, question_id: str) -> Response
         flash(exc.message, "error")
     else:
         flash("Accepted without an expiry date; your reason is on the timeline", "success")
+    return redirect(url_for("school.view_request", request_id=row.id, _anchor="evidence"))
+
+
+@bp.post("/requests/<int:request_id>/evidence/renew")
+@requires(Action.SEND_REQUESTS)
+def ask_for_renewed_evidence(request_id: int) -> ResponseReturnValue:
+    """The school asks the supplier for renewed evidence now (the daily job
+    asks by itself 30 days before an expiry and once it has passed)."""
+    row = get_for_org(Request, request_id, current_organisation())
+    try:
+        renewals.ask(
+            db.session,
+            row,
+            request.form.getlist("question"),
+            "school",
+            utcnow().date(),
+            current_actor(),
+        )
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Asked {row.contact_email} for the renewed evidence", "success")
     return redirect(url_for("school.view_request", request_id=row.id, _anchor="evidence"))
 
 

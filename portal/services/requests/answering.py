@@ -289,6 +289,19 @@ def save_answers(
     return _write_changes(session, request, found, changes.changes, confirmed=frozenset()).changed
 
 
+def renew_answers(
+    session: Session, request: Request, values: dict[str, Any], by: str | None
+) -> int:
+    """The answers a renewal of evidence changes (its files, its expiry date:
+    services/requests/renewals.py), written without reopening the request:
+    its decision stands, and nothing else of it can change this way."""
+    found = stored_answers(session, request)
+    changes = answerset.changes_for(questionnaire_of(request), _as_stored(found), values)
+    return _write_changes(
+        session, request, found, changes.changes, confirmed=frozenset(), by=by
+    ).changed
+
+
 @dataclass(frozen=True)
 class Declaration:
     name: str

@@ -83,6 +83,18 @@ def describe(event: AuditEvent) -> str:
             )
         case "answers_uploaded":
             return f"Answers uploaded in a spreadsheet ({detail.get('saved', 0)} saved)"
+        case "renewal_requested":
+            why = {"before": " (runs out within 30 days)", "after": " (has run out)"}.get(
+                str(detail.get("reason")), ""
+            )
+            count = len(detail.get("questions") or [])
+            return f"Renewed evidence asked for: {count} item{'s' if count != 1 else ''}{why}"
+        case "evidence_renewed":
+            return "Renewed evidence received; the request judged again"
+        case "renewal_link_opened":
+            return "Renewal link opened"
+        case "evidence_accepted_without_dates":
+            return f"Evidence accepted without an expiry date: {detail.get('reason')}"
         case "export_downloaded":
             return f"Downloaded as {detail.get('format', 'a file')}"
         case _:
