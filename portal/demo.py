@@ -32,6 +32,7 @@ from .models import (
 )
 from .questionnaire import Questionnaire, logic
 from .questionnaire.examples import example_answers
+from .questionnaire.expiry import add_months
 from .services.accounts import users as accounts
 from .services.accounts.passwords import hash_password
 from .services.directory import curation as directory
@@ -140,6 +141,11 @@ REQUESTS: list[tuple[Any, ...]] = [
         {},
     ),
 ]
+
+# A Cyber Essentials certificate that runs out next month and one that ran
+# out last month (months from today), so a newcomer sees evidence expiry at
+# once (issue 26): on Suppliers -> Evidence, the home page and the requests.
+DEMO_CE_EXPIRY = {"DD-DEMO03": 1, "DD-DEMO05": -1}
 
 # Oakfield's own rules, so the demo shows a profile at work: (key, question, rule).
 DEMO_RULES = [
@@ -320,6 +326,21 @@ def _request(
     row = issued.request
     row.reference = reference
     row.token_hash = hash_token(demo_token(reference))
+    dates: dict[str, evidence.Dates] = {}
+    if reference in DEMO_CE_EXPIRY:
+        expires = add_months(utcnow().date(), DEMO_CE_EXPIRY[reference])
+        issued_on = add_months(expires, -12)
+        changes = {
+            **(changes or {}),
+            "cyber_essentials_expiry": expires.isoformat(),
+            # Cyber Essentials held, so its expiry is asked.
+            **(
+                {"certifications": ["ce"]}
+                if questionnaire_key == "cloud_supplier"
+                else {"cyber_essentials": "ce"}
+            ),
+        }
+        dates["certificate_files"] = evidence.Dates(issued_on, expires, expires <= utcnow().date())
     if state in (RequestStatus.IN_PROGRESS, RequestStatus.SUBMITTED):
         questionnaire = responses.questionnaire_of(row)
         answers = example_answers(questionnaire, fixed=changes)
@@ -331,7 +352,7 @@ def _request(
         chosen = {q.id for section in sections for q in section.answerable}
         responses.save_answers(session, row, {k: v for k, v in answers.items() if k in chosen})
         if state == RequestStatus.SUBMITTED:
-            attach_demo_files(session, row, questionnaire)
+            attach_demo_files(session, row, questionnaire, dates)
     if state == RequestStatus.SUBMITTED:
         responses.submit_response(
             session, row, responses.Declaration(contact, "Account manager", directory_consent=True)

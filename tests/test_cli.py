@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -194,6 +195,27 @@ def test_seed_demo_works_with_the_shipped_questionnaires(app: Flask, dbs: Sessio
     assert ratings["DD-DEMO03"] == "red"
     assert (ratings["DD-DEMO05"], ratings["DD-DEMO07"]) == ("red", "green")
     assert ratings["DD-DEMO06"] is None  # a screening is triaged, not rated
+    # One Cyber Essentials certificate runs out next month, one ran out last month.
+    from portal.models import TrackedEvidence
+    from portal.questionnaire.expiry import add_months, status_of
+
+    today = date.today()
+    expiries = {
+        ref: day
+        for ref, day in dbs.execute(
+            select(Request.reference, TrackedEvidence.expires_on)
+            .join(TrackedEvidence, TrackedEvidence.request_id == Request.id)
+            .where(
+                TrackedEvidence.question_id.in_(
+                    ["cyber_essentials_certificate", "certificate_files"]
+                )
+            )
+        )
+    }
+    assert expiries["DD-DEMO03"] == add_months(today, 1)
+    assert status_of(expiries["DD-DEMO03"], today) == "expiring"
+    assert expiries["DD-DEMO05"] == add_months(today, -1)
+    assert status_of(expiries["DD-DEMO05"], today) == "expired"
     # Oakfield's own side: a digital lead, part of its self-assessment, its IT support.
     oakfield = dbs.scalar(
         select(Organisation).where(Organisation.name == "Oakfield Primary School")
