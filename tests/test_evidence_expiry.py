@@ -319,3 +319,27 @@ def test_a_school_accepts_undated_evidence_with_a_reason(
         rival.post(f"/requests/{row.id}/evidence/insured/accept", data={"reason": "x"}).status_code
         == 404
     )
+
+
+def test_a_document_without_dates_is_kept_undated_for_the_school_to_decide(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    supplier, row = opened(app, make)
+    saved = post_certs(
+        supplier,
+        row,
+        insured="yes",
+        **{"insured-evidence": (io.BytesIO(PDF), "broker-letter.pdf"), "insured-undated": "y"},
+    )
+    assert saved.status_code == 302
+    stored = files_of(dbs, row)["insured"]
+    assert stored.expires_on is None and stored.issued_on is None
+    # A date typed as well is still checked: "undated" does not hide a wrong one.
+    wrong = post_certs(
+        supplier,
+        row,
+        insured="yes",
+        **{"insured-evidence": (io.BytesIO(PDF), "again.pdf"), "insured-undated": "y",
+           "insured-expires": day(-5)},
+    )  # fmt: skip
+    assert wrong.status_code != 302

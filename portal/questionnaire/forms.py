@@ -337,6 +337,11 @@ class SectionForm(Form):
                 problems[name] = str(field.process_errors[0])
         renewing = bool(self[renewing_name].data)
         issued, expires = values[issued_name], values[expires_name]
+        undated = f"{question.id}-undated"
+        if undated in self and self[undated].data and not (issued or expires or problems):
+            # The supplier says the document carries no date: it is kept
+            # undated, and the school may accept it with a reason.
+            return (None, None, False), {}
         named = {"issued": issued_name, "expires": expires_name}
         for key, message in check_dates(life, issued, expires, today, renewing=renewing).items():
             problems.setdefault(named[key], message)
@@ -429,6 +434,9 @@ def build_section_form(questionnaire: Questionnaire, section: Section) -> type[S
                 if life.asks_expiry:
                     attrs[expires] = DateAnswerField("Expiry date", validators=[Optional()])
                 attrs[renewing] = BooleanField("It has run out and is being renewed")
+                attrs[f"{q.id}-undated"] = BooleanField(
+                    "It shows no date I can give (the school decides whether to accept it)"
+                )
         attrs["section"] = section
         attrs["questionnaire"] = questionnaire
         form_class = type(f"SectionForm_{section.id}", (SectionForm,), attrs)
