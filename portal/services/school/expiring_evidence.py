@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from ...models import ANSWERED_STATUSES, Organisation, Request, TrackedEvidence
+from ...models import Organisation, Request, TrackedEvidence
 from ...questionnaire.expiry import KINDS, STATUS_LABELS, Status, status_of
 from ..platform.paging import count
 from ..platform.questionnaire_registry import definition_for_request
+from .evidence_watch import latest_answered
 
 MOST_DAYS = 365  # a year ahead: beyond it nothing is "running out"
 
@@ -46,29 +47,11 @@ class ExpiringLine:
 
 
 def _expiring(organisation: Organisation, today: date, within: int) -> Select[Any]:
-    latest = (
-        select(
-            Request.id.label("request_id"),
-            func.row_number()
-            .over(
-                partition_by=Request.supplier_id,
-                order_by=(Request.submitted_at.desc(), Request.id.desc()),
-            )
-            .label("newest"),
-        )
-        .where(
-            Request.organisation_id == organisation.id,
-            Request.status.in_([str(s) for s in ANSWERED_STATUSES]),
-        )
-        .subquery("latest")
-    )
+    latest = latest_answered(organisation, on_behalf=False)
     return (
         select(TrackedEvidence)
         .join(latest, latest.c.request_id == TrackedEvidence.request_id)
-        .where(
-            latest.c.newest == 1,
-            TrackedEvidence.expires_on <= today + timedelta(days=within),
-        )
+        .where(TrackedEvidence.expires_on <= today + timedelta(days=within))
     )
 
 
