@@ -107,6 +107,8 @@ def credentials(app: Flask, make: Factory) -> dict[str, str]:
     school = make.org()
     author = make.user(school)
     make.submitted(author, "features")
+    # Evidence that has run out and runs out soon, for /evidence/expiring to list.
+    make.submitted(author, "expiring", answers={"ce_expiry": "2020-01-01", "insured": "yes"})
     _, link = make.request(author, "features")
     with app.app_context():
         new = api_keys.create_api_key(db.session, db.session.merge(school), None, "Fuzz", "write")

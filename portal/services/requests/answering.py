@@ -15,6 +15,7 @@ from werkzeug.datastructures import FileStorage
 from ...database import rows_connection
 from ...models import OPEN_STATUSES, Answer, Request, RequestStatus, utcnow
 from ...questionnaire import Question, Questionnaire, Section, answerset, compare, logic
+from ...questionnaire.expiry import check_dates
 from ...questionnaire.forms import SectionForm, build_section_form, form_data, from_json
 from ..errors import ServiceError
 from ..platform.audit import SUPPLIER_ACTOR, record_event
@@ -443,6 +444,53 @@ def _upload_dates(
     return evidence.Dates(issued, expires, renewing)
 
 
+class UploadDatesError(ServiceError):
+    """The dates given beside an upload outside a page (the API) are wrong:
+    ``problems`` by what each is ("issued", "expires", "renewing")."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        field, message = next(iter(problems.items()))
+        super().__init__(message, field)
+        self.problems = problems
+
+
+def checked_upload_dates(question: Question, given: evidence.Dates, today: date) -> evidence.Dates:
+    """The dates beside an upload that has no page (the API), checked as the
+    section page checks them (``SectionForm.upload_dates``): only the dates
+    the question asks for (the page shows no other field), each by
+    ``check_dates``. Raises UploadDatesError, naming every date that is wrong
+    and any the question does not take: a date silently dropped would be a
+    date the caller believes was kept."""
+    life = question.life if question.takes_files else None
+    problems: dict[str, str] = {}
+    if life is None or not (life.asks_issue or life.asks_expiry):
+        why = (
+            f"its expiry is the answer to {life.answer_id}"
+            if life is not None
+            else "it has no expiry to follow"
+        )
+        sent = {"issued": given.issued_on, "expires": given.expires_on, "renewing": given.renewing}
+        problems = {
+            name: f"This question's evidence takes no dates: {why}"
+            for name, value in sent.items()
+            if value
+        }
+        if problems:
+            raise UploadDatesError(problems)
+        return evidence.Dates()
+    expires_on = given.expires_on if life.asks_expiry else None
+    if given.expires_on is not None and not life.asks_expiry:
+        problems["expires"] = (
+            f"This evidence runs out {life.months} months after it was issued: "
+            "give its issue date alone"
+        )
+    wrong = check_dates(life, given.issued_on, expires_on, today, renewing=given.renewing)
+    problems = {**wrong, **problems}
+    if problems:
+        raise UploadDatesError(problems)
+    return evidence.Dates(given.issued_on, expires_on, given.renewing)
+
+
 def save_section(
     session: Session,
     request: Request,
@@ -811,24 +859,31 @@ def answer_sheet(
 
 
 def attach_evidence(
-    session: Session, request: Request, question: Question, files: list[FileStorage]
+    session: Session,
+    request: Request,
+    question: Question,
+    files: list[FileStorage],
+    given: evidence.Dates | None = None,
+    today: date | None = None,
 ) -> list[int]:
     """Add files to a question (the API's upload): to a file question's answer,
-    or as evidence beside any other answer that takes it. Returns the ids of
-    every file the question now has."""
+    or as evidence beside any other answer that takes it, with the dates
+    ``given`` beside them (checked by :func:`checked_upload_dates`: wrong
+    dates store nothing). Returns the ids of every file the question now has."""
     ensure_editable(request)
     editable = editable_ids(session, request)
     if editable is not None and question.id not in editable:
         raise NotEditableError("This question is not part of the school's clarification questions")
     if not [f for f in files if f and f.filename]:
         raise evidence.UploadError("Choose a file to upload")
+    if question.type != "file" and question.evidence == "none":
+        raise evidence.UploadError("This question does not take evidence files")
+    dates = checked_upload_dates(question, given or evidence.Dates(), today or utcnow().date())
     if question.type == "file":
         current = answer_values(request).get(question.id) or []
-        ids = evidence.store_uploads(session, request, question, files, list(current))
+        ids = evidence.store_uploads(session, request, question, files, list(current), dates)
         save_answers(session, request, {question.id: ids})
         return ids
-    if question.evidence == "none":
-        raise evidence.UploadError("This question does not take evidence files")
     keep = [item.id for item in evidence.attached(session, request).get(question.id, [])]
-    evidence.update_attachments(session, request, question, keep, files)
+    evidence.update_attachments(session, request, question, keep, files, dates)
     return [item.id for item in evidence.attached(session, request).get(question.id, [])]

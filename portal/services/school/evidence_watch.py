@@ -49,12 +49,20 @@ class EvidenceLine:
         return STATUS_LABELS[self.status]
 
 
-def _latest_answered(organisation: Organisation) -> Subquery:
+def latest_answered(organisation: Organisation, *, on_behalf: bool = True) -> Subquery:
     """Per supplier, the newest answered request the school reads: its own,
-    or its trust's made on its behalf."""
-    on_behalf = select(RequestOnBehalf.request_id).where(
-        RequestOnBehalf.organisation_id == organisation.id
-    )
+    or its trust's made on its behalf (``on_behalf=False``: its own alone,
+    as the API lists them)."""
+    read: ColumnElement[bool] = Request.organisation_id == organisation.id
+    if on_behalf:
+        read = or_(
+            read,
+            Request.id.in_(
+                select(RequestOnBehalf.request_id).where(
+                    RequestOnBehalf.organisation_id == organisation.id
+                )
+            ),
+        )
     ranked = (
         select(
             Request.id.label("request_id"),
@@ -66,7 +74,7 @@ def _latest_answered(organisation: Organisation) -> Subquery:
             .label("newest"),
         )
         .where(
-            or_(Request.organisation_id == organisation.id, Request.id.in_(on_behalf)),
+            read,
             Request.status.in_([str(s) for s in ANSWERED_STATUSES]),
         )
         .subquery("ranked")
@@ -89,7 +97,7 @@ def _status_is(show: str, today: date) -> ColumnElement[bool]:
 
 
 def _watched(organisation: Organisation) -> Select[Any]:
-    latest = _latest_answered(organisation)
+    latest = latest_answered(organisation)
     return select(TrackedEvidence).join(latest, latest.c.request_id == TrackedEvidence.request_id)
 
 
@@ -138,7 +146,7 @@ def _line(row: TrackedEvidence, today: date) -> EvidenceLine:
 
 def counts(session: Session, organisation: Organisation, today: date) -> dict[str, int]:
     """How many pieces of evidence stand each way today, in one statement."""
-    latest = _latest_answered(organisation)
+    latest = latest_answered(organisation)
     columns = [
         func.coalesce(func.sum(case((_status_is(show, today), 1), else_=0)), 0).label(show)
         for show in SHOWN

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import date
 from typing import Any, NoReturn, TypeVar
 
 from flask import Response, abort, jsonify, request
@@ -76,6 +77,44 @@ def service_problem(message: str, field: str | None, status: int = 422) -> NoRet
 
 def page_args() -> tuple[int | None, int]:
     """(after id, limit) from ``cursor`` and ``limit`` query parameters."""
+    limit = _limit()
+    cursor = request.args.get("cursor")
+    if not cursor:
+        return None, limit
+    try:
+        after = valid_id(int(_decoded(cursor)))
+        if after is None:
+            raise ValueError(cursor)
+        return after, limit
+    except ValueError:
+        _bad_cursor()
+
+
+def dated_page_args() -> tuple[tuple[date, int] | None, int]:
+    """(after (date, id), limit) for a list ordered by a date, then id."""
+    limit = _limit()
+    cursor = request.args.get("cursor")
+    if not cursor:
+        return None, limit
+    try:
+        day, _, last = _decoded(cursor).partition(":")
+        after = valid_id(int(last))
+        if after is None:
+            raise ValueError(cursor)
+        return (date.fromisoformat(day), after), limit
+    except ValueError:
+        _bad_cursor()
+
+
+def make_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(str(last_id).encode()).decode()
+
+
+def make_dated_cursor(day: date, last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{day.isoformat()}:{last_id}".encode()).decode()
+
+
+def _limit() -> int:
     limit = request.args.get("limit", DEFAULT_PAGE, type=int)
     if not 1 <= limit <= MAX_PAGE:
         raise_problem(
@@ -84,22 +123,20 @@ def page_args() -> tuple[int | None, int]:
             kind="validation",
             errors={"limit": [f"Enter a number between 1 and {MAX_PAGE}"]},
         )
-    cursor = request.args.get("cursor")
-    if not cursor:
-        return None, limit
+    return limit
+
+
+def _decoded(cursor: str) -> str:
     try:
-        after = valid_id(int(base64.urlsafe_b64decode(cursor.encode()).decode()))
-        if after is None:
-            raise ValueError(cursor)
-        return after, limit
-    except (binascii.Error, ValueError, UnicodeError):
-        raise_problem(
-            400,
-            "cursor is not one this API gave out",
-            kind="validation",
-            errors={"cursor": ["Use the next_cursor of the previous page"]},
-        )
+        return base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeError) as exc:
+        raise ValueError(cursor) from exc
 
 
-def make_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(str(last_id).encode()).decode()
+def _bad_cursor() -> NoReturn:
+    raise_problem(
+        400,
+        "cursor is not one this API gave out",
+        kind="validation",
+        errors={"cursor": ["Use the next_cursor of the previous page"]},
+    )

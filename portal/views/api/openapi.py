@@ -122,7 +122,27 @@ UPLOAD: Schema = {
             "schema": {
                 "type": "object",
                 "properties": {
-                    "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                    "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    "issued_on": {
+                        "type": "string",
+                        "format": "date",
+                        "description": "The date the document was issued (YYYY-MM-DD). "
+                        "Required where the expiry counts from it ('12 months'); optional "
+                        "where the expiry date is asked; not taken otherwise",
+                    },
+                    "expires_on": {
+                        "type": "string",
+                        "format": "date",
+                        "description": "The date the document expires (YYYY-MM-DD). Required "
+                        'where the question asks for it (expires = "asked"); not taken '
+                        "otherwise",
+                    },
+                    "renewing": {
+                        "type": "string",
+                        "enum": ["true", "false"],
+                        "description": "true: the document has run out and is being renewed "
+                        "(an expired date is then accepted). Default false",
+                    },
                 },
                 "required": ["file"],
             }
@@ -169,7 +189,21 @@ OPERATIONS = [
        ("400", "401", "403", "415", "422", "429"), body="NewRequest",
        description="Checked by the same form as the New request page. The response's "
        "supplier_link is the only time the link exists in clear."),
-    Op("get", R, "get_request", "One request", "Requests", {"200": s.Request}, STAFF, READ),
+    Op("get", R, "get_request", "One request, with its evidence and when it runs out",
+       "Requests", {"200": s.RequestDetail}, STAFF, READ,
+       description="evidence.tracked has each piece of evidence whose expiry the school "
+       "follows, with its status today; evidence.files every file with the dates given "
+       "beside it."),
+    Op("get", "/evidence/expiring", "expiring_evidence_list",
+       "Your evidence that has run out or runs out soon, oldest expiry first", "Evidence",
+       {"200": s.ExpiringEvidencePage}, STAFF, ("400", "401", "403", "422", "429"),
+       query=(query("within", "Days ahead to reach, 0 to 365 (default 60; 0: expired only)",
+                    {"type": "integer", "minimum": 0, "maximum": 365}),
+              query("cursor", "next_cursor from the previous page"),
+              query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200})),
+       description="The evidence of each supplier's latest answered request of your "
+       "organisation (an older request is superseded), as the Evidence page lists it. 422 when "
+       "within is not a whole number from 0 to 365."),
     Op("post", f"{R}/revoke", "revoke_request_link", "Stop the supplier's link working", "Requests",
        {"200": s.Request}, STAFF, ACT),
     Op("post", f"{R}/extend", "extend_request_link", "Let the link work for more days", "Requests",
@@ -210,7 +244,10 @@ OPERATIONS = [
        "revision when someone changed the answer after you read it."),
     Op("post", "/supplier/evidence/{question_id}", "upload_evidence", "Upload files for a question",
        "Supplier", {"201": (s.Uploaded, "Stored")}, SUPPLIER,
-       ("400", "401", "404", "409", "413", "422", "429"), body=UPLOAD),
+       ("400", "401", "404", "409", "413", "422", "429"), body=UPLOAD,
+       description="The dates beside the files are checked as the questionnaire page checks "
+       "them; wrong dates (or dates the question does not take) are a 422 naming the field, "
+       "and no file is stored."),
     Op("get", "/supplier/workbook", "supplier_workbook",
        "Every question as an Excel workbook to answer in a spreadsheet", "Supplier",
        {"200": XLSX}, SUPPLIER, ("401", "404", "409", "429")),

@@ -8,12 +8,12 @@ from flask import abort, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 
 from ...extensions import db, writes_on_get
-from ...models import ANSWERED_STATUSES, Request, RequestStatus
+from ...models import ANSWERED_STATUSES, Request, RequestStatus, utcnow
 from ...permissions import Action, api_caller, request_for_org
 from ...services.downloads import contents as exports
 from ...services.errors import ServiceError
 from ...services.jobs import reminders
-from ...services.requests import clarifications
+from ...services.requests import clarifications, evidence, evidence_life
 from ...services.requests import lifecycle as requests
 from ...services.requirements import ratings
 from ...services.review import decisions as review
@@ -106,7 +106,15 @@ def create_request() -> ResponseReturnValue:
 
 @bp.get("/requests/<reference>")
 def get_request(reference: str) -> ResponseReturnValue:
-    return reply(s.Request.of(_own_request(reference, Action.VIEW_REQUESTS)))
+    """The request, with its evidence files and the evidence whose expiry the school follows."""
+    row = _own_request(reference, Action.VIEW_REQUESTS)
+    return reply(
+        s.RequestDetail.of(
+            row,
+            tracked=evidence_life.tracked(db.session, row, utcnow().date()),
+            files=evidence.files_for(db.session, row).values(),
+        )
+    )
 
 
 @bp.post("/requests/<reference>/revoke")

@@ -22,17 +22,24 @@ from ... import models
 from ...models import RequestStatus
 from ...questionnaire.compare import Comparison as ComparisonResult
 from ...questionnaire.definition import SECTION_ID, SEVERITIES
+from ...questionnaire.expiry import EXPIRING_DAYS, KINDS
+from ...questionnaire.expiry import STATUS_LABELS as STATUS_LABELS_EVIDENCE
 from ...services.directory import curation as directory
 from ...services.requests.answering import SectionProgress as Progress
 from ...services.requests.answering import StoredAnswers
+from ...services.requests.evidence_life import Tracked
 from ...services.requests.lifecycle import STATUS_LABELS
 from ...services.review.decisions import DECISIONS
+from ...services.school.expiring_evidence import ExpiringLine
 
 
 def one_of(*values: str | None, **field: Any) -> Any:
     """A text field the document lists the values of (typed str, so callers
     pass their plain strings)."""
     return Field(json_schema_extra={"enum": list(values)}, **field)
+
+
+EVIDENCE_STATUSES = ("expired", "expiring", "current", "unknown")
 
 
 def iso(value: date | datetime | None) -> str | None:
@@ -123,6 +130,10 @@ class RequestSummary(BaseModel):
         )
 
 
+class ExpiringLinks(BaseModel):
+    request: str = Field(description="The request, with all its evidence")
+
+
 class RequestLinks(BaseModel):
     self: str
     answers: str
@@ -143,6 +154,127 @@ class Request(RequestSummary):
             export=url_for("api.request_export", reference=ref),
         )
         return super().of(row, links=links, **more)
+
+
+class EvidenceFile(BaseModel):
+    """A file the supplier uploaded, with the dates given beside it."""
+
+    model_config = ConfigDict(from_attributes=True)  # read off an evidence file
+
+    id: int
+    question_id: str
+    filename: str
+    size: int = Field(description="Bytes")
+    issued_on: date | None = Field(description="The date the document was issued, if given")
+    expires_on: date | None = Field(description="The date it expires, if given")
+    renewing: bool = Field(description="The supplier said it has run out and is being renewed")
+
+
+class EvidenceExpiry(BaseModel):
+    """A piece of the request's evidence whose expiry the school follows:
+    one per question whose evidence runs out (a certificate, an insurance
+    schedule...), dated by the earliest expiry of its files."""
+
+    question_id: str
+    question: str = Field(description="The question's label")
+    kind: str = one_of(*KINDS, description="What the evidence is")
+    kind_label: str
+    expires_on: date | None = Field(description="null: no expiry date was given")
+    status: str = one_of(
+        *EVIDENCE_STATUSES,
+        description=f"Today: expired (on or before today), expiring (within {EXPIRING_DAYS} "
+        "days), current, or unknown (no expiry date)",
+    )
+    status_label: str
+    accepted_without_dates: str | None = Field(
+        description="Why the school accepted this evidence without an expiry date (null: it "
+        "did not)"
+    )
+
+    @classmethod
+    def of(cls, item: Tracked) -> Self:
+        return cls(
+            question_id=item.question.id,
+            question=item.question.label,
+            kind=item.row.kind,
+            kind_label=KINDS.get(item.row.kind, item.row.kind),
+            expires_on=item.expires_on,
+            status=item.status,
+            status_label=STATUS_LABELS_EVIDENCE[item.status],
+            accepted_without_dates=item.row.accepted_reason,
+        )
+
+
+class RequestEvidence(BaseModel):
+    tracked: list[EvidenceExpiry] = Field(
+        description="Evidence whose expiry the school follows, in the questionnaire's order "
+        "(worked out when the answers are submitted: empty before)"
+    )
+    files: list[EvidenceFile] = Field(description="Every file the supplier uploaded")
+
+
+class RequestDetail(Request):
+    """One request, with its evidence and when it runs out."""
+
+    evidence: RequestEvidence
+
+    @classmethod
+    def of(
+        cls,
+        row: models.Request,
+        *,
+        tracked: Iterable[Tracked] = (),
+        files: Iterable[models.Evidence] = (),
+        **more: Any,
+    ) -> Self:
+        evidence = RequestEvidence(
+            tracked=[EvidenceExpiry.of(item) for item in tracked],
+            files=[EvidenceFile.model_validate(f) for f in sorted(files, key=lambda f: f.id)],
+        )
+        return super().of(row, evidence=evidence, **more)
+
+
+class ExpiringEvidence(BaseModel):
+    """A piece of evidence that has run out or runs out soon."""
+
+    reference: str = Field(description="The request's reference", examples=["DD-7K2M9Q"])
+    supplier: str
+    question_id: str
+    question: str = Field(description="The question's label")
+    kind: str = one_of(*KINDS, description="What the evidence is")
+    kind_label: str
+    expires_on: date
+    status: str = one_of(
+        "expired",
+        "expiring",
+        "current",
+        description=f"Today: expired (on or before today), expiring (within {EXPIRING_DAYS} "
+        "days), or current (further off, when within asks for more)",
+    )
+    status_label: str
+    links: ExpiringLinks
+
+    @classmethod
+    def of(cls, line: ExpiringLine) -> Self:
+        return cls(
+            reference=line.reference,
+            supplier=line.supplier,
+            question_id=line.question_id,
+            question=line.question,
+            kind=line.kind,
+            kind_label=line.kind_label,
+            expires_on=line.expires_on,
+            status=line.status,
+            status_label=line.status_label,
+            links=ExpiringLinks(request=url_for("api.get_request", reference=line.reference)),
+        )
+
+
+class ExpiringEvidencePage(BaseModel):
+    items: list[ExpiringEvidence]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page")
+    total: int = Field(description="Pieces of evidence in the whole listing, on every page")
+    within: int = Field(description="Days ahead the listing reaches (0: expired only)")
 
 
 class IssuedRequest(Request):
@@ -290,15 +422,6 @@ class SupplierAnswer(Answer):
     confirmed: bool
 
 
-class EvidenceFile(BaseModel):
-    model_config = ConfigDict(from_attributes=True)  # read off an evidence file
-
-    id: int
-    question_id: str
-    filename: str
-    size: int
-
-
 class SectionProgress(BaseModel):
     section_id: str
     title: str
@@ -444,6 +567,9 @@ class UploadedFile(BaseModel):
     filename: str
     size: int
     sha256: str
+    issued_on: date | None = Field(description="The issue date given beside the file")
+    expires_on: date | None = Field(description="The expiry date given beside the file")
+    renewing: bool = Field(description="Said to have run out and to be being renewed")
 
 
 class Uploaded(BaseModel):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 
 from flask import abort, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 
 from ...extensions import db, reads_first, start_writing
 from ...identity.api_callers import api_supplier_request
-from ...models import Request
+from ...models import Request, utcnow
 from ...questionnaire import Question, Section, logic
 from ...services.downloads.contents import XLSX
 from ...services.errors import ServiceError
@@ -116,15 +117,51 @@ def save_answer(question_id: str) -> ResponseReturnValue:
     return reply(saved)
 
 
+# The multipart fields of the dates beside an upload, by what the service calls them.
+DATE_FIELDS = {"issued": "issued_on", "expires": "expires_on", "renewing": "renewing"}
+
+
+def _given_dates() -> evidence.Dates:
+    """The dates sent beside the files: ISO dates and true/false, or a 422
+    naming each field that is neither."""
+    problems: dict[str, list[str]] = {}
+    days: dict[str, date | None] = {}
+    for name in ("issued_on", "expires_on"):
+        raw = (request.form.get(name) or "").strip()
+        try:
+            days[name] = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            problems[name] = [f"{name} must be a real date written as YYYY-MM-DD, like 2027-03-31"]
+    renewing = (request.form.get("renewing") or "false").strip().lower()
+    if renewing not in ("true", "false"):
+        problems["renewing"] = ["renewing must be true or false"]
+    if problems:
+        raise_problem(
+            422, "The dates beside the files need changing: see errors", kind="validation",
+            errors=problems,
+        )  # fmt: skip
+    return evidence.Dates(days["issued_on"], days["expires_on"], renewing == "true")
+
+
 @bp.post("/supplier/evidence/<question_id>")
 def upload_evidence(question_id: str) -> ResponseReturnValue:
     """Files (multipart field ``file``, one or more) for a file question or as
-    evidence beside an answer."""
+    evidence beside an answer, with the dates the question asks for beside
+    them (``issued_on``, ``expires_on``, ``renewing``)."""
     row = api_supplier_request()
     _, question = _question(row, question_id)
     files = request.files.getlist("file")
     try:
-        ids = responses.attach_evidence(db.session, row, question, files)
+        ids = responses.attach_evidence(
+            db.session, row, question, files, _given_dates(), utcnow().date()
+        )
+    except responses.UploadDatesError as exc:
+        raise_problem(
+            422,
+            f"{exc.message}. The files were not stored",
+            kind="validation",
+            errors={DATE_FIELDS[field]: [message] for field, message in exc.problems.items()},
+        )
     except evidence.UploadError as exc:
         service_problem(exc.message, "file")
     except ServiceError as exc:
