@@ -390,6 +390,19 @@ def test_a_document_being_renewed_may_have_run_out(
     assert got.json["files"][0]["expires_on"] == day(-3)
 
 
+def test_a_document_showing_no_date_is_kept_undated(
+    supplier: tuple[FlaskClient, dict[str, str], Request],
+) -> None:
+    client, token, _ = supplier
+    got = upload(client, token, "insured", undated="true")
+    assert got.status_code == 201, got.json
+    assert (got.json["files"][0]["issued_on"], got.json["files"][0]["expires_on"]) == (None, None)
+    # A date sent with it is still checked.
+    wrong = upload(client, token, "insured", undated="true", expires_on=day(-3))
+    assert wrong.status_code == 422
+    assert upload(client, token, "insured", undated="perhaps").status_code == 422
+
+
 @pytest.mark.parametrize(
     ("question_id", "fields", "field", "message"),
     [

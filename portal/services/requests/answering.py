@@ -463,6 +463,8 @@ def checked_upload_dates(question: Question, given: evidence.Dates, today: date)
     date the caller believes was kept."""
     life = question.life if question.takes_files else None
     problems: dict[str, str] = {}
+    if given.undated and life is not None:
+        return evidence.Dates()
     if life is None or not (life.asks_issue or life.asks_expiry):
         why = (
             f"its expiry is the answer to {life.answer_id}"

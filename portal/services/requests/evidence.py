@@ -43,6 +43,12 @@ class Dates:
     issued_on: date | None = None
     expires_on: date | None = None
     renewing: bool = False
+    # The supplier says the document shows no date: stored undated, for the
+    # school to accept with a reason or not (services/requests/evidence_life.py).
+    undated: bool = False
+
+
+UNDATED = Dates(undated=True)
 
 
 def store_uploads(

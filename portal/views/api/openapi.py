@@ -143,6 +143,13 @@ UPLOAD: Schema = {
                         "description": "true: the document has run out and is being renewed "
                         "(an expired date is then accepted). Default false",
                     },
+                    "undated": {
+                        "type": "string",
+                        "enum": ["true", "false"],
+                        "description": "true: the document shows no date; it is kept undated "
+                        "for the school to accept or not (dates sent with it are still "
+                        "checked). Default false",
+                    },
                 },
                 "required": ["file"],
             }

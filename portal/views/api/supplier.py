@@ -132,22 +132,30 @@ def _given_dates() -> evidence.Dates:
             days[name] = date.fromisoformat(raw) if raw else None
         except ValueError:
             problems[name] = [f"{name} must be a real date written as YYYY-MM-DD, like 2027-03-31"]
-    renewing = (request.form.get("renewing") or "false").strip().lower()
-    if renewing not in ("true", "false"):
-        problems["renewing"] = ["renewing must be true or false"]
+    flags: dict[str, bool] = {}
+    for name in ("renewing", "undated"):
+        value = (request.form.get(name) or "false").strip().lower()
+        if value not in ("true", "false"):
+            problems[name] = [f"{name} must be true or false"]
+        flags[name] = value == "true"
     if problems:
         raise_problem(
             422, "The dates beside the files need changing: see errors", kind="validation",
             errors=problems,
         )  # fmt: skip
-    return evidence.Dates(days["issued_on"], days["expires_on"], renewing == "true")
+    if flags["undated"] and days["issued_on"] is None and days["expires_on"] is None:
+        # The document shows no date: kept undated, as the page does, for the
+        # school to accept or not (a date sent with it is still checked).
+        return evidence.UNDATED
+    return evidence.Dates(days["issued_on"], days["expires_on"], flags["renewing"])
 
 
 @bp.post("/supplier/evidence/<question_id>")
 def upload_evidence(question_id: str) -> ResponseReturnValue:
     """Files (multipart field ``file``, one or more) for a file question or as
     evidence beside an answer, with the dates the question asks for beside
-    them (``issued_on``, ``expires_on``, ``renewing``)."""
+    them (``issued_on``, ``expires_on``, ``renewing``; ``undated=true`` for a
+    document that shows no date)."""
     row = api_supplier_request()
     _, question = _question(row, question_id)
     files = request.files.getlist("file")
