@@ -4,14 +4,20 @@ asking the supplier for fresh answers instead."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from ...models import Adoption, DirectoryEntry, EntryStatus, Organisation, User
+from ...models import Adoption, DirectoryEntry, EntryStatus, Membership, Organisation, Role, User
+from ...questionnaire.display import format_day
 from ..errors import ServiceError
 from ..platform.audit import record_event
+from ..platform.mail import queue_email
+from ..platform.questionnaire_registry import definition_for
+from ..platform.runtime import runtime
 from ..requirements import ratings
+from . import entry_evidence
 
 
 def adoption_of(
@@ -79,3 +85,60 @@ def fresh_request_defaults(entry: DirectoryEntry) -> dict[str, str]:
         "message": f"We found {entry.product} in the due-diligence directory and would like "
         "your current answers for our school.",
     }
+
+
+def _told(session: Session, adoption: Adoption) -> list[str]:
+    """Who hears of a new version: whoever adopted the listing, while still
+    an active member of the school; else the school's admins."""
+    adopter = adoption.adopted_by
+    if (
+        adopter is not None
+        and adopter.is_active
+        and any(m.organisation_id == adoption.organisation_id for m in adopter.memberships)
+    ):
+        return [adopter.email]
+    return list(
+        session.scalars(
+            select(User.email)
+            .join(Membership, Membership.user_id == User.id)
+            .where(
+                Membership.organisation_id == adoption.organisation_id,
+                Membership.role == Role.ADMIN,
+                User.is_active.is_(True),
+                User.is_service.is_(False),
+            )
+            .order_by(User.email)
+        )
+    )
+
+
+def tell_of_new_version(
+    session: Session,
+    adoption: Adoption,
+    previous: DirectoryEntry,
+    entry: DirectoryEntry,
+    today: date,
+) -> None:
+    """Email a school that adopted the listing that a new version is its
+    assessment now, with its rating against the school's requirements and,
+    where the curator renewed evidence, what now runs out when."""
+    labels = {q.id: q.label for q in definition_for(entry.questionnaire_version).questions()}
+    renewed = [
+        f"{labels.get(qid, qid)}: now runs out on {format_day(day)}"
+        for qid, day in entry_evidence.renewed(previous, entry).items()
+    ]
+    link = runtime(session).links.url("directory.entry", entry_id=entry.id)
+    for address in _told(session, adoption):
+        queue_email(
+            session,
+            to=address,
+            subject=f"{entry.product} ({entry.supplier.name}): a new version in the directory"
+            + (", evidence renewed" if renewed else ""),
+            template="directory_new_version",
+            organisation=adoption.organisation,
+            entry=entry,
+            adoption=adoption,
+            renewed=renewed,
+            still_expired=entry_evidence.expired_on(entry, today),
+            link=link,
+        )
