@@ -434,6 +434,8 @@ def send_reminders_command() -> None:
     """Remind contacts of open requests due soon or overdue (never twice a day),
     and schools of supplier and standards reviews falling due (once per item
     per due date)."""
+    from .models import utcnow
+    from .services.directory.adoption import rerate_past_expiry
     from .services.jobs.reminders import send_reminders
     from .services.jobs.review_reminders import send_review_reminders
     from .services.platform.mail import deliver_queued
@@ -441,6 +443,8 @@ def send_reminders_command() -> None:
     with db.new_session() as session:
         sent = send_reminders(session)
         reviews = send_review_reminders(session)
+        # Adopted entries whose evidence ran out: their kept rating follows (issue 26).
+        rerated = rerate_past_expiry(session, utcnow().date())
         session.commit()
         deliver_queued(session)
         session.commit()
@@ -454,6 +458,10 @@ def send_reminders_command() -> None:
                 f"{review.organisation.name}: {len(review.items)} review(s) due ({', '.join(review.to)})"
             )
         click.echo(f"{len(reviews)} school(s) reminded of reviews")
+        if rerated:
+            click.echo(
+                f"{rerated} adopted directory entr{'y' if rerated == 1 else 'ies'} re-rated: evidence expired"
+            )
 
 
 @click.command("export-register")

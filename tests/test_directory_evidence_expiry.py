@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.models import AuditEvent, DirectoryEntry, Organisation, User, utcnow
+from portal.models import Adoption, AuditEvent, DirectoryEntry, Organisation, User, utcnow
 from portal.questionnaire.compare import Outcome
 from portal.questionnaire.display import format_day
 from portal.services.directory import curation
@@ -492,3 +492,51 @@ def test_an_entry_from_before_dates_were_kept_is_never_stale(
     with app.app_context():
         found = curation.workspace(db.session, "refresh", 1, today() + timedelta(days=3650))
         assert found.counts["refresh"] == 0
+
+
+def test_the_api_says_when_an_entrys_evidence_expired(
+    app: Flask, client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    from .test_api import bearer, make_key
+
+    entry_id, _ = published(client, make, today() + timedelta(days=200))
+    school = make.org("Oakfield Primary School")
+    key = bearer(make_key(app, school))
+    api = app.test_client()
+    assert api.get(f"/api/v1/directory/{entry_id}", headers=key).json["evidence_expired_on"] is None
+    ran_out = today() - timedelta(days=5)
+    run_out(dbs, entry_id, "ce_certificate", ran_out)
+    (item,) = api.get("/api/v1/directory?q=safe", headers=key).json["items"]
+    assert item["evidence_expired_on"] == ran_out.isoformat()
+    detail = api.get(f"/api/v1/directory/{entry_id}?compare=true", headers=key).json
+    finding = next(
+        f for f in detail["comparison"]["findings"] if f["question_id"] == "ce_certificate"
+    )
+    assert finding["outcome"] == "not_met"
+    assert finding["reason"] == f"The evidence expired on {words(ran_out)}"
+
+
+def test_the_daily_job_re_rates_an_adoption_once_its_evidence_runs_out(
+    app: Flask, client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    entry_id, _ = published(client, make, today() + timedelta(days=200))
+    hillside = make.org("Hillside Primary")
+    admin = make.user(hillside, role="admin")
+    set_rule(app, hillside, admin, "expiring", "insured", INSURED)
+    school_client(client, admin).post(f"/directory/{entry_id}/adopt")
+    dbs.rollback()
+    adoption = dbs.scalar(select(Adoption).where(Adoption.organisation_id == hillside.id))
+    assert adoption is not None
+    rated = adoption.rating
+    # Ten days on, the insurance ran out yesterday.
+    adoption.rated_at = utcnow() - timedelta(days=10)
+    dbs.commit()
+    run_out(dbs, entry_id, "insured", today() - timedelta(days=1))
+
+    first = app.test_cli_runner().invoke(args=["send-reminders"])
+    assert "1 adopted directory entry re-rated: evidence expired" in first.output
+    dbs.rollback()
+    adoption = dbs.get(Adoption, adoption.id)
+    assert (rated, adoption.rating) == ("green", "amber")  # a major rule not met
+    again = app.test_cli_runner().invoke(args=["send-reminders"])
+    assert "re-rated" not in again.output

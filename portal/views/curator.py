@@ -157,11 +157,10 @@ def date_evidence(entry_id: int) -> ResponseReturnValue:
         flash(next(iter(form.errors.values()))[0], "error")
     else:
         try:
-            entry_evidence.set_expiry(
+            directory.date_evidence(
                 db.session,
                 current_actor(),
                 found,
-                questionnaires.definition_for(found.questionnaire_version),
                 form.question.data or "",
                 form.expires.data,
                 utcnow().date(),

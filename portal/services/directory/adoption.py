@@ -9,8 +9,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from ...models import Adoption, DirectoryEntry, EntryStatus, Membership, Organisation, Role, User
+from ...models import Adoption, DirectoryEntry, EntryStatus, Organisation, User
 from ...questionnaire.display import format_day
+from ..accounts.users import person_or_admins
 from ..errors import ServiceError
 from ..platform.audit import record_event
 from ..platform.mail import queue_email
@@ -87,31 +88,6 @@ def fresh_request_defaults(entry: DirectoryEntry) -> dict[str, str]:
     }
 
 
-def _told(session: Session, adoption: Adoption) -> list[str]:
-    """Who hears of a new version: whoever adopted the listing, while still
-    an active member of the school; else the school's admins."""
-    adopter = adoption.adopted_by
-    if (
-        adopter is not None
-        and adopter.is_active
-        and any(m.organisation_id == adoption.organisation_id for m in adopter.memberships)
-    ):
-        return [adopter.email]
-    return list(
-        session.scalars(
-            select(User.email)
-            .join(Membership, Membership.user_id == User.id)
-            .where(
-                Membership.organisation_id == adoption.organisation_id,
-                Membership.role == Role.ADMIN,
-                User.is_active.is_(True),
-                User.is_service.is_(False),
-            )
-            .order_by(User.email)
-        )
-    )
-
-
 def tell_of_new_version(
     session: Session,
     adoption: Adoption,
@@ -128,7 +104,8 @@ def tell_of_new_version(
         for qid, day in entry_evidence.renewed(previous, entry).items()
     ]
     link = runtime(session).links.url("directory.entry", entry_id=entry.id)
-    for address in _told(session, adoption):
+    # Whoever adopted the listing, while still at the school; else its admins.
+    for address in person_or_admins(session, adoption.organisation_id, adoption.adopted_by):
         queue_email(
             session,
             to=address,
@@ -142,3 +119,25 @@ def tell_of_new_version(
             still_expired=entry_evidence.expired_on(entry, today),
             link=link,
         )
+
+
+def rerate_past_expiry(session: Session, today: date) -> int:
+    """Re-rate each adoption whose entry's evidence ran out since it was
+    last rated (the daily job): a school's register shows the rating kept
+    on the adoption, and an expired file is no file. Returns how many."""
+    done = 0
+    for adoption in session.scalars(
+        select(Adoption)
+        .join(DirectoryEntry, DirectoryEntry.id == Adoption.entry_id)
+        .where(DirectoryEntry.evidence_expiry.is_not(None))
+        .options(joinedload(Adoption.entry), joinedload(Adoption.organisation))
+    ):
+        rated = adoption.rated_at.date() if adoption.rated_at is not None else None
+        if any(
+            (rated is None or rated < day) and day <= today
+            for day in entry_evidence.dates_of(adoption.entry).values()
+        ):
+            ratings.rate_adoption(session, adoption, today)
+            done += 1
+    session.flush()
+    return done

@@ -460,6 +460,35 @@ def save_section(
     return plan
 
 
+def date_evidence(
+    session: Session,
+    actor: User,
+    entry: DirectoryEntry,
+    question_id: str,
+    day: date | None,
+    today: date | None = None,
+) -> None:
+    """The curator sets (with no date, clears) when one question's evidence
+    runs out, on a draft: a published entry's dates change by a new version,
+    which is what tells the schools that adopted it."""
+    if entry.status != EntryStatus.DRAFT:
+        raise ServiceError("Only a draft's dates can change: start a new version")
+    questionnaire = definition_for(entry.questionnaire_version)
+    entry_evidence.check_expiry(questionnaire, question_id, day, today or utcnow().date())
+    dates = dict(entry.evidence_expiry or {})
+    if day is None:
+        dates.pop(question_id, None)
+    else:
+        dates[question_id] = day.isoformat()
+    entry.evidence_expiry = dates
+    entry.updated_at = utcnow()
+    _audit(
+        session, "entry_evidence_dated", actor, entry,
+        question=question_id, expires_on=day.isoformat() if day else None,
+    )  # fmt: skip
+    session.flush()
+
+
 def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[str]]:
     return {
         "added": sorted(set(after) - set(before)),

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, case, func, select, true
 from sqlalchemy.orm import Session, defer, joinedload
 
-from ...models import DirectoryEntry, EntryStatus, Request, Role, TrackedEvidence, User, utcnow
+from ...models import DirectoryEntry, EntryStatus, Request, TrackedEvidence
 from ...questionnaire import Question, Questionnaire, logic
 from ...questionnaire.display import format_day
 from ...questionnaire.expiry import (
@@ -32,7 +32,6 @@ from ...questionnaire.expiry import (
     status_of,
 )
 from ..errors import ServiceError
-from ..platform.audit import record_event
 from ..requirements.ratings import expired_entry_evidence
 
 
@@ -144,56 +143,30 @@ def dated_questions(
     return found
 
 
-def set_expiry(
-    session: Session,
-    actor: User,
-    entry: DirectoryEntry,
-    questionnaire: Questionnaire,
-    question_id: str,
-    day: date | None,
-    today: date,
+def check_expiry(
+    questionnaire: Questionnaire, question_id: str, day: date | None, today: date
 ) -> None:
-    """The curator sets (or, with no date, clears) the expiry of one
-    question's evidence on a draft. A date that far off is a typing mistake."""
-    if entry.status != EntryStatus.DRAFT:
-        raise ServiceError("Only a draft's dates can change: start a new version")
+    """Refuse a date the curator cannot mean for this question's evidence:
+    a question whose evidence does not expire, or a day so far off that it
+    is a typing mistake (as a supplier's dates are checked: expiry.py)."""
     try:
-        question = questionnaire.question(question_id)
+        question: Question | None = questionnaire.question(question_id)
     except KeyError:
         question = None
     if question is None or not _dated(question):
         raise ServiceError("Choose a question whose evidence expires", "question")
+    if day is None:
+        return
     earliest = date(today.year - EARLIEST_YEARS_BACK, 1, 1)
-    latest = add_months(today, LATEST_YEARS_AHEAD * 12)
-    if day is not None and day > latest:
+    if day > add_months(today, LATEST_YEARS_AHEAD * 12):
         raise ServiceError(
             f"The expiry date must be within {LATEST_YEARS_AHEAD} years: check the year",
             "expires",
         )
-    if day is not None and day < earliest:
+    if day < earliest:
         raise ServiceError(
             f"The expiry date must be after {earliest.year}: check the year", "expires"
         )
-    dates = dict(entry.evidence_expiry or {})
-    if day is None:
-        dates.pop(question_id, None)
-    else:
-        dates[question_id] = day.isoformat()
-    entry.evidence_expiry = dates
-    entry.updated_at = utcnow()
-    # Filed under the curator organisation, as curation's other events are.
-    curator_org = next((m.organisation for m in actor.memberships if m.role == Role.CURATOR), None)
-    record_event(
-        session,
-        "entry_evidence_dated",
-        organisation=curator_org,
-        actor=actor,
-        entry=entry.id,
-        listing=entry.listing_id,
-        question=question_id,
-        expires_on=day.isoformat() if day else None,
-    )
-    session.flush()
 
 
 def renewed(before: DirectoryEntry, after: DirectoryEntry) -> dict[str, date]:

@@ -23,6 +23,7 @@ from ...models import RequestStatus
 from ...questionnaire.compare import Comparison as ComparisonResult
 from ...questionnaire.definition import SECTION_ID, SEVERITIES
 from ...services.directory import curation as directory
+from ...services.directory import entry_evidence
 from ...services.requests.answering import SectionProgress as Progress
 from ...services.requests.answering import StoredAnswers
 from ...services.requests.lifecycle import STATUS_LABELS
@@ -480,6 +481,8 @@ class DirectoryEntry(BaseModel):
     reviewed_on: date | None
     review_due: date
     review_overdue: bool
+    # The day the entry's evidence first ran out, if any has (issue 26).
+    evidence_expired_on: date | None = None
     curator_authored: bool
     links: EntryLinks
 
@@ -501,6 +504,7 @@ class DirectoryEntry(BaseModel):
             reviewed_on=entry.reviewed_on,
             review_due=entry.review_due,
             review_overdue=directory.review_overdue(entry),
+            evidence_expired_on=entry_evidence.expired_on(entry, models.utcnow().date()),
             curator_authored=entry.curator_authored,
             links=EntryLinks(self=url_for("api.get_directory_entry", entry_id=entry.id)),
             **more,
