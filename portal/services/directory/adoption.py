@@ -135,7 +135,7 @@ def rerate_past_expiry(session: Session, today: date) -> int:
         rated = adoption.rated_at.date() if adoption.rated_at is not None else None
         if any(
             (rated is None or rated < day) and day <= today
-            for day in entry_evidence.dates_of(adoption.entry).values()
+            for day in ratings.entry_evidence_dates(adoption.entry).values()
         ):
             ratings.rate_adoption(session, adoption, today)
             done += 1

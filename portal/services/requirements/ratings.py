@@ -210,19 +210,27 @@ def comparison_for_school(
     )
 
 
-def expired_entry_evidence(entry: DirectoryEntry, today: date) -> dict[str, date]:
-    """The questions whose evidence behind a directory entry has run out by
-    ``today``, with the day (issue 26): read from the dates the entry keeps
-    (``evidence_expiry``), a date that does not parse being no date."""
+def entry_evidence_dates(entry: DirectoryEntry) -> dict[str, date]:
+    """When the evidence behind a directory entry runs out, by question
+    (issue 26), read from ``evidence_expiry``; a date that does not parse
+    is no date."""
     found: dict[str, date] = {}
     for question_id, text in (entry.evidence_expiry or {}).items():
         try:
-            day = date.fromisoformat(str(text))
+            found[question_id] = date.fromisoformat(str(text))
         except ValueError:
             continue
-        if status_of(day, today) == "expired":
-            found[question_id] = day
     return found
+
+
+def expired_entry_evidence(entry: DirectoryEntry, today: date) -> dict[str, date]:
+    """The questions whose evidence behind a directory entry has run out by
+    ``today``, with the day."""
+    return {
+        question_id: day
+        for question_id, day in entry_evidence_dates(entry).items()
+        if status_of(day, today) == "expired"
+    }
 
 
 def comparison_for_entry(

@@ -51,6 +51,7 @@ from ..errors import ServiceError
 from ..platform.audit import record_event
 from ..platform.paging import Page, page_of
 from ..requests.lifecycle import STATUS_LABELS
+from ..requirements import ratings
 from . import dpia
 
 CATEGORY_LABELS = dict(CATEGORIES)
@@ -410,7 +411,7 @@ def _of_request(row: Any) -> Assessment:
 
 def _of_adoption(adoption: Adoption, today: date) -> Assessment:
     entry = adoption.entry
-    dates = entry_evidence.dates_of(entry)
+    dates = ratings.entry_evidence_dates(entry)
     return Assessment(
         kind="directory",
         label=f"Directory entry {entry.listing_id} (adopted)",
