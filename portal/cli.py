@@ -433,8 +433,11 @@ def _watch_outbox(every: float) -> None:
 def send_reminders_command() -> None:
     """Remind contacts of open requests due soon or overdue (never twice a day),
     schools of supplier and standards reviews falling due (once per item per
-    due date), and ask suppliers for evidence that runs out within 30 days or
-    has run out (once per expiry, never twice a day)."""
+    due date), ask suppliers for evidence that runs out within 30 days or has
+    run out (once per expiry, never twice a day), and re-rate adopted
+    directory entries whose evidence has run out."""
+    from .models import utcnow
+    from .services.directory.adoption import rerate_past_expiry
     from .services.jobs.evidence_renewals import send_renewals
     from .services.jobs.reminders import send_reminders
     from .services.jobs.review_reminders import send_review_reminders
@@ -444,6 +447,8 @@ def send_reminders_command() -> None:
         sent = send_reminders(session)
         reviews = send_review_reminders(session)
         renewed = send_renewals(session)
+        # Adopted entries whose evidence ran out: their kept rating follows (issue 26).
+        rerated = rerate_past_expiry(session, utcnow().date())
         session.commit()
         deliver_queued(session)
         session.commit()
@@ -462,6 +467,10 @@ def send_reminders_command() -> None:
                 f"{ask.request.reference}: renewed evidence asked for ({', '.join(ask.questions)})"
             )
         click.echo(f"{len(renewed)} supplier(s) asked for renewed evidence")
+        if rerated:
+            click.echo(
+                f"{rerated} adopted directory entr{'y' if rerated == 1 else 'ies'} re-rated: evidence expired"
+            )
 
 
 @click.command("export-register")

@@ -31,6 +31,7 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, float], ...] = (
     ("_review_due", "Review due", 13),
     ("_summary", "Curator's summary", 40),
     ("_conditions", "Known conditions", 32),
+    ("_evidence", "Evidence", 26),
 )
 
 
@@ -47,6 +48,8 @@ class DirectoryRow:
     summary: str
     conditions: str
     answers: Mapping[str, Any]
+    # "Evidence expired on 1 March 2026" once any has run out (issue 26).
+    evidence: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ def _write_row(
     for column, day in ((6, row.reviewed), (7, row.review_due)):
         if day is not None:
             sheet.write_datetime(line, column, datetime(day.year, day.month, day.day), dates)
-    cells.texts(sheet, line, [row.summary, row.conditions], first=8)
+    cells.texts(sheet, line, [row.summary, row.conditions, row.evidence], first=8)
     first = len(SUMMARY_COLUMNS)
     for offset, question in enumerate(questions):
         value = row.answers.get(question.id)

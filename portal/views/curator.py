@@ -9,18 +9,18 @@ from flask.typing import ResponseReturnValue
 
 from ..extensions import db, reads_first, start_writing
 from ..identity.staff_sessions import current_actor
-from ..models import DirectoryEntry, EntryStatus
+from ..models import DirectoryEntry, EntryStatus, utcnow
 from ..permissions import Action, consented_submission, curated_entry, requires
 from ..questionnaire import logic
 from ..questionnaire.forms import SelectChoice, build_section_form, form_data
 from ..services.directory import curation as directory
-from ..services.directory import entry_workbooks
+from ..services.directory import entry_evidence, entry_workbooks
 from ..services.downloads.contents import XLSX
 from ..services.errors import ServiceError
 from ..services.platform import questionnaire_registry as questionnaires
 from ..services.platform.paging import page_number
 from ..services.requests import answering as responses
-from .forms import AuthoredEntryForm, EntryForm, WithdrawForm
+from .forms import AuthoredEntryForm, EntryForm, EvidenceExpiryForm, WithdrawForm
 
 bp = Blueprint("curator", __name__, url_prefix="/curate")
 
@@ -128,11 +128,14 @@ def entry(entry_id: int) -> ResponseReturnValue:
             flash("Saved", "success")
             return redirect(_entry_url(found))
     questionnaire = questionnaires.definition_for(found.questionnaire_version)
+    today = utcnow().date()
     return render_template(
         "curator/entry.html",
         entry=found,
         form=form,
         withdraw_form=WithdrawForm(),
+        evidence=entry_evidence.dated_questions(questionnaire, found, today),
+        evidence_expired_on=entry_evidence.expired_on(found, today),
         questionnaire=questionnaire,
         shown=logic.visibility(questionnaire, found.answers),
         history=directory.history(db.session, found, include_drafts=True),
@@ -140,6 +143,33 @@ def entry(entry_id: int) -> ResponseReturnValue:
         categories=directory.CATEGORY_LABELS,
         status_labels_entry=directory.ENTRY_STATUS_LABELS,
     )
+
+
+@bp.post("/entries/<int:entry_id>/evidence-expiry")
+@requires(Action.CURATE)
+def date_evidence(entry_id: int) -> ResponseReturnValue:
+    """Set or correct when one question's evidence runs out, on a draft."""
+    found = curated_entry(entry_id)
+    if found.status != EntryStatus.DRAFT:
+        abort(404)
+    form = EvidenceExpiryForm()
+    if not form.validate_on_submit():
+        flash(next(iter(form.errors.values()))[0], "error")
+    else:
+        try:
+            directory.date_evidence(
+                db.session,
+                current_actor(),
+                found,
+                form.question.data or "",
+                form.expires.data,
+                utcnow().date(),
+            )
+        except ServiceError as exc:
+            flash(exc.message, "error")
+        else:
+            flash("Evidence date saved", "success")
+    return redirect(f"{_entry_url(found)}#evidence-expiry")
 
 
 @bp.route("/entries/<int:entry_id>/sections/<section_id>", methods=["GET", "POST"])

@@ -16,6 +16,7 @@ from ..permissions import Action, can, requires, visible_entry
 from ..questionnaire import logic
 from ..services.directory import adoption as directory_adoption
 from ..services.directory import curation as directory
+from ..services.directory import entry_evidence
 from ..services.directory import search as directory_search
 from ..services.downloads import contents as exports
 from ..services.downloads import directory as directory_export
@@ -63,11 +64,16 @@ def search() -> ResponseReturnValue:
 def entry(entry_id: int) -> ResponseReturnValue:
     organisation = current_organisation()
     found = visible_entry(entry_id, organisation)
-    comparison = directory_search.comparison_for_school(db.session, found, organisation)
+    today = utcnow().date()
+    comparison = directory_search.comparison_for_school(db.session, found, organisation, today)
     questionnaire = questionnaires.definition_for(found.questionnaire_version)
     return render_template(
         "directory/entry.html",
         entry=found,
+        evidence_expired_on=entry_evidence.expired_on(found, today),
+        evidence=[
+            d for d in entry_evidence.dated_questions(questionnaire, found, today) if d.expires_on
+        ],
         comparison=comparison,
         findings=comparison.gaps_first(),
         questionnaire=questionnaire,

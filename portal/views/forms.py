@@ -430,6 +430,19 @@ class AuthoredEntryForm(EntryForm):
     )
 
 
+class EvidenceExpiryForm(FlaskForm):
+    """The curator dates one question's evidence on a draft entry (issue 26)."""
+
+    question = StringField(
+        "Question", validators=[InputRequired("Choose a question"), Length(max=64)]
+    )
+    expires = DateAnswerField(
+        "Expires on",
+        description="Leave blank if the documents give no date.",
+        validators=[Optional()],
+    )
+
+
 class WithdrawForm(FlaskForm):
     reason = TextAreaField(
         "Why it is withdrawn",

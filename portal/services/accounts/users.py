@@ -444,3 +444,29 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     for membership in user.memberships:
         record_event(session, "password_changed", organisation=membership.organisation, actor=user)
     session.flush()
+
+
+def person_or_admins(
+    session: Session, organisation_id: int, person: User | None
+) -> tuple[str, ...]:
+    """Whom to email about one of an organisation's matters: ``person`` (its
+    digital lead, whoever adopted an entry) while still an active member of
+    it, else its active admins (never a service account)."""
+    if (
+        person is not None
+        and person.is_active
+        and any(m.organisation_id == organisation_id for m in person.memberships)
+    ):
+        return (person.email,)
+    admins = session.scalars(
+        select(User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.organisation_id == organisation_id,
+            Membership.role == Role.ADMIN,
+            User.is_active.is_(True),
+            User.is_service.is_(False),
+        )
+        .order_by(User.email)
+    )
+    return tuple(admins)

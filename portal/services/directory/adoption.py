@@ -4,14 +4,21 @@ asking the supplier for fresh answers instead."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from ...models import Adoption, DirectoryEntry, EntryStatus, Organisation, User
+from ...questionnaire.display import format_day
+from ..accounts.users import person_or_admins
 from ..errors import ServiceError
 from ..platform.audit import record_event
+from ..platform.mail import queue_email
+from ..platform.questionnaire_registry import definition_for
+from ..platform.runtime import runtime
 from ..requirements import ratings
+from . import entry_evidence
 
 
 def adoption_of(
@@ -79,3 +86,58 @@ def fresh_request_defaults(entry: DirectoryEntry) -> dict[str, str]:
         "message": f"We found {entry.product} in the due-diligence directory and would like "
         "your current answers for our school.",
     }
+
+
+def tell_of_new_version(
+    session: Session,
+    adoption: Adoption,
+    previous: DirectoryEntry,
+    entry: DirectoryEntry,
+    today: date,
+) -> None:
+    """Email a school that adopted the listing that a new version is its
+    assessment now, with its rating against the school's requirements and,
+    where the curator renewed evidence, what now runs out when."""
+    labels = {q.id: q.label for q in definition_for(entry.questionnaire_version).questions()}
+    renewed = [
+        f"{labels.get(qid, qid)}: now runs out on {format_day(day)}"
+        for qid, day in entry_evidence.renewed(previous, entry).items()
+    ]
+    link = runtime(session).links.url("directory.entry", entry_id=entry.id)
+    # Whoever adopted the listing, while still at the school; else its admins.
+    for address in person_or_admins(session, adoption.organisation_id, adoption.adopted_by):
+        queue_email(
+            session,
+            to=address,
+            subject=f"{entry.product} ({entry.supplier.name}): a new version in the directory"
+            + (", evidence renewed" if renewed else ""),
+            template="directory_new_version",
+            organisation=adoption.organisation,
+            entry=entry,
+            adoption=adoption,
+            renewed=renewed,
+            still_expired=entry_evidence.expired_on(entry, today),
+            link=link,
+        )
+
+
+def rerate_past_expiry(session: Session, today: date) -> int:
+    """Re-rate each adoption whose entry's evidence ran out since it was
+    last rated (the daily job): a school's register shows the rating kept
+    on the adoption, and an expired file is no file. Returns how many."""
+    done = 0
+    for adoption in session.scalars(
+        select(Adoption)
+        .join(DirectoryEntry, DirectoryEntry.id == Adoption.entry_id)
+        .where(DirectoryEntry.evidence_expiry.is_not(None))
+        .options(joinedload(Adoption.entry), joinedload(Adoption.organisation))
+    ):
+        rated = adoption.rated_at.date() if adoption.rated_at is not None else None
+        if any(
+            (rated is None or rated < day) and day <= today
+            for day in ratings.entry_evidence_dates(adoption.entry).values()
+        ):
+            ratings.rate_adoption(session, adoption, today)
+            done += 1
+    session.flush()
+    return done

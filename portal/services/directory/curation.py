@@ -45,6 +45,8 @@ from ..platform.questionnaire_registry import (
 from ..requests.lifecycle import find_or_create_supplier
 from ..requirements import ratings
 from ..review.decisions import default_review_date
+from . import adoption as adoption_service
+from . import entry_evidence
 
 CATEGORY_LABELS = dict(CATEGORIES)
 RATINGS = ("green", "amber", "red")
@@ -130,6 +132,7 @@ def curatable(row: Request) -> bool:
 WORKSPACE_LISTS = {
     "queue": "Submissions shared with the directory",
     "overdue": "Review overdue",
+    "refresh": "Evidence to refresh",
     "drafts": "Drafts",
     "published": "Published",
     "withdrawn": "Withdrawn",
@@ -224,7 +227,8 @@ def _entries_query(name: str, today: date) -> Select[Any]:
 @dataclass(frozen=True)
 class Workspace:
     shown: str  # a WORKSPACE_LISTS key
-    page: Page[Any]  # of _queue_query's rows for the queue, of entries otherwise
+    # Of _queue_query's rows for the queue, ToRefresh for "refresh", else of entries.
+    page: Page[Any]
     counts: dict[str, int]  # every list's total, for its tab
 
 
@@ -241,12 +245,22 @@ def workspace(session: Session, shown: str, number: int, today: date | None = No
     counts = {
         "queue": _queue_count(session),
         "overdue": count(session, _entries_query("overdue", today)),
+        "refresh": entry_evidence.refresh_count(session, today),
         "drafts": by_status.get(EntryStatus.DRAFT, 0),
         "published": by_status.get(EntryStatus.PUBLISHED, 0),
         "withdrawn": by_status.get(EntryStatus.WITHDRAWN, 0),
     }
     if shown == "queue":
         page = page_of(session, _queue_query(session), number, total=counts[shown], scalars=False)
+    elif shown == "refresh":
+        rows = page_of(
+            session,
+            entry_evidence.refresh_query(session, today),
+            number,
+            total=counts[shown],
+            scalars=False,
+        )
+        page = rows.map([entry_evidence.to_refresh(row, today) for row in rows.items])
     else:
         page = page_of(session, _entries_query(shown, today), number, total=counts[shown])
     return Workspace(shown, page, counts)
@@ -277,6 +291,7 @@ def _new_entry(
     version: QuestionnaireVersion,
     answers: dict[str, Any],
     evidence_questions: list[str],
+    evidence_expiry: dict[str, str],
     source: Request | None,
     authored: bool,
     listing: DirectoryEntry | None,
@@ -313,6 +328,7 @@ def _new_entry(
         questionnaire_version=version,
         answers=answers,
         evidence_questions=evidence_questions,
+        evidence_expiry=evidence_expiry,
         source_request=source,
         curator_authored=authored,
         status=EntryStatus.DRAFT,
@@ -356,6 +372,8 @@ def draft_from_submission(
             questionnaire, {a.question_id: a.value for a in submission.answers}
         ),
         evidence_questions=sorted(set(files) & asked),
+        # When that evidence runs out, as the school that asked tracks it.
+        evidence_expiry=entry_evidence.from_submission(session, submission, asked),
         source=submission,
         authored=False,
         listing=listing,
@@ -378,6 +396,7 @@ def draft_authored(
         version=version,
         answers={},
         evidence_questions=[],
+        evidence_expiry={},  # the curator's answers give them (save_section)
         source=None,
         authored=True,
         listing=None,
@@ -404,6 +423,8 @@ def new_version(session: Session, actor: User, current: DirectoryEntry) -> Direc
         version=current.questionnaire_version,
         answers=dict(current.answers),
         evidence_questions=list(current.evidence_questions),
+        # The dates as they stand, for the curator to renew on the draft.
+        evidence_expiry=dict(current.evidence_expiry or {}),
         source=None,
         authored=current.curator_authored,
         listing=current,
@@ -432,10 +453,40 @@ def save_section(
         form, {qid: answerset.Stored(value) for qid, value in entry.answers.items()}
     )
     entry.answers = plan.answers
+    entry_evidence.follow_answers(definition_for(entry.questionnaire_version), entry, plan.saved)
     entry.updated_at = utcnow()
     _audit(session, "entry_answers_saved", actor, entry, questions=sorted(plan.saved))
     session.flush()
     return plan
+
+
+def date_evidence(
+    session: Session,
+    actor: User,
+    entry: DirectoryEntry,
+    question_id: str,
+    day: date | None,
+    today: date | None = None,
+) -> None:
+    """The curator sets (with no date, clears) when one question's evidence
+    runs out, on a draft: a published entry's dates change by a new version,
+    which is what tells the schools that adopted it."""
+    if entry.status != EntryStatus.DRAFT:
+        raise ServiceError("Only a draft's dates can change: start a new version")
+    questionnaire = definition_for(entry.questionnaire_version)
+    entry_evidence.check_expiry(questionnaire, question_id, day, today or utcnow().date())
+    dates = dict(entry.evidence_expiry or {})
+    if day is None:
+        dates.pop(question_id, None)
+    else:
+        dates[question_id] = day.isoformat()
+    entry.evidence_expiry = dates
+    entry.updated_at = utcnow()
+    _audit(
+        session, "entry_evidence_dated", actor, entry,
+        question=question_id, expires_on=day.isoformat() if day else None,
+    )  # fmt: skip
+    session.flush()
 
 
 def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[str]]:
@@ -446,9 +497,13 @@ def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
     }
 
 
-def publish(session: Session, actor: User, entry: DirectoryEntry) -> None:
-    """Publish a draft; the listing's previous version steps aside, and what
-    changed since it is kept on the new one."""
+def publish(
+    session: Session, actor: User, entry: DirectoryEntry, today: date | None = None
+) -> None:
+    """Publish a draft; the listing's previous version steps aside, what
+    changed since it is kept on the new one, and each school that adopted
+    the listing is told (with any evidence renewed)."""
+    today = today or utcnow().date()
     if entry.status != EntryStatus.DRAFT:
         raise ServiceError("Only a draft can be published")
     if not entry.answers:
@@ -472,7 +527,8 @@ def publish(session: Session, actor: User, entry: DirectoryEntry) -> None:
             select(Adoption).where(Adoption.listing_id == entry.listing_id)
         ):
             adoption.entry = entry
-            ratings.rate_adoption(session, adoption)
+            ratings.rate_adoption(session, adoption, today)
+            adoption_service.tell_of_new_version(session, adoption, previous, entry, today)
     entry.status = EntryStatus.PUBLISHED
     entry.published_at = utcnow()
     entry.reviewed_on = utcnow().date()

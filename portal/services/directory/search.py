@@ -34,6 +34,7 @@ from ...models.directory import DIRECTORY_SEARCH
 from ...questionnaire.compare import Comparison
 from ..platform.paging import PAGE_SIZE, Page, count, page_of
 from ..requirements import ratings
+from . import entry_evidence
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class Found:
     product: list[Piece]
     supplier: list[Piece]
     summary: list[Piece]
+    # The day its evidence first ran out, if any has (issue 26).
+    evidence_expired_on: date | None = None
 
 
 def words_of(text: str) -> list[str]:
@@ -232,7 +235,8 @@ def search_page(
         ids = _ranked_page(session, criteria, number, size, today)
     else:
         ids = page_of(session, _ids(session, criteria, today), number, size)
-    return ids.map([found(entry, words) for entry in _entries(session, ids.items)])
+    now = today or utcnow().date()
+    return ids.map([found(entry, words, now) for entry in _entries(session, ids.items)])
 
 
 def _ranked_page(
@@ -312,17 +316,19 @@ def excerpt(text: str, words: list[str]) -> list[Piece]:
     return pieces
 
 
-def found(entry: DirectoryEntry, words: list[str]) -> Found:
+def found(entry: DirectoryEntry, words: list[str], today: date | None = None) -> Found:
     return Found(
         entry,
         highlight(entry.product, words),
         highlight(entry.supplier.name, words),
         excerpt(entry.summary, words),
+        entry_evidence.expired_on(entry, today or utcnow().date()),
     )
 
 
 def comparison_for_school(
-    session: Session, entry: DirectoryEntry, organisation: Organisation
+    session: Session, entry: DirectoryEntry, organisation: Organisation, today: date | None = None
 ) -> Comparison:
-    """The entry's answers against this school's own requirements."""
-    return ratings.comparison_for_entry(session, entry, organisation)
+    """The entry's answers against this school's own requirements, its
+    expired evidence counted as missing."""
+    return ratings.comparison_for_entry(session, entry, organisation, today)

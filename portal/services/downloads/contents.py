@@ -35,6 +35,7 @@ from ...questionnaire import logic
 from ...questionnaire.compare import OUTCOME_LABELS, Comparison
 from ...questionnaire.display import display_value
 from ..directory import adoption as directory_adoption
+from ..directory import entry_evidence
 from ..directory import search as directory_search
 from ..platform import audit
 from ..platform.questionnaire_registry import current_definitions, definition_for
@@ -299,7 +300,7 @@ def adoption_rows(
     now = today or utcnow().date()
     for adoption in directory_adoption.adoptions(session, organisation):
         entry = adoption.entry
-        comparison = directory_search.comparison_for_school(session, entry, organisation)
+        comparison = directory_search.comparison_for_school(session, entry, organisation, now)
         version = entry.questionnaire_version
         withdrawn = entry.status == EntryStatus.WITHDRAWN
         yield RegisterRow(
@@ -316,7 +317,14 @@ def adoption_rows(
             decision_reason=entry.summary,
             conditions=[c for c in entry.conditions.splitlines() if c.strip()],
             next_review=entry.review_due,
-            overdue="Review overdue" if entry.review_due < now else "",
+            overdue="; ".join(
+                note
+                for note in (
+                    "Review overdue" if entry.review_due < now else "",
+                    entry_evidence.expired_words(entry, now),
+                )
+                if note
+            ),
             key_answers=_key_answers(definition_for(version), keys, entry.answers),
         )
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ...exports.directory import DirectoryBlock, DirectoryRow
 from ...models import DirectoryEntry, EntryStatus, QuestionnaireVersion, utcnow
+from ..directory import entry_evidence
 from ..directory.curation import CATEGORY_LABELS, ENTRY_STATUS_LABELS, review_overdue
 from ..platform.questionnaire_registry import definition_for
 
@@ -75,4 +76,5 @@ def _export_rows(
             summary=entry.summary,
             conditions=entry.conditions,
             answers=entry.answers,
+            evidence=entry_evidence.expired_words(entry, today),
         )

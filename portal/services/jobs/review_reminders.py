@@ -14,15 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...models import (
-    Membership,
     Organisation,
     OrgKind,
     ReminderSent,
-    Role,
     StandardPlan,
-    User,
     utcnow,
 )
+from ..accounts.users import person_or_admins
 from ..platform.audit import record_event
 from ..platform.mail import queue_email
 from ..review.dashboard import REVIEW_WARNING_DAYS
@@ -93,25 +91,7 @@ def reviews_due(session: Session, today: date) -> list[ReviewReminder]:
 
 
 def _recipients(session: Session, organisation: Organisation) -> tuple[str, ...]:
-    lead = organisation.digital_lead
-    if (
-        lead is not None
-        and lead.is_active
-        and any(m.organisation_id == organisation.id for m in lead.memberships)
-    ):
-        return (lead.email,)
-    admins = session.scalars(
-        select(User.email)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            Membership.organisation_id == organisation.id,
-            Membership.role == Role.ADMIN,
-            User.is_active.is_(True),
-            User.is_service.is_(False),
-        )
-        .order_by(User.email)
-    )
-    return tuple(admins)
+    return person_or_admins(session, organisation.id, organisation.digital_lead)
 
 
 def send_review_reminders(session: Session, today: date | None = None) -> list[ReviewReminder]:

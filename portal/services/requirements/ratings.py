@@ -33,6 +33,7 @@ from ...models import (
 )
 from ...questionnaire.compare import Comparison, Outcome, Review, compare
 from ...questionnaire.definition import Requirement
+from ...questionnaire.expiry import status_of
 from ..platform.questionnaire_registry import definition_for, definition_for_request
 from .profiles import requirements_for
 
@@ -209,16 +210,44 @@ def comparison_for_school(
     )
 
 
+def entry_evidence_dates(entry: DirectoryEntry) -> dict[str, date]:
+    """When the evidence behind a directory entry runs out, by question
+    (issue 26), read from ``evidence_expiry``; a date that does not parse
+    is no date."""
+    found: dict[str, date] = {}
+    for question_id, text in (entry.evidence_expiry or {}).items():
+        try:
+            found[question_id] = date.fromisoformat(str(text))
+        except ValueError:
+            continue
+    return found
+
+
+def expired_entry_evidence(entry: DirectoryEntry, today: date) -> dict[str, date]:
+    """The questions whose evidence behind a directory entry has run out by
+    ``today``, with the day."""
+    return {
+        question_id: day
+        for question_id, day in entry_evidence_dates(entry).items()
+        if status_of(day, today) == "expired"
+    }
+
+
 def comparison_for_entry(
-    session: Session, entry: DirectoryEntry, organisation: Organisation
+    session: Session, entry: DirectoryEntry, organisation: Organisation, today: date | None = None
 ) -> Comparison:
-    """A directory entry's answers against this school's own requirements."""
+    """A directory entry's answers against this school's own requirements.
+    Evidence that has run out counts as no file (the engine's rule for a
+    request's expired evidence), its finding saying when it expired."""
     questionnaire = definition_for(entry.questionnaire_version)
+    now = today or utcnow().date()
     return compare(
         questionnaire,
         entry.answers,
         requirements_for(session, organisation, questionnaire),
         evidence=set(entry.evidence_questions),
+        today=now,
+        expired=expired_entry_evidence(entry, now),
     )
 
 
@@ -244,8 +273,10 @@ def _rate_for_school(session: Session, row: RequestOnBehalf, request: Request) -
     row.rated_at = utcnow()
 
 
-def rate_adoption(session: Session, adoption: Adoption) -> None:
-    adoption.rating = comparison_for_entry(session, adoption.entry, adoption.organisation).rating
+def rate_adoption(session: Session, adoption: Adoption, today: date | None = None) -> None:
+    adoption.rating = comparison_for_entry(
+        session, adoption.entry, adoption.organisation, today
+    ).rating
     adoption.rated_at = utcnow()
 
 

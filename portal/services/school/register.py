@@ -46,10 +46,12 @@ from ...models import (
 )
 from ...vocabulary import DPIA_STATUS_LABELS
 from ..directory import adoption as directory_adoption
+from ..directory import entry_evidence
 from ..errors import ServiceError
 from ..platform.audit import record_event
 from ..platform.paging import Page, page_of
 from ..requests.lifecycle import STATUS_LABELS
+from ..requirements import ratings
 from . import dpia
 
 CATEGORY_LABELS = dict(CATEGORIES)
@@ -74,6 +76,10 @@ class Assessment:
     entry_id: int | None = None
     # Made by the school's trust on its behalf: the school reads it, read only.
     on_behalf: bool = False
+    # An adopted entry's first evidence expiry, and the day its evidence first
+    # ran out if any has (issue 26): "Evidence expired on ..." on its line.
+    evidence_expires: date | None = None
+    evidence_expired_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -281,7 +287,7 @@ def entries_for(
         key = (adoption.organisation_id, supplier.id)
         names.setdefault(supplier.id, supplier)
         in_register[adoption.organisation_id].add(supplier.id)
-        assessment = _of_adoption(adoption)
+        assessment = _of_adoption(adoption, today)
         if _stands_above(assessment, found.get(key)):
             found[key] = assessment
         if assessment.next_review_date is not None and key not in review_dates:
@@ -370,9 +376,11 @@ def sheet_rows(
             overdue=entry.overdue,
             notes=(entry.use.notes if entry.use else None) or "",
             dpia=None if entry.dpia is None else DPIA_STATUS_LABELS[entry.dpia.status],
-            evidence_expires=expiries.get(entry.latest.request_id)
-            if entry.latest is not None and entry.latest.request_id is not None
-            else None,
+            evidence_expires=None
+            if entry.latest is None
+            else entry.latest.evidence_expires
+            if entry.latest.request_id is None
+            else expiries.get(entry.latest.request_id),
         )
         for entry in found
     ]
@@ -401,8 +409,9 @@ def _of_request(row: Any) -> Assessment:
     )
 
 
-def _of_adoption(adoption: Adoption) -> Assessment:
+def _of_adoption(adoption: Adoption, today: date) -> Assessment:
     entry = adoption.entry
+    dates = ratings.entry_evidence_dates(entry)
     return Assessment(
         kind="directory",
         label=f"Directory entry {entry.listing_id} (adopted)",
@@ -412,6 +421,8 @@ def _of_adoption(adoption: Adoption) -> Assessment:
         conditions=(),
         next_review_date=adoption.adopted_at.date() + timedelta(days=365),
         entry_id=entry.id,
+        evidence_expires=min(dates.values(), default=None),
+        evidence_expired_on=entry_evidence.expired_on(entry, today),
     )
 
 

@@ -25,6 +25,7 @@ from ...questionnaire.definition import SECTION_ID, SEVERITIES
 from ...questionnaire.expiry import EXPIRING_DAYS, KINDS
 from ...questionnaire.expiry import STATUS_LABELS as STATUS_LABELS_EVIDENCE
 from ...services.directory import curation as directory
+from ...services.directory import entry_evidence
 from ...services.requests.answering import SectionProgress as Progress
 from ...services.requests.answering import StoredAnswers
 from ...services.requests.evidence_life import Tracked
@@ -606,6 +607,8 @@ class DirectoryEntry(BaseModel):
     reviewed_on: date | None
     review_due: date
     review_overdue: bool
+    # The day the entry's evidence first ran out, if any has (issue 26).
+    evidence_expired_on: date | None = None
     curator_authored: bool
     links: EntryLinks
 
@@ -627,6 +630,7 @@ class DirectoryEntry(BaseModel):
             reviewed_on=entry.reviewed_on,
             review_due=entry.review_due,
             review_overdue=directory.review_overdue(entry),
+            evidence_expired_on=entry_evidence.expired_on(entry, models.utcnow().date()),
             curator_authored=entry.curator_authored,
             links=EntryLinks(self=url_for("api.get_directory_entry", entry_id=entry.id)),
             **more,
