@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..extensions import db, limiter, reads_first, start_writing
@@ -15,17 +15,14 @@ from ..models import EvidenceRenewal, utcnow
 from ..request_audit import record_now
 from ..services.platform.audit import SUPPLIER_ACTOR
 from ..services.requests import lifecycle, renewals
+from .supplier import private_headers
 
 bp = Blueprint("renewal", __name__, url_prefix="/renew")
 
 
-@bp.after_request
-def private_headers(response: Response) -> Response:
-    """Another organisation's evidence: never cached, indexed or announced."""
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+# Another organisation's evidence: never cached, indexed or announced, as on
+# every supplier page.
+bp.after_request(private_headers)
 
 
 @bp.get("/link/<token>")
