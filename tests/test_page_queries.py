@@ -296,3 +296,30 @@ def test_the_compare_page_offers_each_questionnaires_newest_and_narrows_by_suppl
     assert "No submitted answers from a supplier whose name holds" in client.get(
         "/compare?supplier=nobody"
     ).get_data(as_text=True)
+
+
+def test_the_evidence_page_costs_the_same_for_one_supplier_or_many(
+    make: Factory, client: FlaskClient, statements: list[str]
+) -> None:
+    """Suppliers -> Evidence (issue 26): its counts in one statement, a page
+    of 50 pieces of evidence and their requests in a few, whatever the total."""
+    admin = make.user(role="admin")
+    login(client, admin)
+
+    def evidence(query: str = "") -> tuple[int, str]:
+        statements.clear()
+        page = client.get(f"/suppliers/evidence{query}")
+        assert page.status_code == 200
+        return len(statements), page.get_data(as_text=True)
+
+    make.submitted(admin, supplier_name="Supplier A Ltd")
+    few, page = evidence()
+    shown = int(re.search(r"of (\d+) pieces of evidence", page).group(1))  # type: ignore[union-attr]
+    assert shown >= 2
+    for n in range(18):
+        make.submitted(admin, supplier_name=f"Supplier B{n:02d} Ltd")
+    many, page = evidence()
+    total = int(re.search(r"of (\d+) pieces of evidence", page).group(1))  # type: ignore[union-attr]
+    assert total == shown * 19 and total > 50
+    assert many == few
+    assert f"Showing 1 to 50 of {total}" in page
