@@ -70,6 +70,7 @@ class _Templates:
     requests: dict[str, dict[str, Any]]  # kind -> request row
     answers: dict[str, list[dict[str, Any]]]
     evidence: dict[str, list[dict[str, Any]]]
+    tracked: dict[str, list[dict[str, Any]]]  # evidence whose expiry is followed (issue 26)
     events: dict[str, list[dict[str, Any]]]
     rules: list[dict[str, Any]]
     standards: list[dict[str, Any]]
@@ -205,6 +206,7 @@ def _templates(app: Flask) -> _Templates:
         Organisation,
         Request,
         RequirementRule,
+        TrackedEvidence,
         User,
     )
     from portal.questionnaire.examples import example_answers
@@ -263,6 +265,10 @@ def _templates(app: Flask) -> _Templates:
             requests={k: rows(Request, Request.id == r.id)[0] for k, r in by_kind.items()},
             answers={k: rows(Answer, Answer.request_id == r.id) for k, r in by_kind.items()},
             evidence={k: rows(Evidence, Evidence.request_id == r.id) for k, r in by_kind.items()},
+            tracked={
+                k: rows(TrackedEvidence, TrackedEvidence.request_id == r.id)
+                for k, r in by_kind.items()
+            },
             events={k: rows(AuditEvent, AuditEvent.request_id == r.id) for k, r in by_kind.items()},
             rules=rows(RequirementRule, RequirementRule.organisation_id == oakfield.id),
             standards=rows(AssessmentAnswer, AssessmentAnswer.assessment_id == assessment.id),
@@ -436,6 +442,13 @@ def _school(
             evidence_id = ids.take(evidence)
             out.add(evidence, {**source, "id": evidence_id, "request_id": request_id,
                                "storage_key": f"bench{evidence_id:012d}"})  # fmt: skip
+        for source in templates.tracked[kind]:
+            # Expiries spread over two months past to a year ahead: some of
+            # each status on every school's Evidence page.
+            out.add(tables["tracked_evidence"], {
+                **source, "id": ids.take(tables["tracked_evidence"]), "request_id": request_id,
+                "expires_on": today + timedelta(days=rng.randint(-60, 365)),
+            })  # fmt: skip
         events = templates.events[kind] + (
             [e for e in templates.events["cloud_good"] if e["action"] == "decided"]
             if decided

@@ -22,6 +22,7 @@ PAGES = (
     ("school_home", "school", "/"),
     ("request_page", "school", "/requests/{request}"),
     ("register", "school", "/suppliers"),
+    ("evidence", "school", "/suppliers/evidence"),
     ("standards", "school", "/standards"),
     ("timeline", "school", "/standards/timeline"),
     ("report", "school", "/standards/report"),
