@@ -185,15 +185,21 @@ class Adoption(Base):
     adopted_by: Mapped[User | None] = relationship()
 
 
-def first_expiry(dates: dict[str, str] | None) -> date | None:
-    """The earliest of an entry's evidence dates (a date that does not parse is none)."""
-    found = []
-    for text in (dates or {}).values():
+def evidence_dates(dates: dict[str, str] | None) -> dict[str, date]:
+    """An entry's ``evidence_expiry`` as dates by question; a date that does
+    not parse is no date."""
+    found: dict[str, date] = {}
+    for question_id, text in (dates or {}).items():
         try:
-            found.append(date.fromisoformat(str(text)))
+            found[question_id] = date.fromisoformat(str(text))
         except ValueError:
             continue
-    return min(found) if found else None
+    return found
+
+
+def first_expiry(dates: dict[str, str] | None) -> date | None:
+    """The earliest of an entry's evidence dates."""
+    return min(evidence_dates(dates).values(), default=None)
 
 
 @event.listens_for(DirectoryEntry.evidence_expiry, "set")

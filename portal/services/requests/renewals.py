@@ -44,11 +44,6 @@ from ..requirements import ratings
 from . import answering, evidence, evidence_life
 
 ASK_DAYS_BEFORE = 30
-REASONS = {
-    "before": "runs out within 30 days",
-    "after": "has run out",
-    "school": "asked for by the school",
-}
 
 
 @dataclass(frozen=True)

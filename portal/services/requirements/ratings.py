@@ -31,6 +31,7 @@ from ...models import (
     User,
     utcnow,
 )
+from ...models.directory import evidence_dates
 from ...questionnaire.compare import Comparison, Outcome, Review, compare
 from ...questionnaire.definition import Requirement
 from ...questionnaire.expiry import status_of
@@ -214,13 +215,7 @@ def entry_evidence_dates(entry: DirectoryEntry) -> dict[str, date]:
     """When the evidence behind a directory entry runs out, by question
     (issue 26), read from ``evidence_expiry``; a date that does not parse
     is no date."""
-    found: dict[str, date] = {}
-    for question_id, text in (entry.evidence_expiry or {}).items():
-        try:
-            found[question_id] = date.fromisoformat(str(text))
-        except ValueError:
-            continue
-    return found
+    return evidence_dates(entry.evidence_expiry)
 
 
 def expired_entry_evidence(entry: DirectoryEntry, today: date) -> dict[str, date]:
