@@ -24,6 +24,7 @@ def test_a_contact_hands_a_section_to_a_colleague_in_a_browser(
     contact.goto(server + link)
     contact.goto(f"{server}/respond/{row.reference}/tasks")
     contact.click("text=Hand sections to colleagues")
+    contact.wait_for_url(f"**/respond/{row.reference}/colleagues")
     no_axe_violations(contact)
     contact.fill("#name", "Priya Shah")
     contact.fill("#email", "priya@acme.example")

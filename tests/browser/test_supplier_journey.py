@@ -21,6 +21,10 @@ axe = Axe()
 
 
 def no_axe_violations(page: Page) -> None:
+    # A click that follows a link returns once the navigation has started; axe
+    # must read the new page, not the blank document in between.
+    page.wait_for_load_state("load")
+    page.locator("main").first.wait_for(state="attached")
     result = axe.run(page)
     assert result.response["violations"] == [], [v["id"] for v in result.response["violations"]]
 
