@@ -65,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
         security_headers,
         templating,
     )
+    from .identity import sso as single_sign_on
     from .identity import staff_sessions
     from .services.platform import questionnaire_registry as questionnaires
     from .services.platform import storage
@@ -83,12 +84,14 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
         renewal,
         review,
         school,
+        sso,
         standards,
         supplier,
     )
 
     input_hygiene.init_app(app)
     staff_sessions.init_app(app)
+    single_sign_on.init_app(app)
     permissions.init_app(app)
     security_headers.init_app(app)
     templating.init_app(app)
@@ -96,7 +99,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
     rate_limit_store.init_app(app)
     for module in (
         auth, school, review, profiles, local_questions, exports, directory, curator, curator_questionnaires, standards,
-        register, dpia, feedback, supplier, renewal, api,
+        register, dpia, feedback, supplier, renewal, sso, api,
     ):  # fmt: skip
         app.register_blueprint(module.bp)
     cli.init_app(app)

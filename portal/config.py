@@ -69,6 +69,24 @@ DEFAULTS: dict[str, Any] = {
     # Where evidence files live: "folder" (UPLOAD_FOLDER, one server) or
     # "database" (the portal's database, shared by several servers).
     "EVIDENCE_STORE": "folder",
+    # Single sign-on (identity/sso.py): a provider is offered once its client id
+    # and secret are set. Microsoft's is the multi-tenant "organizations"
+    # authority: any school's tenant, which its admin then links.
+    "SSO_MICROSOFT_CLIENT_ID": "",
+    "SSO_MICROSOFT_CLIENT_SECRET": "",
+    "SSO_MICROSOFT_METADATA_URL": (
+        "https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration"
+    ),
+    "SSO_GOOGLE_CLIENT_ID": "",
+    "SSO_GOOGLE_CLIENT_SECRET": "",
+    "SSO_GOOGLE_METADATA_URL": "https://accounts.google.com/.well-known/openid-configuration",
+    # Any other OpenID Connect provider: its issuer URL, and the name on the button.
+    "SSO_OIDC_NAME": "",
+    "SSO_OIDC_ISSUER": "",
+    "SSO_OIDC_CLIENT_ID": "",
+    "SSO_OIDC_CLIENT_SECRET": "",
+    # Seconds to wait for a provider (discovery, keys, token) before giving up.
+    "SSO_TIMEOUT_SECONDS": 10,
 }
 
 # Environment variables we read, and how to turn the text into a value.
@@ -89,6 +107,15 @@ ENVIRONMENT: dict[str, type] = {
     "EXPORT_RATE_LIMIT": str,
     "EMAIL_DELIVERY": str,
     "EVIDENCE_STORE": str,
+    "SSO_MICROSOFT_CLIENT_ID": str,
+    "SSO_MICROSOFT_CLIENT_SECRET": str,
+    "SSO_GOOGLE_CLIENT_ID": str,
+    "SSO_GOOGLE_CLIENT_SECRET": str,
+    "SSO_OIDC_NAME": str,
+    "SSO_OIDC_ISSUER": str,
+    "SSO_OIDC_CLIENT_ID": str,
+    "SSO_OIDC_CLIENT_SECRET": str,
+    "SSO_TIMEOUT_SECONDS": int,
 }
 
 

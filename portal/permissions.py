@@ -40,6 +40,8 @@ from .models import (
     RequestOnBehalf,
     Role,
     SigningRole,
+    SsoJoinRequest,
+    SsoLink,
 )
 from .request_audit import record_now
 from .services.accounts.api_keys import KEY_PREFIX
@@ -302,6 +304,16 @@ def ensure_may_reset_authenticator(member: Membership) -> None:
 def invitation_for_org(invitation_id: int, organisation: Organisation) -> MembershipInvitation:
     """The organisation's own invitation; another organisation's is 404."""
     return get_for_org(MembershipInvitation, invitation_id, organisation)
+
+
+def sso_link_for_org(link_id: int, organisation: Organisation) -> SsoLink:
+    """The organisation's own linked tenant; another organisation's is 404."""
+    return get_for_org(SsoLink, link_id, organisation)
+
+
+def join_request_for_org(join_id: int, organisation: Organisation) -> SsoJoinRequest:
+    """Someone waiting to join this organisation; anyone else's newcomer is 404."""
+    return get_for_org(SsoJoinRequest, join_id, organisation)
 
 
 def own_invitation(invitation_id: int) -> MembershipInvitation:

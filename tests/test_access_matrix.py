@@ -26,6 +26,9 @@ PUBLIC = {
     "auth.accept_invitation",
     "auth.reset_password",
     "auth.enter_code",  # the sign-in's second step: back to sign-in without a password first
+    # Single sign-on: to the provider and back (the state in the session is the check).
+    "sso.start",
+    "sso.callback",
     "supplier.open_link",
     "supplier.open_colleague_link",
     "renewal.open_link",
@@ -40,6 +43,7 @@ STAFF_BLUEPRINTS = (
     "dpia.", "curator_questionnaires.", "local_questions.",
     "auth.authenticator",
     "auth.account", "auth.change_password",
+    "sso.settings", "sso.rules", "sso.link", "sso.change_link", "sso.decide",
 )  # fmt: skip
 # Pages about the signed-in user's own organisation as a whole (no row id in
 # the path), so there is nothing of another organisation's to guess at. The
@@ -47,7 +51,11 @@ STAFF_BLUEPRINTS = (
 # evidence file) is tested across organisations in test_standards.py.
 # A school's own questions are read and written by (organisation, key) alone:
 # test_local_questions.py shows another school sees none of them.
-OWN_ORGANISATION = ("profiles.", "local_questions.", "exports.download_register", "standards.")
+OWN_ORGANISATION = (
+    "profiles.", "local_questions.", "exports.download_register", "standards.",
+    # Linking a tenant names a provider, not a row: the tenant is the admin's own.
+    "sso.link",
+)  # fmt: skip
 # The directory is shared, not any one school's: who sees which entry is
 # tested in test_directory.py (drafts 404, curator routes 403 for schools);
 # feedback shares with the curator in test_standards.py; a curator's uploaded
@@ -186,6 +194,11 @@ def test_every_staff_route_sends_anonymous_users_to_sign_in(
                 "upload_id": 1,
                 "colleague_id": 1,
                 "version": 1,
+                "provider": "microsoft",
+                "link_id": 1,
+                "change": "remove",
+                "join_id": 1,
+                "decision": "approve",
             },
         )
         for method in methods(rule):
@@ -212,6 +225,10 @@ def test_every_id_route_is_404_for_another_organisation(
         "invitation_id": own_invitation(app, owner),
         "answer": "accept",
         "colleague_id": own_colleague(app, row),
+        "link_id": own_sso_link(app, owner),
+        "change": "remove",
+        "join_id": own_newcomer(app, owner),
+        "decision": "approve",
     }
     intruder = make.user(make.org("Elm Tree Academy"), role="admin")
     login(client, intruder)
@@ -239,6 +256,36 @@ def test_every_id_route_is_404_for_another_organisation(
     own = app.test_client()
     login(own, owner)
     assert own.get(f"/requests/{row.id}").status_code == 200
+
+
+def own_sso_link(app: Flask, owner: User) -> int:
+    """The owner's organisation's linked Microsoft tenant; its id."""
+    from portal.models import SsoLink
+
+    with app.app_context():
+        owner = db.session.merge(owner)
+        linked = SsoLink(
+            organisation_id=owner.memberships[0].organisation_id, provider="microsoft",
+            tenant="11111111-2222-3333-4444-555555555555",
+        )  # fmt: skip
+        db.session.add(linked)
+        db.session.commit()
+        return linked.id
+
+
+def own_newcomer(app: Flask, owner: User) -> int:
+    """Someone waiting to join the owner's organisation; their request's id."""
+    from portal.models import SsoJoinRequest
+
+    with app.app_context():
+        owner = db.session.merge(owner)
+        waiting = SsoJoinRequest(
+            organisation_id=owner.memberships[0].organisation_id, issuer="https://idp.example",
+            subject="s-1", email="newcomer@oakfield.example", name="New Person",
+        )  # fmt: skip
+        db.session.add(waiting)
+        db.session.commit()
+        return waiting.id
 
 
 def own_colleague(app: Flask, row: Request) -> int:
@@ -350,6 +397,11 @@ def test_every_post_route_refuses_a_missing_csrf_token(app: Flask, make: Factory
                 "upload_id": 1,
                 "colleague_id": 1,
                 "version": 1,
+                "provider": "microsoft",
+                "link_id": 1,
+                "change": "remove",
+                "join_id": 1,
+                "decision": "approve",
             },
         )
         if rule.endpoint.startswith("api."):

@@ -150,6 +150,11 @@ def world(app: Flask, make: Factory) -> dict[str, Any]:
             "answer": "accept",
             "upload_id": 1,
             "colleague_id": 1,
+            "provider": "microsoft",
+            "link_id": 1,
+            "change": "remove",
+            "join_id": 1,
+            "decision": "approve",
         },
         "link": link,
     }

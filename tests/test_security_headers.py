@@ -18,6 +18,7 @@ VALUES = {
     "key_id": 1, "user_id": 1, "reference": "DD-AAAAAA", "token": "t", "filename": "init.js",
     "file_id": 1, "slug": "dfe-it-support-standard-4", "supplier_id": 1, "share_id": 1, "dpia_id": 1,
     "invitation_id": 1, "answer": "accept", "upload_id": 1, "colleague_id": 1,
+    "provider": "microsoft", "link_id": 1, "change": "remove", "join_id": 1, "decision": "approve",
 }  # fmt: skip
 POLICY = (
     "default-src 'self'",

@@ -5,11 +5,18 @@ Sessions are server-side rules on a signed cookie: one ends after
 STAFF_IDLE_MINUTES without a request and STAFF_SESSION_HOURS in all, and every
 session of a user ends when their session_version is raised (sign-out, password
 change, account disabled).
+
+A session remembers how it began (:class:`SignInMethod`), because that decides
+which of the person's organisations it may act for: one that requires single
+sign-on is entered only through its linked tenant, or by its admins with a
+password and their authenticator app (break-glass); and whether an
+organisation's "require an authenticator app" rule is met.
 """
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -17,13 +24,18 @@ from flask_login import current_user, login_url, login_user, logout_user
 from werkzeug.exceptions import Forbidden
 
 from ..extensions import db, login_manager
-from ..models import Membership, Organisation, User, utcnow
+from ..models import Membership, Organisation, OrgKind, Role, User, utcnow
 from ..services.platform.audit import record_event
 
 SESSION_VERSION = "sv"
 SIGNED_IN_AT = "auth_at"
 LAST_SEEN_AT = "seen_at"
 SESSION_ID = "sid"
+SIGN_IN_METHOD = "how"
+# Pages on the way in or out, open whatever the session may enter.
+SIGNING_IN = frozenset(
+    {"static", "auth.login", "auth.logout", "auth.enter_code", "sso.start", "sso.callback"}
+)
 # Refreshing the last-seen time on every request would rewrite the cookie on
 # every response; a minute's precision is plenty for a 30-minute limit.
 SEEN_PRECISION_SECONDS = 60
@@ -33,14 +45,69 @@ class NoMembership(Forbidden):
     """Signed in, but a member of no organisation: nothing of any school is theirs."""
 
 
+@dataclass(frozen=True)
+class SignInMethod:
+    """How a session began."""
+
+    via: str = "password"  # or "sso"
+    app: bool = False  # an authenticator-app (or recovery) code was given
+    # The organisations linked to the tenant an SSO sign-in came through.
+    sso_organisation_ids: tuple[int, ...] = ()
+    # The provider said more than one factor was used (amr "mfa"): meets every
+    # organisation's rule; or the linked organisation's admin trusts its tenant's
+    # MFA: meets that organisation's rule only.
+    mfa_all: bool = False
+    mfa_organisation_ids: tuple[int, ...] = ()
+
+    def may_enter(self, membership: Membership) -> bool:
+        """Whether this session may act for the membership's organisation."""
+        if membership.organisation.password_sign_in:
+            return True
+        if self.via == "sso" and membership.organisation_id in self.sso_organisation_ids:
+            return True
+        # Break-glass: the organisation's admins keep a password, with their app.
+        return membership.role == Role.ADMIN and self.app
+
+    def meets_mfa(self, membership: Membership) -> bool:
+        """Whether this session has the second factor the membership may need.
+        A curator's is always their own authenticator app."""
+        if self.app:
+            return True
+        if membership.role == Role.CURATOR or membership.organisation.kind == OrgKind.CURATOR:
+            return False
+        return self.mfa_all or membership.organisation_id in self.mfa_organisation_ids
+
+    def as_session(self) -> dict[str, object]:
+        return {
+            "via": self.via,
+            "app": self.app,
+            "sso": list(self.sso_organisation_ids),
+            "mfa_all": self.mfa_all,
+            "mfa": list(self.mfa_organisation_ids),
+        }
+
+    @classmethod
+    def from_session(cls, data: object) -> SignInMethod:
+        if not isinstance(data, dict):
+            return cls()
+        return cls(
+            via=str(data.get("via", "password")),
+            app=bool(data.get("app")),
+            sso_organisation_ids=tuple(int(i) for i in data.get("sso", ())),
+            mfa_all=bool(data.get("mfa_all")),
+            mfa_organisation_ids=tuple(int(i) for i in data.get("mfa", ())),
+        )
+
+
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_to_sign_in)
     app.before_request(_authenticator_first)
+    app.context_processor(lambda: {"usable_memberships": usable_memberships})
 
 
-def start_session(user: User) -> None:
+def start_session(user: User, method: SignInMethod | None = None) -> None:
     """Sign the user in with a brand-new session (no fixation), remember-me off."""
     session.clear()
     login_user(user, remember=False)
@@ -49,7 +116,20 @@ def start_session(user: User) -> None:
     session[SESSION_VERSION] = user.session_version
     session[SIGNED_IN_AT] = now
     session[LAST_SEEN_AT] = now
+    session[SIGN_IN_METHOD] = (method or SignInMethod()).as_session()
     session.permanent = False
+
+
+def sign_in_method() -> SignInMethod:
+    return SignInMethod.from_session(session.get(SIGN_IN_METHOD))
+
+
+def usable_memberships() -> list[Membership]:
+    """The signed-in person's memberships this session may act under."""
+    if not current_user.is_authenticated:
+        return []
+    method = sign_in_method()
+    return [m for m in current_user.memberships if method.may_enter(m)]
 
 
 def end_session() -> None:
@@ -81,16 +161,27 @@ def _load_user(user_id: str) -> User | None:
 
 def _authenticator_first() -> ResponseReturnValue | None:
     """Someone who must use an authenticator app and has none set up can only
-    set it up (or sign out) until they do."""
+    set it up (or sign out) until they do; someone whose every organisation
+    now requires single sign-on is signed out to use it."""
     from ..services.accounts.mfa import required_for
 
     endpoint = request.endpoint or ""
-    if endpoint.startswith(("auth.", "supplier.")) or endpoint == "static":
+    if endpoint.startswith(("supplier.", "renewal.")) or endpoint in SIGNING_IN:
         return None
     if not current_user.is_authenticated:
         return None
     user = current_actor()
-    if user.mfa_enabled_at is not None or not required_for(user):
+    usable = usable_memberships()
+    if user.memberships and not usable:
+        names = ", ".join(m.organisation.name for m in user.memberships)
+        logout_user()
+        session.clear()
+        flash(f"{names} now requires you to sign in through your organisation's account", "info")
+        return redirect(url_for("auth.login"))
+    if endpoint.startswith("auth."):
+        return None
+    method = sign_in_method()
+    if user.mfa_enabled_at is not None or not required_for(user, usable, method.meets_mfa):
         return None
     if request.path.startswith("/api/"):
         raise Forbidden("Set up your authenticator app before using the API this way")
@@ -125,7 +216,7 @@ def current_membership() -> Membership | None:
         return g.membership
     membership: Membership | None = None
     if current_user.is_authenticated:
-        memberships = current_user.memberships
+        memberships = usable_memberships()
         chosen = session.get("organisation_id")
         membership = next((m for m in memberships if m.organisation_id == chosen), None)
         if membership is None and memberships:
@@ -155,7 +246,7 @@ def current_organisation() -> Organisation:
 
 def switch_organisation(organisation_id: int) -> bool:
     """Act for another of the person's organisations from the next request on."""
-    if any(m.organisation_id == organisation_id for m in current_user.memberships):
+    if any(m.organisation_id == organisation_id for m in usable_memberships()):
         session["organisation_id"] = organisation_id
         g.pop("membership", None)
         return True

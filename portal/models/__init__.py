@@ -5,6 +5,7 @@ from .accounts import (
     LoginFailure,
     Membership,
     MembershipInvitation,
+    Newcomers,
     Organisation,
     OrgKind,
     RecoveryCode,
@@ -48,6 +49,7 @@ from .requests import (
     TrackedEvidence,
 )
 from .review import FindingReview, RequirementRule
+from .sso import ExternalIdentity, JoinStatus, SsoJoinRequest, SsoLink, SsoProvider
 from .standards import (
     Assessment,
     AssessmentAnswer,
@@ -128,4 +130,10 @@ __all__ = [
     "User",
     "UserToken",
     "utcnow",
+    "ExternalIdentity",
+    "JoinStatus",
+    "Newcomers",
+    "SsoJoinRequest",
+    "SsoLink",
+    "SsoProvider",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, created_at, enum_check, intpk, str_email, str_name
@@ -25,6 +25,13 @@ class Role(enum.StrEnum):
     CURATOR = "curator"
 
 
+class Newcomers(enum.StrEnum):
+    """What happens to someone from a linked SSO tenant who has no place here yet."""
+
+    APPROVAL = "approval"  # they wait until an admin approves them
+    VIEWER = "viewer"  # they join at once as a viewer
+
+
 class TokenPurpose(enum.StrEnum):
     INVITATION = "invitation"
     PASSWORD_RESET = "password_reset"  # noqa: S105 (a purpose, not a secret)
@@ -32,7 +39,7 @@ class TokenPurpose(enum.StrEnum):
 
 class Organisation(Base):
     __tablename__ = "organisation"
-    __table_args__ = (enum_check("kind", OrgKind),)
+    __table_args__ = (enum_check("kind", OrgKind), enum_check("sso_newcomers", Newcomers))
 
     id: Mapped[intpk]
     name: Mapped[str_name]
@@ -57,6 +64,18 @@ class Organisation(Base):
     )
     risk_matrix: Mapped[dict[str, str] | None] = mapped_column(
         JSON, comment="DPIA risk matrix, 'likelihood_severity' -> level; none: the default"
+    )
+    password_sign_in: Mapped[bool] = mapped_column(
+        default=True,
+        server_default=true(),
+        comment="false: members sign in through single sign-on; admins keep a password "
+        "with their authenticator app for emergencies",
+    )
+    sso_newcomers: Mapped[str] = mapped_column(
+        String(20),
+        default=Newcomers.APPROVAL,
+        server_default=Newcomers.APPROVAL.value,
+        comment="someone new from a linked tenant: 'approval' (waits for an admin) or 'viewer'",
     )
 
     trust: Mapped[Organisation | None] = relationship(remote_side="Organisation.id")

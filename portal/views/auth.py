@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from flask import (
@@ -23,8 +24,16 @@ from flask_login import current_user, login_required
 
 from ..after_response import after_response
 from ..extensions import db, limiter
-from ..identity.staff_sessions import current_actor, end_session, start_session, switch_organisation
-from ..models import TokenPurpose, User
+from ..identity import sso
+from ..identity.staff_sessions import (
+    SignInMethod,
+    current_actor,
+    end_session,
+    sign_in_method,
+    start_session,
+    switch_organisation,
+)
+from ..models import Role, TokenPurpose, User
 from ..permissions import own_invitation
 from ..services.accounts import mfa, sign_in
 from ..services.accounts import users as accounts
@@ -48,7 +57,7 @@ def _typed_account() -> str:
     return "account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     # Only same-site paths: an open redirect after sign-in is a phishing aid.
     # No control characters either: a CR or LF would break the Location header,
     # and browsers read "/\\" as "//".
@@ -82,7 +91,12 @@ def login() -> ResponseReturnValue:
         except sign_in.LoginError as exc:
             error = exc.message
         else:
-            destination = _safe_next(request.args.get("next"))
+            destination = safe_next(request.args.get("next"))
+            error = _single_sign_on_required(user)
+            if error:
+                return render_template(
+                    "auth/login.html", form=form, error=error, providers=sso.providers()
+                )
             if user.mfa_enabled_at is not None:
                 # The password was right; the session starts after the code.
                 session.clear()
@@ -94,9 +108,31 @@ def login() -> ResponseReturnValue:
                 return redirect(url_for("auth.enter_code"))
             start_session(user)
             sign_in.record_signed_in(db.session, user, request.remote_addr, "password")
-            _mention_invitations(user)
+            mention_invitations(user)
             return redirect(destination)
-    return render_template("auth/login.html", form=form, error=error)
+    return render_template("auth/login.html", form=form, error=error, providers=sso.providers())
+
+
+def _single_sign_on_required(user: User) -> str | None:
+    """Why a right password still does not let this person in: every
+    organisation they belong to requires single sign-on (its admins keep a
+    password with their authenticator app). Audited."""
+    with_password = SignInMethod(app=user.mfa_enabled_at is not None)
+    if not user.memberships or any(with_password.may_enter(m) for m in user.memberships):
+        return None
+    sign_in.record_refused(db.session, user, request.remote_addr, "single sign-on required")
+    names = ", ".join(m.organisation.name for m in user.memberships)
+    admin = any(m.role == Role.ADMIN for m in user.memberships)
+    return (
+        f"{names} asks its staff to sign in through their organisation's account: use the "
+        "button below."
+        + (
+            " As an administrator you can keep your password for emergencies once you have "
+            "set up an authenticator app."
+            if admin
+            else ""
+        )
+    )
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -116,8 +152,13 @@ def enter_code() -> ResponseReturnValue:
         except sign_in.LoginError as exc:
             form.code.errors = [exc.message]
         else:
-            start_session(user)
-            sign_in.record_signed_in(db.session, user, request.remote_addr, how)
+            # After a single sign-on the session keeps how it began; the code adds the app.
+            method = SignInMethod.from_session(pending.get("method"))
+            start_session(user, replace(method, app=True))
+            via = pending.get("how")
+            sign_in.record_signed_in(
+                db.session, user, request.remote_addr, f"{via}+{how}" if via else how
+            )
             if how == "recovery":
                 left = mfa.recovery_codes_left(db.session, user)
                 flash(
@@ -125,7 +166,7 @@ def enter_code() -> ResponseReturnValue:
                     "authenticator page if you are running out.",
                     "info",
                 )
-            _mention_invitations(user)
+            mention_invitations(user)
             return redirect(pending["next"])
     return render_template("auth/enter_code.html", form=form)
 
@@ -200,7 +241,7 @@ def account_invitation(invitation_id: int, answer: str) -> ResponseReturnValue:
     return redirect(url_for("auth.account"))
 
 
-def _mention_invitations(user: User) -> None:
+def mention_invitations(user: User) -> None:
     waiting = accounts.pending_invitations(db.session, user)
     if waiting:
         names = ", ".join(i.organisation.name for i in waiting)
@@ -220,7 +261,7 @@ def change_password() -> ResponseReturnValue:
         except ServiceError as exc:
             form[exc.field or "password"].errors = [exc.message]
         else:
-            start_session(user)  # this session goes on; every other one has ended
+            start_session(user, sign_in_method())  # this one goes on; every other one has ended
             flash("Your password has been changed; you were signed out everywhere else", "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/change_password.html", form=form)

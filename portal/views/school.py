@@ -33,6 +33,7 @@ from ..permissions import (
 )
 from ..questionnaire.forms import SelectChoice
 from ..services.accounts import api_keys, mfa
+from ..services.accounts import sso as accounts_sso
 from ..services.accounts import users as accounts
 from ..services.downloads import contents as exports
 from ..services.errors import ServiceError
@@ -342,6 +343,8 @@ def manage_users() -> ResponseReturnValue:
         members=members,
         invitations=accounts.organisation_invitations(db.session, organisation),
         resettable=authenticator_resettable(members),
+        newcomers=accounts_sso.waiting(db.session, organisation),
+        single_sign_on=accounts_sso.signs_on(db.session, [m.user_id for m in members]),
         now=utcnow(),
     )
 

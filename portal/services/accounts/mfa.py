@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable, Iterable
 
 import pyotp
 import segno
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ...models import Organisation, OrgKind, RecoveryCode, Role, User, utcnow
+from ...models import Membership, Organisation, OrgKind, RecoveryCode, Role, User, utcnow
 from ..errors import ServiceError
 from ..platform.audit import record_event
 from ..platform.tokens import hash_token
@@ -28,13 +29,22 @@ STEP_SECONDS = 30
 EARLIER_STEPS = 1
 
 
-def required_for(user: User) -> bool:
-    """Whether this person must sign in with an authenticator app."""
+def required_for(
+    user: User,
+    memberships: Iterable[Membership] | None = None,
+    met: Callable[[Membership], bool] | None = None,
+) -> bool:
+    """Whether this person must sign in with an authenticator app: for the
+    memberships given (all of theirs by default), less those whose need
+    ``met`` says the session already meets (a provider's MFA at sign-on)."""
     return any(
-        m.role == Role.CURATOR
-        or m.organisation.kind == OrgKind.CURATOR
-        or m.organisation.require_mfa
-        for m in user.memberships
+        (
+            m.role == Role.CURATOR
+            or m.organisation.kind == OrgKind.CURATOR
+            or m.organisation.require_mfa
+        )
+        and not (met and met(m))
+        for m in (user.memberships if memberships is None else memberships)
     )
 
 

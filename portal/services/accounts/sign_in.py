@@ -87,6 +87,11 @@ def record_signed_in(session: Session, user: User, address: str | None, how: str
     _audit_sign_in(session, "signed_in", user.email, user, address, how=how)
 
 
+def record_refused(session: Session, user: User, address: str | None, reason: str) -> None:
+    """A right password that still may not sign in (the organisation's rules)."""
+    _audit_sign_in(session, "sign_in_refused", user.email, user, address, how=reason)
+
+
 def second_factor(
     session: Session, user: User, code: str, address: str | None, now: datetime | None = None
 ) -> str:
