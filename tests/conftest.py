@@ -118,6 +118,13 @@ def app(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> It
             {name: value(tmp_path) if callable(value) else value
              for name, value in marker.kwargs.items()}
         )  # fmt: skip
+    with built_app(database_url, tmp_path, **overrides) as built:
+        yield built
+
+
+@contextmanager
+def built_app(database_url: str, tmp_path: Path, **overrides: object) -> Iterator[Flask]:
+    """An app on the test database, whose tables are emptied after it."""
     app = create_app(app_config(database_url, tmp_path, **overrides))
     app.test_client_class = ServedClient  # pytest-flask's ``client`` is one
     yield app
@@ -125,6 +132,55 @@ def app(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> It
     engine = app.extensions["portal_db"].engine_for(app)
     empty_tables(engine)
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def idps() -> Iterator[dict[str, Any]]:
+    """Real OpenID Connect providers on loopback (tests/oidc_provider.py, built
+    on Authlib's authorization server), one per kind the portal knows:
+    Microsoft's (with Entra's multi-tenant issuer), Google's and another's."""
+    from .oidc_provider import OidcTestProvider
+
+    started = {
+        "microsoft": OidcTestProvider(tenant_issuer=True).start(),
+        "google": OidcTestProvider().start(),
+        "oidc": OidcTestProvider().start(),
+    }
+    yield started
+    for provider in started.values():
+        provider.stop()
+
+
+def sso_settings(idps: dict[str, Any]) -> dict[str, object]:
+    """The portal's configuration for the providers of ``idps``."""
+    return {
+        "SSO_MICROSOFT_CLIENT_ID": "portal-microsoft",
+        "SSO_MICROSOFT_CLIENT_SECRET": "microsoft-secret",
+        "SSO_MICROSOFT_METADATA_URL": idps["microsoft"].metadata_url,
+        "SSO_GOOGLE_CLIENT_ID": "portal-google",
+        "SSO_GOOGLE_CLIENT_SECRET": "google-secret",
+        "SSO_GOOGLE_METADATA_URL": idps["google"].metadata_url,
+        "SSO_OIDC_NAME": "Northwind ID",
+        "SSO_OIDC_ISSUER": idps["oidc"].base,
+        "SSO_OIDC_CLIENT_ID": "portal-oidc",
+        "SSO_OIDC_CLIENT_SECRET": "oidc-secret",
+    }
+
+
+def register_portal(idps: dict[str, Any], base_url: str) -> None:
+    """Register the portal at each provider, with its callback on ``base_url``."""
+    for key, provider in idps.items():
+        provider.add_client(
+            f"portal-{key}", f"{key}-secret", [f"{base_url}/login/sso/{key}/callback"]
+        )
+
+
+@pytest.fixture
+def sso_app(database_url: str, tmp_path: Path, idps: dict[str, Any]) -> Iterator[Flask]:
+    """The app with single sign-on through the test providers."""
+    with built_app(database_url, tmp_path, **sso_settings(idps)) as built:
+        register_portal(idps, "http://portal.test")
+        yield built
 
 
 @pytest.fixture(autouse=True)

@@ -140,6 +140,7 @@ def begin(chosen: Provider, redirect_uri: str, flow: dict[str, Any]) -> Response
     if chosen.key == SsoProvider.MICROSOFT:
         extra["prompt"] = "select_account"  # staff often have a personal account too
     try:
+        _check_issuer_configured(chosen, client.load_server_metadata())
         response = client.authorize_redirect(redirect_uri, **extra)
     except (requests.RequestException, ValueError, KeyError) as exc:
         log.warning("SSO discovery failed for %s: %s", chosen.key, exc)

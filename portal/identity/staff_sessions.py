@@ -51,7 +51,8 @@ class SignInMethod:
 
     via: str = "password"  # or "sso"
     app: bool = False  # an authenticator-app (or recovery) code was given
-    # The organisations linked to the tenant an SSO sign-in came through.
+    # The organisations linked to the tenant an SSO sign-in came through (a
+    # trust's schools with the trust).
     sso_organisation_ids: tuple[int, ...] = ()
     # The provider said more than one factor was used (amr "mfa"): meets every
     # organisation's rule; or the linked organisation's admin trusts its tenant's
@@ -60,10 +61,15 @@ class SignInMethod:
     mfa_organisation_ids: tuple[int, ...] = ()
 
     def may_enter(self, membership: Membership) -> bool:
-        """Whether this session may act for the membership's organisation."""
+        """Whether this session may act for the membership's organisation.
+
+        A single sign-on enters only the organisations its tenant is linked to
+        (a trust's link, the trust and its schools): the tenant decides the
+        organisation, so a provider that vouched for an email never opens
+        another organisation that account belongs to."""
+        if self.via == "sso":
+            return membership.organisation_id in self.sso_organisation_ids
         if membership.organisation.password_sign_in:
-            return True
-        if self.via == "sso" and membership.organisation_id in self.sso_organisation_ids:
             return True
         # Break-glass: the organisation's admins keep a password, with their app.
         return membership.role == Role.ADMIN and self.app

@@ -19,6 +19,8 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
 
 from ..extensions import db, keep_changes, limiter, reads_first, start_writing
 from ..identity import sso
@@ -59,6 +61,7 @@ def _callback_url(chosen: sso.Provider) -> str:
 
 
 @bp.get("/login/sso/<provider>")
+@reads_first
 @limiter.limit(_login_limit)
 def start(provider: str) -> ResponseReturnValue:
     chosen = _provider(provider)
@@ -74,11 +77,19 @@ def start(provider: str) -> ResponseReturnValue:
         return _refused(chosen, exc.message, exc.reason)
 
 
-@bp.post("/organisation/sign-in/link/<provider>")
+@bp.get("/organisation/sign-in/link/<provider>")
 @requires(Action.MANAGE_USERS)
 def link(provider: str) -> ResponseReturnValue:
-    """An admin proves their organisation's tenant by signing in through it."""
+    """An admin proves their organisation's tenant by signing in through it.
+
+    A link carrying the CSRF token, not a form: the page's Content Security
+    Policy (form-action 'self') stops a form's redirect to the provider."""
     chosen = _provider(provider)
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        try:
+            validate_csrf(request.args.get("csrf_token"))
+        except ValidationError:
+            abort(400)
     flow = {"purpose": "link", "organisation": current_organisation().id, "user": current_user.id}
     try:
         return sso.begin(chosen, _callback_url(chosen), flow)
@@ -117,7 +128,7 @@ def callback(provider: str) -> ResponseReturnValue:
     user = outcome.user
     method = SignInMethod(
         via="sso",
-        sso_organisation_ids=(outcome.link.organisation_id,),
+        sso_organisation_ids=outcome.organisation_ids,
         mfa_all=outcome.mfa_all,
         mfa_organisation_ids=outcome.mfa_organisation_ids,
     )

@@ -70,6 +70,8 @@ class SsoRefused(ServiceError):
 class SignedIn:
     user: User
     link: SsoLink
+    # What the sign-in may act for: the linked organisation, and a trust's schools.
+    organisation_ids: tuple[int, ...]
     # The organisations whose "require an authenticator app" rule this sign-in
     # meets: every one when the provider says MFA was used, the linked one when
     # its admin trusts the tenant's own MFA, none otherwise.
@@ -140,8 +142,23 @@ def sign_in(session: Session, identity: Identity, address: str | None) -> Signed
             return Waiting(organisation)
         user = joined
     _remember(session, user, identity)
-    mfa_ids = (organisation.id,) if link.trusts_mfa else ()
-    return SignedIn(user=user, link=link, mfa_all=identity.mfa, mfa_organisation_ids=mfa_ids)
+    reach = (organisation.id, *_schools_of(session, organisation))
+    return SignedIn(
+        user=user,
+        link=link,
+        organisation_ids=reach,
+        mfa_all=identity.mfa,
+        mfa_organisation_ids=reach if link.trusts_mfa else (),
+    )
+
+
+def _schools_of(session: Session, organisation: Organisation) -> list[int]:
+    """A trust's schools share its tenant (one Microsoft 365 for the trust)."""
+    if organisation.kind != OrgKind.TRUST:
+        return []
+    return list(
+        session.scalars(select(Organisation.id).where(Organisation.trust_id == organisation.id))
+    )
 
 
 def _known_user(session: Session, identity: Identity) -> User | None:
