@@ -637,3 +637,39 @@ def test_a_curator_organisation_cannot_link_a_tenant(
     ).get_data(as_text=True)
     dbs.rollback()
     assert not dbs.scalars(select(SsoLink)).all()
+
+
+def test_two_sign_ins_under_way_in_two_tabs_each_finish_as_started(
+    client: FlaskClient, make: Factory, ms: Any, dbs: Session
+) -> None:
+    school = make.org("Ash Grove School")
+    make.user(school, role="admin", email="head@ashgrove.example")
+    login(client, make.user(school, role="admin", email="deputy@ashgrove.example"))
+    staff_of_tenant(ms, "deputy@ashgrove.example", tenant=ELM_TENANT)
+    linking = client.get("/organisation/sign-in/link/microsoft")
+    # The same browser starts a second link in another tab, then finishes the first.
+    client.get("/organisation/sign-in/link/google")
+    back = client.get(ms.sign_in(linking.location, "deputy@ashgrove.example"))
+    assert back.location == "/organisation/sign-in"
+    dbs.rollback()
+    assert dbs.scalars(select(SsoLink.tenant)).all() == [ELM_TENANT]
+
+
+def test_a_curator_signing_in_through_a_schools_tenant_acts_for_the_school_only(
+    client: FlaskClient, make: Factory, ms: Any, oakfield: Organisation
+) -> None:
+    """Curators keep their own authenticator step: a single sign-on through a
+    school's tenant does not open the curator organisation."""
+    curators = make.org("Curators Ltd", kind="curator")
+    person = make.user(curators, role="curator", email="cur@oakfield.example")
+    from portal.extensions import db
+
+    with client.application.app_context():
+        db.session.add(Membership(user_id=person.id, organisation_id=oakfield.id, role="viewer"))
+        db.session.commit()
+    staff_of_tenant(ms, "cur@oakfield.example", amr=["pwd", "mfa"])
+    assert sso(client, ms, "cur@oakfield.example").location == "/"
+    page = client.get("/").get_data(as_text=True)
+    assert "Oakfield Primary School" in page and "Curators Ltd" not in page
+    assert client.get("/curate/").status_code == 403
+    assert client.post("/organisation", data={"organisation_id": curators.id}).status_code == 404

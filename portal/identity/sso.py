@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
@@ -35,8 +36,9 @@ log = logging.getLogger(__name__)
 # placeholder; each ID token's issuer has the tenant's id in its place.
 TENANT_PLACEHOLDER = "{tenantid}"
 SCOPES = "openid email profile"
-# Where the sign-in that is under way is going (sign in, or link a tenant).
+# Where each sign-in under way is going (sign in, or link a tenant), by state.
 FLOW = "sso_flow"
+MAX_FLOWS = 5
 # An "amr" value that says more than one factor was used (RFC 8176).
 MULTI_FACTOR = "mfa"
 
@@ -149,13 +151,20 @@ def begin(chosen: Provider, redirect_uri: str, flow: dict[str, Any]) -> Response
             "or sign in with your email address and password if your organisation allows it.",
             "provider unreachable",
         ) from exc
-    session[FLOW] = {**flow, "provider": chosen.key}
+    # Keyed by the request's state: a person may start sign-ins in two tabs.
+    state = parse_qs(urlsplit(response.location).query).get("state", [""])[0]
+    flows = {k: v for k, v in (session.get(FLOW) or {}).items() if k != state}
+    flows = dict(list(flows.items())[-(MAX_FLOWS - 1) :])  # the newest few
+    flows[state] = {**flow, "provider": chosen.key}
+    session[FLOW] = flows
     return response
 
 
-def pending_flow(key: str) -> dict[str, Any]:
-    """What the sign-in under way with this provider was for (and forget it)."""
-    flow = session.pop(FLOW, None)
+def pending_flow(key: str, state: str | None) -> dict[str, Any]:
+    """What the sign-in this state belongs to was for (and forget it)."""
+    flows = dict(session.get(FLOW) or {})
+    flow = flows.pop(state or "", None)
+    session[FLOW] = flows
     return flow if isinstance(flow, dict) and flow.get("provider") == key else {}
 
 

@@ -32,7 +32,14 @@ from ..identity.staff_sessions import (
     start_session,
 )
 from ..models import Role, User
-from ..permissions import Action, join_request_for_org, requires, sso_link_for_org
+from ..permissions import (
+    Action,
+    can,
+    join_request_for_org,
+    refuse,
+    requires,
+    sso_link_for_org,
+)
 from ..services.accounts import sign_in
 from ..services.accounts import sso as accounts_sso
 from ..services.errors import ServiceError
@@ -103,7 +110,7 @@ def link(provider: str) -> ResponseReturnValue:
 @limiter.limit(_login_limit)
 def callback(provider: str) -> ResponseReturnValue:
     chosen = _provider(provider)
-    flow = sso.pending_flow(chosen.key)
+    flow = sso.pending_flow(chosen.key, request.args.get("state"))
     try:
         # The provider's token, keys and discovery are fetched here, before
         # this request holds a write transaction.
@@ -158,11 +165,10 @@ def _link(identity: accounts_sso.Identity, flow: dict[str, object]) -> ResponseR
     if not current_user.is_authenticated or flow.get("user") != current_user.id:
         abort(403)
     organisation = current_organisation()
-    if organisation.id != flow.get("organisation") or not any(
-        m.organisation_id == organisation.id and m.role == Role.ADMIN
-        for m in current_actor().memberships
-    ):
-        abort(403)
+    if organisation.id != flow.get("organisation"):
+        abort(403)  # they switched organisation while at the provider
+    if not can(Action.MANAGE_USERS):
+        refuse(Action.MANAGE_USERS)
     try:
         linked = accounts_sso.link_tenant(db.session, organisation, identity, current_actor())
     except ServiceError as exc:
