@@ -10,14 +10,14 @@ STAMPS := .make
 VENDOR := portal/static/vendor
 GOVUK := node_modules/govuk-frontend/dist/govuk
 
-.PHONY: run test lint typecheck test-sqlite test-postgres test-both assets install browser office redis clean bench loadtest
+.PHONY: run test lint typecheck test-sqlite test-postgres test-both assets install browser office redis pdf-libraries clean bench loadtest
 
 
-run: install assets
+run: install assets pdf-libraries
 	$(FLASK) seed-demo  # migrates the database first
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install assets browser office redis lint typecheck test-both
+test: install assets browser office redis pdf-libraries lint typecheck test-both
 
 install: $(STAMPS)/venv
 
@@ -60,6 +60,16 @@ redis:
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; \
 	  else echo "!!! redis-server missing and not root: install it (apt-get install redis-server) or the shared rate-limit test skips"; fi; }
+
+# WeasyPrint (printable reports) draws text with Pango and HarfBuzz from the
+# system, in DejaVu fonts; poppler's pdftoppm draws README's page pictures.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+pdf-libraries:
+	@{ ldconfig -p | grep -q libpangoft2-1.0 && ldconfig -p | grep -q libharfbuzz-subset \
+	   && fc-list | grep -qi dejavu; } || { \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PDF_PACKAGES) >/dev/null; \
+	  else echo "!!! Pango missing and not root: apt-get install $(PDF_PACKAGES), or PDF reports fail"; fi; }
 
 # LibreOffice opens every workbook we write, headless (tests marked office).
 office:

@@ -552,11 +552,11 @@ def export_directory_command(out: str, every_state: bool) -> None:
     "--out",
     type=click.Path(dir_okay=False, writable=True),
     required=True,
-    help="The file to write: .xlsx, .csv or .json.",
+    help="The file to write: .xlsx, .csv, .json or .pdf (the report to read).",
 )
 @with_appcontext
 def export_request_command(reference: str, out: str) -> None:
-    """Write one request with its answers and findings to a workbook, CSV or JSON."""
+    """Write one request with its answers and findings to a workbook, CSV, JSON or PDF."""
     import json
 
     from sqlalchemy import select
@@ -577,11 +577,17 @@ def export_request_command(reference: str, out: str) -> None:
     elif file_format == "csv":
         with open(out, "w", encoding="utf-8-sig", newline="") as handle:
             handle.write(exports.request_csv(db.session, row))
+    elif file_format == "pdf":
+        from .exports.request_report import request_pdf
+        from .services.downloads import reports
+
+        with open(out, "wb") as handle:
+            handle.write(request_pdf(reports.request_report(db.session, row)))
     elif file_format == "xlsx":
         with open(out, "wb") as binary:
             binary.write(exports.request_xlsx(db.session, row))
     else:
-        raise click.UsageError("Name the file .xlsx, .csv or .json")
+        raise click.UsageError("Name the file .xlsx, .csv, .json or .pdf")
     exports.record_download(
         db.session, None, row.organisation, "request", file_format, row, actor_label="Command line"
     )

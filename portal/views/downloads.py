@@ -13,10 +13,12 @@ from flask import send_file
 from flask.typing import ResponseReturnValue
 
 from ..exports.register import register_csv, register_workbook
+from ..exports.request_report import request_pdf
 from ..extensions import db
 from ..models import AssessmentFile, Evidence, Organisation, Request, User
 from ..request_audit import record_now
 from ..services.downloads import contents as exports
+from ..services.downloads import reports
 from ..services.platform.audit import SUPPLIER_ACTOR
 from ..services.requests import evidence
 
@@ -78,6 +80,26 @@ def register_download(
         name,
         exports.XLSX,
     )
+
+
+def send_request_report(row: Request, actor: User) -> ResponseReturnValue:
+    """A request's PDF (the page's and the API's). Drawn as a reader and then
+    recorded in a short transaction of its own: drawing takes a second or
+    more, and must not hold the write lock."""
+    pdf = request_pdf(reports.request_report(db.session, row))
+    record_now(
+        "export_downloaded",
+        organisation=row.organisation,
+        actor=actor,
+        request=row,
+        what="request",
+        format="pdf",
+    )
+    name = exports.download_name(row.reference, row.supplier.name, extension="pdf")
+    return send_file(
+        io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True, download_name=name,
+        max_age=0,
+    )  # fmt: skip
 
 
 def record_supplier_download(row: Request, what: str) -> None:

@@ -18,7 +18,7 @@ from ..services.errors import ServiceError
 from ..services.requirements import ratings
 from ..services.review import side_by_side
 from .api.schemas import request_download
-from .downloads import register_download, send_temporary
+from .downloads import register_download, send_request_report, send_temporary
 
 bp = Blueprint("exports", __name__)
 
@@ -47,6 +47,15 @@ def export_request(request_id: int, file_format: str) -> ResponseReturnValue:
     return send_file(
         io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name, max_age=0
     )
+
+
+@bp.get("/requests/<int:request_id>/report.pdf")
+@export_limit
+@requires(Action.VIEW_REQUESTS)
+def request_report(request_id: int) -> ResponseReturnValue:
+    """The request's report to read, file or take to governors."""
+    row = get_for_org(Request, request_id, current_organisation())
+    return send_request_report(row, current_actor())
 
 
 @bp.get("/register")

@@ -115,6 +115,10 @@ XLSX: Schema = {
         }
     },
 }
+PDF: Schema = {
+    "description": "The document (tagged PDF, PDF/UA-1)",
+    "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+}
 UPLOAD: Schema = {
     "required": True,
     "content": {
@@ -226,6 +230,9 @@ OPERATIONS = [
        {"200": s.Findings}, STAFF, ACT),
     Op("get", f"{R}/export.xlsx", "request_export", "The request as an Excel workbook", "Requests",
        {"200": XLSX}, STAFF, READ),
+    Op("get", f"{R}/report.pdf", "request_report",
+       "The request's report as a PDF: decision, rating, findings, answers, timeline",
+       "Requests", {"200": PDF}, STAFF, READ),
     Op("post", f"{R}/clarifications", "ask_clarification",
        "Ask the supplier to clarify answers (emails a new link)", "Requests",
        {"201": (s.ClarificationAsked, "Asked")}, STAFF, WRITE, body=s.ClarificationAsk),

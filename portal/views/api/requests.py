@@ -17,7 +17,7 @@ from ...services.requests import clarifications, evidence, evidence_life
 from ...services.requests import lifecycle as requests
 from ...services.requirements import ratings
 from ...services.review import decisions as review
-from ..downloads import register_download
+from ..downloads import register_download, send_request_report
 from ..forms import DecisionForm, NewRequestForm, ReviewFindingForm
 from . import bp
 from . import schemas as s
@@ -195,6 +195,13 @@ def request_export(reference: str) -> ResponseReturnValue:
         download_name=exports.download_name(row.reference, row.supplier.name, extension="xlsx"),
         max_age=0,
     )
+
+
+@bp.get("/requests/<reference>/report.pdf")
+def request_report(reference: str) -> ResponseReturnValue:
+    caller = api_caller(Action.VIEW_REQUESTS)
+    row = request_for_org(reference, caller.organisation)
+    return send_request_report(row, caller.actor)
 
 
 @bp.post("/requests/<reference>/clarifications")
