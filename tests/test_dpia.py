@@ -977,3 +977,45 @@ def test_every_dpia_status_has_its_words_and_colour() -> None:
 
     every = {status.value for status in DpiaStatus}
     assert set(DPIA_STATUS_LABELS) == every == set(DPIA_STATUS_COLOURS)
+
+
+@shipped
+def test_the_dpia_pdf_carries_the_advice_the_risks_and_the_signature_trail(
+    client: FlaskClient, make: Factory, dbs: Session
+) -> None:
+    from pypdf import PdfReader
+
+    admin = make.user(role="admin")
+    login(client, admin)
+    dpia_id = ready_for_approval(client, make, dbs, admin, HIGH_RISK)
+    client.post(f"/dpias/{dpia_id}/decision", data=sign_off(ico_acknowledged="y"))
+    shown = client.get(f"/dpias/{dpia_id}").get_data(as_text=True)
+    assert f'href="/dpias/{dpia_id}/report.pdf"' in shown
+    response = client.get(f"/dpias/{dpia_id}/report.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    pages = [
+        p.extract_text().replace("\u200b", "") for p in PdfReader(io.BytesIO(response.data)).pages
+    ]
+    text = " ".join(" ".join(pages).split())
+    cover = " ".join(pages[0].split())
+    assert "Status: Approved" in cover
+    assert f"Signed off by {admin.name}, Headteacher" in cover
+    assert "ICO consultation: Required before the processing starts: a high risk remains" in cover
+    assert "Go ahead once the transfer agreement is signed." in cover
+    assert "Jo Patel, Shire DPO Service" in cover
+    assert "Risk register" in text and HIGH_RISK[0]["risk"][:30] in text
+    trail = text[text.rindex("Signature trail") :]
+    for step in (
+        "DPIA sent for the DPO's advice",
+        "DPO's advice recorded (Jo Patel, Shire DPO Service)",
+        "DPIA approved by the headteacher; the ICO is to be consulted before processing",
+    ):
+        assert step in trail, step
+    assert trail.index("sent for the DPO's advice") < trail.index("approved by the headteacher")
+    assert f"Page 1 of {len(pages)}" in pages[0]
+    dbs.rollback()
+    event = dbs.scalars(select(AuditEvent).where(AuditEvent.action == "export_downloaded")).one()
+    assert (event.detail["what"], event.detail["format"]) == ("dpia", "pdf")
+    intruder = client.application.test_client()
+    login(intruder, make.user(make.org("Elm Tree Academy"), role="admin"))
+    assert intruder.get(f"/dpias/{dpia_id}/report.pdf").status_code == 404

@@ -1,9 +1,10 @@
-"""A full DPIA as a workbook: the sign-off, every answer with where it came
-from, and the risk register with its levels in colour."""
+"""A full DPIA as a workbook (the sign-off, every answer with where it came
+from, and the risk register with its levels in colour) and as a PDF to read
+and file, with its signature trail."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO, Any
@@ -23,6 +24,8 @@ from ..questionnaire.risk import (
     risks_of,
 )
 from .cells import IN_MEMORY, list_styles
+from .pdf import RestrictedFetcher, render_pdf
+from .request import TimelineLine
 
 
 @dataclass(frozen=True)
@@ -184,3 +187,78 @@ def dpia_workbook(
             level = matrix[(likelihood, severity)]
             cells.text(rated, line, column, LEVEL_LABELS[level], f"level:{level}")
     workbook.close()
+
+
+def dpia_pdf(
+    dpia: DpiaSummary,
+    questionnaire: Questionnaire,
+    stored: Mapping[str, DpiaAnswerRow],
+    trail: Sequence[TimelineLine],
+    produced_at: datetime,
+    matrix: Matrix = DEFAULT_MATRIX,
+    own_matrix: bool = False,
+    fetcher: RestrictedFetcher | None = None,
+) -> bytes:
+    """The DPIA to read and file: the sign-off with the DPO's advice, every
+    answer, the risk register and matrix in words, and the signature trail
+    (who moved it to each state, when)."""
+    values = {qid: row.value for qid, row in stored.items()}
+    risks = risks_of(values, matrix)
+    remaining = residual_level(risks)
+    sections = [
+        (
+            section.title,
+            [
+                (
+                    str(question.label),
+                    "" if stored.get(question.id) is None or stored[question.id].value is None
+                    else display_value(question, stored[question.id].value),
+                    (stored[question.id].comment or "") if question.id in stored else "",
+                    (stored[question.id].source or "") if question.id in stored else "",
+                )
+                for question in section.answerable
+            ],
+        )
+        for section in questionnaire.sections
+        if section.answerable
+    ]  # fmt: skip
+    return render_pdf(
+        "dpia.html",
+        fetcher,
+        d=dpia,
+        remaining=level_label(remaining),
+        ico=_ico_words(dpia, remaining),
+        followed="" if dpia.advice_followed is None else ("Yes" if dpia.advice_followed else "No"),
+        sections=sections,
+        risks=[
+            {
+                "number": r.number,
+                "risk": r.risk,
+                "measure": r.measure,
+                "before": " ".join(
+                    filter(
+                        None,
+                        [
+                            _words(r.likelihood),
+                            "likelihood,",
+                            _words(r.severity),
+                            "severity:",
+                            LEVEL_LABELS.get(r.level or "", "not rated"),
+                        ],
+                    )
+                ),
+                "after": LEVEL_LABELS.get(r.residual_level or "", "not rated"),
+                "approved": _words(r.approved),
+                "by_hand": r.judged_reason if r.residual_level != r.matrix_residual_level else "",
+            }
+            for r in risks
+        ],  # fmt: skip
+        matrix=[
+            (likelihood.capitalize(), [LEVEL_LABELS[matrix[(likelihood, s)]] for s in SEVERITIES])
+            for likelihood in LIKELIHOODS
+        ],
+        severities=[s.capitalize() for s in SEVERITIES],
+        own_matrix=own_matrix,
+        trail=trail,
+        produced_at=produced_at,
+    )

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from ...exports.dpia import DpiaAnswerRow, DpiaSummary
+from ...exports.request import TimelineLine
 from ...models import (
     ANSWERED_STATUSES,
     AuditEvent,
@@ -45,6 +46,7 @@ from ..platform.paging import Page, page_of
 from ..platform.questionnaire_registry import definition_for, find_current, publish_version
 from ..requests import lifecycle as requests
 from ..requirements import ratings
+from ..review.timeline import describe
 from . import risk_matrix
 
 KEY = "dpia_full"
@@ -752,6 +754,11 @@ def return_to_draft(session: Session, dpia: Dpia, actor: User, reason: str) -> N
     dpia.dpo_name = dpia.dpo_advice = dpia.dpo_advised_on = None
     dpia.advice_recorded_by_id = None
     _move(session, dpia, actor, DpiaStatus.DRAFT, reason=reason[:2000], earlier_advice=earlier)
+
+
+def trail(session: Session, dpia: Dpia) -> list[TimelineLine]:
+    """The DPIA's signature trail in words, for its PDF."""
+    return [TimelineLine(e.created_at, e.actor_label, describe(e)) for e in history(session, dpia)]
 
 
 def history(session: Session, dpia: Dpia) -> list[AuditEvent]:
