@@ -182,6 +182,69 @@ def export(quick: bool) -> list[Figure]:
     ]  # fmt: skip
 
 
+def pdf_report(place: Installation, quick: bool) -> list[Figure]:
+    """A complete cloud_supplier request's PDF, from the database to the last
+    byte, against WeasyPrint drawing a plain document of the same size: the
+    same text as paragraphs (the issue's floor), and paragraphs filling the
+    same number of pages (a structured report has tables, headings and
+    findings on more pages than its text alone would fill)."""
+    import html as markup
+    import re
+
+    import weasyprint
+    from sqlalchemy import select
+
+    from portal.exports.pdf import html_to_pdf, render_html
+    from portal.exports.request_report import report_context, request_pdf
+    from portal.extensions import db
+    from portal.models import Request
+    from portal.services.downloads import reports
+    from portal.services.requests import answering as responses
+
+    def plain(text: str) -> str:
+        return (
+            '<html lang="en"><head><title>floor</title></head><body>'
+            + "".join(
+                f"<p>{markup.escape(text[i : i + 600])}</p>" for i in range(0, len(text), 600)
+            )
+            + "</body></html>"
+        )
+
+    def pages(document: str) -> int:
+        return len(weasyprint.HTML(string=document).render().pages)
+
+    app = make_app(place)
+    seeded = seed(app, 1, answered=True)
+    times = 3 if quick else 9
+    with app.test_request_context(base_url="http://127.0.0.1"):
+        row = db.session.scalar(select(Request).where(Request.reference == seeded.references[0]))
+        responses.submit_response(
+            db.session, row, responses.Declaration("Sam Carter", "Director", False)
+        )
+        db.session.commit()
+        page = render_html(
+            "request.html", **report_context(reports.request_report(db.session, row))
+        )
+        text = markup.unescape(
+            " ".join(re.sub(r"<[^>]+>", " ", page.split("</style>", 1)[1]).split())
+        )
+        ours = pages(page)
+        same_text = plain(text)
+        filled = text
+        while pages(plain(filled)) < ours:
+            filled += " " + text[: max(len(text) // 4, 1)]
+        same_pages = plain(filled)
+        report = lambda: request_pdf(reports.request_report(db.session, row))  # noqa: E731
+        took, floor = paired_ms(report, lambda: html_to_pdf(same_text), times)
+        took_pages, floor_pages = paired_ms(report, lambda: html_to_pdf(same_pages), times)
+    return [
+        Figure("pdf_request_ms", took, "ms", floor, ratio(took, floor),
+               f"<= 2x floor (the same {len(text):,} characters as plain paragraphs; {ours} pages)"),
+        Figure("pdf_request_ms_by_pages", took_pages, "ms", floor_pages,
+               ratio(took_pages, floor_pages), f"plain paragraphs filling the same {ours} pages"),
+    ]  # fmt: skip
+
+
 def over_http(place: Installation, quick: bool, label: str = "") -> list[Figure]:
     from .load import run_load
 
@@ -223,12 +286,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small run, under a minute")
     parser.add_argument(
         "--only",
-        choices=["pages", "compare", "export", "http", "staff", "search"],
+        choices=["pages", "compare", "export", "http", "staff", "search", "pdf"],
         action="append",
         help="run only these groups (repeatable); all by default",
     )
     args = parser.parse_args()
-    groups = set(args.only or ["pages", "compare", "export", "http", "staff", "search"])
+    groups = set(args.only or ["pages", "compare", "export", "http", "staff", "search", "pdf"])
     figures: list[Figure] = []
     if "pages" in groups:
         with installation() as place:
@@ -249,6 +312,9 @@ def main() -> None:
                 figures += directory_search.figures(place, entries, args.quick, " (postgres)")
     if "compare" in groups:
         figures.append(comparisons(args.quick))
+    if "pdf" in groups:
+        with installation() as place:
+            figures += pdf_report(place, args.quick)
     if "export" in groups:
         figures += export(args.quick)
     if "http" in groups:

@@ -109,7 +109,7 @@ def report_context(report: RequestReport) -> dict[str, Any]:
         for group in comparison.reading_order():
             lines = _finding_lines(report, group.findings, number)
             number += len(lines)
-            groups.append((group.title, lines))
+            groups.append((group.key, group.title, lines))
     sections = []
     for section in data.questionnaire.sections:
         rows = [
