@@ -66,7 +66,7 @@ redis:
 PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
 pdf-libraries:
 	@{ ldconfig -p | grep -q libpangoft2-1.0 && ldconfig -p | grep -q libharfbuzz-subset \
-	   && fc-list | grep -qi dejavu; } || { \
+	   && fc-list | grep -qi dejavu && command -v pdftoppm >/dev/null; } || { \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PDF_PACKAGES) >/dev/null; \
 	  else echo "!!! Pango missing and not root: apt-get install $(PDF_PACKAGES), or PDF reports fail"; fi; }

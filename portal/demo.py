@@ -22,6 +22,7 @@ from werkzeug.datastructures import FileStorage
 from .models import (
     AssessmentAnswer,
     DirectoryEntry,
+    Dpia,
     Organisation,
     OrgKind,
     Request,
@@ -202,7 +203,29 @@ def seed_demo(session: Session) -> str:
     ]
     lines += [f"  {email:34} {role:9} {org}" for email, _, org, role in USERS]
     lines += ["", "A supplier link for request DD-DEMO01 (no account needed):", f"  {link}"]
+    lines += _printable(session, orgs["Oakfield Primary School"])
     return "\n".join(lines)
+
+
+def _printable(session: Session, school: Organisation) -> list[str]:
+    """Where each printable report of the demo is (signed in as Oakfield's staff)."""
+    links = runtime(session).links
+    found = []
+    rated = session.scalar(select(Request).where(Request.reference == "DD-DEMO03"))
+    if rated is not None:
+        found.append(
+            ("DD-DEMO03's report", links.url("exports.request_report", request_id=rated.id))
+        )
+    begun = session.scalar(
+        select(Dpia).where(Dpia.organisation_id == school.id).order_by(Dpia.id).limit(1)
+    )
+    if begun is not None:
+        found.append((f"{begun.title} DPIA", links.url("dpia.report", dpia_id=begun.id)))
+    if not found:
+        return []
+    return ["", "Printable reports (PDF), signed in as Oakfield's admin or reviewer:"] + [
+        f"  {label + ':':22} {url}" for label, url in found
+    ]
 
 
 # Oakfield's own side: a digital lead, part of the self-assessment, a plan and
