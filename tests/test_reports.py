@@ -221,3 +221,32 @@ def test_the_request_page_links_to_its_report(
     row, _ = report
     page = client.get(f"/requests/{row.id}").get_data(as_text=True)
     assert re.search(rf'href="/requests/{row.id}/report.pdf"', page)
+
+
+def test_an_api_key_reads_its_schools_report_and_no_other(
+    app: Flask, make: Factory, dbs: Session
+) -> None:
+    from .test_api import bearer, make_key
+
+    school = make.org("Oakfield Primary School")
+    row, _ = make.submitted(make.user(school), "features", supplier_name="Acme Learning Ltd")
+    api = app.test_client()
+    response = api.get(f"/api/v1/requests/{row.reference}/report.pdf",
+                       headers=bearer(make_key(app, school, "read")))  # fmt: skip
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert "Acme Learning Ltd" in pages(response.data)[0]
+    other = make_key(app, make.org("Elm Tree Academy"), "read")
+    refused = api.get(f"/api/v1/requests/{row.reference}/report.pdf", headers=bearer(other))
+    assert refused.status_code == 404
+    dbs.rollback()
+    [event] = dbs.scalars(select(AuditEvent).where(AuditEvent.action == "export_downloaded"))
+    assert event.detail["format"] == "pdf"
+
+
+def test_the_command_line_writes_the_report(app: Flask, make: Factory, tmp_path: Any) -> None:
+    row, _ = make.submitted(make.user(make.org()), "features", supplier_name="Acme Learning Ltd")
+    out = tmp_path / "report.pdf"
+    result = app.test_cli_runner().invoke(args=["export-request", "--ref", row.reference,
+                                                "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert row.reference in pages(out.read_bytes())[0]
