@@ -546,6 +546,41 @@ def export_directory_command(out: str, every_state: bool) -> None:
     click.echo(f"{count} entries written to {out} in {time.perf_counter() - started:.1f} s")
 
 
+@click.command("governors-pack")
+@click.option("--org", "organisation", required=True, help="The school's name or id.")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="The PDF to write.")  # fmt: skip
+@with_appcontext
+def governors_pack_command(organisation: str, out: str) -> None:
+    """Write a school's governors' pack: standards, owners, supplier reviews, DPIAs, evidence."""
+    from sqlalchemy import select
+
+    from .exports.governors_pack import governors_pack_pdf
+    from .models import Organisation
+    from .services.downloads import contents as exports
+    from .services.downloads import governors_pack as pack
+
+    found = db.session.scalars(
+        select(Organisation).where(
+            (Organisation.id == int(organisation)) if organisation.isdecimal()
+            else (Organisation.name == organisation)
+        )
+    ).all()  # fmt: skip
+    if len(found) != 1:
+        raise click.UsageError(
+            f"No organisation is called {organisation!r}" if not found
+            else f"{len(found)} organisations are called {organisation!r}: give its id"
+        )  # fmt: skip
+    school = found[0]
+    with open(out, "wb") as handle:
+        handle.write(governors_pack_pdf(pack.governors_pack(db.session, school)))
+    exports.record_download(
+        db.session, None, school, "governors_pack", "pdf", actor_label="Command line"
+    )
+    db.session.commit()
+    click.echo(f"The governors' pack of {school.name} written to {out}")
+
+
 @click.command("export-request")
 @click.option("--ref", "reference", required=True, help="The request's reference, like DD-7K2M9Q.")
 @click.option(
@@ -617,6 +652,7 @@ def init_app(app: Flask) -> None:
         send_reminders_command,
         export_register_command,
         export_request_command,
+        governors_pack_command,
         export_directory_command,
     ):
         app.cli.add_command(cmd)

@@ -221,10 +221,9 @@ def _printable(session: Session, school: Organisation) -> list[str]:
     )
     if begun is not None:
         found.append((f"{begun.title} DPIA", links.url("dpia.report", dpia_id=begun.id)))
-    if not found:
-        return []
+    found.append(("Governors' pack", links.url("standards.governors_pack")))
     return ["", "Printable reports (PDF), signed in as Oakfield's admin or reviewer:"] + [
-        f"  {label + ':':22} {url}" for label, url in found
+        f"  {label + ':':27} {url}" for label, url in found
     ]
 
 

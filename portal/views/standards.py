@@ -3,10 +3,22 @@ each standard's plan, who does what (RACI), and the timeline for governors."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import io
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from ..after_response import after_response
+from ..exports.governors_pack import governors_pack_pdf
 from ..exports.standards import raci_workbook, timeline_workbook
 from ..extensions import db, export_limit, keep_changes, writes_on_get
 from ..identity.staff_sessions import current_actor, current_organisation
@@ -15,8 +27,10 @@ from ..models import utcnow
 from ..permissions import Action, can, ensure, refuse, requires, schools_of_trust
 from ..questionnaire import Questionnaire
 from ..questionnaire.forms import SelectChoice, build_section_form, form_data
+from ..request_audit import record_now
 from ..services.accounts import users as accounts
 from ..services.downloads import contents as exports
+from ..services.downloads import governors_pack as pack
 from ..services.errors import ServiceError
 from ..services.platform.paging import page_number
 from ..services.school import feedback, raci, school_summary, standards
@@ -321,6 +335,24 @@ def report() -> ResponseReturnValue:
         gaps=[t for t in tasks if t.gaps],
         today=utcnow().date(),
     )
+
+
+@bp.get("/report.pdf")
+@export_limit
+@requires(Action.VIEW_REQUESTS)
+def governors_pack() -> ResponseReturnValue:
+    """The governors' pack: standards, RACI gaps, supplier reviews, open DPIAs
+    and expiring evidence, as one PDF. Drawn as a reader, then recorded."""
+    organisation = current_organisation()
+    pdf = governors_pack_pdf(pack.governors_pack(db.session, organisation))
+    record_now(
+        "export_downloaded", organisation=organisation, actor=current_actor(),
+        what="governors_pack", format="pdf",
+    )  # fmt: skip
+    return send_file(
+        io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True, max_age=0,
+        download_name=exports.download_name(organisation.name, "governors pack", extension="pdf"),
+    )  # fmt: skip
 
 
 @bp.get("/raci.xlsx")

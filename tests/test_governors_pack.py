@@ -1,0 +1,132 @@
+"""The governors' pack: one PDF for a governors' meeting, read back with
+pypdf, on the demo's data (Oakfield has standards, a DPIA begun, suppliers in
+its register and Cyber Essentials expiring next month)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from portal.exports.governors_pack import governors_pack_pdf
+from portal.exports.pdf import RestrictedFetcher
+from portal.models import AuditEvent, Organisation, Request, User
+
+from .conftest import SHIPPED_QUESTIONNAIRES
+from .test_reports import flat, pages
+
+pytestmark = pytest.mark.config(QUESTIONNAIRE_FOLDER=str(SHIPPED_QUESTIONNAIRES))
+PASSWORD = "correct-horse-battery-staple-42"
+HOSTILE = '<img src="file:///etc/passwd">'
+
+
+@pytest.fixture
+def demo(app: Flask, dbs: Session) -> Session:
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    dbs.rollback()
+    return dbs
+
+
+def sign_in(app: Flask, email: str) -> FlaskClient:
+    client = app.test_client()
+    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    return client
+
+
+def oakfield(dbs: Session) -> Organisation:
+    return dbs.scalars(
+        select(Organisation).where(Organisation.name == "Oakfield Primary School")
+    ).one()
+
+
+def test_the_pack_gathers_standards_owners_suppliers_dpias_and_evidence(
+    app: Flask, demo: Session
+) -> None:
+    # A decided supplier whose annual review is a week overdue.
+    from portal.extensions import db
+    from portal.services.review import decisions
+
+    with app.test_request_context():
+        row = db.session.scalars(select(Request).where(Request.reference == "DD-DEMO03")).one()
+        admin = db.session.scalars(select(User).where(User.email == "admin@oakfield.example")).one()
+        decisions.decide(db.session, row, admin, decisions.Decision(
+            "accepted", "Fine for now.", [], date.today() + timedelta(days=30)))  # fmt: skip
+        db.session.execute(
+            update(Request).where(Request.id == row.id)
+            .values(next_review_date=date.today() - timedelta(days=7))
+        )  # fmt: skip
+        db.session.commit()
+    response = sign_in(app, "admin@oakfield.example").get("/standards/report.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    texts = pages(response.data)
+    cover = " ".join(texts[0].split())
+    assert "Oakfield Primary School" in cover and "Produced" in cover
+    assert "SLT digital lead Amira Khan" in cover
+    assert "with a review overdue" in cover
+    text = " ".join(" ".join(texts).split())
+    for heading in ("The DfE digital and technology standards", "What is due",
+                    "Tasks without a clear owner", "Supplier reviews", "Open DPIAs",
+                    "Evidence that has run out or soon will"):  # fmt: skip
+        assert text.count(heading) >= 2, heading  # in the contents and as a heading
+    assert "DfE digital leadership standard 1 Met" in text
+    reviews = "".join(text[text.rindex("Supplier reviews") :].split())
+    assert "ReviewNorthernSchoolsIT" in reviews and "OVERDUE" in reviews  # the tag is capitals
+    dpias = text[text.rindex("Open DPIAs") :]
+    assert "Cloudy Classroom" in dpias and "Draft" in dpias
+    evidence = text[text.rindex("Expiring within 60 days") :]
+    assert "Northern Schools IT" in evidence
+    for number, page in enumerate(texts, 1):
+        assert f"Page {number} of {len(texts)}" in page
+    demo.rollback()
+    event = demo.scalars(select(AuditEvent).where(AuditEvent.action == "export_downloaded")).one()
+    assert (event.detail["what"], event.detail["format"]) == ("governors_pack", "pdf")
+
+
+def test_a_schools_pack_holds_nothing_of_another_school(app: Flask, demo: Session) -> None:
+    response = sign_in(app, "head@riverside-academy.example").get("/standards/report.pdf")
+    assert response.status_code == 200
+    text = flat(response.data)
+    assert "RiversideAcademy" in text
+    for theirs in ("Oakfield", "CloudyClassroom", "NorthernSchoolsIT", "AmiraKhan"):
+        assert theirs not in text, theirs
+
+
+def test_school_text_prints_as_text_and_nothing_is_fetched(app: Flask, demo: Session) -> None:
+    from portal.extensions import db
+    from portal.services.downloads import governors_pack as pack
+
+    demo.execute(
+        update(Organisation)
+        .where(Organisation.id == oakfield(demo).id)
+        .values(link_governor=HOSTILE)
+    )
+    demo.commit()
+    fetcher = RestrictedFetcher()
+    with app.app_context():
+        school = db.session.get(Organisation, oakfield(demo).id)
+        pdf = governors_pack_pdf(pack.governors_pack(db.session, school), fetcher)
+    assert fetcher.asked == []
+    assert '<imgsrc="file:///etc/passwd">' in flat(pdf)
+
+
+def test_the_command_line_writes_a_schools_pack(app: Flask, demo: Session, tmp_path: Path) -> None:
+    out = tmp_path / "pack.pdf"
+    runner = app.test_cli_runner()
+    done = runner.invoke(
+        args=["governors-pack", "--org", "Oakfield Primary School", "--out", str(out)]
+    )
+    assert done.exit_code == 0, done.output
+    assert "Oakfield Primary School" in pages(out.read_bytes())[0]
+    unknown = runner.invoke(args=["governors-pack", "--org", "Nowhere School", "--out", str(out)])
+    assert unknown.exit_code == 2 and "No organisation is called 'Nowhere School'" in unknown.output
+
+
+def test_the_standards_pages_link_to_the_pack(app: Flask, demo: Session) -> None:
+    client = sign_in(app, "admin@oakfield.example")
+    for page in ("/standards", "/standards/timeline", "/standards/report"):
+        assert 'href="/standards/report.pdf"' in client.get(page).get_data(as_text=True), page
