@@ -18,6 +18,7 @@ from portal.exports.pdf import RestrictedFetcher
 from portal.models import AuditEvent, Organisation, Request, User
 
 from .conftest import SHIPPED_QUESTIONNAIRES
+from .factories import Factory
 from .test_reports import flat, pages
 
 pytestmark = pytest.mark.config(QUESTIONNAIRE_FOLDER=str(SHIPPED_QUESTIONNAIRES))
@@ -130,3 +131,24 @@ def test_the_standards_pages_link_to_the_pack(app: Flask, demo: Session) -> None
     client = sign_in(app, "admin@oakfield.example")
     for page in ("/standards", "/standards/timeline", "/standards/report"):
         assert 'href="/standards/report.pdf"' in client.get(page).get_data(as_text=True), page
+
+
+def test_the_pack_costs_the_same_statements_for_few_or_many_suppliers(
+    app: Flask, demo: Session, make: Factory, statements: list[str]
+) -> None:
+    admin = demo.scalars(select(User).where(User.email == "admin@oakfield.example")).one()
+    client = sign_in(app, "admin@oakfield.example")
+
+    def pack() -> tuple[int, str]:
+        statements.clear()
+        response = client.get("/standards/report.pdf")
+        assert response.status_code == 200
+        return len(statements), flat(response.data)
+
+    pack()  # the first reads the standards questionnaire's definition into its cache
+    few, _ = pack()
+    for n in range(6):
+        make.submitted(admin, "cloud_supplier", supplier_name=f"Extra Supplier {n}")
+    many, text = pack()
+    assert "11suppliersintheregister" in text
+    assert many == few
