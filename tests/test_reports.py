@@ -250,3 +250,29 @@ def test_the_command_line_writes_the_report(app: Flask, make: Factory, tmp_path:
                                                 "--out", str(out)])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert row.reference in pages(out.read_bytes())[0]
+
+
+def test_the_report_costs_the_same_statements_for_a_short_or_long_history(
+    app: Flask, client: FlaskClient, make: Factory, statements: list[str]
+) -> None:
+    from portal.extensions import db
+    from portal.services.platform.audit import record_event
+
+    reviewer = make.user(make.org(), role="admin")
+    row, _ = make.submitted(reviewer, "features")
+    login(client, reviewer)
+
+    def report() -> int:
+        statements.clear()
+        assert client.get(f"/requests/{row.id}/report.pdf").status_code == 200
+        return len(statements)
+
+    report()  # the first reads the questionnaire's definition into its cache
+    few = report()
+    with app.app_context():
+        merged = db.session.get(Request, row.id)
+        for n in range(40):
+            record_event(db.session, "reminder_sent", organisation=merged.organisation,
+                         request=merged, note=f"{n}")  # fmt: skip
+        db.session.commit()
+    assert report() == few
