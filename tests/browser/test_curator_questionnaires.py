@@ -58,6 +58,10 @@ def test_a_curator_fixes_tries_and_publishes_a_workbook_in_a_browser(
     check(desk, seen)
 
     desk.click("text=Preview it as a supplier sees it")
+    # The page's script must be listening before the answer changes: a module
+    # script runs before "load" (CI's run on 5 December checked too early).
+    desk.wait_for_url("**/try")
+    desk.wait_for_load_state("load")
     expiry = desk.locator('[data-question="expiry"]')
     assert expiry.is_hidden()
     desk.check('input[name="certificate"][value="basic"]')
