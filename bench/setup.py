@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import re
@@ -64,7 +65,7 @@ def installation(database_url: str | None = None) -> Iterator[Installation]:
 def make_app(place: Installation) -> Flask:
     from portal import create_app
 
-    return create_app(
+    app = create_app(
         {
             "DATABASE_URL": place.database_url,
             "SECRET_KEY": SECRET,
@@ -74,6 +75,8 @@ def make_app(place: Installation) -> Flask:
             "TOKEN_RATE_LIMIT": "100000 per minute",
         }
     )
+    gc.freeze()  # as app.py does for gunicorn: start-up's objects, frozen
+    return app
 
 
 @dataclass

@@ -64,7 +64,7 @@ def report(app: Flask, client: FlaskClient, make: Factory) -> tuple[Request, byt
         reviewer,
         "cloud_supplier",
         answers={"breach_notice_hours": 96},
-        comments={"hosting_location": HOSTILE},
+        comments={"hosting_location": HOSTILE + "\nA second line, as the supplier wrote it"},
         supplier_name="Acme Learning Ltd",
     )
     decide(app, row, reviewer)
@@ -115,6 +115,19 @@ def test_gaps_come_before_met_findings(report: tuple[Request, bytes]) -> None:
     assert severe < settled
     # The 96-hour breach notice is a gap, listed before anything met.
     assert findings.index("breach") < settled
+
+
+@SHIPPED
+def test_the_answers_read_question_then_answer_with_their_own_line_breaks(
+    report: tuple[Request, bytes],
+) -> None:
+    _, pdf = report
+    text = "\n".join(pages(pdf))
+    answers = text[text.index("\nAnswers by section") :]
+    # The question in bold, its answer run in after it.
+    assert re.search(r"about a personal data breach affecting its data\?\s+96", answers)
+    # The supplier's line break is kept, and its markup is printed as text.
+    assert re.search(r"<b>bold</b>\s*\n\s*A second line, as the supplier wrote it", answers)
 
 
 @SHIPPED

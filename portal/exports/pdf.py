@@ -85,6 +85,19 @@ def breakable(value: Any) -> Any:
     return value
 
 
+def _stop(value: str) -> str:
+    """A value run into a sentence: ends with a full stop unless it has its own."""
+    text = value.rstrip()
+    return text if not text or text[-1] in ".?!" else f"{text}."
+
+
+def _lines(value: str) -> str | Markup:
+    """Text written into a paragraph, its own line breaks kept (escaped)."""
+    if "\n" not in value:
+        return value
+    return Markup("<br>").join(breakable(line) for line in value.splitlines())
+
+
 @cache
 def _environment() -> Environment:
     env = Environment(
@@ -96,6 +109,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["date"] = _date
+    env.filters["stop"] = _stop
+    env.filters["lines"] = _lines
     env.filters["datetime"] = lambda value: _date(value, with_time=True)
     return env
 
