@@ -43,6 +43,8 @@ class GovernorsPack:
     raci_gaps: Sequence[tuple[str, str]]  # task, what is wrong
     suppliers: int
     supplier_reviews_overdue: int
+    supplier_reviews_due_soon: int  # within REVIEW_WARNING_DAYS, not yet overdue
+    warning_days: int
     dpias: Sequence[OpenDpia]
     expired: Sequence[WatchedEvidence]
     expired_total: int

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ...exports.governors_pack import GovernorsPack, OpenDpia, WatchedEvidence
 from ...models import DpiaStatus, Organisation, utcnow
 from ...vocabulary import DPIA_STATUS_LABELS
+from ..review.dashboard import REVIEW_WARNING_DAYS
 from ..school import dpia as dpias
 from ..school import evidence_watch, raci, standards
 from ..school import register as supplier_register
@@ -45,6 +46,13 @@ def governors_pack(
         raci_gaps=[(str(t.question.label), "; ".join(t.gaps)) for t in tasks if t.gaps],
         suppliers=len(register),
         supplier_reviews_overdue=sum(1 for d in due if d.kind == "Supplier review" and d.overdue),
+        # The home page's window: the reviews its "due soon" list shows.
+        supplier_reviews_due_soon=sum(
+            1
+            for entry in supplier_register.due_for_review(register, today, REVIEW_WARNING_DAYS)
+            if entry.next_review_date is not None and entry.next_review_date >= today
+        ),
+        warning_days=REVIEW_WARNING_DAYS,
         dpias=[
             OpenDpia(
                 title=d.title,

@@ -384,7 +384,10 @@ def dpias_page(session: Session, organisation: Organisation, number: int) -> Pag
 def list_dpias(session: Session, organisation: Organisation) -> list[Dpia]:
     return list(
         session.scalars(
-            select(Dpia).where(Dpia.organisation_id == organisation.id).order_by(Dpia.id.desc())
+            select(Dpia)
+            .where(Dpia.organisation_id == organisation.id)
+            .options(joinedload(Dpia.supplier))  # the governors' pack names each one's
+            .order_by(Dpia.id.desc())
         )
     )
 
