@@ -365,6 +365,11 @@ def test_a_pending_invitation_is_accepted_by_signing_in(
     user = dbs.scalars(select(User).where(User.email == "ada@oakfield.example")).one()
     assert [m.role for m in user.memberships] == ["reviewer"]
     assert not dbs.scalars(select(SsoJoinRequest)).all()
+    accepted = dbs.scalars(
+        select(AuditEvent).where(AuditEvent.action == "invitation_accepted")
+    ).one()
+    assert accepted.detail == {"role": "reviewer", "via": "microsoft"}
+    assert accepted.organisation_id == oakfield.id and accepted.actor_id == user.id
 
 
 def test_a_trusts_tenant_opens_the_trust_and_its_schools(

@@ -83,6 +83,21 @@ class SignInMethod:
             return False
         return self.mfa_all or membership.organisation_id in self.mfa_organisation_ids
 
+    def needs_code(self, user: User) -> bool:
+        """Whether the user must still give their authenticator app's code: they
+        have one, and this sign-in does not stand for the second factor of every
+        organisation it enters (a curator's is always their own app)."""
+        if user.mfa_enabled_at is None:
+            return False
+        return not all(self.meets_mfa(m) for m in user.memberships if self.may_enter(m))
+
+    def keeps_access_without_passwords(self, organisation_id: int, user: User) -> bool:
+        """Whether this admin would still get into the organisation once it
+        turns passwords off: they came through its link, or have an app (the
+        break-glass way in)."""
+        came_through_link = self.via == "sso" and organisation_id in self.sso_organisation_ids
+        return came_through_link or user.mfa_enabled_at is not None
+
     def as_session(self) -> dict[str, object]:
         return {
             "via": self.via,

@@ -31,7 +31,7 @@ from ..identity.staff_sessions import (
     sign_in_method,
     start_session,
 )
-from ..models import Role, User
+from ..models import Organisation, Role, User
 from ..permissions import (
     Action,
     can,
@@ -141,10 +141,7 @@ def callback(provider: str) -> ResponseReturnValue:
     )
     destination = str(flow.get("next") or url_for("school.dashboard"))
     how = f"sso:{chosen.key}"
-    entered = [m for m in user.memberships if method.may_enter(m)]
-    if user.mfa_enabled_at is not None and not all(method.meets_mfa(m) for m in entered):
-        # The provider's sign-in does not stand for the second factor these
-        # organisations ask for (a curator's is always their own app).
+    if method.needs_code(user):
         session.clear()
         session[MFA_PENDING] = {
             "user": user.id,
@@ -194,16 +191,22 @@ def _refused(chosen: sso.Provider, message: str, reason: str) -> ResponseReturnV
 @bp.get("/organisation/sign-in")
 @requires(Action.MANAGE_USERS)
 def settings() -> ResponseReturnValue:
-    organisation = current_organisation()
-    method = sign_in_method()
+    return _settings_page(current_organisation())
+
+
+def _settings_page(
+    organisation: Organisation,
+    errors: dict[str, str] | None = None,
+    chosen: dict[str, str] | None = None,
+) -> str:
     return render_template(
         "school/sign_in_settings.html",
         organisation=organisation,
         links=accounts_sso.links(db.session, organisation),
         providers={p.key: p for p in sso.providers()},
-        method=method,
-        errors={},
-        chosen=None,
+        method=sign_in_method(),
+        errors=errors or {},
+        chosen=chosen,
     )
 
 
@@ -212,13 +215,9 @@ def settings() -> ResponseReturnValue:
 def rules() -> ResponseReturnValue:
     organisation = current_organisation()
     user = current_actor()
-    method = sign_in_method()
     passwords = request.form.get("passwords") != "no"
     newcomers = request.form.get("newcomers", "")
-    # Would the admin making the change still get in under it?
-    keeps_access = (
-        method.via == "sso" and organisation.id in method.sso_organisation_ids
-    ) or user.mfa_enabled_at is not None
+    keeps_access = sign_in_method().keeps_access_without_passwords(organisation.id, user)
     try:
         accounts_sso.set_rules(
             db.session,
@@ -229,12 +228,8 @@ def rules() -> ResponseReturnValue:
             actor_keeps_access=keeps_access,
         )
     except ServiceError as exc:
-        return render_template(
-            "school/sign_in_settings.html",
-            organisation=organisation,
-            links=accounts_sso.links(db.session, organisation),
-            providers={p.key: p for p in sso.providers()},
-            method=method,
+        return _settings_page(
+            organisation,
             errors={exc.field or "passwords": exc.message},
             chosen={"passwords": "yes" if passwords else "no", "newcomers": newcomers},
         ), 400

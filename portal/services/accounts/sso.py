@@ -40,6 +40,7 @@ from ...models import (
 )
 from ..errors import ServiceError
 from ..platform.audit import record_event
+from . import users
 from .sign_in import normalise_email
 
 
@@ -211,17 +212,8 @@ def _newcomer(
         # The provider proved the invited address is theirs: what the
         # invitation's emailed link would have proved.
         user = user or _new_account(session, identity)
-        _add_membership(session, user, organisation, invitation.role)
-        invitation.status = InvitationStatus.ACCEPTED
-        invitation.decided_at = utcnow()
-        record_event(
-            session,
-            "invitation_accepted",
-            organisation=organisation,
-            actor=user,
-            role=invitation.role,
-            via=identity.provider,
-        )
+        users.join_by_invitation(session, user, invitation, via=identity.provider)
+        session.flush()
         return user
     if organisation.sso_newcomers == Newcomers.VIEWER:
         user = user or _new_account(session, identity)

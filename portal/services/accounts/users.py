@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -235,7 +236,7 @@ def answer_invitation(
             "Ask an administrator of the organisation to invite you again."
         )
     if accept:
-        _join(session, user, invitation)
+        join_by_invitation(session, user, invitation)
     else:
         invitation.status = InvitationStatus.DECLINED
         invitation.decided_at = utcnow()
@@ -245,19 +246,22 @@ def answer_invitation(
     session.flush()
 
 
-def _join(session: Session, user: User, invitation: MembershipInvitation) -> None:
+def join_by_invitation(
+    session: Session, user: User, invitation: MembershipInvitation, via: str | None = None
+) -> None:
+    """``user`` takes up ``invitation``: by its emailed link, or ``via`` a
+    single sign-on that proved the invited address theirs."""
     if not any(m.organisation_id == invitation.organisation_id for m in user.memberships):
         user.memberships.append(
             Membership(organisation_id=invitation.organisation_id, role=invitation.role)
         )
     invitation.status = InvitationStatus.ACCEPTED
     invitation.decided_at = utcnow()
+    detail: dict[str, Any] = {"role": invitation.role}
+    if via:
+        detail["via"] = via
     record_event(
-        session,
-        "invitation_accepted",
-        organisation=invitation.organisation,
-        actor=user,
-        role=invitation.role,
+        session, "invitation_accepted", organisation=invitation.organisation, actor=user, **detail
     )
 
 
@@ -386,7 +390,7 @@ def set_password_from_link(session: Session, token: str, purpose: str, password:
     link.used_at = utcnow()
     if link.invitation is not None:
         user.is_active = True  # the emailed link proved the address is theirs
-        _join(session, user, link.invitation)
+        join_by_invitation(session, user, link.invitation)
         session.flush()  # the new membership is among those audited below
     session.execute(delete(LoginFailure).where(LoginFailure.email_hash == email_key(user.email)))
     if purpose == TokenPurpose.PASSWORD_RESET:
