@@ -87,6 +87,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
         sso,
         standards,
         supplier,
+        trust,
     )
 
     input_hygiene.init_app(app)
@@ -99,7 +100,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, check_published: bo
     rate_limit_store.init_app(app)
     for module in (
         auth, school, review, profiles, local_questions, exports, directory, curator, curator_questionnaires, standards,
-        register, dpia, feedback, supplier, renewal, sso, api,
+        register, dpia, feedback, supplier, renewal, sso, trust, api,
     ):  # fmt: skip
         app.register_blueprint(module.bp)
     cli.init_app(app)

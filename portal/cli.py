@@ -546,6 +546,46 @@ def export_directory_command(out: str, every_state: bool) -> None:
     click.echo(f"{count} entries written to {out} in {time.perf_counter() - started:.1f} s")
 
 
+def _organisation_called(name_or_id: str) -> Organisation:
+    """The organisation with this name or id; a usage error naming what is wrong."""
+    from sqlalchemy import select
+
+    found = db.session.scalars(
+        select(Organisation).where(
+            (Organisation.id == int(name_or_id)) if name_or_id.isdecimal()
+            else (Organisation.name == name_or_id)
+        )
+    ).all()  # fmt: skip
+    if len(found) != 1:
+        raise click.UsageError(
+            f"No organisation is called {name_or_id!r}" if not found
+            else f"{len(found)} organisations are called {name_or_id!r}: give its id"
+        )  # fmt: skip
+    return found[0]
+
+
+@click.command("set-trust")
+@click.option("--org", "school", required=True, help="The school's name or id.")
+@click.option("--trust", help="The trust's name or id; leave out with --none.")
+@click.option("--none", "leaves", is_flag=True, help="The school leaves its trust.")
+@with_appcontext
+def set_trust_command(school: str, trust: str | None, leaves: bool) -> None:
+    """A school joins a trust, moves to another, or leaves its trust (--none).
+    The trust it leaves can read nothing more of it from the next request on."""
+    if bool(trust) == leaves:
+        raise click.UsageError("Give --trust NAME or --none")
+    found = _organisation_called(school)
+    try:
+        accounts.set_trust(db.session, found, _organisation_called(trust) if trust else None)
+    except ServiceError as exc:
+        raise click.UsageError(exc.message) from None
+    db.session.commit()
+    click.echo(
+        f"{found.name} is now in {found.trust.name}" if found.trust
+        else f"{found.name} is in no trust now"
+    )  # fmt: skip
+
+
 @click.command("governors-pack")
 @click.option("--org", "organisation", required=True, help="The school's name or id.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), required=True,
@@ -553,25 +593,12 @@ def export_directory_command(out: str, every_state: bool) -> None:
 @with_appcontext
 def governors_pack_command(organisation: str, out: str) -> None:
     """Write a school's governors' pack: standards, owners, supplier reviews, DPIAs, evidence."""
-    from sqlalchemy import select
 
     from .exports.governors_pack import governors_pack_pdf
-    from .models import Organisation
     from .services.downloads import contents as exports
     from .services.downloads import governors_pack as pack
 
-    found = db.session.scalars(
-        select(Organisation).where(
-            (Organisation.id == int(organisation)) if organisation.isdecimal()
-            else (Organisation.name == organisation)
-        )
-    ).all()  # fmt: skip
-    if len(found) != 1:
-        raise click.UsageError(
-            f"No organisation is called {organisation!r}" if not found
-            else f"{len(found)} organisations are called {organisation!r}: give its id"
-        )  # fmt: skip
-    school = found[0]
+    school = _organisation_called(organisation)
     with open(out, "wb") as handle:
         handle.write(governors_pack_pdf(pack.governors_pack(db.session, school)))
     exports.record_download(
@@ -653,6 +680,7 @@ def init_app(app: Flask) -> None:
         export_register_command,
         export_request_command,
         governors_pack_command,
+        set_trust_command,
         export_directory_command,
     ):
         app.cli.add_command(cmd)

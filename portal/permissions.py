@@ -18,14 +18,15 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
-from flask import Flask, abort, request
+from flask import Flask, abort, g, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from . import redaction
 from .extensions import db
 from .identity.api_callers import ApiCaller, api_supplier_request, bearer_token, staff_caller
-from .identity.staff_sessions import act_as, current_membership
+from .identity.staff_sessions import act_as, current_membership, view_only
+from .input_hygiene import valid_id
 from .models import (
     Adoption,
     Base,
@@ -259,6 +260,23 @@ def visible_entry(entry_id: int, organisation: Organisation) -> DirectoryEntry:
     return entry
 
 
+def trust_request(request_id: int, trust: Organisation) -> Request:
+    """A request of the trust or of one of its schools, for the trust's
+    people to open (read only, as identity/staff_sessions.trust_views lets
+    them act). Else 404: another school's, or a school that left the trust."""
+    ids = [trust.id, *(school.id for school in schools_of_trust(trust))]
+    return _found(
+        db.session.scalar(
+            select(Request).where(Request.id == request_id, Request.organisation_id.in_(ids))
+        )
+    )
+
+
+def school_of_trust(school_id: int, trust: Organisation) -> Organisation:
+    """One of the trust's schools. Else 404."""
+    return _found(next((s for s in schools_of_trust(trust) if s.id == school_id), None))
+
+
 def schools_of_trust(organisation: Organisation) -> list[Organisation]:
     """The trust's schools for its overview page; 404 for anyone but a trust."""
     if organisation.kind != OrgKind.TRUST:
@@ -331,15 +349,31 @@ def own_invitation(invitation_id: int) -> MembershipInvitation:
 # --- The JSON API ----------------------------------------------------------
 
 
-def api_caller(action: Action) -> ApiCaller:
+def api_caller(action: Action, *, in_school: bool = True) -> ApiCaller:
     """The staff API's caller (identity/api_callers.staff_caller), if it may do
     ``action``: no credential is a 401; a key or role that may not is a 403 (a
-    read-only key's role has no write actions)."""
+    read-only key's role has no write actions).
+
+    A trust's key or people read one of its schools with ``school=<id>``: the
+    caller is then a viewer in that school, as on the pages (staff_sessions.
+    trust_views), so reading works and any change is a 403; a school that is
+    not the trust's (or a caller that is no trust) is a 404. ``in_school``
+    False: the endpoint reads ``school`` itself (the trust's own lists)."""
     caller = staff_caller()
+    if in_school and "school" in request.args:
+        caller = _in_school(caller, request.args["school"])
     if Action(action) not in ROLE_ACTIONS.get(caller.membership.role, frozenset()):
         act_as(caller.membership)  # so the refusal is filed under the caller
         refuse(action, _FORBIDDEN.get(action, "This key or account may not do this"))
     return caller
+
+
+def _in_school(caller: ApiCaller, school: str) -> ApiCaller:
+    if not school.isdecimal() or (school_id := valid_id(int(school))) is None:
+        abort(404)
+    found = school_of_trust(school_id, caller.organisation)
+    g.api_school = found.id  # the links of what is read say which school
+    return ApiCaller(view_only(caller.actor, found, caller.organisation), caller.key)
 
 
 _FORBIDDEN = {

@@ -40,7 +40,7 @@ PUBLIC = {
 }
 STAFF_BLUEPRINTS = (
     "school.", "review.", "profiles.", "exports.", "directory.", "curator.", "standards.", "suppliers.", "feedback.",
-    "dpia.", "curator_questionnaires.", "local_questions.",
+    "dpia.", "curator_questionnaires.", "local_questions.", "trust.",
     "auth.authenticator",
     "auth.account", "auth.change_password",
     "sso.settings", "sso.rules", "sso.link", "sso.change_link", "sso.decide",

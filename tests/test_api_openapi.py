@@ -103,8 +103,10 @@ def test_a_body_in_the_document_has_its_forms_limits(
 
 @pytest.fixture
 def credentials(app: Flask, make: Factory) -> dict[str, str]:
-    """A write key and a live supplier link of the same school, with a submitted request."""
-    school = make.org()
+    """A write key and a live supplier link of the same school, with a submitted
+    request; the school is in a trust, whose read key calls the trust's operations."""
+    trust = make.org(kind="trust")
+    school = make.org(trust=trust)
     author = make.user(school)
     make.submitted(author, "features")
     # Evidence that has run out and runs out soon, for /evidence/expiring to list.
@@ -112,9 +114,9 @@ def credentials(app: Flask, make: Factory) -> dict[str, str]:
     _, link = make.request(author, "features")
     with app.app_context():
         new = api_keys.create_api_key(db.session, db.session.merge(school), None, "Fuzz", "write")
+        trusts = api_keys.create_api_key(db.session, db.session.merge(trust), None, "Fuzz", "read")
         db.session.commit()
-        key = new.secret
-    return {"key": key, "token": link.rsplit("/", 1)[1]}
+    return {"key": new.secret, "token": link.rsplit("/", 1)[1], "trust": trusts.secret}
 
 
 CHECKS = [
@@ -139,7 +141,9 @@ def test_the_api_answers_as_its_document_says(
         label
     )
     assert operation is not None, label
-    secret = credentials["token" if " /supplier" in label else "key"]
+    secret = credentials[
+        "token" if " /supplier" in label else "trust" if " /trust/" in label else "key"
+    ]
 
     @given(case=operation.as_strategy())
     @settings(

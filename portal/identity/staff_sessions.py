@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_url, login_user, logout_user
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.exceptions import Forbidden
 
 from ..extensions import db, login_manager
 from ..models import Membership, Organisation, OrgKind, Role, User, utcnow
 from ..services.platform.audit import record_event
+from ..services.school.trust_overview import trust_schools
 
 SESSION_VERSION = "sv"
 SIGNED_IN_AT = "auth_at"
@@ -146,11 +148,46 @@ def sign_in_method() -> SignInMethod:
 
 
 def usable_memberships() -> list[Membership]:
-    """The signed-in person's memberships this session may act under."""
+    """The signed-in person's memberships this session may act under: their
+    own, then a view-only one in each school of a trust they belong to."""
     if not current_user.is_authenticated:
         return []
     method = sign_in_method()
-    return [m for m in current_user.memberships if method.may_enter(m)]
+    user = current_actor()
+    views: list[Membership] | None = g.get("trust_views")
+    if views is None:
+        views = g.trust_views = trust_views(user)
+    return [m for m in [*user.memberships, *views] if method.may_enter(m)]
+
+
+def trust_views(user: User) -> list[Membership]:
+    """A trust's central team reads its schools: each person in a trust holds a
+    viewer's membership in each of its schools (requests, standards, RACI,
+    register, DPIAs; never a change), made here for the request and never
+    stored, so a school that leaves the trust is closed to it at the next
+    request. A school's admin may give a trust person a real membership
+    (reviewer, say), which then stands instead."""
+    held = {m.organisation_id for m in user.memberships}
+    views: list[Membership] = []
+    for membership in user.memberships:
+        if membership.organisation.kind != OrgKind.TRUST:
+            continue
+        for school in trust_schools(db.session, membership.organisation):
+            if school.id not in held:
+                held.add(school.id)
+                views.append(view_only(user, school, membership.organisation))
+    return views
+
+
+def view_only(user: User, school: Organisation, trust: Organisation) -> Membership:
+    """A viewer's membership of ``user`` in ``school`` through ``trust``. Its
+    relationships are set without events, so it never joins user.memberships
+    or the database session."""
+    view = Membership(user_id=user.id, organisation_id=school.id, role=Role.VIEWER)
+    set_committed_value(view, "user", user)
+    set_committed_value(view, "organisation", school)
+    view.through_trust = trust
+    return view
 
 
 def end_session() -> None:

@@ -139,6 +139,8 @@ class User(Base):
 
 class Membership(Base):
     __tablename__ = "membership"
+    # through_trust below is a plain attribute, never a column.
+    __allow_unmapped__ = True
     __table_args__ = (
         UniqueConstraint("user_id", "organisation_id", name="uq_membership_user_org"),
         enum_check("role", Role),
@@ -154,6 +156,11 @@ class Membership(Base):
 
     user: Mapped[User] = relationship(back_populates="memberships")
     organisation: Mapped[Organisation] = relationship()
+
+    # Set on the view-only membership a trust's person holds in each of its
+    # schools (identity/staff_sessions.trust_views): made for the request,
+    # never stored.
+    through_trust: Organisation | None = None
 
 
 class InvitationStatus(enum.StrEnum):

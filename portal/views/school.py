@@ -49,6 +49,7 @@ from ..services.review.timeline import describe
 from ..services.school import dpia, evidence_watch, feedback, trust_overview
 from ..services.school import register as supplier_register
 from ..templating import format_date
+from .auth import safe_next
 from .downloads import send_evidence
 from .forms import ApiKeyForm, InviteUserForm, NewRequestForm
 
@@ -552,4 +553,4 @@ def choose_organisation() -> ResponseReturnValue:
     organisation_id = request.form.get("organisation_id", type=int)
     if organisation_id is None or not switch_organisation(organisation_id):
         abort(404)
-    return redirect(url_for("school.dashboard"))
+    return redirect(safe_next(request.form.get("next")))

@@ -59,6 +59,34 @@ def create_organisation(
     return organisation
 
 
+def set_trust(session: Session, school: Organisation, trust: Organisation | None) -> None:
+    """A school joins a trust, moves to another or leaves (``trust`` None).
+    The trust it leaves reads nothing of it from the next request on: a
+    trust's view of its schools is worked out per request
+    (identity/staff_sessions.trust_views), never stored."""
+    if school.kind != OrgKind.SCHOOL:
+        raise ServiceError(f"{school.name} is not a school", "org")
+    if trust is not None and trust.kind != OrgKind.TRUST:
+        raise ServiceError(f"{trust.name} is not a trust", "trust")
+    before = school.trust
+    if before == trust:
+        return
+    school.trust = trust
+    detail: dict[str, Any] = {
+        "left": before.name if before else None,
+        "joined": trust.name if trust else None,
+    }
+    record_event(
+        session, "trust_changed", organisation=school, actor_label="Command line", **detail
+    )
+    for side in filter(None, (before, trust)):
+        record_event(
+            session, "trust_changed", organisation=side, actor_label="Command line",
+            school=school.name, **detail,
+        )  # fmt: skip
+    session.flush()
+
+
 def _check_role(role: str, organisation: Organisation) -> None:
     if role not in set(Role):
         raise ServiceError(f"Role must be one of {', '.join(Role)}", "role")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, bindparam, func, inspect, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, func, inspect, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ...database import rows_connection
@@ -345,27 +346,31 @@ class RequestFilter:
     status: str | None = None
     supplier: str | None = None  # part of the supplier's name, any case
     questionnaire: str | None = None  # a questionnaire key
+    rating: str | None = None  # green, amber or red
+    overdue_on: date | None = None  # only those still open after their due date, on this day
 
 
 def page_of_requests(
     session: Session,
-    organisation: Organisation,
+    organisation: Organisation | Sequence[int],
     criteria: RequestFilter,
     *,
     before_id: int | None,
     limit: int,
 ) -> list[Request]:
-    """A page of the organisation's requests, newest first, for cursor paging
-    (by id, so a request created meanwhile never shifts a page)."""
+    """A page of the organisation's requests (or those of several, by id: a
+    trust's with its schools'), newest first, for cursor paging (by id, so a
+    request created meanwhile never shifts a page)."""
     query = (
         select(Request)
-        .where(Request.organisation_id == organisation.id)
+        .where(_of(organisation))
         .options(
             # Everything an API item shows, in the one query (decided_by too:
             # one more query per decided request otherwise).
             joinedload(Request.supplier),
             joinedload(Request.questionnaire_version),
             joinedload(Request.decided_by),
+            joinedload(Request.organisation),
         )
         .order_by(Request.id.desc())
         .limit(limit)
@@ -375,24 +380,28 @@ def page_of_requests(
     return list(session.scalars(_filtered(query, criteria)))
 
 
-def count_requests(session: Session, organisation: Organisation, criteria: RequestFilter) -> int:
-    """How many of the organisation's requests match the filter."""
-    return count(
-        session,
-        _filtered(select(Request).where(Request.organisation_id == organisation.id), criteria),
-    )
+def count_requests(
+    session: Session, organisation: Organisation | Sequence[int], criteria: RequestFilter
+) -> int:
+    """How many of the organisation's (or organisations') requests match the filter."""
+    return count(session, _filtered(select(Request).where(_of(organisation)), criteria))
 
 
 def requests_page(
-    session: Session, organisation: Organisation, criteria: RequestFilter, number: int
+    session: Session,
+    organisation: Organisation | Sequence[int],
+    criteria: RequestFilter,
+    number: int,
 ) -> Page[Request]:
-    """A page of the organisation's requests, newest first, with what the
-    list shows loaded: two statements whatever the number of requests."""
+    """A page of the organisation's requests (or several organisations'),
+    newest first, with what the list shows loaded: two statements whatever
+    the number of requests."""
     query = (
         select(Request)
-        .where(Request.organisation_id == organisation.id)
+        .where(_of(organisation))
         .options(
             joinedload(Request.supplier),
+            joinedload(Request.organisation),
             # The list needs the title, not the whole definition snapshot.
             joinedload(Request.questionnaire_version).load_only(
                 QuestionnaireVersion.title, QuestionnaireVersion.version
@@ -403,9 +412,21 @@ def requests_page(
     return page_of(session, _filtered(query, criteria), number)
 
 
+def _of(organisation: Organisation | Sequence[int]) -> ColumnElement[bool]:
+    if isinstance(organisation, Organisation):
+        return Request.organisation_id == organisation.id
+    return Request.organisation_id.in_(list(organisation))
+
+
 def _filtered(query: Select[Request], criteria: RequestFilter) -> Select[Request]:
     if criteria.status:
         query = query.where(Request.status == criteria.status)
+    if criteria.rating:
+        query = query.where(Request.rating == criteria.rating)
+    if criteria.overdue_on is not None:
+        query = query.where(
+            Request.status.in_(OPEN_STATUSES), Request.due_date < criteria.overdue_on
+        )
     if criteria.questionnaire:
         query = query.where(
             Request.questionnaire_version_id.in_(

@@ -35,8 +35,14 @@ STRINGS: Schema = {"type": "array", "items": STRING}
 FORM_BODIES: dict[str, Schema] = {
     "NewRequest": form_schema(
         NewRequestForm,
-        leave_out=("on_behalf_of",),  # the page's trust option; the API sends for its own school
         api_only={
+            "on_behalf_of": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 1},
+                "description": "A trust only: the ids of its schools this request is for "
+                "(GET /trust/schools). The supplier answers once; each school sees the answers "
+                "against its own requirements",
+            },
             "questionnaire": {"type": "string", "description": "A key from GET /questionnaires"},
             "email_supplier": {
                 "type": "boolean",
@@ -277,6 +283,25 @@ OPERATIONS = [
        {"200": s.Submitted}, SUPPLIER, ("400", "401", "404", "409", "415", "422", "429"),
        body="Declaration",
        description="422 (type .../incomplete) lists every answer still needed by question id."),
+    Op("get", "/trust/schools", "trust_schools", "A trust's schools", "Trusts",
+       {"200": s.SchoolList}, STAFF, ("401", "403", "404", "429"),
+       description="404 for a key or account that is not a trust's. Pass a school's id as "
+       "school to the other GET operations to read that school's data (read only)."),
+    Op("get", "/trust/requests", "trust_requests",
+       "Every request of the trust and its schools, newest first", "Trusts",
+       {"200": s.TrustRequestPage}, STAFF, ("400", "401", "403", "404", "429"),
+       query=(query("school", "Only this school's (an id from GET /trust/schools)",
+                    {"type": "integer", "minimum": 1}),
+              query("status", "Only this status", STATUSES),
+              query("rating", "green, amber or red", enum("green", "amber", "red")),
+              query("overdue", "true: only those still open after their due date",
+                    enum("true", "false")),
+              query("supplier", "Part of the supplier's name"),
+              query("questionnaire", "A questionnaire key"),
+              query("cursor", "next_cursor from the previous page"),
+              query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200})),
+       description="A school's request is read (answers, findings, exports) with its links, "
+       "which carry school=<id>."),
     Op("get", "/directory", "search_directory", "Search the published directory", "Directory",
        {"200": s.DirectoryPage}, STAFF, ("400", "401", "403", "429"),
        query=(query("q", "Words in the supplier, product or summary"),
@@ -357,13 +382,35 @@ def request_body(body: Body) -> Schema | None:
     return {"required": True, "content": {"application/json": {"schema": ref(name)}}}
 
 
+# A trust reads each of its schools' data through the staff GET operations.
+IN_SCHOOL = query(
+    "school",
+    "A trust's key or people: read this school of the trust (an id from GET /trust/schools); "
+    "404 for any other",
+    {"type": "integer", "minimum": 1},
+)
+
+
+def reads_schools(op: Op) -> bool:
+    """The staff reads a trust may make in one of its schools (permissions.api_caller)."""
+    return (
+        op.method == "get"
+        and op.auth == STAFF
+        and not op.path.startswith(("/trust/", "/directory"))
+    )
+
+
 def operation(op: Op) -> Schema:
     path_names = re.findall(r"{(\w+)}", op.path)
     parameters = [
         {"name": name, "in": "path", "required": True, **PATH_PARAMETERS[name]}
         for name in path_names
     ] + list(op.query)
-    problems = {code: {"$ref": f"#/components/responses/Problem{code}"} for code in op.errors}
+    errors = op.errors
+    if reads_schools(op):
+        parameters.append(IN_SCHOOL)
+        errors = tuple(sorted({*errors, "404"}))
+    problems = {code: {"$ref": f"#/components/responses/Problem{code}"} for code in errors}
     found: Schema = {
         "operationId": op.operation_id,
         "summary": op.summary,

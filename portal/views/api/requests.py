@@ -8,6 +8,7 @@ from flask import abort, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 
 from ...extensions import db, writes_on_get
+from ...input_hygiene import valid_id
 from ...models import ANSWERED_STATUSES, Request, RequestStatus, utcnow
 from ...permissions import Action, api_caller, request_for_org
 from ...services.downloads import contents as exports
@@ -80,6 +81,10 @@ def create_request() -> ResponseReturnValue:
     valid = form.validate()
     if not isinstance(email_supplier, bool):
         form_problem(form, {"email_supplier": ["Send true or false"]})
+    schools = form.on_behalf_of.data or []
+    if not all(isinstance(v, str) and v.isdecimal() and valid_id(int(v)) for v in schools):
+        valid = False
+        form.on_behalf_of.errors = ["Send the ids of the trust's schools, from GET /trust/schools"]
     if not valid:
         form_problem(form)
     try:
@@ -96,6 +101,7 @@ def create_request() -> ResponseReturnValue:
                 message=form.message.data or "",
                 link_days=form.link_days.data,
                 email_supplier=email_supplier,
+                on_behalf_of=tuple(int(v) for v in schools),
             ),
         )
     except ServiceError as exc:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, Literal, Self
 
-from flask import url_for
+from flask import g, url_for
 from pydantic import BaseModel, ConfigDict, Field
 
 from ... import models
@@ -147,14 +147,42 @@ class Request(RequestSummary):
 
     @classmethod
     def of(cls, row: models.Request, **more: Any) -> Self:
+        """``in_school`` (or a call made with ``school=``): a trust reads its
+        school's request, so its links say which school."""
         ref = row.reference
+        school = more.pop("in_school", None) or g.get("api_school")
+        where: dict[str, Any] = {"school": school} if school is not None else {}
         links = RequestLinks(
-            self=url_for("api.get_request", reference=ref),
-            answers=url_for("api.request_answers", reference=ref),
-            findings=url_for("api.request_findings", reference=ref),
-            export=url_for("api.request_export", reference=ref),
+            self=url_for("api.get_request", reference=ref, **where),
+            answers=url_for("api.request_answers", reference=ref, **where),
+            findings=url_for("api.request_findings", reference=ref, **where),
+            export=url_for("api.request_export", reference=ref, **where),
         )
         return super().of(row, links=links, **more)
+
+
+class School(BaseModel):
+    """One of a trust's schools (or the trust itself, as a request's owner)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int = Field(description="Pass as school to read this school's data with the trust's key")
+    name: str
+    urn: str | None = Field(description="The DfE unique reference number, if known")
+
+
+class SchoolList(BaseModel):
+    items: list[School]
+
+
+class TrustRequest(Request):
+    organisation: School = Field(description="Whose request: the trust's own, or a school's")
+
+
+class TrustRequestPage(BaseModel):
+    items: list[TrustRequest]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page")
+    total: int = Field(description="Requests matching the filters, on every page")
 
 
 class EvidenceFile(BaseModel):
