@@ -67,6 +67,9 @@ class Dpia(Base):
     advice_recorded_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
+    dpo_advises_ico: Mapped[bool | None] = mapped_column(
+        Boolean, comment="the DPO advises consulting the ICO before the processing starts"
+    )
     # The accountable person's sign-off.
     advice_followed: Mapped[bool | None] = mapped_column(Boolean)
     advice_not_followed_reason: Mapped[str | None] = mapped_column(Text)

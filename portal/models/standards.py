@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .accounts import Organisation, User
 from .base import Base, created_at, enum_check, intpk
+from .dpia import Dpia
 from .questionnaires import QuestionnaireVersion
 from .requests import Request
 from .suppliers import Supplier
@@ -174,16 +175,24 @@ class FeedbackShare(Base):
     request_id: Mapped[int | None] = mapped_column(
         ForeignKey("request.id", ondelete="CASCADE"), comment="none: the standards tracker"
     )
+    # No ON DELETE: a DPIA goes only with its organisation, and its shares with it.
+    dpia_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dpia.id"), index=True, comment="a DPIA shared for the DPO's advice"
+    )
     message: Mapped[str | None] = mapped_column(Text, comment="what the school asks")
     shared_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     shared_at: Mapped[created_at]
     withdrawn_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None] = mapped_column(
+        comment="when the DPO service first answered: advice given, or a comment"
+    )
 
     organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id])
     curator: Mapped[Organisation] = relationship(foreign_keys=[curator_id])
     request: Mapped[Request | None] = relationship()
+    dpia: Mapped[Dpia | None] = relationship()
     shared_by: Mapped[User | None] = relationship()
     comments: Mapped[list[FeedbackComment]] = relationship(
         order_by="FeedbackComment.id", cascade="all, delete-orphan"

@@ -49,7 +49,7 @@ from ..services.errors import ServiceError
 from ..services.platform.paging import page_number
 from ..services.review import decisions as review
 from ..services.school import dpia as dpias
-from ..services.school import risk_matrix
+from ..services.school import feedback, risk_matrix
 from .downloads import send_temporary
 from .forms import DpiaDecisionForm, DpiaReturnForm, DpoAdviceForm
 
@@ -170,6 +170,7 @@ def _overview(row: Dpia) -> dict[str, object]:
         "signing_roles": dpia_signing_roles(row.organisation),
         "reviews": dpias.reviews_of(db.session, row),
         "matrix": _matrix_page(matrix),
+        "dpo_share": feedback.latest_share(db.session, row.organisation, row),
     }
 
 

@@ -8,16 +8,18 @@ from flask.typing import ResponseReturnValue
 
 from ..extensions import db
 from ..identity.staff_sessions import current_actor, current_organisation
-from ..models import Request, utcnow
+from ..models import Dpia, Request, utcnow
 from ..permissions import Action, get_for_org, requires, shared_for_feedback
 from ..services.errors import ServiceError
 from ..services.platform.paging import page_number
+from ..services.school import dpia as dpias
 from ..services.school import feedback
+from .forms import DpoServiceAdviceForm
 
 bp = Blueprint("feedback", __name__)
 
 
-def _share(target: Request | None, back: str) -> ResponseReturnValue:
+def _share(target: feedback.Shared, back: str) -> ResponseReturnValue:
     try:
         feedback.share(
             db.session, current_organisation(), current_actor(), target,
@@ -26,11 +28,16 @@ def _share(target: Request | None, back: str) -> ResponseReturnValue:
     except ServiceError as exc:
         flash(exc.message, "error")
     else:
-        flash("Shared with the DPO service for feedback", "success")
+        flash(
+            "Sent to the DPO service for its advice"
+            if isinstance(target, Dpia)
+            else "Shared with the DPO service for feedback",
+            "success",
+        )
     return redirect(back)
 
 
-def _withdraw(target: Request | None, back: str) -> ResponseReturnValue:
+def _withdraw(target: feedback.Shared, back: str) -> ResponseReturnValue:
     organisation = current_organisation()
     found = feedback.active_share(db.session, organisation, target)
     if found is not None:
@@ -65,13 +72,34 @@ def withdraw_tracker() -> ResponseReturnValue:
     return _withdraw(None, url_for("standards.overview") + "#feedback")
 
 
+@bp.post("/dpias/<int:dpia_id>/dpo-share")
+@requires(Action.MANAGE_DPIA)
+def share_dpia(dpia_id: int) -> ResponseReturnValue:
+    row = get_for_org(Dpia, dpia_id, current_organisation())
+    return _share(row, url_for("dpia.show", dpia_id=row.id) + "#feedback")
+
+
+@bp.post("/dpias/<int:dpia_id>/dpo-share/withdraw")
+@requires(Action.MANAGE_DPIA)
+def withdraw_dpia(dpia_id: int) -> ResponseReturnValue:
+    row = get_for_org(Dpia, dpia_id, current_organisation())
+    return _withdraw(row, url_for("dpia.show", dpia_id=row.id) + "#feedback")
+
+
 @bp.get("/curator/feedback")
 @requires(Action.CURATE)
 def shares() -> ResponseReturnValue:
+    """The DPO service's caseload: what waits for an answer (oldest first),
+    or what it has answered."""
+    answered = request.args.get("show") == "answered"
     return render_template(
         "curator/feedback_list.html",
+        answered=answered,
         page=feedback.open_shares(
-            db.session, current_organisation(), page_number(request.args.get("page"))
+            db.session,
+            current_organisation(),
+            page_number(request.args.get("page")),
+            answered=answered,
         ),
     )
 
@@ -81,7 +109,22 @@ def shares() -> ResponseReturnValue:
 def shared(share_id: int) -> ResponseReturnValue:
     found = shared_for_feedback(share_id, current_organisation())
     error = None
-    if request.method == "POST":
+    form = DpoServiceAdviceForm() if found.dpia is not None else None
+    if request.method == "POST" and form is not None and request.form.get("action") == "advice":
+        if form.validate():
+            try:
+                feedback.give_advice(
+                    db.session, current_actor(), found,
+                    dpias.Advice(form.dpo_name.data or "", form.advice.data or "",
+                                 form.advised_on.data),
+                    {"yes": True, "no": False}.get(form.ico.data or ""),
+                )  # fmt: skip
+            except ServiceError as exc:
+                form[f"{exc.field}" if exc.field in form else "advice"].errors = [exc.message]
+            else:
+                flash(f"Your advice is sent to {found.organisation.name}", "success")
+                return redirect(url_for("feedback.shared", share_id=share_id))
+    elif request.method == "POST":
         try:
             feedback.comment(db.session, current_actor(), found, request.form.get("body", ""))
         except ServiceError as exc:
@@ -89,14 +132,20 @@ def shared(share_id: int) -> ResponseReturnValue:
         else:
             flash("Feedback sent to the school", "success")
             return redirect(url_for("feedback.shared", share_id=share_id))
+    elif form is not None and not form.dpo_name.data:
+        form.dpo_name.data = f"{current_actor().name}, {found.curator.name}"
+        form.advised_on.data = utcnow().date()
     shown = feedback.shared_material(db.session, found)
+    failed = bool(error) or bool(form is not None and form.errors)
     return render_template(
         "curator/feedback_view.html",
         share=found,
         sheet=shown.sheet,
         progress=shown.progress,
         gaps=shown.gaps,
+        dpia=shown.dpia,
+        form=form,
         today=utcnow().date(),
         error=error,
         typed=request.form.get("body", "") if error else "",
-    ), (422 if error else 200)
+    ), (422 if failed else 200)

@@ -565,6 +565,21 @@ class DpoAdviceForm(FlaskForm):
     advised_on = DateAnswerField("Date of the advice", validators=[Optional()])
 
 
+class DpoServiceAdviceForm(DpoAdviceForm):
+    """The DPO service's own advice on a DPIA a school shared with it."""
+
+    ico = RadioField(
+        "Should the school consult the ICO before the processing starts?",
+        description="Yes when a high risk remains that the measures do not reduce (UK GDPR Article 36).",
+        choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
+        validators=[
+            InputRequired(
+                "Say whether the school should consult the ICO before the processing starts"
+            )
+        ],
+    )
+
+
 class DpiaDecisionForm(FlaskForm):
     outcome = RadioField(
         "Decision",

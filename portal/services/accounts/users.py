@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -490,15 +491,22 @@ def person_or_admins(
         and any(m.organisation_id == organisation_id for m in person.memberships)
     ):
         return (person.email,)
-    admins = session.scalars(
-        select(User.email)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            Membership.organisation_id == organisation_id,
-            Membership.role == Role.ADMIN,
-            User.is_active.is_(True),
-            User.is_service.is_(False),
+    return active_emails(session, organisation_id, (Role.ADMIN,))
+
+
+def active_emails(session: Session, organisation_id: int, roles: Iterable[str]) -> tuple[str, ...]:
+    """The addresses of the organisation's active people in these roles (never
+    a service account), by address."""
+    return tuple(
+        session.scalars(
+            select(User.email)
+            .join(Membership, Membership.user_id == User.id)
+            .where(
+                Membership.organisation_id == organisation_id,
+                Membership.role.in_(list(roles)),
+                User.is_active.is_(True),
+                User.is_service.is_(False),
+            )
+            .order_by(User.email)
         )
-        .order_by(User.email)
     )
-    return tuple(admins)
