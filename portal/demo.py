@@ -23,6 +23,7 @@ from .models import (
     AssessmentAnswer,
     DirectoryEntry,
     Dpia,
+    DpiaAnswer,
     Organisation,
     OrgKind,
     Request,
@@ -46,7 +47,7 @@ from .services.requests import lifecycle as requests
 from .services.requirements import changes as profile_changes
 from .services.requirements import profiles
 from .services.requirements.profiles import RuleInput
-from .services.school import dpia, standards
+from .services.school import dpia, feedback, standards
 from .services.school import register as supplier_register
 
 DEMO_PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 (demo data, refused in production)
@@ -130,6 +131,17 @@ REQUESTS: list[tuple[Any, ...]] = [
         "cloud_supplier",
         {"breach_notice_hours": 24},
     ),
+    # A trust school's cloud supplier, whose DPIA waits for the DPO service's advice.
+    (
+        "DD-DEMO08",
+        "Meadow Lane Primary",
+        "Brightboard Learning",
+        "Priya Shah",
+        "priya@brightboard.example",
+        RequestStatus.SUBMITTED,
+        "cloud_supplier",
+        {"breach_notice_hours": 48},
+    ),
     # A screening that finds a high risk and waits for its follow-up.
     (
         "DD-DEMO06",
@@ -191,6 +203,8 @@ def seed_demo(session: Session) -> str:
     _directory_entry(session, users["Northgate Data Protection"])
     if dpia.KEY in installed and {"dpia_screening", "cloud_supplier"} <= set(installed):
         _dpia(session, orgs["Oakfield Primary School"], users["Oakfield Primary School"])
+    if dpia.KEY in installed and "cloud_supplier" in installed:
+        _dpia_for_advice(session, orgs["Meadow Lane Primary"], users["Meadow Lane Primary"])
     if standards.KEY in installed:
         _standards(session, orgs["Oakfield Primary School"], users["Oakfield Primary School"])
     link = runtime(session).links.url("supplier.open_link", token=demo_token("DD-DEMO01"))
@@ -204,6 +218,15 @@ def seed_demo(session: Session) -> str:
     lines += [f"  {email:34} {role:9} {org}" for email, _, org, role in USERS]
     lines += ["", "A supplier link for request DD-DEMO01 (no account needed):", f"  {link}"]
     lines += _printable(session, orgs["Oakfield Primary School"])
+    links = runtime(session).links
+    lines += [
+        "",
+        "A trust across its schools: it@riverside.example, then",
+        f"  {links.url('trust.all_requests')} (open a school's request: read only)",
+        "The DPO service's caseload (Meadow Lane's DPIA waits for advice): "
+        "curator@northgate.example, then",
+        f"  {links.url('feedback.shares')}",
+    ]
     return "\n".join(lines)
 
 
@@ -283,6 +306,35 @@ def _dpia(session: Session, school: Organisation, admin: User) -> None:
     session.flush()
     session.refresh(cloud)
     dpia.start_dpia(session, school, admin, cloud)
+
+
+def _dpia_for_advice(session: Session, school: Organisation, admin: User) -> None:
+    """Meadow Lane's DPIA of Brightboard Learning (DD-DEMO08), every question
+    answered, waits for the advice of the DPO service it was shared with."""
+    cloud = session.scalar(select(Request).where(Request.reference == "DD-DEMO08"))
+    if cloud is None or dpia.for_request(session, cloud):
+        return
+    begun = dpia.start_dpia(session, school, admin, cloud)
+    questionnaire = dpia.questionnaire_of(begun)
+    stored = dpia.stored_answers(session, begun)
+    # What was copied in stays, as a school that only fills the gaps would
+    # leave it; the risk register's proposed rows are rated afresh.
+    kept = {k: r.value for k, r in stored.items() if k != "risk_register"}
+    answers = example_answers(questionnaire, fixed=kept)
+    now = utcnow()
+    for question_id, value in answers.items():
+        if question_id in stored:
+            stored[question_id].value = value
+        else:
+            session.add(
+                DpiaAnswer(dpia_id=begun.id, question_id=question_id, value=value,
+                           updated_at=now, updated_by_id=admin.id)
+            )  # fmt: skip
+    session.flush()
+    dpia.ask_for_advice(session, begun, admin)
+    feedback.share(
+        session, school, admin, begun, "Is a 48-hour breach notice acceptable for pupil data?"
+    )
 
 
 def _organisations(session: Session) -> dict[str, Organisation]:

@@ -187,7 +187,7 @@ def test_seed_demo_works_with_the_shipped_questionnaires(app: Flask, dbs: Sessio
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     statuses = sorted(dbs.scalars(select(Request.status)))
-    assert statuses == ["in_progress", "sent", "sent"] + ["submitted"] * 4
+    assert statuses == ["in_progress", "sent", "sent"] + ["submitted"] * 5
     ratings = {
         ref: rating for ref, rating in dbs.execute(select(Request.reference, Request.rating))
     }

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from portal.demo import DEMO_PASSWORD
 from portal.models import AuditEvent, Dpia, FeedbackShare, OutgoingEmail, User
 
 from .factories import Factory, login
@@ -93,6 +94,9 @@ def test_the_dpo_service_advises_on_a_shared_dpia_and_the_school_decides(
     opened = adviser_client.get(f"/curator/feedback/{share.id}").get_data(as_text=True)
     assert "Risk register" in opened and "Single sign-on with school accounts only" in opened
     assert "Is the IDTA enough?" in opened
+    # Who and when are filled in for the DPO, in the inputs themselves.
+    assert f'value="{date.today().isoformat()}"' in opened
+    assert "Shire DPO Service" in opened
 
     # The ICO question must be answered; what was typed stays.
     missing = adviser_client.post(f"/curator/feedback/{share.id}", data={**ADVICE, "ico": ""})
@@ -221,3 +225,20 @@ def test_the_caseload_lists_what_waits_oldest_first(
     )
     subjects = [m.subject for m in emails_to(dbs, dbs.get(User, admin.id).email)]
     assert any(s.startswith("Shire DPO Service commented on request") for s in subjects)
+
+
+def test_the_demo_has_a_trust_with_two_schools_and_a_dpia_waiting_for_advice(
+    app: Flask, dbs: Session
+) -> None:
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    trust = app.test_client()
+    assert trust.post("/login", data={"email": "it@riverside.example",
+                                      "password": DEMO_PASSWORD}).status_code == 302  # fmt: skip
+    listed = trust.get("/trust/requests").get_data(as_text=True)
+    assert "Riverside Academy" in listed and "Meadow Lane Primary" in listed
+    dbs.rollback()
+    waiting = dbs.scalars(select(FeedbackShare).where(FeedbackShare.dpia_id.is_not(None))).one()
+    assert waiting.organisation.name == "Meadow Lane Primary"
+    assert waiting.curator.name == "Northgate Data Protection"
+    assert waiting.dpia.status == "awaiting_advice" and waiting.answered_at is None
+    assert waiting.dpia.title == "Brightboard Learning"

@@ -134,7 +134,7 @@ def shared(share_id: int) -> ResponseReturnValue:
             return redirect(url_for("feedback.shared", share_id=share_id))
     elif form is not None and not form.dpo_name.data:
         form.dpo_name.data = f"{current_actor().name}, {found.curator.name}"
-        form.advised_on.data = utcnow().date()
+        form.advised_on.process_data(utcnow().date())  # shown in its input, not only held
     shown = feedback.shared_material(db.session, found)
     failed = bool(error) or bool(form is not None and form.errors)
     return render_template(

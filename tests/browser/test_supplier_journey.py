@@ -26,7 +26,10 @@ def no_axe_violations(page: Page) -> None:
     page.wait_for_load_state("load")
     page.locator("main").first.wait_for(state="attached")
     result = axe.run(page)
-    assert result.response["violations"] == [], [v["id"] for v in result.response["violations"]]
+    assert result.response["violations"] == [], [
+        (v["id"], [n["target"] for n in v["nodes"]], page.url)
+        for v in result.response["violations"]
+    ]
 
 
 def open_link(page: Page, server: str, link: str) -> None:
