@@ -32,7 +32,7 @@ from ..accounts.users import active_emails, person_or_admins
 from ..errors import ServiceError
 from ..platform.audit import record_event
 from ..platform.mail import queue_email
-from ..platform.paging import Page, page_of
+from ..platform.paging import PAGE_SIZE, Page, page_of
 from ..platform.runtime import runtime
 from ..requests import answering as responses
 from . import dpia as dpias
@@ -225,7 +225,12 @@ def _tell_the_school(session: Session, found: FeedbackShare, did: str) -> None:
 
 
 def open_shares(
-    session: Session, curator: Organisation, number: int = 1, *, answered: bool = False
+    session: Session,
+    curator: Organisation,
+    number: int = 1,
+    *,
+    answered: bool = False,
+    size: int = PAGE_SIZE,
 ) -> Page[tuple[FeedbackShare, int]]:
     """The DPO service's caseload: what schools have shared with this curator
     and not withdrawn, a page at a time, each with how many comments it has
@@ -254,7 +259,7 @@ def open_shares(
         query = query.where(FeedbackShare.answered_at.is_(None)).order_by(
             FeedbackShare.shared_at, FeedbackShare.id
         )
-    found = page_of(session, query, number, scalars=False)
+    found = page_of(session, query, number, size, scalars=False)
     return found.map([(share, count) for share, count in found.items])
 
 

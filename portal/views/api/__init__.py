@@ -72,4 +72,4 @@ def health() -> ResponseReturnValue:
     return reply(Health(status="ok", database="ok", rate_limit_store=store))
 
 
-from . import directory, evidence, openapi, questionnaires, requests, supplier, trust  # noqa: E402,F401  (routes)
+from . import directory, dpias, evidence, openapi, questionnaires, requests, supplier, trust  # noqa: E402,F401  (routes)

@@ -22,8 +22,17 @@ from pydantic_core import CoreSchema
 
 from ...models import RequestStatus
 from ...services.directory.curation import CATEGORY_LABELS
-from ..forms import DecisionForm, DeclarationForm, NewRequestForm, ReviewFindingForm
+from ..forms import (
+    DecisionForm,
+    DeclarationForm,
+    DpiaDecisionForm,
+    DpoAdviceForm,
+    DpoServiceAdviceForm,
+    NewRequestForm,
+    ReviewFindingForm,
+)
 from . import bp
+from . import dpia_schemas as d
 from . import schemas as s
 from .form_schemas import form_schema
 
@@ -60,6 +69,9 @@ FORM_BODIES: dict[str, Schema] = {
         },
     ),
     "ReviewBody": form_schema(ReviewFindingForm),
+    "DpoAdviceBody": form_schema(DpoAdviceForm),
+    "DpoServiceAdviceBody": form_schema(DpoServiceAdviceForm),
+    "DpiaDecisionBody": form_schema(DpiaDecisionForm),
     "Declaration": form_schema(DeclarationForm),
 }
 
@@ -112,6 +124,8 @@ PATH_PARAMETERS: dict[str, Schema] = {
     "key": {"schema": STRING},
     "version": {"schema": {"type": "integer", "minimum": 0}},
     "entry_id": {"schema": {"type": "integer", "minimum": 0}},
+    "dpia_id": {"schema": {"type": "integer", "minimum": 0}},
+    "share_id": {"schema": {"type": "integer", "minimum": 0}},
 }
 XLSX: Schema = {
     "description": "The workbook",
@@ -283,6 +297,74 @@ OPERATIONS = [
        {"200": s.Submitted}, SUPPLIER, ("400", "401", "404", "409", "415", "422", "429"),
        body="Declaration",
        description="422 (type .../incomplete) lists every answer still needed by question id."),
+    Op("get", "/dpias", "list_dpias", "Your DPIAs, newest first", "DPIAs", {"200": d.DpiaPage},
+       STAFF, ("400", "401", "403", "429"),
+       query=(query("cursor", "next_cursor from the previous page"),
+              query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}))),
+    Op("get", "/dpias/{dpia_id}", "get_dpia",
+       "One DPIA: answers, risk register, advice, sign-off, its share with the DPO service",
+       "DPIAs", {"200": d.DpiaDetail}, STAFF, READ),
+    Op("post", f"{R}/dpia", "start_dpia",
+       "Start the DPIA of the tool a request assessed, prefilled from its answers", "DPIAs",
+       {"201": (d.DpiaDetail, "Started; Location names it"),
+        "200": (d.DpiaDetail, "The DPIA already begun for this tool")}, STAFF, ACT),
+    Op("patch", "/dpias/{dpia_id}/answers", "change_dpia_answers",
+       "Change answers of a draft DPIA (null clears one); the rest stay", "DPIAs",
+       {"200": d.DpiaDetail}, STAFF, WRITE, body=d.DpiaAnswersBody,
+       description="Each answer is checked as the DPIA's pages check it; the valid ones are saved "
+       "and the others listed by question id (422)."),
+    Op("post", "/dpias/{dpia_id}/ask-for-advice", "ask_for_dpo_advice",
+       "Send the finished draft for the DPO's advice (every question answered)", "DPIAs",
+       {"200": d.DpiaDetail}, STAFF, ACT),
+    Op("post", "/dpias/{dpia_id}/advice", "record_dpo_advice",
+       "Record the DPO's advice given outside the portal", "DPIAs", {"200": d.DpiaDetail},
+       STAFF, WRITE, body="DpoAdviceBody"),
+    Op("post", "/dpias/{dpia_id}/decision", "decide_dpia",
+       "Approve or reject (the SLT digital lead or the headteacher, signed in)", "DPIAs",
+       {"200": d.DpiaDetail}, ("session",), WRITE, body="DpiaDecisionBody",
+       description="An API key is no person and never signs a DPIA off: 403."),
+    Op("get", "/dpias/{dpia_id}/dpo-share", "get_dpia_share",
+       "The DPIA's newest share with the DPO service, and what it said", "DPO service",
+       {"200": d.Share}, STAFF, READ),
+    Op("post", "/dpias/{dpia_id}/dpo-share", "share_dpia",
+       "Ask the DPO service for its advice on a DPIA waiting for it", "DPO service",
+       {"201": (d.Share, "Shared; the DPO service is emailed")}, STAFF, WRITE, body=d.MessageBody),
+    Op("post", "/dpias/{dpia_id}/dpo-share/withdraw", "withdraw_dpia_share",
+       "Withdraw the share: the DPO service sees nothing more of it", "DPO service",
+       {"200": d.Share}, STAFF, ACT),
+    Op("get", f"{R}/feedback", "get_request_feedback",
+       "The request's newest share with the DPO service, and its comments", "DPO service",
+       {"200": d.Share}, STAFF, READ),
+    Op("post", f"{R}/feedback", "share_request",
+       "Ask the DPO service for feedback on a request", "DPO service",
+       {"201": (d.Share, "Shared; the DPO service is emailed")}, STAFF, WRITE, body=d.MessageBody),
+    Op("post", f"{R}/feedback/withdraw", "withdraw_request_share",
+       "Withdraw the request's share", "DPO service", {"200": d.Share}, STAFF, ACT),
+    Op("get", "/standards/feedback", "get_tracker_feedback",
+       "The standards tracker's newest share with the DPO service", "DPO service",
+       {"200": d.Share}, STAFF, READ),
+    Op("post", "/standards/feedback", "share_tracker",
+       "Ask the DPO service for feedback on the standards tracker", "DPO service",
+       {"201": (d.Share, "Shared; the DPO service is emailed")}, STAFF, WRITE, body=d.MessageBody),
+    Op("post", "/standards/feedback/withdraw", "withdraw_tracker_share",
+       "Withdraw the tracker's share", "DPO service", {"200": d.Share}, STAFF, ACT),
+    Op("get", "/dpo/cases", "list_cases",
+       "A DPO service's caseload: waiting (oldest first) or answered", "DPO service",
+       {"200": d.CasePage}, STAFF, ("400", "401", "403", "429"),
+       query=(query("show", "waiting (default) or answered", enum("waiting", "answered")),
+              query("cursor", "next_cursor from the previous page"),
+              query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200})),
+       description="Only what schools shared with this DPO service and have not withdrawn. "
+       "403 for a key or account that is not the DPO service's."),
+    Op("get", "/dpo/cases/{share_id}", "get_case",
+       "One case: the shared DPIA, or the request's answers, and the thread", "DPO service",
+       {"200": d.CaseDetail}, STAFF, READ),
+    Op("post", "/dpo/cases/{share_id}/comments", "comment_on_case",
+       "Comment on a case (the school is emailed)", "DPO service",
+       {"201": (d.CaseDetail, "Commented")}, STAFF, WRITE, body=d.CommentBody),
+    Op("post", "/dpo/cases/{share_id}/advice", "advise_on_case",
+       "Give the DPO service's advice on a shared DPIA (the school is emailed)", "DPO service",
+       {"200": d.CaseDetail}, STAFF, WRITE, body="DpoServiceAdviceBody"),
     Op("get", "/trust/schools", "trust_schools", "A trust's schools", "Trusts",
        {"200": s.SchoolList}, STAFF, ("401", "403", "404", "429"),
        description="404 for a key or account that is not a trust's. Pass a school's id as "
