@@ -91,13 +91,6 @@ def _stop(value: str) -> str:
     return text if not text or text[-1] in ".?!" else f"{text}."
 
 
-def _lines(value: str) -> str | Markup:
-    """Text written into a paragraph, its own line breaks kept (escaped)."""
-    if "\n" not in value:
-        return value
-    return Markup("<br>").join(breakable(line) for line in value.splitlines())
-
-
 @cache
 def _environment() -> Environment:
     env = Environment(
@@ -110,7 +103,6 @@ def _environment() -> Environment:
     )
     env.filters["date"] = _date
     env.filters["stop"] = _stop
-    env.filters["lines"] = _lines
     env.filters["datetime"] = lambda value: _date(value, with_time=True)
     return env
 
