@@ -49,7 +49,7 @@ from ..directory import adoption as directory_adoption
 from ..directory import entry_evidence
 from ..errors import ServiceError
 from ..platform.audit import record_event
-from ..platform.paging import Page, page_of
+from ..platform.paging import PAGE_SIZE, Page, page_of
 from ..requests.lifecycle import STATUS_LABELS
 from ..requirements import ratings
 from . import dpia
@@ -319,7 +319,11 @@ def entries_for(
 
 
 def register_page(
-    session: Session, organisation: Organisation, number: int, today: date | None = None
+    session: Session,
+    organisation: Organisation,
+    number: int,
+    today: date | None = None,
+    size: int = PAGE_SIZE,
 ) -> Page[RegisterEntry]:
     """A page of the register, by supplier name: the suppliers are paged in
     the database, then only theirs are gathered."""
@@ -330,6 +334,7 @@ def register_page(
         .where(Supplier.id.in_(select(in_register.c.supplier_id)))
         .order_by(func.lower(Supplier.name), Supplier.id),
         number,
+        size,
     )
     return page.map(entries(session, organisation, today, suppliers=page.items))
 

@@ -72,4 +72,14 @@ def health() -> ResponseReturnValue:
     return reply(Health(status="ok", database="ok", rate_limit_store=store))
 
 
-from . import directory, dpias, evidence, openapi, questionnaires, requests, supplier, trust  # noqa: E402,F401  (routes)
+from . import (  # noqa: E402,F401  (routes)
+    directory,
+    dpias,
+    evidence,
+    openapi,
+    questionnaires,
+    records,
+    requests,
+    supplier,
+    trust,
+)

@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import request, url_for
 from flask.typing import ResponseReturnValue
-from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 
 from ...extensions import db, keep_changes
@@ -37,6 +36,7 @@ from .common import (
     form_problem,
     json_body,
     make_cursor,
+    model_body,
     page_args,
     raise_problem,
     reply,
@@ -64,21 +64,6 @@ def _detail(row: Dpia) -> d.DpiaDetail:
         unanswered=[m.question.id for m in dpias.missing(dpias.questionnaire_of(row), values)],
         dpo_share=d.Share.of(share) if share else None,
     )
-
-
-def _body(model: type[Any]) -> Any:
-    try:
-        return model.model_validate(json_body())
-    except ValidationError as exc:
-        raise_problem(
-            422,
-            "Some fields need changing: see errors",
-            kind="validation",
-            errors={
-                ".".join(str(p) for p in error["loc"]) or "body": [error["msg"]]
-                for error in exc.errors()
-            },
-        )
 
 
 @bp.get("/dpias")
@@ -126,7 +111,7 @@ def change_dpia_answers(dpia_id: int) -> ResponseReturnValue:
     valid ones are saved beside those refused (422, by question id)."""
     caller = api_caller(Action.MANAGE_DPIA)
     row = get_for_org(Dpia, dpia_id, caller.organisation)
-    body: d.DpiaAnswersBody = _body(d.DpiaAnswersBody)
+    body: d.DpiaAnswersBody = model_body(d.DpiaAnswersBody)
     questionnaire = dpias.questionnaire_of(row)
     where = {q.id: section for section in questionnaire.sections for q in section.answerable}
     unknown = sorted((set(body.answers) | set(body.comments)) - set(where))
@@ -239,7 +224,7 @@ def _shared(target: feedback.Shared, organisation: Any) -> d.Share | None:
 
 
 def _share(target: feedback.Shared, caller: Any) -> ResponseReturnValue:
-    body: d.MessageBody = _body(d.MessageBody)
+    body: d.MessageBody = model_body(d.MessageBody)
     try:
         found = feedback.share(db.session, caller.organisation, caller.actor, target, body.message)
     except ServiceError as exc:
@@ -368,7 +353,7 @@ def get_case(share_id: int) -> ResponseReturnValue:
 @bp.post("/dpo/cases/<int:share_id>/comments")
 def comment_on_case(share_id: int) -> ResponseReturnValue:
     found = _case(share_id)
-    body: d.CommentBody = _body(d.CommentBody)
+    body: d.CommentBody = model_body(d.CommentBody)
     try:
         feedback.comment(db.session, api_caller(Action.CURATE).actor, found, body.body)
     except ServiceError as exc:

@@ -23,16 +23,20 @@ from pydantic_core import CoreSchema
 from ...models import RequestStatus
 from ...services.directory.curation import CATEGORY_LABELS
 from ..forms import (
+    AddSupplierForm,
     DecisionForm,
     DeclarationForm,
     DpiaDecisionForm,
     DpoAdviceForm,
     DpoServiceAdviceForm,
     NewRequestForm,
+    RegisterDetailsForm,
     ReviewFindingForm,
+    StandardPlanForm,
 )
 from . import bp
 from . import dpia_schemas as d
+from . import records_schemas as rec
 from . import schemas as s
 from .form_schemas import form_schema
 
@@ -72,6 +76,9 @@ FORM_BODIES: dict[str, Schema] = {
     "DpoAdviceBody": form_schema(DpoAdviceForm),
     "DpoServiceAdviceBody": form_schema(DpoServiceAdviceForm),
     "DpiaDecisionBody": form_schema(DpiaDecisionForm),
+    "StandardPlanBody": form_schema(StandardPlanForm),
+    "RegisterDetailsBody": form_schema(RegisterDetailsForm),
+    "AddSupplierBody": form_schema(AddSupplierForm),
     "Declaration": form_schema(DeclarationForm),
 }
 
@@ -126,6 +133,8 @@ PATH_PARAMETERS: dict[str, Schema] = {
     "entry_id": {"schema": {"type": "integer", "minimum": 0}},
     "dpia_id": {"schema": {"type": "integer", "minimum": 0}},
     "share_id": {"schema": {"type": "integer", "minimum": 0}},
+    "supplier_id": {"schema": {"type": "integer", "minimum": 0}},
+    "slug": {"schema": STRING, "description": "A standard's slug, from GET /standards"},
 }
 XLSX: Schema = {
     "description": "The workbook",
@@ -297,6 +306,38 @@ OPERATIONS = [
        {"200": s.Submitted}, SUPPLIER, ("400", "401", "404", "409", "415", "422", "429"),
        body="Declaration",
        description="422 (type .../incomplete) lists every answer still needed by question id."),
+    Op("get", "/standards", "list_standards",
+       "Your DfE standards: status, items answered, target and review dates", "Standards",
+       {"200": rec.StandardList}, STAFF, ("401", "403", "409", "429")),
+    Op("get", "/standards/{slug}", "get_standard",
+       "One standard: each item's answer, note, outcome and evidence names; its RACI",
+       "Standards", {"200": rec.StandardDetail}, STAFF, ("401", "403", "404", "409", "429")),
+    Op("put", "/standards/{slug}/plan", "plan_standard",
+       "Set the standard's target date and next review date", "Standards",
+       {"200": rec.StandardDetail}, STAFF, WRITE, body="StandardPlanBody"),
+    Op("patch", "/standards/answers", "change_standard_answers",
+       "Change self-assessment answers and notes (null clears one)", "Standards",
+       {"200": rec.StandardList}, STAFF, WRITE, body=rec.StandardAnswersBody,
+       description="Checked as the pages check them; the valid ones are saved and the others "
+       "listed by question id (422). Evidence files are uploaded on the page."),
+    Op("get", "/raci", "get_raci", "The RACI chart of the standards' tasks, with its gaps",
+       "Standards", {"200": rec.Raci}, STAFF, ("401", "403", "409", "429")),
+    Op("put", "/raci/{question_id}", "set_raci_task",
+       "Set one task's chart: exactly one accountable, at least one responsible", "Standards",
+       {"200": rec.Task}, STAFF, WRITE, body=rec.RaciBody,
+       description="Values from parties in GET /raci."),
+    Op("get", "/register", "list_register", "Your supplier register, by supplier name",
+       "Register", {"200": rec.RegisterPage}, STAFF, ("400", "401", "403", "429"),
+       query=(query("cursor", "next_cursor from the previous page"),
+              query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}))),
+    Op("post", "/register", "add_to_register", "Add a supplier to the register", "Register",
+       {"201": (rec.RegisterEntry, "Added")}, STAFF, WRITE, body="AddSupplierBody"),
+    Op("put", "/register/{supplier_id}", "change_register_entry",
+       "Change a supplier's details in the register", "Register", {"200": rec.RegisterEntry},
+       STAFF, WRITE, body="RegisterDetailsBody"),
+    Op("post", "/register/{supplier_id}/review", "record_supplier_review",
+       "Record today's annual review: the next is due in a year", "Register",
+       {"200": rec.RegisterEntry}, STAFF, ACT),
     Op("get", "/dpias", "list_dpias", "Your DPIAs, newest first", "DPIAs", {"200": d.DpiaPage},
        STAFF, ("400", "401", "403", "429"),
        query=(query("cursor", "next_cursor from the previous page"),

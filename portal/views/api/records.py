@@ -1,0 +1,301 @@
+"""Staff API: a school's own records. Its DfE standards (status, items,
+evidence names, target and review dates; answer items, set the plan), its
+RACI chart (read; set a task), and its supplier register (read, add a
+supplier, change its details, record the annual review). The pages' forms
+and services check every change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
+
+from ...errors import problem
+from ...extensions import db, keep_changes
+from ...models import Organisation
+from ...permissions import Action, api_caller, register_entry
+from ...questionnaire import Section
+from ...questionnaire.forms import SelectChoice, build_section_form, formdata_pairs
+from ...services.errors import ServiceError
+from ...services.school import dpia as dpias
+from ...services.school import raci, standards
+from ...services.school import register as supplier_register
+from ..forms import AddSupplierForm, RaciForm, RegisterDetailsForm, StandardPlanForm
+from . import bp
+from . import records_schemas as r
+from .common import (
+    fill_form,
+    form_problem,
+    json_body,
+    make_cursor,
+    model_body,
+    page_args,
+    raise_problem,
+    reply,
+    service_problem,
+)
+
+
+@bp.errorhandler(standards.NotInstalled)
+@bp.errorhandler(dpias.NotInstalled)
+def _not_installed(exc: ServiceError) -> ResponseReturnValue:
+    """The pages say so on a page of their own; the API answers a problem."""
+    return problem(409, exc.message, kind="refused")
+
+
+def _standard(organisation: Organisation, slug: str) -> r.StandardDetail:
+    found = standards.progress(db.session, organisation)
+    try:
+        chosen = found.standard(slug)
+    except KeyError:
+        abort(404)
+    ids = {item.question.id for item in chosen.items}
+    names = raci.names(db.session, organisation)
+    tasks = raci.tasks(db.session, organisation, found.questionnaire)
+    return r.StandardDetail(
+        **r.Standard.of(chosen).model_dump(),
+        questions=[r.StandardItem.of(item) for item in chosen.items],
+        raci=[r.Task.of(t, names) for t in tasks if t.question.id in ids],
+    )
+
+
+@bp.get("/standards")
+def list_standards() -> ResponseReturnValue:
+    caller = api_caller(Action.VIEW_REQUESTS)
+    found = standards.progress(db.session, caller.organisation)
+    return reply(
+        r.StandardList(
+            questionnaire=found.questionnaire.key,
+            version=found.questionnaire.version,
+            items=[r.Standard.of(s) for s in found.standards],
+        )
+    )
+
+
+@bp.get("/standards/<slug>")
+def get_standard(slug: str) -> ResponseReturnValue:
+    return reply(_standard(api_caller(Action.VIEW_REQUESTS).organisation, slug))
+
+
+@bp.put("/standards/<slug>/plan")
+def plan_standard(slug: str) -> ResponseReturnValue:
+    """The standard's target date and next review date (null clears one)."""
+    caller = api_caller(Action.MANAGE_STANDARDS)
+    found = standards.progress(db.session, caller.organisation)
+    try:
+        chosen = found.standard(slug)
+    except KeyError:
+        abort(404)
+    form = fill_form(StandardPlanForm, json_body())
+    if not form.validate():
+        form_problem(form)
+    standards.save_plan(
+        db.session, caller.organisation, caller.actor, chosen.name,
+        form.target_date.data, form.next_review_date.data,
+    )  # fmt: skip
+    return reply(_standard(caller.organisation, slug))
+
+
+@bp.patch("/standards/answers")
+def change_standard_answers() -> ResponseReturnValue:
+    """Change self-assessment answers and notes, each checked as the pages
+    check it; valid ones are saved beside those refused (422, by question id).
+    Evidence files stay as they are (upload them on the page)."""
+    caller = api_caller(Action.MANAGE_STANDARDS)
+    body: r.StandardAnswersBody = model_body(r.StandardAnswersBody)
+    found = standards.progress(db.session, caller.organisation)
+    questionnaire = found.questionnaire
+    where = {q.id: section for section in questionnaire.sections for q in section.answerable}
+    unknown = sorted((set(body.answers) | set(body.notes)) - set(where))
+    if unknown:
+        raise_problem(
+            422,
+            "Some answers are for no item of the standards: see errors",
+            kind="validation",
+            errors={qid: ["No item of the standards has this id"] for qid in unknown},
+        )
+    errors: dict[str, list[str]] = {}
+    touched = {where[qid].id: where[qid] for qid in [*body.answers, *body.notes]}
+    for section in touched.values():
+        values = {q.id: found.items[q.id].value for q in section.answerable if q.id in found.items}
+        values.update({k: v for k, v in body.answers.items() if where[k] is section})
+        values = {k: v for k, v in values.items() if v is not None}
+        notes = {
+            q.id: found.items[q.id].note or "" for q in section.answerable if q.id in found.items
+        }
+        notes.update({k: v or "" for k, v in body.notes.items() if where[k] is section})
+        form = build_section_form(questionnaire, section)(formdata=_posted(section, values))
+        keep = {
+            q.id: [f.id for f in found.items[q.id].files]
+            for q in section.answerable
+            if q.id in found.items
+        }
+        saved = standards.save_section(
+            db.session, caller.organisation, caller.actor, section, form, notes, {}, keep
+        )
+        errors.update({qid.removesuffix("-note"): [m] for qid, m in saved.errors.items()})
+    if errors:
+        keep_changes()  # what was valid stays saved beside what was not
+        raise_problem(422, "Some answers were not saved: see errors", kind="validation",
+                      errors=errors)  # fmt: skip
+    fresh = standards.progress(db.session, caller.organisation)
+    return reply(
+        r.StandardList(
+            questionnaire=fresh.questionnaire.key,
+            version=fresh.questionnaire.version,
+            items=[r.Standard.of(s) for s in fresh.standards],
+        )
+    )
+
+
+def _posted(section: Section, values: dict[str, Any]) -> MultiDict[str, str]:
+    """Typed answers as the HTML form would post them, so the same form checks them."""
+    return MultiDict(
+        [
+            pair
+            for q in section.answerable
+            if q.id in values
+            for pair in formdata_pairs(q, values[q.id])
+        ]
+    )
+
+
+# --- RACI ------------------------------------------------------------------------
+
+
+@bp.get("/raci")
+def get_raci() -> ResponseReturnValue:
+    caller = api_caller(Action.VIEW_REQUESTS)
+    organisation = caller.organisation
+    questionnaire = standards.questionnaire_of(db.session, organisation)
+    names = raci.names(db.session, organisation)
+    return reply(
+        r.Raci(
+            tasks=[
+                r.Task.of(t, names) for t in raci.tasks(db.session, organisation, questionnaire)
+            ],
+            parties=[
+                r.Party(value=v, name=n) for v, n in raci.party_choices(db.session, organisation)
+            ],
+        )
+    )
+
+
+@bp.put("/raci/<question_id>")
+def set_raci_task(question_id: str) -> ResponseReturnValue:
+    """One task's whole chart: exactly one accountable, at least one responsible."""
+    caller = api_caller(Action.MANAGE_STANDARDS)
+    organisation = caller.organisation
+    questionnaire = standards.questionnaire_of(db.session, organisation)
+    task = next(
+        (
+            t
+            for t in raci.tasks(db.session, organisation, questionnaire)
+            if t.question.id == question_id
+        ),
+        None,
+    )
+    if task is None:
+        abort(404)
+    choices = raci.party_choices(db.session, organisation)
+    choices += [(p, p) for p in task.parties if p not in {v for v, _ in choices}]
+    form = fill_form(RaciForm, json_body())
+    for field in (form.responsible, form.accountable, form.consulted, form.informed):
+        field.choices = [SelectChoice(value, label) for value, label in choices]
+    if not form.validate():
+        form_problem(form)
+    try:
+        raci.set_task(
+            db.session, organisation, caller.actor, task.question,
+            form.responsible.data or [], form.accountable.data or "",
+            form.consulted.data or [], form.informed.data or [],
+            allowed={value for value, _ in choices},
+        )  # fmt: skip
+    except ServiceError as exc:
+        service_problem(exc.message, exc.field or "responsible")
+    names = raci.names(db.session, organisation)
+    changed = next(
+        t
+        for t in raci.tasks(db.session, organisation, questionnaire)
+        if t.question.id == question_id
+    )
+    return reply(r.Task.of(changed, names))
+
+
+# --- The supplier register -------------------------------------------------------------
+
+
+@bp.get("/register")
+def list_register() -> ResponseReturnValue:
+    """The register by supplier name, a page at a time."""
+    caller = api_caller(Action.VIEW_REQUESTS)
+    offset, limit = page_args()
+    if (offset or 0) % limit:
+        service_problem("cursor is not one this API gave out", "cursor", 400)
+    number = (offset or 0) // limit + 1
+    page = supplier_register.register_page(db.session, caller.organisation, number, size=limit)
+    return reply(
+        r.RegisterPage(
+            items=[r.RegisterEntry.of(e) for e in page.items],
+            total=page.total,
+            next_cursor=make_cursor(number * limit) if page.has_next else None,
+        )
+    )
+
+
+def _details(form: RegisterDetailsForm) -> supplier_register.Details:
+    return supplier_register.Details(
+        category=form.category.data or None,
+        contract_start=form.contract_start.data,
+        contract_end=form.contract_end.data,
+        data_held=form.data_held.data or "",
+        notes=form.notes.data or "",
+        next_review_date=form.next_review_date.data,
+    )
+
+
+def _entry(organisation: Organisation, supplier_id: int) -> r.RegisterEntry:
+    return r.RegisterEntry.of(register_entry(supplier_id, organisation))
+
+
+@bp.post("/register")
+def add_to_register() -> ResponseReturnValue:
+    caller = api_caller(Action.MANAGE_STANDARDS)
+    form = fill_form(AddSupplierForm, json_body())
+    if not form.validate():
+        form_problem(form)
+    try:
+        supplier = supplier_register.supplier_named(db.session, form.supplier_name.data or "")
+        supplier_register.save_details(
+            db.session, caller.organisation, caller.actor, supplier, _details(form)
+        )
+    except ServiceError as exc:
+        service_problem(exc.message, exc.field or "supplier_name")
+    return reply(_entry(caller.organisation, supplier.id), 201)
+
+
+@bp.put("/register/<int:supplier_id>")
+def change_register_entry(supplier_id: int) -> ResponseReturnValue:
+    caller = api_caller(Action.MANAGE_STANDARDS)
+    entry = register_entry(supplier_id, caller.organisation)
+    form = fill_form(RegisterDetailsForm, json_body())
+    if not form.validate():
+        form_problem(form)
+    try:
+        supplier_register.save_details(
+            db.session, caller.organisation, caller.actor, entry.supplier, _details(form)
+        )
+    except ServiceError as exc:
+        service_problem(exc.message, exc.field or "category")
+    return reply(_entry(caller.organisation, supplier_id))
+
+
+@bp.post("/register/<int:supplier_id>/review")
+def record_supplier_review(supplier_id: int) -> ResponseReturnValue:
+    """The annual review is done today: the next is due in a year."""
+    caller = api_caller(Action.MANAGE_STANDARDS)
+    entry = register_entry(supplier_id, caller.organisation)
+    supplier_register.record_review(db.session, caller.organisation, caller.actor, entry.supplier)
+    return reply(_entry(caller.organisation, supplier_id))
