@@ -160,7 +160,8 @@ def test_every_staff_route_sends_anonymous_users_to_sign_in(
             path = fill(
                 rule,
                 {"reference": "DD-AAAAAA", "question_id": "q", "key": "features", "version": 1,
-                 "entry_id": 1},
+                 "entry_id": 1, "request_id": 1, "dpia_id": 1, "share_id": 1, "supplier_id": 1,
+                 "slug": "dfe-it-support-standard-4"},
             )  # fmt: skip
             for method in methods(rule):
                 response = client.open(path, method=method)
@@ -234,7 +235,9 @@ def test_every_id_route_is_404_for_another_organisation(
     login(client, intruder)
     checked = 0
     for rule in rules(app):
-        staff_api = rule.endpoint.startswith("api.") and "reference" in rule.arguments
+        staff_api = rule.endpoint.startswith("api.") and bool(
+            {"reference", "dpia_id", "supplier_id"} & rule.arguments
+        )
         if (
             not (rule.endpoint.startswith(STAFF_BLUEPRINTS) or staff_api)
             or rule.endpoint.startswith(OWN_ORGANISATION + SHARED)

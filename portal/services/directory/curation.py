@@ -35,7 +35,7 @@ from ...questionnaire.forms import SectionForm
 from ...vocabulary import DIRECTORY_ENTRY_STATUS_LABELS
 from ..errors import ServiceError
 from ..platform.audit import record_event
-from ..platform.paging import Page, count, page_of
+from ..platform.paging import PAGE_SIZE, Page, count, page_of
 from ..platform.questionnaire_registry import (
     current_definitions,
     definition_for,
@@ -232,7 +232,13 @@ class Workspace:
     counts: dict[str, int]  # every list's total, for its tab
 
 
-def workspace(session: Session, shown: str, number: int, today: date | None = None) -> Workspace:
+def workspace(
+    session: Session,
+    shown: str,
+    number: int,
+    today: date | None = None,
+    size: int = PAGE_SIZE,
+) -> Workspace:
     """One of the curator's lists, a page at a time, with every list's count:
     the same few statements for ten entries or ten thousand."""
     today = today or utcnow().date()
@@ -251,18 +257,21 @@ def workspace(session: Session, shown: str, number: int, today: date | None = No
         "withdrawn": by_status.get(EntryStatus.WITHDRAWN, 0),
     }
     if shown == "queue":
-        page = page_of(session, _queue_query(session), number, total=counts[shown], scalars=False)
+        page = page_of(
+            session, _queue_query(session), number, size, total=counts[shown], scalars=False
+        )
     elif shown == "refresh":
         rows = page_of(
             session,
             entry_evidence.refresh_query(session, today),
             number,
+            size,
             total=counts[shown],
             scalars=False,
         )
         page = rows.map([entry_evidence.to_refresh(row, today) for row in rows.items])
     else:
-        page = page_of(session, _entries_query(shown, today), number, total=counts[shown])
+        page = page_of(session, _entries_query(shown, today), number, size, total=counts[shown])
     return Workspace(shown, page, counts)
 
 

@@ -29,12 +29,15 @@ from ..forms import (
     DpiaDecisionForm,
     DpoAdviceForm,
     DpoServiceAdviceForm,
+    EntryForm,
     NewRequestForm,
     RegisterDetailsForm,
     ReviewFindingForm,
     StandardPlanForm,
+    WithdrawForm,
 )
 from . import bp
+from . import curation as cur
 from . import dpia_schemas as d
 from . import records_schemas as rec
 from . import schemas as s
@@ -79,6 +82,16 @@ FORM_BODIES: dict[str, Schema] = {
     "StandardPlanBody": form_schema(StandardPlanForm),
     "RegisterDetailsBody": form_schema(RegisterDetailsForm),
     "AddSupplierBody": form_schema(AddSupplierForm),
+    "EntryBody": form_schema(
+        EntryForm,
+        api_only={
+            "listing": {
+                "type": "integer",
+                "description": "Optional: this supplier's listing to add a version to",
+            }
+        },
+    ),
+    "WithdrawBody": form_schema(WithdrawForm),
     "Declaration": form_schema(DeclarationForm),
 }
 
@@ -134,6 +147,7 @@ PATH_PARAMETERS: dict[str, Schema] = {
     "dpia_id": {"schema": {"type": "integer", "minimum": 0}},
     "share_id": {"schema": {"type": "integer", "minimum": 0}},
     "supplier_id": {"schema": {"type": "integer", "minimum": 0}},
+    "request_id": {"schema": {"type": "integer", "minimum": 0}},
     "slug": {"schema": STRING, "description": "A standard's slug, from GET /standards"},
 }
 XLSX: Schema = {
@@ -406,6 +420,31 @@ OPERATIONS = [
     Op("post", "/dpo/cases/{share_id}/advice", "advise_on_case",
        "Give the DPO service's advice on a shared DPIA (the school is emailed)", "DPO service",
        {"200": d.CaseDetail}, STAFF, WRITE, body="DpoServiceAdviceBody"),
+    Op("get", "/curator/workspace", "curator_workspace",
+       "The curator's workspace: the queue of submissions, or a list of entries", "Curation",
+       {"200": cur.CuratorPage}, STAFF, ("400", "401", "403", "429"),
+       query=(query("list", "Which list (default queue)", enum(*cur.LISTS)),
+              query("cursor", "next_cursor from the previous page"),
+              query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200})),
+       description="403 for anyone but the curator organisation."),
+    Op("post", "/curator/submissions/{request_id}/draft", "draft_entry",
+       "Make a draft entry from a consented submission", "Curation",
+       {"201": (s.DirectoryEntryDetail, "Drafted; Location names it")}, STAFF, WRITE,
+       body="EntryBody",
+       description="Only the questionnaire's answers are copied: never a school's own questions. "
+       "listing: the id of this supplier's listing to add a version to."),
+    Op("get", "/curator/entries/{entry_id}", "get_curated_entry",
+       "Any entry (drafts and withdrawn ones too), with its answers", "Curation",
+       {"200": s.DirectoryEntryDetail}, STAFF, READ),
+    Op("post", "/curator/entries/{entry_id}/publish", "publish_entry",
+       "Publish a draft (schools that adopted the listing are told)", "Curation",
+       {"200": s.DirectoryEntryDetail}, STAFF, ACT),
+    Op("post", "/curator/entries/{entry_id}/withdraw", "withdraw_entry",
+       "Withdraw a published entry, saying why", "Curation",
+       {"200": s.DirectoryEntryDetail}, STAFF, WRITE, body="WithdrawBody"),
+    Op("post", "/curator/entries/{entry_id}/refresh", "refresh_entry",
+       "A new draft version to refresh a listing's answers and evidence dates", "Curation",
+       {"201": (s.DirectoryEntryDetail, "Drafted; Location names it")}, STAFF, ACT),
     Op("get", "/trust/schools", "trust_schools", "A trust's schools", "Trusts",
        {"200": s.SchoolList}, STAFF, ("401", "403", "404", "429"),
        description="404 for a key or account that is not a trust's. Pass a school's id as "
