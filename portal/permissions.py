@@ -43,9 +43,11 @@ from .models import (
     SigningRole,
     SsoJoinRequest,
     SsoLink,
+    User,
 )
 from .request_audit import record_now
 from .services.accounts.api_keys import KEY_PREFIX
+from .services.accounts.users import trust_people
 from .services.directory.curation import curatable
 from .services.school.register import RegisterEntry, entry_for
 from .services.school.trust_overview import trust_schools
@@ -275,6 +277,13 @@ def trust_request(request_id: int, trust: Organisation) -> Request:
 def school_of_trust(school_id: int, trust: Organisation) -> Organisation:
     """One of the trust's schools. Else 404."""
     return _found(next((s for s in schools_of_trust(trust) if s.id == school_id), None))
+
+
+def trust_person_of(user_id: int, school: Organisation) -> User:
+    """A person of the school's trust, for its admin to give a role. Else 404:
+    anyone else's account is not the school's to find."""
+    found = next((m.user for m in trust_people(db.session, school) if m.user_id == user_id), None)
+    return _found(found)
 
 
 def schools_of_trust(organisation: Organisation) -> list[Organisation]:

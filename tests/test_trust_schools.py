@@ -369,3 +369,52 @@ def test_every_page_of_a_trust_users_session_is_its_own(client: FlaskClient, mak
             len(db.session.scalars(select(Membership).where(Membership.user_id == person.id)).all())
             == 2
         )
+
+
+def test_a_schools_admin_gives_a_trust_person_a_role_from_the_users_page(
+    app: Flask, client: FlaskClient, trust: dict[str, Any], dbs: Session
+) -> None:
+    from portal.models import OutgoingEmail
+
+    central = trust["central"]
+    login(client, trust["academy_head"])
+    page = client.get("/users").get_data(as_text=True)
+    assert "Riverside Learning Trust's central team" in page
+    assert "cfo@riverside.example" in page
+    wrong = client.post(f"/users/trust/{central.id}/role", data={"role": "curator"},
+                        follow_redirects=True)  # fmt: skip
+    assert "Choose viewer, reviewer or admin" in wrong.get_data(as_text=True)
+    given = client.post(f"/users/trust/{central.id}/role", data={"role": "reviewer"})
+    assert given.status_code == 302
+    dbs.rollback()
+    roles = {
+        m.organisation_id: m.role
+        for m in dbs.scalars(select(Membership).where(Membership.user_id == central.id))
+    }
+    assert roles == {trust["trust"].id: "admin", trust["academy"].id: "reviewer"}
+    told = dbs.scalars(select(OutgoingEmail).where(OutgoingEmail.to_address == central.email)).all()
+    assert [m.subject for m in told] == ["You are now a reviewer in Riverside Academy"]
+    assert (
+        dbs.scalars(select(AuditEvent).where(AuditEvent.action == "trust_person_given_role"))
+        .one()
+        .organisation_id
+        == trust["academy"].id
+    )
+    assert (
+        "cfo@riverside.example"
+        not in client.get("/users")
+        .get_data(as_text=True)
+        .split("central team", 1)[-1]
+        .split("Signing in", 1)[0]
+    )
+    # The trust person now acts for the school as its reviewer.
+    person = app.test_client()
+    login(person, central)
+    switch(person, trust["academy"])
+    assert person.get("/requests/new").status_code == 200
+    # Another school's admin cannot find them; nor anyone outside the trust.
+    other = app.test_client()
+    login(other, trust["oak_head"])
+    assert other.post(f"/users/trust/{central.id}/role", data={"role": "admin"}).status_code == 404
+    assert client.post(f"/users/trust/{trust['oak_head'].id}/role",
+                       data={"role": "viewer"}).status_code == 404  # fmt: skip

@@ -30,6 +30,7 @@ from ..permissions import (
     invitation_for_org,
     request_on_behalf,
     requires,
+    trust_person_of,
 )
 from ..questionnaire.forms import SelectChoice
 from ..services.accounts import api_keys, mfa
@@ -345,9 +346,33 @@ def manage_users() -> ResponseReturnValue:
         invitations=accounts.organisation_invitations(db.session, organisation),
         resettable=authenticator_resettable(members),
         newcomers=accounts_sso.waiting(db.session, organisation),
+        trust_people=[
+            m
+            for m in accounts.trust_people(db.session, organisation)
+            if m.user_id not in {member.user_id for member in members}
+        ],
         single_sign_on=accounts_sso.signs_on(db.session, [m.user_id for m in members]),
         now=utcnow(),
     )
+
+
+@bp.post("/users/trust/<int:user_id>/role")
+@requires(Action.MANAGE_USERS)
+def give_trust_person_a_role(user_id: int) -> ResponseReturnValue:
+    """A person of the school's trust gets a role here (reviewer, say)."""
+    organisation = current_organisation()
+    person = trust_person_of(user_id, organisation)
+    try:
+        accounts.give_trust_person_a_role(
+            db.session, organisation, current_actor(), person, request.form.get("role", "")
+        )
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(
+            f"{person.name} is now a {request.form.get('role')} in {organisation.name}", "success"
+        )
+    return redirect(url_for("school.manage_users"))
 
 
 @bp.post("/users/invitations/<int:invitation_id>/withdraw")

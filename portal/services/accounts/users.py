@@ -223,6 +223,48 @@ def members(session: Session, organisation: Organisation) -> list[Membership]:
     )
 
 
+def trust_people(session: Session, school: Organisation) -> list[Membership]:
+    """The people of the school's trust, who read the school's records (view
+    only) and whom its admin may give a role in it; none without a trust."""
+    if school.trust_id is None:
+        return []
+    return list(
+        session.scalars(
+            select(Membership)
+            .where(Membership.organisation_id == school.trust_id)
+            .join(Membership.user)
+            .where(User.is_service.is_(False), User.is_active.is_(True))
+            .order_by(User.name)
+        )
+    )
+
+
+def give_trust_person_a_role(
+    session: Session, school: Organisation, actor: User, person: User, role: str
+) -> Membership:
+    """The school's admin gives one of its trust's people a role in the school
+    (reviewer, say): their own membership then stands instead of the view
+    the trust gives them. They are emailed. (permissions.trust_person_of
+    finds them: a person outside the trust is a 404.)"""
+    if role not in (Role.VIEWER, Role.REVIEWER, Role.ADMIN):
+        raise ServiceError("Choose viewer, reviewer or admin", "role")
+    if any(m.organisation_id == school.id for m in person.memberships):
+        raise ServiceError(f"{person.name} already has a role in {school.name}", "role")
+    membership = Membership(organisation_id=school.id, role=role)
+    person.memberships.append(membership)
+    record_event(
+        session, "trust_person_given_role", organisation=school, actor=actor,
+        person=person.email, role=role,
+    )  # fmt: skip
+    queue_email(
+        session, to=person.email, subject=f"You are now a {role} in {school.name}",
+        template="trust_role_given", organisation=school, role=role, user=person, actor=actor,
+        link=runtime(session).links.url("school.dashboard"),
+    )  # fmt: skip
+    session.flush()
+    return membership
+
+
 def pending_invitations(session: Session, user: User) -> list[MembershipInvitation]:
     """The live invitations addressed to this person's email, oldest first."""
     return list(
