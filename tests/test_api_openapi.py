@@ -107,6 +107,8 @@ def credentials(app: Flask, make: Factory) -> dict[str, str]:
     request; the school is in a trust, whose read key calls the trust's operations."""
     trust = make.org(kind="trust")
     school = make.org(trust=trust)
+    # The DPO service (the curator organisation), whose key calls its operations.
+    curator = make.org("Fuzz DPO Service", kind="curator")
     author = make.user(school)
     make.submitted(author, "features")
     # Evidence that has run out and runs out soon, for /evidence/expiring to list.
@@ -115,8 +117,16 @@ def credentials(app: Flask, make: Factory) -> dict[str, str]:
     with app.app_context():
         new = api_keys.create_api_key(db.session, db.session.merge(school), None, "Fuzz", "write")
         trusts = api_keys.create_api_key(db.session, db.session.merge(trust), None, "Fuzz", "read")
+        curators = api_keys.create_api_key(
+            db.session, db.session.merge(curator), None, "Fuzz", "write"
+        )
         db.session.commit()
-    return {"key": new.secret, "token": link.rsplit("/", 1)[1], "trust": trusts.secret}
+    return {
+        "key": new.secret,
+        "token": link.rsplit("/", 1)[1],
+        "trust": trusts.secret,
+        "curator": curators.secret,
+    }
 
 
 CHECKS = [
@@ -142,8 +152,11 @@ def test_the_api_answers_as_its_document_says(
     )
     assert operation is not None, label
     secret = credentials[
-        "token" if " /supplier" in label else "trust" if " /trust/" in label else "key"
-    ]
+        "token" if " /supplier" in label
+        else "trust" if " /trust/" in label
+        else "curator" if " /dpo/" in label or " /curator/" in label
+        else "key"
+    ]  # fmt: skip
 
     @given(case=operation.as_strategy())
     @settings(
