@@ -30,6 +30,8 @@ PAGES = (
     ("dpias", "school", "/dpias"),
     ("directory_search", "school", "/directory/"),
     ("trust_overview", "trust", "/standards/schools"),
+    ("trust_requests", "trust", "/trust/requests"),
+    ("trust_requests_filtered", "trust", "/trust/requests?overdue=yes&rating=red"),
     ("curator_workspace", "curator", "/curate/"),
     ("curator_feedback", "curator", "/curator/feedback"),
     # The first view after every school changed something (or on a new day):

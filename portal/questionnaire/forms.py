@@ -474,3 +474,22 @@ def formdata_pairs(question: Question, value: Any) -> list[tuple[str, str]]:
     if isinstance(value, list):
         return [(question.id, str(item)) for item in value]
     return [(question.id, str(value))]
+
+
+def posted_section(
+    section: Section,
+    answers: Mapping[str, Any],
+    comments: Mapping[str, str | None] | None = None,
+) -> list[tuple[str, str]]:
+    """A section's typed answers (and comments) as the HTML form would post
+    them: what the API hands to the page's own form, so both check alike."""
+    pairs = [
+        pair
+        for q in section.answerable
+        if q.id in answers
+        for pair in formdata_pairs(q, answers[q.id])
+    ]
+    for q in section.answerable:
+        if q.comment and comments and comments.get(q.id):
+            pairs.append((comment_name(q), str(comments[q.id])))
+    return pairs

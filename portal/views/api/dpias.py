@@ -21,8 +21,7 @@ from ...permissions import (
     request_for_org,
     shared_for_feedback,
 )
-from ...questionnaire import Section
-from ...questionnaire.forms import build_section_form, form_data, formdata_pairs
+from ...questionnaire.forms import build_section_form, posted_section
 from ...questionnaire.risk import residual_level, risks_of
 from ...services.errors import ServiceError
 from ...services.requests import answering as responses
@@ -133,7 +132,7 @@ def change_dpia_answers(dpia_id: int) -> ResponseReturnValue:
             comments.update({k: v for k, v in body.comments.items() if where[k] is section})
             values = {k: v for k, v in values.items() if v is not None}
             form_class = build_section_form(questionnaire, section)
-            form = form_class(formdata=_as_formdata(section, values, comments))
+            form = form_class(formdata=MultiDict(posted_section(section, values, comments)))
             saved = dpias.save_section(db.session, row, caller.actor, section, form)
             errors.update({qid: [message] for qid, message in saved.errors.items()})
     except ServiceError as exc:
@@ -143,19 +142,6 @@ def change_dpia_answers(dpia_id: int) -> ResponseReturnValue:
         raise_problem(422, "Some answers were not saved: see errors", kind="validation",
                       errors=errors)  # fmt: skip
     return reply(_detail(row))
-
-
-def _as_formdata(
-    section: Section, values: dict[str, Any], comments: dict[str, Any]
-) -> MultiDict[str, str]:
-    """Typed answers as the HTML form would post them, so the same form checks them."""
-    pairs: list[tuple[str, str]] = []
-    for question in section.answerable:
-        if question.id in values:
-            pairs += formdata_pairs(question, values[question.id])
-    data = form_data(section, {}, comments)
-    pairs += [(name, value) for name, value in data.items() if value]
-    return MultiDict(pairs)
 
 
 @bp.post("/dpias/<int:dpia_id>/ask-for-advice")

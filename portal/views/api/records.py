@@ -6,8 +6,6 @@ and services check every change."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import abort
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
@@ -16,8 +14,7 @@ from ...errors import problem
 from ...extensions import db, keep_changes
 from ...models import Organisation
 from ...permissions import Action, api_caller, register_entry
-from ...questionnaire import Section
-from ...questionnaire.forms import SelectChoice, build_section_form, formdata_pairs
+from ...questionnaire.forms import SelectChoice, build_section_form, posted_section
 from ...services.errors import ServiceError
 from ...services.school import dpia as dpias
 from ...services.school import raci, standards
@@ -126,7 +123,9 @@ def change_standard_answers() -> ResponseReturnValue:
             q.id: found.items[q.id].note or "" for q in section.answerable if q.id in found.items
         }
         notes.update({k: v or "" for k, v in body.notes.items() if where[k] is section})
-        form = build_section_form(questionnaire, section)(formdata=_posted(section, values))
+        form = build_section_form(questionnaire, section)(
+            formdata=MultiDict(posted_section(section, values))
+        )
         keep = {
             q.id: [f.id for f in found.items[q.id].files]
             for q in section.answerable
@@ -147,18 +146,6 @@ def change_standard_answers() -> ResponseReturnValue:
             version=fresh.questionnaire.version,
             items=[r.Standard.of(s) for s in fresh.standards],
         )
-    )
-
-
-def _posted(section: Section, values: dict[str, Any]) -> MultiDict[str, str]:
-    """Typed answers as the HTML form would post them, so the same form checks them."""
-    return MultiDict(
-        [
-            pair
-            for q in section.answerable
-            if q.id in values
-            for pair in formdata_pairs(q, values[q.id])
-        ]
     )
 
 
