@@ -9,6 +9,7 @@ import re
 import pytest
 import schemathesis
 from flask import Flask
+from flask.testing import FlaskClient
 from flask_wtf import FlaskForm
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
@@ -172,3 +173,30 @@ def test_the_api_answers_as_its_document_says(
         )
 
     call()
+
+
+def test_a_read_key_writes_nothing_through_any_operation(
+    app: Flask, client: FlaskClient, make: Factory
+) -> None:
+    """Every operation the document lists that changes something answers a
+    read key 403, before it looks anything up (so whatever the ids)."""
+    school = make.org()
+    with app.app_context():
+        key = api_keys.create_api_key(db.session, db.session.merge(school), None, "Read", "read")
+        db.session.commit()
+        secret = key.secret
+    values = {"reference": "DD-AAAAAA", "question_id": "q", "dpia_id": 1, "share_id": 1,
+              "supplier_id": 1, "entry_id": 1, "request_id": 1, "slug": "s", "key": "k",
+              "version": 1}  # fmt: skip
+    checked = 0
+    for path, ops in document()["paths"].items():
+        for method, op in ops.items():
+            if method == "get" or "apiKey" not in str(op.get("security")):
+                continue
+            url = "/api/v1" + re.sub(r"{(\w+)}", lambda m: str(values[m.group(1)]), path)
+            response = client.open(
+                url, method=method.upper(), json={}, headers={"Authorization": f"Bearer {secret}"}
+            )
+            assert response.status_code == 403, f"{method.upper()} {path}: {response.status_code}"
+            checked += 1
+    assert checked >= 30
