@@ -161,7 +161,7 @@ def test_every_staff_route_sends_anonymous_users_to_sign_in(
                 rule,
                 {"reference": "DD-AAAAAA", "question_id": "q", "key": "features", "version": 1,
                  "entry_id": 1, "request_id": 1, "dpia_id": 1, "share_id": 1, "supplier_id": 1,
-                 "slug": "dfe-it-support-standard-4"},
+                 "slug": "dfe-it-support-standard-4", "file_id": 1},
             )  # fmt: skip
             for method in methods(rule):
                 response = client.open(path, method=method)

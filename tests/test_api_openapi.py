@@ -187,7 +187,7 @@ def test_a_read_key_writes_nothing_through_any_operation(
         secret = key.secret
     values = {"reference": "DD-AAAAAA", "question_id": "q", "dpia_id": 1, "share_id": 1,
               "supplier_id": 1, "entry_id": 1, "request_id": 1, "slug": "s", "key": "k",
-              "version": 1}  # fmt: skip
+              "version": 1, "file_id": 1}  # fmt: skip
     checked = 0
     for path, ops in document()["paths"].items():
         for method, op in ops.items():

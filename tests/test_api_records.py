@@ -129,3 +129,55 @@ def test_the_register_is_read_added_to_changed_and_reviewed_by_api(
     assert read["total"] == 1
     assert client.post(f"/api/v1/register/{sid}/review?school={school.id}",
                        headers=trusts).status_code == 403  # fmt: skip
+
+
+def test_standards_evidence_is_uploaded_read_and_removed_by_api(
+    app: Flask, client: FlaskClient, make: Factory
+) -> None:
+    import io
+
+    from .test_api import PDF
+
+    school = make.org("Hillside Primary")
+    key = bearer(make_key(app, school))
+    up = client.post(
+        "/api/v1/standards/evidence/digital_lead_named",
+        data={"file": (io.BytesIO(PDF), "appointment.pdf")},
+        content_type="multipart/form-data",
+        headers=key,
+    )
+    assert up.status_code == 201, up.get_json()
+    files = up.get_json()["files"]
+    assert [f["filename"] for f in files] == ["appointment.pdf"]
+    file_id = files[0]["id"]
+    got = client.get(f"/api/v1/standards/evidence/files/{file_id}", headers=key)
+    assert got.status_code == 200 and got.data == PDF
+    assert "attachment" in got.headers["Content-Disposition"]
+    listed = client.get("/api/v1/standards", headers=key).get_json()["items"]
+    slug = next(s["slug"] for s in listed if s["name"].startswith("DfE digital leadership"))
+    item = next(
+        q
+        for q in client.get(f"/api/v1/standards/{slug}", headers=key).get_json()["questions"]
+        if q["question_id"] == "digital_lead_named"
+    )
+    assert [e["filename"] for e in item["evidence"]] == ["appointment.pdf"]
+    # A program is refused by name; nothing is stored.
+    bad = client.post(
+        "/api/v1/standards/evidence/digital_lead_named",
+        data={"file": (io.BytesIO(b"MZ..."), "setup.exe")},
+        content_type="multipart/form-data",
+        headers=key,
+    )
+    assert bad.status_code == 422 and "file" in bad.get_json()["errors"]
+    assert client.post("/api/v1/standards/evidence/no_such_item", data={},
+                       headers=key).status_code == 404  # fmt: skip
+    # Another school neither reads nor removes it.
+    other = bearer(make_key(app, make.org("Elm Tree Academy")))
+    assert (
+        client.get(f"/api/v1/standards/evidence/files/{file_id}", headers=other).status_code == 404
+    )
+    assert client.delete(f"/api/v1/standards/evidence/files/{file_id}",
+                         headers=other).status_code == 404  # fmt: skip
+    gone = client.delete(f"/api/v1/standards/evidence/files/{file_id}", headers=key)
+    assert gone.status_code == 204
+    assert client.get(f"/api/v1/standards/evidence/files/{file_id}", headers=key).status_code == 404

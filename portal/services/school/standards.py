@@ -489,6 +489,44 @@ def _update_files(
     return changed
 
 
+def add_evidence(
+    session: Session,
+    organisation: Organisation,
+    actor: User,
+    question: Question,
+    uploads: list[FileStorage],
+) -> list[AssessmentFile]:
+    """Evidence files added beside an item's own (the API's way; the page
+    sends the whole list it keeps). Checked as the page checks them: count,
+    type, content and the organisation's room; nothing is stored if one fails."""
+    assessment = start_assessment(session, organisation)
+    before = {f.id for f in stored_files(session, assessment).get(question.id, ())}
+    _update_files(session, assessment, actor, question, sorted(before), uploads)
+    assessment.updated_at = utcnow()
+    session.flush()
+    added = [
+        f for f in stored_files(session, assessment).get(question.id, ()) if f.id not in before
+    ]
+    record_event(
+        session, "standards_evidence_added", organisation=organisation, actor=actor,
+        item=question.id, files=[f.filename for f in added],
+    )  # fmt: skip
+    return added
+
+
+def remove_evidence(
+    session: Session, organisation: Organisation, actor: User, found: AssessmentFile
+) -> None:
+    """One evidence file taken away (permissions: find_file, another's is a 404)."""
+    session.delete(found)
+    delete_after_commit(session, found.storage_key)
+    record_event(
+        session, "standards_evidence_removed", organisation=organisation, actor=actor,
+        item=found.question_id, file=found.filename,
+    )  # fmt: skip
+    session.flush()
+
+
 def _room(session: Session, assessment: Assessment) -> int:
     used = session.scalar(
         select(func.sum(AssessmentFile.size)).where(AssessmentFile.assessment_id == assessment.id)

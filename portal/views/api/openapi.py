@@ -148,6 +148,7 @@ PATH_PARAMETERS: dict[str, Schema] = {
     "share_id": {"schema": {"type": "integer", "minimum": 0}},
     "supplier_id": {"schema": {"type": "integer", "minimum": 0}},
     "request_id": {"schema": {"type": "integer", "minimum": 0}},
+    "file_id": {"schema": {"type": "integer", "minimum": 0}},
     "slug": {"schema": STRING, "description": "A standard's slug, from GET /standards"},
 }
 XLSX: Schema = {
@@ -202,6 +203,24 @@ UPLOAD: Schema = {
             }
         }
     },
+}
+FILES: Schema = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                },
+                "required": ["file"],
+            }
+        }
+    },
+}
+BINARY: Schema = {
+    "description": "The file, as it was uploaded (an attachment)",
+    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
 }
 WORKBOOK: Schema = {
     "required": True,
@@ -334,6 +353,17 @@ OPERATIONS = [
        {"200": rec.StandardList}, STAFF, WRITE, body=rec.StandardAnswersBody,
        description="Checked as the pages check them; the valid ones are saved and the others "
        "listed by question id (422). Evidence files are uploaded on the page."),
+    Op("post", "/standards/evidence/{question_id}", "upload_standard_evidence",
+       "Add evidence files to a self-assessment item", "Standards",
+       {"201": (rec.StandardEvidence, "Stored; the item's files")}, STAFF,
+       ("400", "401", "403", "404", "409", "413", "422", "429"), body=FILES,
+       description="Checked as the page checks them (count, type, content, your room); if one "
+       "fails, none is stored (422 naming file)."),
+    Op("get", "/standards/evidence/files/{file_id}", "download_standard_evidence",
+       "One of your evidence files", "Standards", {"200": BINARY}, STAFF, READ),
+    Op("delete", "/standards/evidence/files/{file_id}", "remove_standard_evidence",
+       "Remove one of your evidence files", "Standards",
+       {"204": {"description": "Removed"}}, STAFF, ACT),
     Op("get", "/raci", "get_raci", "The RACI chart of the standards' tasks, with its gaps",
        "Standards", {"200": rec.Raci}, STAFF, ("401", "403", "409", "429")),
     Op("put", "/raci/{question_id}", "set_raci_task",

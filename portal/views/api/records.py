@@ -6,7 +6,7 @@ and services check every change."""
 
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, request
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
@@ -14,11 +14,14 @@ from ...errors import problem
 from ...extensions import db, keep_changes
 from ...models import Organisation
 from ...permissions import Action, api_caller, register_entry
+from ...questionnaire import Question
 from ...questionnaire.forms import SelectChoice, build_section_form, posted_section
 from ...services.errors import ServiceError
+from ...services.requests import evidence
 from ...services.school import dpia as dpias
 from ...services.school import raci, standards
 from ...services.school import register as supplier_register
+from ..downloads import send_evidence
 from ..forms import AddSupplierForm, RaciForm, RegisterDetailsForm, StandardPlanForm
 from . import bp
 from . import records_schemas as r
@@ -147,6 +150,57 @@ def change_standard_answers() -> ResponseReturnValue:
             items=[r.Standard.of(s) for s in fresh.standards],
         )
     )
+
+
+def _item_question(organisation: Organisation, question_id: str) -> Question:
+    questionnaire = standards.questionnaire_of(db.session, organisation)
+    for section in questionnaire.sections:
+        for question in section.answerable:
+            if question.id == question_id:
+                return question
+    abort(404)
+
+
+@bp.post("/standards/evidence/<question_id>")
+def upload_standard_evidence(question_id: str) -> ResponseReturnValue:
+    """Evidence files (multipart field ``file``, one or more) added to an
+    item, checked as the page checks them; nothing is stored if one fails."""
+    caller = api_caller(Action.MANAGE_STANDARDS)
+    question = _item_question(caller.organisation, question_id)
+    try:
+        standards.add_evidence(
+            db.session, caller.organisation, caller.actor, question, request.files.getlist("file")
+        )
+    except evidence.UploadError as exc:
+        service_problem(exc.message, "file")
+    assessment = standards.find_assessment(db.session, caller.organisation)
+    files = standards.stored_files(db.session, assessment).get(question_id, [])
+    return reply(
+        r.StandardEvidence(
+            question_id=question_id,
+            files=[r.EvidenceName(id=f.id, filename=f.filename) for f in files],
+        ),
+        201,
+    )
+
+
+@bp.get("/standards/evidence/files/<int:file_id>")
+def download_standard_evidence(file_id: int) -> ResponseReturnValue:
+    caller = api_caller(Action.VIEW_REQUESTS)
+    found = standards.find_file(db.session, caller.organisation, file_id)
+    if found is None:
+        abort(404)
+    return send_evidence(found)
+
+
+@bp.delete("/standards/evidence/files/<int:file_id>")
+def remove_standard_evidence(file_id: int) -> ResponseReturnValue:
+    caller = api_caller(Action.MANAGE_STANDARDS)
+    found = standards.find_file(db.session, caller.organisation, file_id)
+    if found is None:
+        abort(404)
+    standards.remove_evidence(db.session, caller.organisation, caller.actor, found)
+    return "", 204
 
 
 # --- RACI ------------------------------------------------------------------------

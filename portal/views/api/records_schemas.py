@@ -50,6 +50,13 @@ class EvidenceName(BaseModel):
     filename: str
 
 
+class StandardEvidence(BaseModel):
+    """An item's evidence files after an upload."""
+
+    question_id: str
+    files: list[EvidenceName]
+
+
 class StandardItem(BaseModel):
     question_id: str
     question: str
