@@ -325,6 +325,32 @@ def test_a_newcomer_waits_for_an_admin_who_approves_them(
     assert events(dbs, "sso_join_approved")[0].detail["role"] == "reviewer"
 
 
+def test_two_first_sign_ins_at_once_leave_one_request_waiting(
+    client: FlaskClient,
+    make: Factory,
+    ms: Any,
+    oakfield: Organisation,
+    dbs: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second of two simultaneous first sign-ins does not see the first's
+    request (it looked before the first committed): the unique index on
+    pending requests refuses its copy, and it too says the person waits."""
+    from portal.services.accounts import sso as accounts_sso
+
+    staff_of_tenant(ms, "new.teacher@oakfield.example")
+    assert sso(client, ms, "new.teacher@oakfield.example").status_code == 200
+    monkeypatch.setattr(accounts_sso, "pending_request", lambda *args: None)
+    again = sso(client, ms, "new.teacher@oakfield.example")
+    assert again.status_code == 200
+    assert "Your request to join Oakfield Primary School has been sent" in again.get_data(
+        as_text=True
+    )
+    dbs.rollback()
+    assert len(dbs.scalars(select(SsoJoinRequest)).all()) == 1
+    assert len(events(dbs, "sso_join_requested")) == 1
+
+
 def test_a_turned_away_newcomer_does_not_get_in(
     client: FlaskClient, make: Factory, ms: Any, oakfield: Organisation, dbs: Session
 ) -> None:

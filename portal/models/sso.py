@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .accounts import Organisation, User
@@ -86,6 +86,17 @@ class SsoJoinRequest(Base):
     __table_args__ = (
         enum_check("status", JoinStatus),
         Index("ix_sso_join_request_organisation_id_status", "organisation_id", "status"),
+        # One waiting request per person and organisation, even when two first
+        # sign-ins of the same newcomer arrive at once (services/accounts/sso).
+        Index(
+            "uq_sso_join_request_pending",
+            "organisation_id",
+            "issuer",
+            "subject",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[intpk]

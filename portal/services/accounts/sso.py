@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ...models import (
@@ -227,24 +228,22 @@ def _newcomer(
             provider=identity.provider,
         )
         return user
-    waiting = session.scalar(
-        select(SsoJoinRequest).where(
-            SsoJoinRequest.organisation_id == organisation.id,
-            SsoJoinRequest.issuer == identity.issuer,
-            SsoJoinRequest.subject == identity.subject,
-            SsoJoinRequest.status == JoinStatus.PENDING,
-        )
-    )
-    if waiting is None:
-        session.add(
-            SsoJoinRequest(
-                organisation_id=organisation.id,
-                issuer=identity.issuer,
-                subject=identity.subject,
-                email=identity.email,
-                name=identity.name,
-            )
-        )
+    if pending_request(session, organisation, identity) is None:
+        try:
+            # A savepoint: the same newcomer's other first sign-in may have
+            # made the request a moment ago (a unique index on pending ones).
+            with session.begin_nested():
+                session.add(
+                    SsoJoinRequest(
+                        organisation_id=organisation.id,
+                        issuer=identity.issuer,
+                        subject=identity.subject,
+                        email=identity.email,
+                        name=identity.name,
+                    )
+                )
+        except IntegrityError:
+            return None  # already waiting: the other sign-in recorded it
         record_event(
             session,
             "sso_join_requested",
@@ -255,6 +254,20 @@ def _newcomer(
         )
     session.flush()
     return None
+
+
+def pending_request(
+    session: Session, organisation: Organisation, identity: Identity
+) -> SsoJoinRequest | None:
+    """This person's request to join, still waiting, if they made one."""
+    return session.scalar(
+        select(SsoJoinRequest).where(
+            SsoJoinRequest.organisation_id == organisation.id,
+            SsoJoinRequest.issuer == identity.issuer,
+            SsoJoinRequest.subject == identity.subject,
+            SsoJoinRequest.status == JoinStatus.PENDING,
+        )
+    )
 
 
 def _new_account(session: Session, identity: Identity) -> User:
