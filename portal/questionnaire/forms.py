@@ -11,7 +11,7 @@ given in other sections.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -493,3 +493,25 @@ def posted_section(
         if q.comment and comments and comments.get(q.id):
             pairs.append((comment_name(q), str(comments[q.id])))
     return pairs
+
+
+def sections_holding(
+    questionnaire: Questionnaire, ids: Iterable[str]
+) -> tuple[list[Section], list[str]]:
+    """The sections whose questions these ids name, in the questionnaire's
+    order, and the ids no answerable question has (sorted)."""
+    wanted = set(ids)
+    sections = [s for s in questionnaire.sections if any(q.id in wanted for q in s.answerable)]
+    known = {q.id for s in sections for q in s.answerable}
+    return sections, sorted(wanted - known)
+
+
+def laid_over(
+    section: Section, stored: Mapping[str, Any], changes: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The section's stored values with the changes laid over them; a change
+    to None clears that answer."""
+    ids = {q.id for q in section.answerable}
+    values = {k: v for k, v in stored.items() if k in ids}
+    values.update({k: v for k, v in changes.items() if k in ids})
+    return {k: v for k, v in values.items() if v is not None}

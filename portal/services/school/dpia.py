@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
+from werkzeug.datastructures import MultiDict
 
 from ...exports.dpia import DpiaAnswerRow, DpiaSummary
 from ...exports.request import TimelineLine
@@ -36,7 +37,13 @@ from ...models import (
 from ...questionnaire import Question, Questionnaire, Section, answerset, logic
 from ...questionnaire.compare import Finding, Outcome
 from ...questionnaire.display import display_value
-from ...questionnaire.forms import SectionForm
+from ...questionnaire.forms import (
+    SectionForm,
+    build_section_form,
+    laid_over,
+    posted_section,
+    sections_holding,
+)
 from ...questionnaire.risk import RISK_TABLE, residual_level, risks_of
 from ...vocabulary import DPIA_STATUS_COLOURS, DPIA_STATUS_LABELS
 from ..errors import ServiceError
@@ -528,6 +535,30 @@ def save_section(
         )  # fmt: skip
     session.flush()
     return SectionSaved(saved=changed, errors=errors)
+
+
+def save_answers(
+    session: Session,
+    dpia: Dpia,
+    actor: User,
+    answers: Mapping[str, Any],
+    comments: Mapping[str, str | None],
+) -> dict[str, str]:
+    """Some answers changed (None clears one), the rest kept: each section
+    touched is checked and saved by its own form, as its page posts it. The
+    refused answers by question id (the valid ones are saved beside them);
+    ids no question has are the caller's to refuse first (sections_holding)."""
+    questionnaire = questionnaire_of(dpia)
+    errors: dict[str, str] = {}
+    for section in sections_holding(questionnaire, [*answers, *comments])[0]:
+        stored = stored_answers(session, dpia)
+        values = laid_over(section, {k: a.value for k, a in stored.items()}, answers)
+        notes = {k: a.comment for k, a in stored.items()} | dict(comments)
+        form = build_section_form(questionnaire, section)(
+            formdata=MultiDict(posted_section(section, values, notes))
+        )
+        errors |= save_section(session, dpia, actor, section, form).errors
+    return errors
 
 
 def _normalised(value: Any) -> Any:

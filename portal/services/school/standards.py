@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
-from werkzeug.datastructures import FileStorage
+from werkzeug.datastructures import FileStorage, MultiDict
 
 from ...exports.standards import DueRow, StandardRow
 from ...models import (
@@ -34,7 +34,13 @@ from ...models import (
 )
 from ...questionnaire import Question, Questionnaire, Section, answerset, logic
 from ...questionnaire.compare import Outcome, check_answer
-from ...questionnaire.forms import SectionForm
+from ...questionnaire.forms import (
+    SectionForm,
+    build_section_form,
+    laid_over,
+    posted_section,
+    sections_holding,
+)
 from ...vocabulary import STANDARD_STATUS_COLOURS, STANDARD_STATUS_LABELS
 from ..errors import ServiceError
 from ..platform.answer_rows import write_changes
@@ -438,6 +444,33 @@ def save_section(
         )  # fmt: skip
     session.flush()
     return SectionSaved(saved=changed, errors=errors)
+
+
+def save_answers(
+    session: Session,
+    organisation: Organisation,
+    actor: User,
+    answers: Mapping[str, Any],
+    notes: Mapping[str, str | None],
+) -> dict[str, str]:
+    """Some self-assessment answers and notes changed (None clears one), the
+    rest and every evidence file kept: each section touched is checked and
+    saved by its own form, as its page posts it. The refused ones by question
+    id; ids no item has are the caller's to refuse first (sections_holding)."""
+    found = progress(session, organisation)
+    questionnaire = found.questionnaire
+    errors: dict[str, str] = {}
+    for section in sections_holding(questionnaire, [*answers, *notes])[0]:
+        values = laid_over(section, {k: i.value for k, i in found.items.items()}, answers)
+        kept_notes = {k: i.note or "" for k, i in found.items.items()}
+        kept_notes |= {k: v or "" for k, v in notes.items()}
+        form = build_section_form(questionnaire, section)(
+            formdata=MultiDict(posted_section(section, values))
+        )
+        keep = {k: [f.id for f in i.files] for k, i in found.items.items()}
+        saved = save_section(session, organisation, actor, section, form, kept_notes, {}, keep)
+        errors |= {k.removesuffix("-note"): m for k, m in saved.errors.items()}
+    return errors
 
 
 def _update_files(

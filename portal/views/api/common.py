@@ -159,3 +159,13 @@ def model_body(model: type[ModelT]) -> ModelT:
                 for error in exc.errors()
             },
         )
+
+
+def unknown_ids(ids: list[str], what: str) -> NoReturn:
+    """422: answers sent for ids no question has (``what``: "question of this DPIA")."""
+    raise_problem(
+        422,
+        f"Some answers are for no {what}: see errors",
+        kind="validation",
+        errors={qid: [f"No {what} has this id"] for qid in ids},
+    )

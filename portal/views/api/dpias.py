@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import request, url_for
 from flask.typing import ResponseReturnValue
-from werkzeug.datastructures import MultiDict
 
 from ...extensions import db, keep_changes
 from ...models import Dpia, FeedbackShare
@@ -21,7 +20,7 @@ from ...permissions import (
     request_for_org,
     shared_for_feedback,
 )
-from ...questionnaire.forms import build_section_form, posted_section
+from ...questionnaire.forms import sections_holding
 from ...questionnaire.risk import residual_level, risks_of
 from ...services.errors import ServiceError
 from ...services.requests import answering as responses
@@ -40,6 +39,7 @@ from .common import (
     raise_problem,
     reply,
     service_problem,
+    unknown_ids,
 )
 
 
@@ -111,36 +111,17 @@ def change_dpia_answers(dpia_id: int) -> ResponseReturnValue:
     caller = api_caller(Action.MANAGE_DPIA)
     row = get_for_org(Dpia, dpia_id, caller.organisation)
     body: d.DpiaAnswersBody = model_body(d.DpiaAnswersBody)
-    questionnaire = dpias.questionnaire_of(row)
-    where = {q.id: section for section in questionnaire.sections for q in section.answerable}
-    unknown = sorted((set(body.answers) | set(body.comments)) - set(where))
+    unknown = sections_holding(dpias.questionnaire_of(row), [*body.answers, *body.comments])[1]
     if unknown:
-        raise_problem(
-            422,
-            "Some answers are for no question of this DPIA: see errors",
-            kind="validation",
-            errors={qid: ["No question of this DPIA has this id"] for qid in unknown},
-        )
-    errors: dict[str, list[str]] = {}
-    touched = {where[qid].id: where[qid] for qid in [*body.answers, *body.comments]}
+        unknown_ids(unknown, "question of this DPIA")
     try:
-        for section in touched.values():
-            stored = dpias.stored_answers(db.session, row)
-            values = {q.id: stored[q.id].value for q in section.answerable if q.id in stored}
-            comments = {q.id: stored[q.id].comment for q in section.answerable if q.id in stored}
-            values.update({k: v for k, v in body.answers.items() if where[k] is section})
-            comments.update({k: v for k, v in body.comments.items() if where[k] is section})
-            values = {k: v for k, v in values.items() if v is not None}
-            form_class = build_section_form(questionnaire, section)
-            form = form_class(formdata=MultiDict(posted_section(section, values, comments)))
-            saved = dpias.save_section(db.session, row, caller.actor, section, form)
-            errors.update({qid: [message] for qid, message in saved.errors.items()})
+        errors = dpias.save_answers(db.session, row, caller.actor, body.answers, body.comments)
     except ServiceError as exc:
         service_problem(exc.message, None, 409)
     if errors:
         keep_changes()  # what was valid stays saved beside what was not
         raise_problem(422, "Some answers were not saved: see errors", kind="validation",
-                      errors=errors)  # fmt: skip
+                      errors={k: [m] for k, m in errors.items()})  # fmt: skip
     return reply(_detail(row))
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from flask import abort, request
 from flask.typing import ResponseReturnValue
-from werkzeug.datastructures import MultiDict
 
 from ...errors import problem
 from ...extensions import db, keep_changes
 from ...models import Organisation
 from ...permissions import Action, api_caller, register_entry
 from ...questionnaire import Question
-from ...questionnaire.forms import SelectChoice, build_section_form, posted_section
+from ...questionnaire.forms import SelectChoice, sections_holding
 from ...services.errors import ServiceError
 from ...services.requests import evidence
 from ...services.school import dpia as dpias
@@ -35,6 +34,7 @@ from .common import (
     raise_problem,
     reply,
     service_problem,
+    unknown_ids,
 )
 
 
@@ -105,43 +105,17 @@ def change_standard_answers() -> ResponseReturnValue:
     Evidence files stay as they are (upload them on the page)."""
     caller = api_caller(Action.MANAGE_STANDARDS)
     body: r.StandardAnswersBody = model_body(r.StandardAnswersBody)
-    found = standards.progress(db.session, caller.organisation)
-    questionnaire = found.questionnaire
-    where = {q.id: section for section in questionnaire.sections for q in section.answerable}
-    unknown = sorted((set(body.answers) | set(body.notes)) - set(where))
+    questionnaire = standards.questionnaire_of(db.session, caller.organisation)
+    unknown = sections_holding(questionnaire, [*body.answers, *body.notes])[1]
     if unknown:
-        raise_problem(
-            422,
-            "Some answers are for no item of the standards: see errors",
-            kind="validation",
-            errors={qid: ["No item of the standards has this id"] for qid in unknown},
-        )
-    errors: dict[str, list[str]] = {}
-    touched = {where[qid].id: where[qid] for qid in [*body.answers, *body.notes]}
-    for section in touched.values():
-        values = {q.id: found.items[q.id].value for q in section.answerable if q.id in found.items}
-        values.update({k: v for k, v in body.answers.items() if where[k] is section})
-        values = {k: v for k, v in values.items() if v is not None}
-        notes = {
-            q.id: found.items[q.id].note or "" for q in section.answerable if q.id in found.items
-        }
-        notes.update({k: v or "" for k, v in body.notes.items() if where[k] is section})
-        form = build_section_form(questionnaire, section)(
-            formdata=MultiDict(posted_section(section, values))
-        )
-        keep = {
-            q.id: [f.id for f in found.items[q.id].files]
-            for q in section.answerable
-            if q.id in found.items
-        }
-        saved = standards.save_section(
-            db.session, caller.organisation, caller.actor, section, form, notes, {}, keep
-        )
-        errors.update({qid.removesuffix("-note"): [m] for qid, m in saved.errors.items()})
+        unknown_ids(unknown, "item of the standards")
+    errors = standards.save_answers(
+        db.session, caller.organisation, caller.actor, body.answers, body.notes
+    )
     if errors:
         keep_changes()  # what was valid stays saved beside what was not
         raise_problem(422, "Some answers were not saved: see errors", kind="validation",
-                      errors=errors)  # fmt: skip
+                      errors={k: [m] for k, m in errors.items()})  # fmt: skip
     fresh = standards.progress(db.session, caller.organisation)
     return reply(
         r.StandardList(
