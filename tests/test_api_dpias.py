@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import Dpia, OutgoingEmail
+from portal.models import Dpia, Organisation, OutgoingEmail, Request, User
 from portal.questionnaire.examples import example_answers
 
 from .factories import Factory, login
@@ -197,3 +197,35 @@ def test_a_request_shared_by_api_gets_the_dpo_services_comment_until_withdrawn(
     assert late.status_code == 404
     dbs.rollback()
     assert dbs.scalars(select(Dpia)).all() == []
+
+
+def test_the_dpia_list_costs_the_same_statements_for_one_or_many(
+    app: Flask, client: FlaskClient, make: Factory, dbs: Session, statements: list[str]
+) -> None:
+    from portal.extensions import db
+    from portal.services.school import dpia as dpias
+
+    school = make.org("Hillside Primary")
+    admin = make.user(school, role="admin")
+    key = bearer(make_key(app, school))
+
+    def listed() -> tuple[int, int]:
+        statements.clear()
+        page = client.get("/api/v1/dpias?limit=2", headers=key).get_json()
+        return len(statements), len(page["items"])
+
+    def start_one(name: str) -> None:
+        row, _ = make.submitted(admin, "cloud_supplier", supplier_name=name)
+        with app.test_request_context():
+            dpias.start_dpia(db.session, db.session.get(Organisation, school.id),
+                             db.session.get(User, admin.id), db.session.get(Request, row.id))  # fmt: skip
+            db.session.commit()
+
+    start_one("First Ltd")
+    listed()  # warm: the key's first use
+    one, shown = listed()
+    assert shown == 1
+    for n in range(4):
+        start_one(f"More {n} Ltd")
+    many, shown = listed()
+    assert shown == 2 and many == one

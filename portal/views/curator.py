@@ -25,7 +25,7 @@ from .forms import AuthoredEntryForm, EntryForm, EvidenceExpiryForm, WithdrawFor
 bp = Blueprint("curator", __name__, url_prefix="/curate")
 
 
-def _details(form: EntryForm) -> directory.EntryDetails:
+def entry_details(form: EntryForm) -> directory.EntryDetails:
     return directory.EntryDetails(
         product=form.product.data or "",
         category=form.category.data or "",
@@ -68,7 +68,7 @@ def submission(request_id: int) -> ResponseReturnValue:
         listing = next((e for e in listings if e.id == listing_id), None)
         try:
             entry = directory.draft_from_submission(
-                db.session, current_actor(), row, _details(form), listing
+                db.session, current_actor(), row, entry_details(form), listing
             )
         except ServiceError as exc:
             form[exc.field if exc.field in form else "product"].errors = [exc.message]
@@ -101,7 +101,7 @@ def new_authored() -> ResponseReturnValue:
                 current_actor(),
                 form.supplier_name.data or "",
                 form.questionnaire.data or "",
-                _details(form),
+                entry_details(form),
             )
         except ServiceError as exc:
             form[exc.field if exc.field in form else "product"].errors = [exc.message]
@@ -121,7 +121,7 @@ def entry(entry_id: int) -> ResponseReturnValue:
         form.review_due.process_data(found.review_due)
     if form.validate_on_submit():
         try:
-            directory.update_details(db.session, current_actor(), found, _details(form))
+            directory.update_details(db.session, current_actor(), found, entry_details(form))
         except ServiceError as exc:
             form[exc.field if exc.field in form else "product"].errors = [exc.message]
         else:

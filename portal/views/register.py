@@ -66,7 +66,7 @@ def evidence() -> ResponseReturnValue:
     )
 
 
-def _details(form: RegisterDetailsForm) -> supplier_register.Details:
+def register_details(form: RegisterDetailsForm) -> supplier_register.Details:
     return supplier_register.Details(
         category=form.category.data or None,
         contract_start=form.contract_start.data,
@@ -86,7 +86,7 @@ def add() -> ResponseReturnValue:
         try:
             supplier = supplier_register.supplier_named(db.session, form.supplier_name.data or "")
             supplier_register.save_details(
-                db.session, organisation, current_actor(), supplier, _details(form)
+                db.session, organisation, current_actor(), supplier, register_details(form)
             )
         except ServiceError as exc:
             form[exc.field or "supplier_name"].errors = [exc.message]
@@ -122,7 +122,7 @@ def edit(supplier_id: int) -> ResponseReturnValue:
             try:
                 supplier_register.save_details(
                     db.session, current_organisation(), current_actor(), entry.supplier,
-                    _details(form),
+                    register_details(form),
                 )  # fmt: skip
             except ServiceError as exc:
                 form[exc.field or "category"].errors = [exc.message]

@@ -16,6 +16,7 @@ from ...models import DirectoryEntry
 from ...permissions import Action, api_caller, consented_submission, curated_entry
 from ...services.directory import curation as directory
 from ...services.errors import ServiceError
+from ..curator import entry_details
 from ..forms import EntryForm, WithdrawForm
 from . import bp
 from . import schemas as s
@@ -56,18 +57,6 @@ class CuratorPage(BaseModel):
 
 def _detail(entry: DirectoryEntry) -> s.DirectoryEntryDetail:
     return s.DirectoryEntryDetail.of(entry, answers=entry.answers)
-
-
-def _details(form: EntryForm) -> directory.EntryDetails:
-    return directory.EntryDetails(
-        product=form.product.data or "",
-        category=form.category.data or "",
-        summary=form.summary.data or "",
-        rating=form.rating.data or "",
-        conditions=form.conditions.data or "",
-        review_due=form.review_due.data,
-        sources=form.sources.data or "",
-    )
 
 
 @bp.get("/curator/workspace")
@@ -132,7 +121,7 @@ def draft_entry(request_id: int) -> ResponseReturnValue:
         service_problem("listing must be one of this supplier's listings of it", "listing")
     try:
         entry = directory.draft_from_submission(
-            db.session, caller.actor, row, _details(form), listing
+            db.session, caller.actor, row, entry_details(form), listing
         )
     except ServiceError as exc:
         service_problem(exc.message, exc.field)

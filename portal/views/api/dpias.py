@@ -69,11 +69,7 @@ def _detail(row: Dpia) -> d.DpiaDetail:
 def list_dpias() -> ResponseReturnValue:
     caller = api_caller(Action.VIEW_REQUESTS)
     before_id, limit = page_args()
-    rows = [
-        row
-        for row in dpias.list_dpias(db.session, caller.organisation)
-        if before_id is None or row.id < before_id
-    ][:limit]
+    rows = dpias.dpias_after(db.session, caller.organisation, before_id, limit)
     return reply(
         d.DpiaPage(
             items=[d.Dpia.of(row) for row in rows],

@@ -138,6 +138,12 @@ def enum(*values: str) -> Schema:
     return {"type": "string", "enum": list(values)}
 
 
+# Every list's paging (common.page_args).
+PAGING = (
+    query("cursor", "next_cursor from the previous page"),
+    query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
+)
+
 PATH_PARAMETERS: dict[str, Schema] = {
     "reference": {"schema": STRING, "description": "The request's reference, e.g. DD-7K2M9Q"},
     "question_id": {"schema": STRING},
@@ -255,8 +261,7 @@ OPERATIONS = [
        query=(query("status", "Only this status", STATUSES),
               query("supplier", "Part of the supplier's name"),
               query("questionnaire", "A questionnaire key"),
-              query("cursor", "next_cursor from the previous page"),
-              query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}))),
+              *PAGING)),
     Op("post", "/requests", "create_request", "Create a request and send its link", "Requests",
        {"201": (s.IssuedRequest, "Created; Location names it")}, STAFF,
        ("400", "401", "403", "415", "422", "429"), body="NewRequest",
@@ -272,8 +277,7 @@ OPERATIONS = [
        {"200": s.ExpiringEvidencePage}, STAFF, ("400", "401", "403", "422", "429"),
        query=(query("within", "Days ahead to reach, 0 to 365 (default 60; 0: expired only)",
                     {"type": "integer", "minimum": 0, "maximum": 365}),
-              query("cursor", "next_cursor from the previous page"),
-              query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200})),
+              *PAGING),
        description="The evidence of each supplier's latest answered request of your "
        "organisation (an older request is superseded), as the Evidence page lists it. 422 when "
        "within is not a whole number from 0 to 365."),
@@ -372,8 +376,7 @@ OPERATIONS = [
        description="Values from parties in GET /raci."),
     Op("get", "/register", "list_register", "Your supplier register, by supplier name",
        "Register", {"200": rec.RegisterPage}, STAFF, ("400", "401", "403", "429"),
-       query=(query("cursor", "next_cursor from the previous page"),
-              query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}))),
+       query=PAGING),
     Op("post", "/register", "add_to_register", "Add a supplier to the register", "Register",
        {"201": (rec.RegisterEntry, "Added")}, STAFF, WRITE, body="AddSupplierBody"),
     Op("put", "/register/{supplier_id}", "change_register_entry",
@@ -384,8 +387,7 @@ OPERATIONS = [
        {"200": rec.RegisterEntry}, STAFF, ACT),
     Op("get", "/dpias", "list_dpias", "Your DPIAs, newest first", "DPIAs", {"200": d.DpiaPage},
        STAFF, ("400", "401", "403", "429"),
-       query=(query("cursor", "next_cursor from the previous page"),
-              query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}))),
+       query=PAGING),
     Op("get", "/dpias/{dpia_id}", "get_dpia",
        "One DPIA: answers, risk register, advice, sign-off, its share with the DPO service",
        "DPIAs", {"200": d.DpiaDetail}, STAFF, READ),
@@ -437,8 +439,7 @@ OPERATIONS = [
        "A DPO service's caseload: waiting (oldest first) or answered", "DPO service",
        {"200": d.CasePage}, STAFF, ("400", "401", "403", "429"),
        query=(query("show", "waiting (default) or answered", enum("waiting", "answered")),
-              query("cursor", "next_cursor from the previous page"),
-              query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200})),
+              *PAGING),
        description="Only what schools shared with this DPO service and have not withdrawn. "
        "403 for a key or account that is not the DPO service's."),
     Op("get", "/dpo/cases/{share_id}", "get_case",
@@ -454,8 +455,7 @@ OPERATIONS = [
        "The curator's workspace: the queue of submissions, or a list of entries", "Curation",
        {"200": cur.CuratorPage}, STAFF, ("400", "401", "403", "429"),
        query=(query("list", "Which list (default queue)", enum(*cur.LISTS)),
-              query("cursor", "next_cursor from the previous page"),
-              query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200})),
+              *PAGING),
        description="403 for anyone but the curator organisation."),
     Op("post", "/curator/submissions/{request_id}/draft", "draft_entry",
        "Make a draft entry from a consented submission", "Curation",
@@ -490,8 +490,7 @@ OPERATIONS = [
                     enum("true", "false")),
               query("supplier", "Part of the supplier's name"),
               query("questionnaire", "A questionnaire key"),
-              query("cursor", "next_cursor from the previous page"),
-              query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200})),
+              *PAGING),
        description="A school's request is read (answers, findings, exports) with its links, "
        "which carry school=<id>."),
     Op("get", "/directory", "search_directory", "Search the published directory", "Directory",
@@ -501,8 +500,7 @@ OPERATIONS = [
               query("rating", "green, amber or red", enum("green", "amber", "red")),
               query("questionnaire", "A questionnaire key"),
               query("freshness", "current or overdue", enum("current", "overdue")),
-              query("cursor", "next_cursor from the previous page"),
-              query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200})),
+              *PAGING),
        description="With words in q, the best matches first (a word in the product counts most, "
        "then the supplier's name, then the summary; each word also finds words it begins); "
        "without, by product name."),

@@ -22,6 +22,7 @@ from ...services.school import raci, standards
 from ...services.school import register as supplier_register
 from ..downloads import send_evidence
 from ..forms import AddSupplierForm, RaciForm, RegisterDetailsForm, StandardPlanForm
+from ..register import register_details
 from . import bp
 from . import records_schemas as r
 from .common import (
@@ -260,17 +261,6 @@ def list_register() -> ResponseReturnValue:
     )
 
 
-def _details(form: RegisterDetailsForm) -> supplier_register.Details:
-    return supplier_register.Details(
-        category=form.category.data or None,
-        contract_start=form.contract_start.data,
-        contract_end=form.contract_end.data,
-        data_held=form.data_held.data or "",
-        notes=form.notes.data or "",
-        next_review_date=form.next_review_date.data,
-    )
-
-
 def _entry(organisation: Organisation, supplier_id: int) -> r.RegisterEntry:
     return r.RegisterEntry.of(register_entry(supplier_id, organisation))
 
@@ -284,7 +274,7 @@ def add_to_register() -> ResponseReturnValue:
     try:
         supplier = supplier_register.supplier_named(db.session, form.supplier_name.data or "")
         supplier_register.save_details(
-            db.session, caller.organisation, caller.actor, supplier, _details(form)
+            db.session, caller.organisation, caller.actor, supplier, register_details(form)
         )
     except ServiceError as exc:
         service_problem(exc.message, exc.field or "supplier_name")
@@ -300,7 +290,7 @@ def change_register_entry(supplier_id: int) -> ResponseReturnValue:
         form_problem(form)
     try:
         supplier_register.save_details(
-            db.session, caller.organisation, caller.actor, entry.supplier, _details(form)
+            db.session, caller.organisation, caller.actor, entry.supplier, register_details(form)
         )
     except ServiceError as exc:
         service_problem(exc.message, exc.field or "category")
